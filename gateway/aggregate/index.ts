@@ -1,0 +1,9 @@
+export {
+  aggregateItemId,
+  closeWatermark,
+  lateCorrection,
+  type OpenWindow,
+  type WindowConfig,
+  WindowSet,
+  windowStartOf,
+} from './windows.ts';

@@ -1,0 +1,128 @@
+/**
+ * `createGateway(config, deps)` wires the gateway from its parts and returns {start, stop}; it reads no
+ * env, argv or signals (the CLI does), so tests start several gateways in one process on port 0.
+ */
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Campus } from '../shared/campus.ts';
+import type { DeviceStatus } from '../shared/events.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import type { GatewayConfig } from './config/index.ts';
+import { createMqttIngest, type MqttIngest } from './ingest/mqtt/broker.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { buildStatusApp } from './status/server.ts';
+import { DEFAULT_TWIN_CONFIG, type TwinConfig } from './twin/reducer.ts';
+
+export interface GatewayDeps {
+  campus: Campus;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly pipeline: Pipeline;
+  readonly metrics: GatewayMetrics;
+  readonly http: FastifyInstance;
+  readonly mqtt: MqttIngest;
+  /** Bound ports, after start. */
+  readonly ports: { mqtt: number; mqtts: number; ws: number; http: number };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function twinConfigFrom(config: GatewayConfig): TwinConfig {
+  const t = config.twin;
+  return {
+    ...DEFAULT_TWIN_CONFIG,
+    temperatureC: { ...t.temperatureC },
+    humidityPct: { ...t.humidityPct },
+    co2WarnPpm: t.co2WarnPpm,
+    co2AlertPpm: t.co2AlertPpm,
+    staleFactor: t.staleFactor,
+    offlineFactor: t.offlineFactor,
+  };
+}
+
+export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  const logger = (deps.logger ?? createLogger({ level: config.log.level })).child({ gatewayId: config.gatewayId });
+  const now = deps.now ?? Date.now;
+  const metrics = new GatewayMetrics();
+  const twinConfig = twinConfigFrom(config);
+  mkdirSync(config.dataDir, { recursive: true });
+  const pipeline = new Pipeline(
+    deps.campus,
+    {
+      dataDir: config.dataDir,
+      synchronous: config.journal.synchronous,
+      retentionMs: config.journal.retentionMs,
+      groupCommitMaxRows: config.journal.groupCommitMaxRows,
+      quarantineMaxRows: config.journal.quarantineMaxRows,
+      quarantineMaxPayloadBytes: config.journal.quarantineMaxPayloadBytes,
+      outboxQuotaBytes: config.outbox.quotaBytes,
+      forwardRaw: config.outbox.forwardRaw,
+      window: { windowMs: config.aggregate.windowMs, allowedLatenessMs: config.aggregate.allowedLatenessMs },
+      twin: twinConfig,
+      twinTickIntervalMs: config.twin.tickIntervalMs,
+      checkpointIntervalMs: config.twin.checkpointIntervalMs,
+    },
+    { metrics, logger, now },
+  );
+  const deviceStatus = new Map<string, DeviceStatus>();
+  const mqtt = createMqttIngest(
+    {
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      allowAnonymous: config.dev && config.mqtt.allowAnonymous,
+      maxPayloadBytes: config.mqtt.maxPayloadBytes,
+      maxFutureMs: config.journal.maxFutureMs,
+      retentionMs: config.journal.retentionMs,
+      tls: { ...config.mqtt.tls },
+      websocket: { ...config.mqtt.websocket },
+    },
+    { campus: deps.campus, pipeline, metrics, logger, now, onStatus: (s) => deviceStatus.set(s.deviceId, s) },
+  );
+  const startedAt = now();
+  const http = buildStatusApp({
+    gatewayId: config.gatewayId,
+    dev: config.dev,
+    campus: deps.campus,
+    pipeline,
+    metrics,
+    twinConfig,
+    deviceStatus,
+    startedAt,
+    now,
+    mqttClients: () => mqtt.broker.connectedClients,
+  });
+  const ports = { mqtt: 0, mqtts: 0, ws: 0, http: 0 };
+  let started = false;
+
+  return {
+    config,
+    pipeline,
+    metrics,
+    http,
+    mqtt,
+    ports,
+    async start() {
+      await pipeline.start();
+      await mqtt.start();
+      Object.assign(ports, mqtt.ports);
+      await http.listen({ host: config.http.host, port: config.http.port });
+      const addr = http.server.address();
+      ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+      started = true;
+      logger.info({ ports, dev: config.dev }, 'gateway started');
+    },
+    async stop() {
+      if (started) {
+        await mqtt.stop();
+        await http.close();
+      }
+      await pipeline.stop();
+      logger.info('gateway stopped');
+    },
+  };
+}

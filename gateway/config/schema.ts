@@ -1,0 +1,90 @@
+/**
+ * The gateway's settings (config/gateway.yaml). Units are in the key names. Every key has a default, so an
+ * empty file is a valid (secure, non-dev) gateway; `dev: true` is the only way to allow anonymous devices.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().positive();
+
+const band = z
+  .object({ warnLow: z.number(), warnHigh: z.number(), alertLow: z.number(), alertHigh: z.number() })
+  .refine((b) => b.alertLow <= b.warnLow && b.warnLow <= b.warnHigh && b.warnHigh <= b.alertHigh, {
+    message: 'expected alertLow ≤ warnLow ≤ warnHigh ≤ alertHigh',
+  });
+
+export const gatewaySchema = z
+  .object({
+    gatewayId: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('gw-local'),
+    /** Development mode: anonymous MQTT devices allowed, and the status page says so. */
+    dev: z.boolean().default(false),
+    dataDir: z.string().min(1).default('./data/gateway'),
+    campusFile: z.string().min(1).default('./config/campus.yaml'),
+    mqtt: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(1883),
+        allowAnonymous: z.boolean().default(false),
+        maxPayloadBytes: z.number().int().positive().max(268_435_455).default(65_536),
+        tls: z
+          .object({
+            enabled: z.boolean().default(false),
+            port: port.default(8883),
+            certFile: z.string().default(''),
+            keyFile: z.string().default(''),
+          })
+          .prefault({})
+          .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), {
+            message: 'tls.enabled needs certFile and keyFile',
+          }),
+        websocket: z
+          .object({ enabled: z.boolean().default(false), port: port.default(8083), path: z.string().default('/mqtt') })
+          .prefault({}),
+      })
+      .prefault({}),
+    http: z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+    journal: z
+      .object({
+        synchronous: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
+        /** Readings are kept (and deduplicated) this long; older device timestamps are refused. */
+        retentionMs: ms.default(6 * 3600_000),
+        maxFutureMs: ms.default(5 * 60_000),
+        /** Upper bound of rows per group-commit transaction. */
+        groupCommitMaxRows: z.number().int().positive().default(10_000),
+        quarantineMaxRows: z.number().int().positive().default(10_000),
+        quarantineMaxPayloadBytes: z.number().int().positive().default(1024),
+      })
+      .prefault({}),
+    aggregate: z
+      .object({ windowMs: ms.default(60_000), allowedLatenessMs: z.number().int().min(0).default(120_000) })
+      .prefault({}),
+    outbox: z
+      .object({
+        quotaBytes: z.number().int().positive().default(1024 ** 3),
+        /** Also queue every raw reading for the uplink (off: aggregates carry the data). */
+        forwardRaw: z.boolean().default(false),
+      })
+      .prefault({}),
+    twin: z
+      .object({
+        checkpointIntervalMs: ms.default(30_000),
+        tickIntervalMs: ms.default(5_000),
+        temperatureC: band.default({ alertLow: 16, warnLow: 19, warnHigh: 25, alertHigh: 28 }),
+        humidityPct: band.default({ alertLow: 20, warnLow: 30, warnHigh: 60, alertHigh: 70 }),
+        co2WarnPpm: z.number().positive().default(1000),
+        co2AlertPpm: z.number().positive().default(1500),
+        staleFactor: z.number().positive().default(3),
+        offlineFactor: z.number().positive().default(10),
+      })
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .prefault({}),
+  })
+  .refine((c) => !c.mqtt.allowAnonymous || c.dev, {
+    message: 'anonymous devices are allowed only in dev mode',
+    path: ['mqtt', 'allowAnonymous'],
+  });
+
+export type GatewayConfigInput = z.input<typeof gatewaySchema>;
+export type GatewayConfigData = z.output<typeof gatewaySchema>;

@@ -1,0 +1,134 @@
+/**
+ * The outbox: what waits to go to Event Hubs, a table per class so that priorities and the quota policy
+ * are per class. Every item has a stable id from the moment it is written (the cloud applies each id at
+ * most once). Methods run inside the caller's transaction; byte and row counts are kept in memory.
+ */
+import type Database from 'better-sqlite3';
+import { type ClassUsage, planAdmission } from './policy.ts';
+import { type Db, OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
+
+export type AddResult = 'stored' | 'duplicate' | 'refused';
+
+export interface OutboxRow {
+  seq: number;
+  itemId: string;
+  createdAt: number;
+  bytes: number;
+  body: string;
+}
+
+interface ClassStatements {
+  insert: Database.Statement<[string, number, number, string]>;
+  evictOldest: Database.Statement<[number]>;
+  oldest: Database.Statement<[], { created_at: number }>;
+  peek: Database.Statement<[number], { seq: number; item_id: string; created_at: number; bytes: number; body: string }>;
+  remove: Database.Statement<[number], { bytes: number }>;
+  totals: Database.Statement<[], { rows: number; bytes: number | null }>;
+}
+
+export class Outbox {
+  readonly #stmts: Record<OutboxClass, ClassStatements>;
+  readonly #usage = {} as Record<OutboxClass, ClassUsage>;
+  readonly #dropped = {} as Record<OutboxClass, number>;
+  readonly #quotaBytes: number;
+
+  constructor(db: Db, quotaBytes: number) {
+    this.#quotaBytes = quotaBytes;
+    const stmts = {} as Record<OutboxClass, ClassStatements>;
+    for (const cls of OUTBOX_CLASSES) {
+      const t = `outbox_${cls}`;
+      stmts[cls] = {
+        insert: db.prepare(`INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body) VALUES (?, ?, ?, ?)`),
+        evictOldest: db.prepare(`DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes`),
+        oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
+        peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
+        remove: db.prepare(`DELETE FROM ${t} WHERE seq = ? RETURNING bytes`),
+        totals: db.prepare(`SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t}`),
+      };
+      this.#dropped[cls] = 0;
+    }
+    this.#stmts = stmts;
+    this.reloadUsage();
+  }
+
+  /** Recount from disk (at start, and after a rolled-back transaction). */
+  reloadUsage(): void {
+    for (const cls of OUTBOX_CLASSES) {
+      const t = this.#stmts[cls].totals.get()!;
+      this.#usage[cls] = { rows: t.rows, bytes: t.bytes ?? 0 };
+    }
+  }
+
+  /** Queue one item; evicts lower classes by the quota policy. Call inside a transaction. */
+  add(cls: OutboxClass, itemId: string, body: unknown, now: number): AddResult {
+    const text = JSON.stringify(body);
+    const bytes = Buffer.byteLength(text) + itemId.length + 32;
+    const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
+    if (plan.refuse) {
+      this.#dropped[cls]++;
+      return 'refused';
+    }
+    for (const { cls: victim, bytes: need } of plan.evict) this.#evict(victim, need);
+    const info = this.#stmts[cls].insert.run(itemId, now, bytes, text);
+    if (info.changes === 0) return 'duplicate';
+    const u = this.#usage[cls];
+    u.rows++;
+    u.bytes += bytes;
+    return 'stored';
+  }
+
+  #evict(cls: OutboxClass, needBytes: number): void {
+    const u = this.#usage[cls];
+    let freed = 0;
+    while (freed < needBytes && u.rows > 0) {
+      const rows = this.#stmts[cls].evictOldest.all(64) as { bytes: number }[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        freed += r.bytes;
+        u.rows--;
+        u.bytes -= r.bytes;
+        this.#dropped[cls]++;
+      }
+    }
+  }
+
+  /** Oldest items of a class, for the uplink. */
+  peek(cls: OutboxClass, limit: number): OutboxRow[] {
+    return this.#stmts[cls].peek.all(limit).map((r) => ({
+      seq: r.seq,
+      itemId: r.item_id,
+      createdAt: r.created_at,
+      bytes: r.bytes,
+      body: r.body,
+    }));
+  }
+
+  /** Delete sent items. Call inside a transaction. */
+  remove(cls: OutboxClass, seqs: readonly number[]): void {
+    const u = this.#usage[cls];
+    for (const seq of seqs) {
+      const r = this.#stmts[cls].remove.get(seq) as { bytes: number } | undefined;
+      if (r) {
+        u.rows--;
+        u.bytes -= r.bytes;
+      }
+    }
+  }
+
+  stats(now: number): Record<OutboxClass, ClassUsage & { oldestAgeMs: number | null; dropped: number }> {
+    const out = {} as Record<OutboxClass, ClassUsage & { oldestAgeMs: number | null; dropped: number }>;
+    for (const cls of OUTBOX_CLASSES) {
+      const oldest = this.#usage[cls].rows > 0 ? this.#stmts[cls].oldest.get() : undefined;
+      out[cls] = {
+        ...this.#usage[cls],
+        oldestAgeMs: oldest ? Math.max(0, now - oldest.created_at) : null,
+        dropped: this.#dropped[cls],
+      };
+    }
+    return out;
+  }
+
+  get quotaBytes(): number {
+    return this.#quotaBytes;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The gateway's one SQLite file: journal (readings), outbox (a table per class), quarantine and meta.
+ * One file so that "close a window" and "queue its aggregate" are one transaction.
+ */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+export const OUTBOX_CLASSES = ['alert', 'twin', 'event', 'aggregate', 'raw'] as const;
+export type OutboxClass = (typeof OUTBOX_CLASSES)[number];
+
+export const SOURCE_CODES = { mqtt: 1, modbus: 2, webhook: 3, replay: 4 } as const;
+
+export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 'FULL'): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('busy_timeout = 5000');
+  // Let checkpoints run in the background of normal writes; keep the WAL from growing without bound.
+  db.pragma('wal_autocheckpoint = 4000');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS sensors (
+      sensor INTEGER PRIMARY KEY,
+      device_id TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      UNIQUE (device_id, channel)
+    );
+    -- Keyed by event time first: appends land at the right edge of the b-tree, retention deletes from the
+    -- left, and "rebuild open windows" is one range scan. The key is also the reading's identity, so a
+    -- redelivered reading is ignored by the primary key.
+    CREATE TABLE IF NOT EXISTS readings (
+      ts INTEGER NOT NULL,
+      sensor INTEGER NOT NULL,
+      value REAL NOT NULL,
+      received_at INTEGER NOT NULL,
+      source INTEGER NOT NULL,
+      PRIMARY KEY (ts, sensor)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS quarantine (
+      id INTEGER PRIMARY KEY,
+      at INTEGER NOT NULL,
+      source TEXT NOT NULL,
+      device_id TEXT,
+      topic TEXT,
+      code TEXT NOT NULL,
+      message TEXT NOT NULL,
+      payload BLOB
+    );
+  `);
+  for (const cls of OUTBOX_CLASSES) {
+    db.exec(`CREATE TABLE IF NOT EXISTS outbox_${cls} (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      item_id TEXT NOT NULL UNIQUE,
+      created_at INTEGER NOT NULL,
+      bytes INTEGER NOT NULL,
+      body TEXT NOT NULL
+    )`);
+  }
+  return db;
+}

@@ -1,0 +1,281 @@
+/**
+ * The gateway's durable store: the reading journal, the outbox and the quarantine in one SQLite file
+ * (WAL, synchronous=FULL by default), with the few multi-table transactions the pipeline needs:
+ *  - `commit`: a group of readings (and rejected payloads) in one transaction, before any ack. A reading
+ *    already journaled is ignored by the primary key (device, channel, event time) and reported as a
+ *    duplicate; one whose window has already closed is queued as a late correction in the same transaction.
+ *  - `closeWindows`: closed windows go to the outbox in the same transaction that advances the close
+ *    watermark, which is what retires their journal rows from the open set (rows are then kept only for
+ *    deduplication until `retentionMs`, and pruned). After a kill -9 the open windows are rebuilt from the
+ *    rows at or after the watermark, so every acknowledged reading is counted once.
+ */
+import { statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
+import { aggregateItemId, lateCorrection, windowStartOf } from '../aggregate/index.ts';
+import { Outbox } from './outbox.ts';
+import { type Db, openDb, SOURCE_CODES } from './schema.ts';
+
+export interface QuarantineEntry {
+  at: number;
+  source: string;
+  deviceId: string | undefined;
+  topic: string | undefined;
+  code: string;
+  message: string;
+  payload: Uint8Array | undefined;
+}
+
+export interface CommitResult {
+  /** Newly journaled readings whose window is still open. */
+  fresh: Reading[];
+  /** Newly journaled readings whose window had closed: queued as late corrections. */
+  late: Reading[];
+  duplicates: number;
+}
+
+export interface JournalRow {
+  deviceId: string;
+  channel: string;
+  ts: number;
+  value: number;
+  receivedAt: number;
+  source: ReadingSource;
+}
+
+export interface StoreOptions {
+  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
+  quotaBytes: number;
+  windowMs: number;
+  forwardRaw: boolean;
+  quarantineMaxRows: number;
+  quarantineMaxPayloadBytes: number;
+}
+
+const SOURCE_NAMES = Object.fromEntries(Object.entries(SOURCE_CODES).map(([k, v]) => [v, k])) as Record<
+  number,
+  ReadingSource
+>;
+
+export class GatewayStore {
+  readonly db: Db;
+  readonly outbox: Outbox;
+  readonly #file: string;
+  readonly #opts: StoreOptions;
+  readonly #sensors = new Map<string, number>();
+  readonly #sensorNames = new Map<number, { deviceId: string; channel: string }>();
+  #closedUntil: number;
+  #journalRows: number;
+  #quarantineRows: number;
+  readonly #s: {
+    insertReading: Database.Statement<[number, number, number, number, number]>;
+    insertSensor: Database.Statement<[string, string]>;
+    setMeta: Database.Statement<[string, string]>;
+    insertQuarantine: Database.Statement<
+      [number, string, string | null, string | null, string, string, Buffer | null]
+    >;
+    trimQuarantine: Database.Statement<[number]>;
+    openRows: Database.Statement<[number], { ts: number; sensor: number; value: number; received_at: number; source: number }>;
+    prune: Database.Statement<[number, number]>;
+    oldest: Database.Statement<[], { ts: number }>;
+    quarantine: Database.Statement<[number], Record<string, unknown>>;
+  };
+  /** `within` runs inside the transaction (to queue what the new readings caused, atomically with them). */
+  readonly commit: (
+    readings: readonly Reading[],
+    rejected: readonly QuarantineEntry[],
+    now: number,
+    within?: (result: CommitResult) => void,
+  ) => CommitResult;
+  readonly closeWindows: (aggregates: readonly Aggregate[], watermark: number, now: number) => void;
+
+  constructor(file: string, opts: StoreOptions) {
+    this.#file = file;
+    this.#opts = opts;
+    this.db = openDb(file, opts.synchronous);
+    const db = this.db;
+    this.outbox = new Outbox(db, opts.quotaBytes);
+    this.#s = {
+      insertReading: db.prepare(
+        'INSERT OR IGNORE INTO readings (ts, sensor, value, received_at, source) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertSensor: db.prepare('INSERT INTO sensors (device_id, channel) VALUES (?, ?)'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertQuarantine: db.prepare(
+        'INSERT INTO quarantine (at, source, device_id, topic, code, message, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      trimQuarantine: db.prepare('DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?'),
+      openRows: db.prepare('SELECT ts, sensor, value, received_at, source FROM readings WHERE ts >= ? ORDER BY ts'),
+      prune: db.prepare(
+        'DELETE FROM readings WHERE (ts, sensor) IN (SELECT ts, sensor FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)',
+      ),
+      oldest: db.prepare('SELECT ts FROM readings ORDER BY ts LIMIT 1'),
+      quarantine: db.prepare(
+        'SELECT id, at, source, device_id AS deviceId, topic, code, message, payload FROM quarantine ORDER BY id DESC LIMIT ?',
+      ),
+    };
+    for (const row of db.prepare('SELECT sensor, device_id, channel FROM sensors').all() as {
+      sensor: number;
+      device_id: string;
+      channel: string;
+    }[]) {
+      this.#sensors.set(`${row.device_id}\u0000${row.channel}`, row.sensor);
+      this.#sensorNames.set(row.sensor, { deviceId: row.device_id, channel: row.channel });
+    }
+    const meta = db.prepare("SELECT value FROM meta WHERE key = 'closed_until'").get() as { value: string } | undefined;
+    this.#closedUntil = meta ? Number(meta.value) : 0;
+    this.#journalRows = (db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
+    this.#quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number }).n;
+
+    type CommitArgs = [readonly Reading[], readonly QuarantineEntry[], number, ((r: CommitResult) => void) | undefined];
+    const commitTx = db.transaction((...[readings, rejected, now, within]: CommitArgs) => {
+      const result: CommitResult = { fresh: [], late: [], duplicates: 0 };
+      const insert = this.#s.insertReading;
+      for (const r of readings) {
+        const info = insert.run(r.ts, this.#sensorId(r.deviceId, r.channel), r.value, r.receivedAt, SOURCE_CODES[r.source]);
+        if (info.changes === 0) {
+          result.duplicates++;
+          continue;
+        }
+        if (r.ts < this.#closedUntil) {
+          const a = lateCorrection(r, this.#opts.windowMs);
+          this.outbox.add('aggregate', aggregateItemId(a), a, now);
+          result.late.push(r);
+        } else result.fresh.push(r);
+        if (this.#opts.forwardRaw) this.outbox.add('raw', `raw:${r.deviceId}:${r.channel}:${r.ts}`, r, now);
+      }
+      for (const q of rejected) this.#quarantine(q);
+      within?.(result);
+      return result;
+    });
+    this.commit = (readings, rejected, now, within) => {
+      try {
+        const result = commitTx(readings, rejected, now, within);
+        this.#journalRows += result.fresh.length + result.late.length;
+        return result;
+      } catch (err) {
+        this.#afterRollback();
+        throw err;
+      }
+    };
+
+    const closeTx = db.transaction((aggregates: readonly Aggregate[], watermark: number, now: number) => {
+      for (const a of aggregates) this.outbox.add('aggregate', aggregateItemId(a), a, now);
+      this.#s.setMeta.run('closed_until', String(watermark));
+    });
+    this.closeWindows = (aggregates, watermark, now) => {
+      if (watermark <= this.#closedUntil && aggregates.length === 0) return;
+      try {
+        closeTx(aggregates, watermark, now);
+        this.#closedUntil = Math.max(this.#closedUntil, watermark);
+      } catch (err) {
+        this.#afterRollback();
+        throw err;
+      }
+    };
+  }
+
+  #afterRollback(): void {
+    this.outbox.reloadUsage();
+    // Sensor ids inserted by the rolled-back transaction no longer exist.
+    for (const [key, id] of this.#sensors) {
+      if (!this.db.prepare('SELECT 1 FROM sensors WHERE sensor = ?').get(id)) {
+        this.#sensors.delete(key);
+        this.#sensorNames.delete(id);
+      }
+    }
+  }
+
+  #sensorId(deviceId: string, channel: string): number {
+    const key = `${deviceId}\u0000${channel}`;
+    let id = this.#sensors.get(key);
+    if (id === undefined) {
+      id = Number(this.#s.insertSensor.run(deviceId, channel).lastInsertRowid);
+      this.#sensors.set(key, id);
+      this.#sensorNames.set(id, { deviceId, channel });
+    }
+    return id;
+  }
+
+  #quarantine(q: QuarantineEntry): void {
+    const max = this.#opts.quarantineMaxPayloadBytes;
+    const payload = q.payload ? Buffer.from(q.payload.subarray(0, max)) : null;
+    this.#s.insertQuarantine.run(q.at, q.source, q.deviceId ?? null, q.topic ?? null, q.code, q.message, payload);
+    if (++this.#quarantineRows > this.#opts.quarantineMaxRows) {
+      this.#s.trimQuarantine.run(this.#opts.quarantineMaxRows);
+      this.#quarantineRows = this.#opts.quarantineMaxRows;
+    }
+  }
+
+  /** The close watermark: windows ending at or before it are in the outbox. */
+  get closedUntil(): number {
+    return this.#closedUntil;
+  }
+
+  /** Journal rows whose windows are still open (at or after the watermark), in event-time order. */
+  *openRows(): Iterable<JournalRow> {
+    yield* this.rowsSince(windowStartOf(this.#closedUntil, this.#opts.windowMs));
+  }
+
+  *rowsSince(ts: number): Iterable<JournalRow> {
+    for (const row of this.#s.openRows.iterate(ts)) {
+      const name = this.#sensorNames.get(row.sensor);
+      if (!name) continue;
+      yield {
+        deviceId: name.deviceId,
+        channel: name.channel,
+        ts: row.ts,
+        value: row.value,
+        receivedAt: row.received_at,
+        source: SOURCE_NAMES[row.source] ?? 'replay',
+      };
+    }
+  }
+
+  /** Delete journal rows older than `beforeTs`, at most `maxRows` per call. */
+  prune(beforeTs: number, maxRows = 50_000): number {
+    // Never prune what a still-open window needs.
+    const cutoff = Math.min(beforeTs, this.#closedUntil);
+    const n = this.#s.prune.run(cutoff, maxRows).changes;
+    this.#journalRows -= n;
+    return n;
+  }
+
+  recentQuarantine(limit: number): Record<string, unknown>[] {
+    return this.#s.quarantine.all(limit).map((r) => ({
+      ...r,
+      payload: r.payload ? Buffer.from(r.payload as Buffer).toString('utf8') : null,
+    }));
+  }
+
+  addOutboxItem(cls: Parameters<Outbox['add']>[0], itemId: string, body: unknown, now: number): ReturnType<Outbox['add']> {
+    try {
+      return this.db.transaction(() => this.outbox.add(cls, itemId, body, now))();
+    } catch (err) {
+      this.#afterRollback();
+      throw err;
+    }
+  }
+
+  journalStats(now: number): { rows: number; bytes: number; oldestAgeMs: number | null; quarantineRows: number } {
+    const oldest = this.#s.oldest.get();
+    return {
+      rows: this.#journalRows,
+      bytes: fileBytes(this.#file) + fileBytes(`${this.#file}-wal`),
+      oldestAgeMs: oldest ? Math.max(0, now - oldest.ts) : null,
+      quarantineRows: this.#quarantineRows,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

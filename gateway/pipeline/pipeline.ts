@@ -1,0 +1,224 @@
+/**
+ * The gateway's data path after decoding: group-committed journal writes, then window aggregation and the
+ * room twin; plus the clock-driven work (closing windows, twin ticks, journal pruning, checkpoints).
+ * Adapters (MQTT, Modbus, webhooks) only call `submit`.
+ */
+import { join } from 'node:path';
+import type { Campus } from '../../shared/campus.ts';
+import type { Reading } from '../../shared/events.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { unitOf as unitFor } from '../../shared/quantities.ts';
+import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
+import { type CommitResult, GatewayStore, type QuarantineEntry } from '../journal/index.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { TwinConfig } from '../twin/reducer.ts';
+import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
+import { alertFor, TwinStage, Twins, twinChangeId } from './twins.ts';
+
+export interface PipelineOptions {
+  dataDir: string;
+  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
+  retentionMs: number;
+  groupCommitMaxRows: number;
+  quarantineMaxRows: number;
+  quarantineMaxPayloadBytes: number;
+  outboxQuotaBytes: number;
+  forwardRaw: boolean;
+  window: WindowConfig;
+  twin: TwinConfig;
+  twinTickIntervalMs: number;
+  checkpointIntervalMs: number;
+}
+
+export class Pipeline {
+  readonly store: GatewayStore;
+  readonly windows: WindowSet;
+  readonly twins: Twins;
+  readonly #committer: GroupCommitter;
+  readonly #opts: PipelineOptions;
+  readonly #campus: Campus;
+  readonly #metrics: GatewayMetrics;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #lastTwinTick = 0;
+  #lastPrune = 0;
+  #lastCheckpoint = 0;
+  #checkpointing = false;
+  /** Journal rows found at start whose device or channel is no longer registered. */
+  orphanRows = 0;
+
+  constructor(campus: Campus, opts: PipelineOptions, deps: { metrics: GatewayMetrics; logger: Logger; now: () => number }) {
+    this.#campus = campus;
+    this.#opts = opts;
+    this.#metrics = deps.metrics;
+    this.#log = deps.logger.child({ component: 'pipeline' });
+    this.#now = deps.now;
+    this.store = new GatewayStore(join(opts.dataDir, 'gateway.db'), {
+      synchronous: opts.synchronous,
+      quotaBytes: opts.outboxQuotaBytes,
+      windowMs: opts.window.windowMs,
+      forwardRaw: opts.forwardRaw,
+      quarantineMaxRows: opts.quarantineMaxRows,
+      quarantineMaxPayloadBytes: opts.quarantineMaxPayloadBytes,
+    });
+    this.windows = new WindowSet(opts.window);
+    this.twins = new Twins(campus, opts.twin, join(opts.dataDir, 'twin.json'));
+    this.#committer = new GroupCommitter(opts.groupCommitMaxRows, (batch) => this.#write(batch));
+  }
+
+  /** Rebuild open windows and twin state from disk, then start the clock-driven work. */
+  async start(): Promise<void> {
+    let rebuilt = 0;
+    for (const row of this.store.openRows()) {
+      const r = this.#toReading(row);
+      if (!r) continue;
+      this.windows.add(r);
+      rebuilt++;
+    }
+    const savedAt = await this.twins.restore();
+    const now = this.#now();
+    const replayFrom = savedAt > 0 ? savedAt - 5 * 60_000 : now - 3600_000;
+    const stage = new TwinStage();
+    let replayed = 0;
+    const batch: Reading[] = [];
+    for (const row of this.store.rowsSince(replayFrom)) {
+      if (savedAt > 0 && row.receivedAt <= savedAt) continue;
+      const r = this.#toReading(row);
+      if (!r) continue;
+      batch.push(r);
+      replayed++;
+    }
+    this.twins.stage(batch, now, stage);
+    this.#queueTwinChanges(stage, now);
+    this.#log.info({ rebuilt, replayed, orphanRows: this.orphanRows, closedUntil: this.store.closedUntil }, 'pipeline restored');
+    this.#lastTwinTick = this.#lastPrune = this.#lastCheckpoint = now;
+    this.#timer = setInterval(() => this.tick(), Math.min(1000, this.#opts.window.windowMs / 4));
+    this.#timer.unref();
+  }
+
+  submit(readings: readonly Reading[], rejected: readonly QuarantineEntry[], done: CommitCallback): void {
+    this.#committer.submit({ readings, rejected, done });
+  }
+
+  /** Promise form, for adapters that await (webhooks, Modbus). */
+  submitAsync(readings: readonly Reading[], rejected: readonly QuarantineEntry[] = []): Promise<void> {
+    return new Promise((resolve, reject) => this.submit(readings, rejected, (err) => (err ? reject(err) : resolve())));
+  }
+
+  #write(batch: Submission[]): void {
+    const readings: Reading[] = [];
+    const rejected: QuarantineEntry[] = [];
+    for (const s of batch) {
+      for (const r of s.readings) readings.push(r);
+      for (const q of s.rejected) rejected.push(q);
+    }
+    const now = this.#now();
+    let stage: TwinStage | undefined;
+    const result = this.store.commit(readings, rejected, now, (res: CommitResult) => {
+      stage = this.twins.stage(res.fresh, now);
+      if (res.late.length) this.twins.stage(res.late, now, stage);
+      this.#queueTwinChangesInTx(stage, now);
+    });
+    if (stage) this.twins.adopt(stage);
+    for (const r of result.fresh) this.windows.add(r);
+    this.#metrics.commits.inc();
+    this.#count(result, readings);
+  }
+
+  #count(result: CommitResult, readings: readonly Reading[]): void {
+    if (readings.length === 0) return;
+    const bySource = new Map<string, number>();
+    for (const r of result.fresh) bySource.set(r.source, (bySource.get(r.source) ?? 0) + 1);
+    for (const r of result.late) bySource.set(r.source, (bySource.get(r.source) ?? 0) + 1);
+    for (const [source, n] of bySource) this.#metrics.countAccepted(source, n);
+    if (result.late.length) this.#metrics.late.inc(result.late.length);
+    if (result.duplicates) this.#metrics.countDuplicates(readings[0]!.source, result.duplicates);
+  }
+
+  #queueTwinChangesInTx(stage: TwinStage, now: number): void {
+    for (const c of stage.changes) {
+      this.store.outbox.add('twin', twinChangeId(c), c, now);
+      const alert = alertFor(c);
+      if (alert) this.store.outbox.add('alert', alert.alertId, alert, now);
+      this.#metrics.twinChanges.inc({ kind: c.kind });
+    }
+  }
+
+  #queueTwinChanges(stage: TwinStage, now: number): void {
+    if (stage.changes.length) this.store.db.transaction(() => this.#queueTwinChangesInTx(stage, now))();
+    this.twins.adopt(stage);
+  }
+
+  #toReading(row: { deviceId: string; channel: string; ts: number; value: number; receivedAt: number; source: Reading['source'] }): Reading | undefined {
+    const device = this.#campus.devices.get(row.deviceId);
+    const ch = device?.channels.get(row.channel);
+    if (!device || !ch) {
+      this.orphanRows++;
+      return undefined;
+    }
+    return {
+      deviceId: row.deviceId,
+      channel: row.channel,
+      roomId: device.roomId,
+      quantity: ch.quantity,
+      unit: unitFor(ch.quantity),
+      value: row.value,
+      ts: row.ts,
+      receivedAt: row.receivedAt,
+      source: row.source,
+    };
+  }
+
+  /** Clock-driven work; called by the timer, and by tests with a fake clock. */
+  tick(): void {
+    const now = this.#now();
+    try {
+      this.closeWindows(now);
+      if (now - this.#lastTwinTick >= this.#opts.twinTickIntervalMs) {
+        this.#lastTwinTick = now;
+        this.#queueTwinChanges(this.twins.stageTick(now), now);
+      }
+      if (now - this.#lastPrune >= 60_000) {
+        this.#lastPrune = now;
+        this.store.prune(now - this.#opts.retentionMs - 60_000);
+      }
+      if (now - this.#lastCheckpoint >= this.#opts.checkpointIntervalMs && !this.#checkpointing) {
+        this.#lastCheckpoint = now;
+        void this.#checkpoint(now);
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'pipeline tick failed');
+    }
+  }
+
+  closeWindows(now: number): number {
+    const watermark = closeWatermark(now, this.#opts.window);
+    if (watermark <= this.store.closedUntil) return 0;
+    const closed = this.windows.closedBy(watermark);
+    this.store.closeWindows(closed, watermark, now);
+    this.windows.evict(watermark);
+    this.#metrics.windowsClosed.inc(closed.length);
+    return closed.length;
+  }
+
+  async #checkpoint(now: number): Promise<void> {
+    this.#checkpointing = true;
+    try {
+      await this.twins.checkpoint(now);
+    } catch (err) {
+      this.#log.warn({ err }, 'twin checkpoint failed');
+    } finally {
+      this.#checkpointing = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#committer.flush();
+    // Checkpoint only what has been journaled: every reading before `now` is in the store.
+    await this.#checkpoint(this.#now());
+    this.store.close();
+  }
+}
+

@@ -1,0 +1,120 @@
+/**
+ * Holds every room's twin state and turns readings and time into TwinChanges with the pure reducer.
+ * Changes are staged so that the caller can make them durable (outbox) in the same transaction as the
+ * readings that caused them, and only then adopt the new states. Checkpointed to lowdb (small state only).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type { Campus, DeviceInfo } from '../../shared/campus.ts';
+import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
+import { initialRoomState, type RoomTwin, reduceReading, reduceTick, type TwinConfig } from '../twin/reducer.ts';
+
+interface Checkpoint {
+  savedAt: number;
+  rooms: Record<string, RoomTwin>;
+}
+
+export class TwinStage {
+  readonly staged = new Map<string, RoomTwin>();
+  readonly changes: TwinChange[] = [];
+}
+
+export class Twins {
+  readonly #rooms = new Map<string, RoomTwin>();
+  readonly #campus: Campus;
+  readonly #cfg: TwinConfig;
+  readonly #db: Low<Checkpoint>;
+
+  constructor(campus: Campus, cfg: TwinConfig, checkpointFile: string) {
+    this.#campus = campus;
+    this.#cfg = cfg;
+    mkdirSync(dirname(checkpointFile), { recursive: true });
+    this.#db = new Low<Checkpoint>(new JSONFile(checkpointFile), { savedAt: 0, rooms: {} });
+    for (const room of campus.rooms.values()) {
+      const devices = room.deviceIds.map((id) => campus.devices.get(id)).filter((d): d is DeviceInfo => !!d);
+      this.#rooms.set(room.roomId, initialRoomState(room, devices));
+    }
+  }
+
+  /** Restore the last checkpoint; returns its time (0 when there was none). */
+  async restore(): Promise<number> {
+    await this.#db.read();
+    const data = this.#db.data;
+    for (const [roomId, state] of Object.entries(data.rooms ?? {})) {
+      if (this.#rooms.has(roomId)) this.#rooms.set(roomId, state);
+    }
+    return data.savedAt ?? 0;
+  }
+
+  async checkpoint(now: number): Promise<void> {
+    this.#db.data = { savedAt: now, rooms: Object.fromEntries(this.#rooms) };
+    await this.#db.write();
+  }
+
+  /** Reduce readings into a stage without adopting the result. */
+  stage(readings: readonly Reading[], now: number, stage = new TwinStage()): TwinStage {
+    for (const r of readings) {
+      const current = stage.staged.get(r.roomId) ?? this.#rooms.get(r.roomId);
+      if (!current) continue;
+      const { state, changes } = reduceReading(current, r, now, this.#cfg);
+      stage.staged.set(r.roomId, state);
+      for (const c of changes) stage.changes.push(c);
+    }
+    return stage;
+  }
+
+  stageTick(now: number): TwinStage {
+    const stage = new TwinStage();
+    for (const [roomId, current] of this.#rooms) {
+      const { state, changes } = reduceTick(current, now, this.#cfg);
+      if (state !== current) stage.staged.set(roomId, state);
+      for (const c of changes) stage.changes.push(c);
+    }
+    return stage;
+  }
+
+  adopt(stage: TwinStage): void {
+    for (const [roomId, state] of stage.staged) this.#rooms.set(roomId, state);
+  }
+
+  get(roomId: string): RoomTwin | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  entries(): IterableIterator<[string, RoomTwin]> {
+    return this.#rooms.entries();
+  }
+}
+
+/** Stable ids: a replay after a crash regenerates the same change, which the outbox then ignores. */
+export function twinChangeId(c: TwinChange): string {
+  return `twin:${c.roomId}:${c.kind}:${c.deviceId ?? ''}:${c.ts}`;
+}
+
+/** The changes that someone should be told about now become alerts as well. */
+export function alertFor(c: TwinChange): Alert | undefined {
+  if (c.kind === 'comfort' && c.to === 'alert') {
+    return {
+      alertId: `alert:${twinChangeId(c)}`,
+      ts: c.ts,
+      severity: 'warning',
+      code: 'comfort.alert',
+      roomId: c.roomId,
+      message: `room ${c.roomId} comfort alert: ${c.reasons.join('; ')}`,
+    };
+  }
+  if (c.kind === 'health' && c.to === 'offline') {
+    return {
+      alertId: `alert:${twinChangeId(c)}`,
+      ts: c.ts,
+      severity: 'warning',
+      code: 'device.offline',
+      roomId: c.roomId,
+      ...(c.deviceId ? { deviceId: c.deviceId } : {}),
+      message: `device ${c.deviceId ?? '?'} in room ${c.roomId} is offline`,
+    };
+  }
+  return undefined;
+}

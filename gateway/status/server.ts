@@ -1,0 +1,128 @@
+/**
+ * The gateway's HTTP surface for people and monitoring: /healthz, /api/status, /api/rooms, /api/devices,
+ * /api/quarantine, /metrics. `buildStatusApp` returns the fastify app; listening happens in the gateway.
+ * Webhook routes (a later capability) register on the same app.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Campus } from '../../shared/campus.ts';
+import { ERRORS } from '../../shared/errors.ts';
+import type { DeviceStatus } from '../../shared/events.ts';
+import { OUTBOX_CLASSES } from '../journal/index.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
+
+export interface StatusDeps {
+  gatewayId: string;
+  dev: boolean;
+  campus: Campus;
+  pipeline: Pipeline;
+  metrics: GatewayMetrics;
+  twinConfig: TwinConfig;
+  deviceStatus: ReadonlyMap<string, DeviceStatus>;
+  startedAt: number;
+  now: () => number;
+  mqttClients: () => number;
+}
+
+function notFound(what: string) {
+  return { error: { code: 'CT_ERR_NOT_FOUND', message: `${ERRORS.CT_ERR_NOT_FOUND.message}: ${what}` } };
+}
+
+export function buildStatusApp(deps: StatusDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const { pipeline, metrics, campus } = deps;
+
+  app.get('/healthz', async () => ({ ok: true, gatewayId: deps.gatewayId }));
+
+  app.get('/api/status', async () => {
+    const now = deps.now();
+    const outbox = pipeline.store.outbox.stats(now);
+    const journal = pipeline.store.journalStats(now);
+    const rejected: Record<string, Record<string, number>> = {};
+    for (const t of metrics.rejections()) {
+      const bySource = (rejected[t.source] ??= {});
+      bySource[t.code] = (bySource[t.code] ?? 0) + t.count;
+    }
+    let outboxRows = 0;
+    let outboxBytes = 0;
+    let oldestAgeMs: number | null = null;
+    for (const cls of OUTBOX_CLASSES) {
+      outboxRows += outbox[cls].rows;
+      outboxBytes += outbox[cls].bytes;
+      const age = outbox[cls].oldestAgeMs;
+      if (age !== null && (oldestAgeMs === null || age > oldestAgeMs)) oldestAgeMs = age;
+    }
+    return {
+      gatewayId: deps.gatewayId,
+      mode: deps.dev ? 'dev (anonymous devices allowed)' : 'secure',
+      uptimeMs: now - deps.startedAt,
+      readings: {
+        accepted: Object.fromEntries(metrics.acceptedBySource),
+        duplicates: Object.fromEntries(metrics.duplicatesBySource),
+        late: (await metrics.late.get()).values[0]?.value ?? 0,
+        rejected,
+      },
+      mqtt: { clients: deps.mqttClients() },
+      journal: { ...journal, closedUntil: pipeline.store.closedUntil, openWindows: pipeline.windows.size },
+      outbox: { rows: outboxRows, bytes: outboxBytes, oldestAgeMs, quotaBytes: pipeline.store.outbox.quotaBytes, byClass: outbox },
+      uplink: { state: 'not-configured', connected: false, lastError: null, lastSuccessAt: null },
+    };
+  });
+
+  app.get('/api/rooms', async () => {
+    const now = deps.now();
+    const rooms = [];
+    for (const [roomId, state] of pipeline.twins.entries()) {
+      const info = campus.rooms.get(roomId);
+      rooms.push({ ...summarizeRoom(state, now, deps.twinConfig), roomId, name: info?.name, buildingId: info?.buildingId });
+    }
+    return { rooms };
+  });
+
+  app.get<{ Params: { roomId: string } }>('/api/rooms/:roomId', async (req, reply) => {
+    const state = pipeline.twins.get(req.params.roomId);
+    if (!state) return reply.code(404).send(notFound(`room ${req.params.roomId}`));
+    const info = campus.rooms.get(req.params.roomId);
+    return { ...info, ...summarizeRoom(state, deps.now(), deps.twinConfig) };
+  });
+
+  app.get('/api/devices', async () => {
+    const now = deps.now();
+    const devices = [];
+    for (const device of campus.devices.values()) {
+      const room = pipeline.twins.get(device.roomId);
+      const twin = room ? summarizeRoom(room, now, deps.twinConfig).devices[device.deviceId] : undefined;
+      devices.push({
+        deviceId: device.deviceId,
+        roomId: device.roomId,
+        kind: device.kind,
+        expectedIntervalMs: device.expectedIntervalMs,
+        health: twin?.health ?? 'offline',
+        lastSeen: twin?.lastSeen ?? null,
+        status: deps.deviceStatus.get(device.deviceId) ?? null,
+        rejected: metrics.rejectedByDevice(device.deviceId),
+      });
+    }
+    return { devices };
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req) => {
+    const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));
+    return { items: pipeline.store.recentQuarantine(limit) };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const now = deps.now();
+    const outbox = pipeline.store.outbox.stats(now);
+    for (const cls of OUTBOX_CLASSES) {
+      metrics.outboxRows.set({ class: cls }, outbox[cls].rows);
+      metrics.outboxBytes.set({ class: cls }, outbox[cls].bytes);
+    }
+    metrics.journalRows.set(pipeline.store.journalStats(now).rows);
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return app;
+}

@@ -1,0 +1,150 @@
+/**
+ * `campus-twin <command>`: the only place that reads argv, env and signals. Each command builds its app
+ * from validated config and runs it until SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config.ts';
+
+const HELP = `campus-twin — edge gateway and cloud service for a live digital twin of a campus
+
+Usage: campus-twin <command> [options]
+
+Commands:
+  gateway         run the edge gateway (MQTT broker, journal, room twin, aggregates, status API)
+  hash-password   print the scrypt hash of a device password for config/campus.yaml
+  help            show this help, or "campus-twin <command> --help"
+
+Every setting in config/gateway.yaml can be overridden by an environment variable:
+CT_ + the key path in upper snake case, "__" between levels (CT_MQTT__PORT=0, CT_JOURNAL__RETENTION_MS=3600000).
+`;
+
+const GATEWAY_HELP = `Usage: campus-twin gateway [options]
+
+Runs the edge gateway until SIGINT or SIGTERM.
+
+Options:
+  -c, --config FILE     gateway settings (default: config/gateway.yaml)
+      --campus FILE     campus registry: buildings, rooms, devices (default: the config's campusFile)
+      --data-dir DIR    where the journal, outbox and twin checkpoint live (default: ./data/gateway)
+      --dev             development mode: anonymous MQTT devices allowed (the status page says so)
+      --mqtt-port N     MQTT TCP port (0 = any free port; default 1883)
+      --http-port N     status API / metrics port (0 = any free port; default 8080)
+      --log-level L     fatal|error|warn|info|debug|trace|silent
+  -h, --help            show this help
+
+Endpoints: GET /healthz, /api/status, /api/rooms, /api/rooms/{roomId}, /api/devices, /api/quarantine, /metrics
+MQTT topics: devices/{deviceId}/telemetry (JSON or SenML), devices/{deviceId}/status
+`;
+
+const HASH_HELP = `Usage: campus-twin hash-password [--password P]
+
+Prints scrypt$N$r$p$salt$hash for a device's passwordHash. Without --password, reads the password from stdin.
+`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function runGateway(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      campus: { type: 'string' },
+      'data-dir': { type: 'string' },
+      dev: { type: 'boolean' },
+      'mqtt-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(GATEWAY_HELP);
+    return;
+  }
+  // Flags are the most specific source: they go in as environment overrides, validated like the rest.
+  const env = { ...process.env };
+  if (values.dev) {
+    env.CT_DEV = 'true';
+    env.CT_MQTT__ALLOW_ANONYMOUS ??= 'true';
+  }
+  if (values["data-dir"]) env.CT_DATA_DIR = values["data-dir"];
+  if (values.campus) env.CT_CAMPUS_FILE = values.campus;
+  if (values['mqtt-port']) env.CT_MQTT__PORT = values['mqtt-port'];
+  if (values['http-port']) env.CT_HTTP__PORT = values['http-port'];
+  if (values["log-level"]) env.CT_LOG__LEVEL = values["log-level"];
+  const { createGateway } = await import('../../gateway/app.ts');
+  const { loadGatewayConfig } = await import('../../gateway/config/index.ts');
+  const { loadCampus } = await import('../../gateway/registry/index.ts');
+  const { createLogger } = await import('../logger.ts');
+  const configFile = values.config ?? (process.env.CT_CONFIG_FILE || 'config/gateway.yaml');
+  const config = loadGatewayConfig(configFile, env);
+  const logger = createLogger({ level: config.log.level });
+  const campus = loadCampus(config.campusFile);
+  const gateway = createGateway(config, { campus, logger });
+  await gateway.start();
+  const { ports } = gateway;
+  // One line a supervisor or test can parse.
+  process.stdout.write(`${JSON.stringify({ event: 'gateway:ready', ports, gatewayId: config.gatewayId })}\n`);
+  await untilSignal();
+  await gateway.stop();
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'gateway':
+      await runGateway(rest);
+      return 0;
+    case 'hash-password': {
+      const { values } = parseArgs({ args: rest, options: { password: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      if (values.help) {
+        process.stdout.write(HASH_HELP);
+        return 0;
+      }
+      const password = values.password ?? (await readStdin());
+      if (!password) {
+        process.stderr.write('empty password\n');
+        return 2;
+      }
+      const { hashPassword } = await import('../../gateway/registry/passwords.ts');
+      process.stdout.write(`${await hashPassword(password)}\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${err.message}\n`);
+    else process.stderr.write(`campus-twin: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,49 @@
+/**
+ * The one catalogue of error codes (STYLE.md #3). Every rejection of input, in the gateway and the cloud,
+ * carries one of these codes, its HTTP status (webhooks, APIs) and a human message. docs/errors.md lists
+ * them all; a test keeps the two in step.
+ */
+export const ERRORS = {
+  CT_ERR_NOT_JSON: { status: 400, message: 'payload is not valid JSON' },
+  CT_ERR_SCHEMA: { status: 422, message: 'payload does not match the expected schema' },
+  CT_ERR_BAD_VALUE: { status: 422, message: 'value is not a finite number' },
+  CT_ERR_OUT_OF_RANGE: { status: 422, message: 'value outside the physical range of its quantity' },
+  CT_ERR_TS_FUTURE: { status: 422, message: 'timestamp is too far in the future' },
+  CT_ERR_TS_TOO_OLD: { status: 422, message: 'timestamp is older than the journal keeps' },
+  CT_ERR_UNKNOWN_CHANNEL: { status: 422, message: 'channel is not registered for this device' },
+  CT_ERR_UNKNOWN_DEVICE: { status: 403, message: 'device is not registered' },
+  CT_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload exceeds the configured maximum size' },
+  CT_ERR_BAD_TOPIC: { status: 400, message: 'topic is not one the gateway accepts' },
+  CT_ERR_TOPIC_DENIED: { status: 403, message: 'a device may publish only under its own topic prefix' },
+  CT_ERR_SUBSCRIBE_DENIED: { status: 403, message: 'subscription not allowed for this client' },
+  CT_ERR_AUTH: { status: 401, message: 'bad credentials' },
+  CT_ERR_OUTBOX_FULL: { status: 503, message: 'outbox is full; retry later' },
+  CT_ERR_CONFIG: { status: 500, message: 'configuration is invalid' },
+  CT_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+/** An input rejection: code, status and a message naming what was wrong. */
+export class CampusTwinError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail?: string) {
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    this.name = 'CampusTwinError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** A rejection as plain data, for pure functions that return rather than throw. */
+export interface Rejection {
+  code: ErrorCode;
+  message: string;
+}
+
+export function reject(code: ErrorCode, detail?: string): Rejection {
+  return { code, message: detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message };
+}
