@@ -46,7 +46,9 @@ export function twinConfigFrom(config: GatewayConfig): TwinConfig {
 }
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
-  const logger = (deps.logger ?? createLogger({ level: config.log.level })).child({ gatewayId: config.gatewayId });
+  const logger = (deps.logger ?? createLogger({ level: config.log.level })).child({
+    gatewayId: config.gatewayId,
+  });
   const now = deps.now ?? Date.now;
   const metrics = new GatewayMetrics();
   const twinConfig = twinConfigFrom(config);

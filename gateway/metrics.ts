@@ -114,7 +114,8 @@ export class GatewayMetrics {
 
   rejectedByDevice(deviceId: string): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const t of this.#rejections.values()) if (t.deviceId === deviceId) out[t.code] = (out[t.code] ?? 0) + t.count;
+    for (const t of this.#rejections.values())
+      if (t.deviceId === deviceId) out[t.code] = (out[t.code] ?? 0) + t.count;
     return out;
   }
 }

@@ -26,7 +26,11 @@ export function deepFreeze<T>(value: T): DeepReadonly<T> {
 }
 
 export class ConfigError extends CampusTwinError {
-  constructor(readonly file: string, readonly field: string, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    detail: string,
+  ) {
     super('CT_ERR_CONFIG', `${file}: ${field || '(root)'}: ${detail}`);
     this.name = 'ConfigError';
   }

@@ -2,7 +2,7 @@
  * pino logging for every process: one root logger, component children, secrets redacted wherever they
  * appear in a logged object.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

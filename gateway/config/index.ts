@@ -6,7 +6,11 @@ import { type GatewayConfigData, gatewaySchema } from './schema.ts';
 export type GatewayConfig = DeepReadonly<GatewayConfigData>;
 export { gatewaySchema };
 
-export function gatewayConfigFrom(raw: unknown, env: NodeJS.ProcessEnv = {}, file = '(inline)'): GatewayConfig {
+export function gatewayConfigFrom(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = {},
+  file = '(inline)',
+): GatewayConfig {
   return loadConfig(gatewaySchema, raw ?? {}, { file, env });
 }
 

@@ -15,7 +15,11 @@ const band = z
 
 export const gatewaySchema = z
   .object({
-    gatewayId: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('gw-local'),
+    gatewayId: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only')
+      .default('gw-local'),
     /** Development mode: anonymous MQTT devices allowed, and the status page says so. */
     dev: z.boolean().default(false),
     dataDir: z.string().min(1).default('./data/gateway'),
@@ -38,7 +42,11 @@ export const gatewaySchema = z
             message: 'tls.enabled needs certFile and keyFile',
           }),
         websocket: z
-          .object({ enabled: z.boolean().default(false), port: port.default(8083), path: z.string().default('/mqtt') })
+          .object({
+            enabled: z.boolean().default(false),
+            port: port.default(8083),
+            path: z.string().default('/mqtt'),
+          })
           .prefault({}),
       })
       .prefault({}),
@@ -60,7 +68,11 @@ export const gatewaySchema = z
       .prefault({}),
     outbox: z
       .object({
-        quotaBytes: z.number().int().positive().default(1024 ** 3),
+        quotaBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 ** 3),
         /** Also queue every raw reading for the uplink (off: aggregates carry the data). */
         forwardRaw: z.boolean().default(false),
       })
@@ -78,7 +90,9 @@ export const gatewaySchema = z
       })
       .prefault({}),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
       .prefault({}),
   })
   .refine((c) => !c.mqtt.allowAnonymous || c.dev, {

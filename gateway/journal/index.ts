@@ -1,4 +1,10 @@
 export type { AddResult, OutboxRow } from './outbox.ts';
 export { EVICTION_ORDER, NEVER_DROPPED, planAdmission } from './policy.ts';
 export { OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
-export { type CommitResult, GatewayStore, type JournalRow, type QuarantineEntry, type StoreOptions } from './store.ts';
+export {
+  type CommitResult,
+  GatewayStore,
+  type JournalRow,
+  type QuarantineEntry,
+  type StoreOptions,
+} from './store.ts';

@@ -21,7 +21,10 @@ interface ClassStatements {
   insert: Database.Statement<[string, number, number, string]>;
   evictOldest: Database.Statement<[number]>;
   oldest: Database.Statement<[], { created_at: number }>;
-  peek: Database.Statement<[number], { seq: number; item_id: string; created_at: number; bytes: number; body: string }>;
+  peek: Database.Statement<
+    [number],
+    { seq: number; item_id: string; created_at: number; bytes: number; body: string }
+  >;
   remove: Database.Statement<[number], { bytes: number }>;
   totals: Database.Statement<[], { rows: number; bytes: number | null }>;
 }
@@ -38,8 +41,12 @@ export class Outbox {
     for (const cls of OUTBOX_CLASSES) {
       const t = `outbox_${cls}`;
       stmts[cls] = {
-        insert: db.prepare(`INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body) VALUES (?, ?, ?, ?)`),
-        evictOldest: db.prepare(`DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes`),
+        insert: db.prepare(
+          `INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body) VALUES (?, ?, ?, ?)`,
+        ),
+        evictOldest: db.prepare(
+          `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes`,
+        ),
         oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
         peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
         remove: db.prepare(`DELETE FROM ${t} WHERE seq = ? RETURNING bytes`),

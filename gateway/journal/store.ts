@@ -75,7 +75,10 @@ export class GatewayStore {
       [number, string, string | null, string | null, string, string, Buffer | null]
     >;
     trimQuarantine: Database.Statement<[number]>;
-    openRows: Database.Statement<[number], { ts: number; sensor: number; value: number; received_at: number; source: number }>;
+    openRows: Database.Statement<
+      [number],
+      { ts: number; sensor: number; value: number; received_at: number; source: number }
+    >;
     prune: Database.Statement<[number, number]>;
     oldest: Database.Statement<[], { ts: number }>;
     quarantine: Database.Statement<[number], Record<string, unknown>>;
@@ -100,12 +103,16 @@ export class GatewayStore {
         'INSERT OR IGNORE INTO readings (ts, sensor, value, received_at, source) VALUES (?, ?, ?, ?, ?)',
       ),
       insertSensor: db.prepare('INSERT INTO sensors (device_id, channel) VALUES (?, ?)'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      setMeta: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
       insertQuarantine: db.prepare(
         'INSERT INTO quarantine (at, source, device_id, topic, code, message, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       trimQuarantine: db.prepare('DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?'),
-      openRows: db.prepare('SELECT ts, sensor, value, received_at, source FROM readings WHERE ts >= ? ORDER BY ts'),
+      openRows: db.prepare(
+        'SELECT ts, sensor, value, received_at, source FROM readings WHERE ts >= ? ORDER BY ts',
+      ),
       prune: db.prepare(
         'DELETE FROM readings WHERE (ts, sensor) IN (SELECT ts, sensor FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)',
       ),
@@ -122,17 +129,30 @@ export class GatewayStore {
       this.#sensors.set(`${row.device_id}\u0000${row.channel}`, row.sensor);
       this.#sensorNames.set(row.sensor, { deviceId: row.device_id, channel: row.channel });
     }
-    const meta = db.prepare("SELECT value FROM meta WHERE key = 'closed_until'").get() as { value: string } | undefined;
+    const meta = db.prepare("SELECT value FROM meta WHERE key = 'closed_until'").get() as
+      | { value: string }
+      | undefined;
     this.#closedUntil = meta ? Number(meta.value) : 0;
     this.#journalRows = (db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
     this.#quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number }).n;
 
-    type CommitArgs = [readonly Reading[], readonly QuarantineEntry[], number, ((r: CommitResult) => void) | undefined];
+    type CommitArgs = [
+      readonly Reading[],
+      readonly QuarantineEntry[],
+      number,
+      ((r: CommitResult) => void) | undefined,
+    ];
     const commitTx = db.transaction((...[readings, rejected, now, within]: CommitArgs) => {
       const result: CommitResult = { fresh: [], late: [], duplicates: 0 };
       const insert = this.#s.insertReading;
       for (const r of readings) {
-        const info = insert.run(r.ts, this.#sensorId(r.deviceId, r.channel), r.value, r.receivedAt, SOURCE_CODES[r.source]);
+        const info = insert.run(
+          r.ts,
+          this.#sensorId(r.deviceId, r.channel),
+          r.value,
+          r.receivedAt,
+          SOURCE_CODES[r.source],
+        );
         if (info.changes === 0) {
           result.duplicates++;
           continue;
@@ -200,7 +220,15 @@ export class GatewayStore {
   #quarantine(q: QuarantineEntry): void {
     const max = this.#opts.quarantineMaxPayloadBytes;
     const payload = q.payload ? Buffer.from(q.payload.subarray(0, max)) : null;
-    this.#s.insertQuarantine.run(q.at, q.source, q.deviceId ?? null, q.topic ?? null, q.code, q.message, payload);
+    this.#s.insertQuarantine.run(
+      q.at,
+      q.source,
+      q.deviceId ?? null,
+      q.topic ?? null,
+      q.code,
+      q.message,
+      payload,
+    );
     if (++this.#quarantineRows > this.#opts.quarantineMaxRows) {
       this.#s.trimQuarantine.run(this.#opts.quarantineMaxRows);
       this.#quarantineRows = this.#opts.quarantineMaxRows;
@@ -248,7 +276,12 @@ export class GatewayStore {
     }));
   }
 
-  addOutboxItem(cls: Parameters<Outbox['add']>[0], itemId: string, body: unknown, now: number): ReturnType<Outbox['add']> {
+  addOutboxItem(
+    cls: Parameters<Outbox['add']>[0],
+    itemId: string,
+    body: unknown,
+    now: number,
+  ): ReturnType<Outbox['add']> {
     try {
       return this.db.transaction(() => this.outbox.add(cls, itemId, body, now))();
     } catch (err) {
@@ -257,7 +290,12 @@ export class GatewayStore {
     }
   }
 
-  journalStats(now: number): { rows: number; bytes: number; oldestAgeMs: number | null; quarantineRows: number } {
+  journalStats(now: number): {
+    rows: number;
+    bytes: number;
+    oldestAgeMs: number | null;
+    quarantineRows: number;
+  } {
     const oldest = this.#s.oldest.get();
     return {
       rows: this.#journalRows,

@@ -48,7 +48,11 @@ export class Pipeline {
   /** Journal rows found at start whose device or channel is no longer registered. */
   orphanRows = 0;
 
-  constructor(campus: Campus, opts: PipelineOptions, deps: { metrics: GatewayMetrics; logger: Logger; now: () => number }) {
+  constructor(
+    campus: Campus,
+    opts: PipelineOptions,
+    deps: { metrics: GatewayMetrics; logger: Logger; now: () => number },
+  ) {
     this.#campus = campus;
     this.#opts = opts;
     this.#metrics = deps.metrics;
@@ -91,7 +95,10 @@ export class Pipeline {
     }
     this.twins.stage(batch, now, stage);
     this.#queueTwinChanges(stage, now);
-    this.#log.info({ rebuilt, replayed, orphanRows: this.orphanRows, closedUntil: this.store.closedUntil }, 'pipeline restored');
+    this.#log.info(
+      { rebuilt, replayed, orphanRows: this.orphanRows, closedUntil: this.store.closedUntil },
+      'pipeline restored',
+    );
     this.#lastTwinTick = this.#lastPrune = this.#lastCheckpoint = now;
     this.#timer = setInterval(() => this.tick(), Math.min(1000, this.#opts.window.windowMs / 4));
     this.#timer.unref();
@@ -103,7 +110,9 @@ export class Pipeline {
 
   /** Promise form, for adapters that await (webhooks, Modbus). */
   submitAsync(readings: readonly Reading[], rejected: readonly QuarantineEntry[] = []): Promise<void> {
-    return new Promise((resolve, reject) => this.submit(readings, rejected, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.submit(readings, rejected, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   #write(batch: Submission[]): void {
@@ -150,7 +159,14 @@ export class Pipeline {
     this.twins.adopt(stage);
   }
 
-  #toReading(row: { deviceId: string; channel: string; ts: number; value: number; receivedAt: number; source: Reading['source'] }): Reading | undefined {
+  #toReading(row: {
+    deviceId: string;
+    channel: string;
+    ts: number;
+    value: number;
+    receivedAt: number;
+    source: Reading['source'];
+  }): Reading | undefined {
     const device = this.#campus.devices.get(row.deviceId);
     const ch = device?.channels.get(row.channel);
     if (!device || !ch) {
@@ -221,4 +237,3 @@ export class Pipeline {
     this.store.close();
   }
 }
-

@@ -9,7 +9,13 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Campus, DeviceInfo } from '../../shared/campus.ts';
 import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
-import { initialRoomState, type RoomTwin, reduceReading, reduceTick, type TwinConfig } from '../twin/reducer.ts';
+import {
+  initialRoomState,
+  type RoomTwin,
+  reduceReading,
+  reduceTick,
+  type TwinConfig,
+} from '../twin/reducer.ts';
 
 interface Checkpoint {
   savedAt: number;
@@ -23,12 +29,10 @@ export class TwinStage {
 
 export class Twins {
   readonly #rooms = new Map<string, RoomTwin>();
-  readonly #campus: Campus;
   readonly #cfg: TwinConfig;
   readonly #db: Low<Checkpoint>;
 
   constructor(campus: Campus, cfg: TwinConfig, checkpointFile: string) {
-    this.#campus = campus;
     this.#cfg = cfg;
     mkdirSync(dirname(checkpointFile), { recursive: true });
     this.#db = new Low<Checkpoint>(new JSONFile(checkpointFile), { savedAt: 0, rooms: {} });

@@ -27,11 +27,16 @@ function buildCampus(data: CampusFile, file: string): Campus {
   const rooms = new Map<string, RoomInfo & { deviceIds: string[] }>();
   const buildings = new Map<string, Campus['buildings'] extends ReadonlyMap<string, infer B> ? B : never>();
   data.buildings.forEach((b, bi) => {
-    if (buildings.has(b.id)) throw new ConfigError(file, `buildings.${bi}.id`, `duplicate building id ${b.id}`);
+    if (buildings.has(b.id))
+      throw new ConfigError(file, `buildings.${bi}.id`, `duplicate building id ${b.id}`);
     const floors = b.floors.map((f, fi) => {
       const roomIds = f.rooms.map((r, ri) => {
         if (rooms.has(r.id)) {
-          throw new ConfigError(file, `buildings.${bi}.floors.${fi}.rooms.${ri}.id`, `duplicate room id ${r.id}`);
+          throw new ConfigError(
+            file,
+            `buildings.${bi}.floors.${fi}.rooms.${ri}.id`,
+            `duplicate room id ${r.id}`,
+          );
         }
         rooms.set(r.id, {
           roomId: r.id,

@@ -35,7 +35,13 @@ export class PasswordVerifier {
   readonly #ok = new Set<string>();
 
   async verify(deviceId: string, password: string, encoded: string): Promise<boolean> {
-    const memo = createHash('sha256').update(encoded).update('\0').update(deviceId).update('\0').update(password).digest('base64');
+    const memo = createHash('sha256')
+      .update(encoded)
+      .update('\0')
+      .update(deviceId)
+      .update('\0')
+      .update(password)
+      .digest('base64');
     if (this.#ok.has(memo)) return true;
     const ok = await verifyPassword(password, encoded);
     if (ok) this.#ok.add(memo);

@@ -4,7 +4,10 @@
 import { z } from 'zod';
 import { QUANTITY_NAMES } from '../../shared/quantities.ts';
 
-const id = z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
+const id = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only');
 const quantity = z.enum(QUANTITY_NAMES as [string, ...string[]]);
 
 const channel = z.union([
@@ -54,7 +57,10 @@ export const campusSchema = z.object({
         /** scrypt$N$r$p$salt$hash as written by `campus-twin hash-password`. */
         passwordHash: z
           .string()
-          .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$N$r$p$salt$hash')
+          .regex(
+            /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+            'expected scrypt$N$r$p$salt$hash',
+          )
           .optional(),
       }),
     )

@@ -41,8 +41,9 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     const journal = pipeline.store.journalStats(now);
     const rejected: Record<string, Record<string, number>> = {};
     for (const t of metrics.rejections()) {
-      const bySource = (rejected[t.source] ??= {});
+      const bySource = rejected[t.source] ?? {};
       bySource[t.code] = (bySource[t.code] ?? 0) + t.count;
+      rejected[t.source] = bySource;
     }
     let outboxRows = 0;
     let outboxBytes = 0;
@@ -65,7 +66,13 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       },
       mqtt: { clients: deps.mqttClients() },
       journal: { ...journal, closedUntil: pipeline.store.closedUntil, openWindows: pipeline.windows.size },
-      outbox: { rows: outboxRows, bytes: outboxBytes, oldestAgeMs, quotaBytes: pipeline.store.outbox.quotaBytes, byClass: outbox },
+      outbox: {
+        rows: outboxRows,
+        bytes: outboxBytes,
+        oldestAgeMs,
+        quotaBytes: pipeline.store.outbox.quotaBytes,
+        byClass: outbox,
+      },
       uplink: { state: 'not-configured', connected: false, lastError: null, lastSuccessAt: null },
     };
   });
@@ -75,7 +82,12 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     const rooms = [];
     for (const [roomId, state] of pipeline.twins.entries()) {
       const info = campus.rooms.get(roomId);
-      rooms.push({ ...summarizeRoom(state, now, deps.twinConfig), roomId, name: info?.name, buildingId: info?.buildingId });
+      rooms.push({
+        ...summarizeRoom(state, now, deps.twinConfig),
+        roomId,
+        name: info?.name,
+        buildingId: info?.buildingId,
+      });
     }
     return { rooms };
   });

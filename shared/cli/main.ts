@@ -44,7 +44,9 @@ Prints scrypt$N$r$p$salt$hash for a device's passwordHash. Without --password, r
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function runGateway(argv: string[]): Promise<void> {
@@ -71,11 +73,11 @@ async function runGateway(argv: string[]): Promise<void> {
     env.CT_DEV = 'true';
     env.CT_MQTT__ALLOW_ANONYMOUS ??= 'true';
   }
-  if (values["data-dir"]) env.CT_DATA_DIR = values["data-dir"];
+  if (values['data-dir']) env.CT_DATA_DIR = values['data-dir'];
   if (values.campus) env.CT_CAMPUS_FILE = values.campus;
   if (values['mqtt-port']) env.CT_MQTT__PORT = values['mqtt-port'];
   if (values['http-port']) env.CT_HTTP__PORT = values['http-port'];
-  if (values["log-level"]) env.CT_LOG__LEVEL = values["log-level"];
+  if (values['log-level']) env.CT_LOG__LEVEL = values['log-level'];
   const { createGateway } = await import('../../gateway/app.ts');
   const { loadGatewayConfig } = await import('../../gateway/config/index.ts');
   const { loadCampus } = await import('../../gateway/registry/index.ts');
@@ -112,7 +114,10 @@ async function main(): Promise<number> {
       await runGateway(rest);
       return 0;
     case 'hash-password': {
-      const { values } = parseArgs({ args: rest, options: { password: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { password: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      });
       if (values.help) {
         process.stdout.write(HASH_HELP);
         return 0;
@@ -144,7 +149,10 @@ main().then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${err.message}\n`);
-    else process.stderr.write(`campus-twin: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    else
+      process.stderr.write(
+        `campus-twin: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     process.exitCode = 1;
   },
 );

@@ -8,9 +8,10 @@
  *  - A payload that fails validation is quarantined and counted, then acknowledged: a device that got no
  *    ack would resend the same bad message forever.
  */
-import { createServer as createNetServer, type Server } from 'node:net';
+
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -62,7 +63,13 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
   const servers: { server: Server | HttpServer; port: number; key: 'mqtt' | 'mqtts' | 'ws' }[] = [];
   const ports = { mqtt: 0, mqtts: 0, ws: 0 };
 
-  const quarantine = (deviceId: string | undefined, topic: string, code: string, message: string, payload: Uint8Array | undefined): QuarantineEntry => ({
+  const quarantine = (
+    deviceId: string | undefined,
+    topic: string,
+    code: string,
+    message: string,
+    payload: Uint8Array | undefined,
+  ): QuarantineEntry => ({
     at: deps.now(),
     source: 'mqtt',
     deviceId,
@@ -82,7 +89,10 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     const device = campus.devices.get(username);
     if (!device?.passwordHash || !password) {
       metrics.authFailures.inc({ reason: device ? 'no_credentials' : 'unknown_device' });
-      log.warn({ deviceId: username, clientId: client.id }, 'refused connection: unknown device or no credentials');
+      log.warn(
+        { deviceId: username, clientId: client.id },
+        'refused connection: unknown device or no credentials',
+      );
       return done(null, false);
     }
     verifier.verify(username, password.toString('utf8'), device.passwordHash).then(
@@ -138,8 +148,10 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
         return done(null);
       }
       metrics.countRejected('mqtt', device.deviceId, res.rejection.code);
-      return pipeline.submit([], [quarantine(device.deviceId, packet.topic, res.rejection.code, res.rejection.message, payload)], (err) =>
-        done(err),
+      return pipeline.submit(
+        [],
+        [quarantine(device.deviceId, packet.topic, res.rejection.code, res.rejection.message, payload)],
+        (err) => done(err),
       );
     }
     const { readings, rejections } = decodeTelemetry(payload, {
@@ -155,22 +167,32 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
       // One quarantine row per payload, naming every problem in it.
       const first = rejections[0]!;
       for (const r of rejections) metrics.countRejected('mqtt', device.deviceId, r.code);
-      const message = rejections.length === 1 ? first.message : rejections.map((r) => `${r.code}: ${r.message}`).join('; ');
+      const message =
+        rejections.length === 1 ? first.message : rejections.map((r) => `${r.code}: ${r.message}`).join('; ');
       rejected = [quarantine(device.deviceId, packet.topic, first.code, message.slice(0, 2000), payload)];
     }
     if (readings.length === 0 && rejected.length === 0) return done(null);
     pipeline.submit(readings, rejected, (err) => {
-      if (err) log.error({ err, deviceId: device.deviceId }, 'journal write failed; publish not acknowledged');
+      if (err)
+        log.error({ err, deviceId: device.deviceId }, 'journal write failed; publish not acknowledged');
       done(err);
     });
   };
 
   broker.on('client', () => metrics.mqttClients.inc());
   broker.on('clientDisconnect', () => metrics.mqttClients.dec());
-  broker.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'client error'));
-  broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+  broker.on('clientError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'client error'),
+  );
+  broker.on('connectionError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
+  );
 
-  async function listen(server: Server | HttpServer, port: number, key: 'mqtt' | 'mqtts' | 'ws'): Promise<void> {
+  async function listen(
+    server: Server | HttpServer,
+    port: number,
+    key: 'mqtt' | 'mqtts' | 'ws',
+  ): Promise<void> {
     await new Promise<void>((resolve, rejectListen) => {
       server.once('error', rejectListen);
       server.listen(port, opts.host, () => {
@@ -189,7 +211,11 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     ports,
     async start() {
       await broker.listen();
-      await listen(createNetServer(broker.handle as (socket: import('node:net').Socket) => void), opts.port, 'mqtt');
+      await listen(
+        createNetServer(broker.handle as (socket: import('node:net').Socket) => void),
+        opts.port,
+        'mqtt',
+      );
       if (opts.tls.enabled) {
         const tls = createTlsServer(
           { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
@@ -207,8 +233,9 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     async stop() {
       // Close the broker first: it disconnects every client, which lets the listeners finish closing.
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await Promise.all(servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await Promise.all(
+        servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
     },
   };
 }
-

@@ -1,0 +1,84 @@
+/**
+ * Device housekeeping from `devices/{id}/status`:
+ *   {"ts"?: epoch ms | ISO-8601, "battery"?: 0..100 (%), "rssi"?: -150..0 (dBm), "faults"?: ["sensor_drift"]}
+ * Every field is optional, but the payload must be a JSON object. A status is small and all-or-nothing: the
+ * first bad field rejects it. Unknown keys are ignored.
+ */
+import type { Rejection } from '../../../shared/errors.ts';
+import type { DeviceStatus } from '../../../shared/events.ts';
+import {
+  isRecord,
+  JsonFailure,
+  parseJson,
+  parseTimestamp,
+  rejection,
+  TS_EXPECTED,
+  typeName,
+} from './validate.ts';
+
+const BATTERY_MIN_PCT = 0;
+const BATTERY_MAX_PCT = 100;
+const RSSI_MIN_DBM = -150;
+const RSSI_MAX_DBM = 0;
+
+export function decodeStatus(
+  payload: Uint8Array,
+  deviceId: string,
+  now: number,
+): { status: DeviceStatus } | { rejection: Rejection } {
+  const doc = parseJson(payload);
+  if (doc instanceof JsonFailure) return { rejection: rejection('CT_ERR_NOT_JSON', doc.detail) };
+  if (!isRecord(doc)) return fail('CT_ERR_SCHEMA', `expected a JSON object, got ${typeName(doc)}`);
+
+  let ts = now;
+  if (doc['ts'] !== undefined) {
+    ts = parseTimestamp(doc['ts']);
+    if (Number.isNaN(ts)) return fail('CT_ERR_SCHEMA', `ts: ${TS_EXPECTED}`);
+    ts = Math.round(ts);
+  }
+  const status: DeviceStatus = { deviceId, ts, faults: [] };
+
+  const battery = doc['battery'];
+  if (battery !== undefined) {
+    const bad = checkNumber('battery', battery, BATTERY_MIN_PCT, BATTERY_MAX_PCT, '%');
+    if (bad) return { rejection: bad };
+    status.batteryPct = battery as number;
+  }
+  const rssi = doc['rssi'];
+  if (rssi !== undefined) {
+    const bad = checkNumber('rssi', rssi, RSSI_MIN_DBM, RSSI_MAX_DBM, 'dBm');
+    if (bad) return { rejection: bad };
+    status.rssiDbm = rssi as number;
+  }
+  const faults = doc['faults'];
+  if (faults !== undefined) {
+    if (!Array.isArray(faults))
+      return fail('CT_ERR_SCHEMA', `faults: expected array of strings, got ${typeName(faults)}`);
+    for (let i = 0; i < faults.length; i++) {
+      const f: unknown = faults[i];
+      if (typeof f !== 'string')
+        return fail('CT_ERR_SCHEMA', `faults[${i}]: expected string, got ${typeName(f)}`);
+      status.faults.push(f);
+    }
+  }
+  return { status };
+}
+
+function checkNumber(
+  path: string,
+  v: unknown,
+  min: number,
+  max: number,
+  unit: string,
+): Rejection | undefined {
+  if (typeof v !== 'number')
+    return rejection('CT_ERR_SCHEMA', `${path}: expected number, got ${typeName(v)}`);
+  if (!Number.isFinite(v)) return rejection('CT_ERR_BAD_VALUE', `${path}: ${v} is not a finite number`);
+  if (v < min || v > max)
+    return rejection('CT_ERR_OUT_OF_RANGE', `${path}: ${v} ${unit} outside ${min}..${max}`);
+  return undefined;
+}
+
+function fail(code: 'CT_ERR_SCHEMA', detail: string): { rejection: Rejection } {
+  return { rejection: rejection(code, detail) };
+}

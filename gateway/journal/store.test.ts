@@ -1,0 +1,137 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Aggregate, Reading } from '../../shared/events.ts';
+import { tempDir } from '../../tests/helpers/gateway.ts';
+import { GatewayStore, type StoreOptions } from './index.ts';
+
+const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
+const OPTS: StoreOptions = {
+  synchronous: 'FULL',
+  quotaBytes: 10_000_000,
+  windowMs: 60_000,
+  forwardRaw: false,
+  quarantineMaxRows: 5,
+  quarantineMaxPayloadBytes: 16,
+};
+
+function reading(ts: number, value = 21, deviceId = 'env-1', channel = 'temperature'): Reading {
+  return {
+    deviceId,
+    channel,
+    roomId: 'r-101',
+    quantity: 'temperature',
+    value,
+    unit: '°C',
+    ts,
+    receivedAt: ts,
+    source: 'mqtt',
+  };
+}
+
+function agg(windowStart: number, count: number): Aggregate {
+  return {
+    deviceId: 'env-1',
+    channel: 'temperature',
+    roomId: 'r-101',
+    quantity: 'temperature',
+    unit: '°C',
+    windowStart,
+    windowMs: 60_000,
+    count,
+    min: 1,
+    max: 1,
+    sum: count,
+    mean: 1,
+    first: 1,
+    firstTs: windowStart,
+    last: 1,
+    lastTs: windowStart,
+    late: false,
+  };
+}
+
+describe('GatewayStore', () => {
+  let dir: string;
+  let file: string;
+  let store: GatewayStore;
+  beforeEach(() => {
+    dir = tempDir();
+    file = join(dir, 'gateway.db');
+    store = new GatewayStore(file, OPTS);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('journals a reading once: a repeat of (device, channel, ts) is a duplicate', () => {
+    const first = store.commit([reading(T0), reading(T0 + 1000)], [], T0);
+    expect(first.fresh).toHaveLength(2);
+    const again = store.commit([reading(T0, 99), reading(T0 + 2000)], [], T0);
+    expect(again.duplicates).toBe(1);
+    expect(again.fresh.map((r) => r.ts)).toEqual([T0 + 2000]);
+    expect(store.journalStats(T0).rows).toBe(3);
+    // a different channel or device at the same instant is a different reading
+    const other = store.commit([reading(T0, 1, 'env-2'), reading(T0, 1, 'env-1', 'co2')], [], T0);
+    expect(other.fresh).toHaveLength(2);
+  });
+
+  it('closing windows queues aggregates and advances the watermark atomically; reopening keeps both', () => {
+    store.commit([reading(T0), reading(T0 + 60_000)], [], T0);
+    store.closeWindows([agg(T0, 1)], T0 + 60_000, T0 + 200_000);
+    expect(store.closedUntil).toBe(T0 + 60_000);
+    expect(store.outbox.stats(T0 + 200_000).aggregate.rows).toBe(1);
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.closedUntil).toBe(T0 + 60_000);
+    expect(store.outbox.stats(T0).aggregate.rows).toBe(1);
+    // only the reading of the still-open window is rebuilt
+    expect([...store.openRows()].map((r) => r.ts)).toEqual([T0 + 60_000]);
+  });
+
+  it('a new reading for a closed window goes out as a late correction in the same transaction', () => {
+    store.closeWindows([], T0 + 60_000, T0);
+    const res = store.commit([reading(T0 + 5000, 30)], [], T0 + 200_000);
+    expect(res.late).toHaveLength(1);
+    expect(res.fresh).toHaveLength(0);
+    const [row] = store.outbox.peek('aggregate', 10);
+    const body = JSON.parse(row!.body) as Aggregate;
+    expect(body).toMatchObject({ late: true, count: 1, sum: 30, windowStart: T0 });
+    // and its redelivery is a duplicate, not a second correction
+    expect(store.commit([reading(T0 + 5000, 30)], [], T0 + 200_000).duplicates).toBe(1);
+    expect(store.outbox.stats(T0).aggregate.rows).toBe(1);
+  });
+
+  it('keeps a bounded quarantine with truncated payloads', () => {
+    for (let i = 0; i < 8; i++) {
+      store.commit(
+        [],
+        [
+          {
+            at: T0 + i,
+            source: 'mqtt',
+            deviceId: 'env-1',
+            topic: 't',
+            code: 'CT_ERR_NOT_JSON',
+            message: `bad ${i}`,
+            payload: Buffer.alloc(100, 65),
+          },
+        ],
+        T0,
+      );
+    }
+    const rows = store.recentQuarantine(100);
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toMatchObject({ message: 'bad 7', code: 'CT_ERR_NOT_JSON' });
+    expect(String(rows[0]!.payload)).toHaveLength(16);
+  });
+
+  it('prunes old rows but never rows of open windows', () => {
+    store.commit([reading(T0), reading(T0 + 120_000)], [], T0);
+    expect(store.prune(T0 + 1_000_000)).toBe(0); // watermark still 0: everything is open
+    store.closeWindows([], T0 + 60_000, T0);
+    expect(store.prune(T0 + 1_000_000)).toBe(1);
+    expect(store.journalStats(T0).rows).toBe(1);
+  });
+});

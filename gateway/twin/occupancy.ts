@@ -1,0 +1,276 @@
+/**
+ * Occupancy of a room: occupied or not, a confidence in that verdict (0..1) and the basis it rests on.
+ *
+ * Precedence (first that applies wins):
+ *  1. `occupancy_count`, when a counter has reported recently: count > 0 → occupied (confidence 1),
+ *     count 0 → vacant (0.95: counters drift).
+ *  2. `motion`, when a motion sensor has reported recently: a motion=1 within motionHoldMs → occupied
+ *     (0.95); otherwise vacant (0.8: a PIR misses people sitting still).
+ *  3. Environment (basis `light+co2`, `light` or `co2`): evidence combined in log-odds,
+ *
+ *       logit p = prior + wL·fL·tanh((lux − L0) / Ls) + wC·fC·tanh((G − G0) / Gs)
+ *
+ *     - Light: lights on (≳ L0 = lightOccupiedLux) is strong evidence of people, darkness strong evidence of
+ *       none; daylight just above L0 is only mild evidence, so CO2 can overrule a sunny empty room.
+ *     - CO2: from the room's mass balance dC/dt = G − λ·(C − C_base), the CO2 generation rate
+ *
+ *           G ≈ slope + λ·(C − C_base)        (ppm/min; roughly 1–4 ppm/min per person in a small room)
+ *
+ *       is positive only while people breathe in the room: the level is rising, or it is high and not
+ *       decaying as ventilation would make it. `slope` is a least-squares fit over the last co2WindowMs of
+ *       samples (a small bounded history kept in state); `C_base` follows the minimum down quickly and
+ *       rises only slowly (co2BaselineRisePpmPerHour), so it tracks the empty-room level and sensor drift but
+ *       not a day of occupancy; λ = co2AirChangesPerHour is deliberately low: underestimating ventilation
+ *       makes the decay after people leave read as "nobody" at once, at the cost of weaker evidence while a
+ *       well-ventilated room is occupied at a steady level.
+ *     - fL, fC: freshness, 1 while the reading is recent and fading linearly to 0 between evidenceFreshMs
+ *       and evidenceMaxAgeMs (stretched for slow devices), so a silent sensor stops voting as time passes.
+ *     - Hysteresis: vacant → occupied only when p ≥ enterProbability, occupied → vacant only when
+ *       p ≤ exitProbability; in between the previous verdict stands, so a value near a threshold does not
+ *       flap. Confidence is p for "occupied" and 1 − p for "vacant".
+ *  4. No evidence at all (basis `none`): vacant with confidence 0, i.e. unknown.
+ */
+import { formatNumber } from './comfort.ts';
+
+export type OccupancyBasis = 'occupancy_count' | 'motion' | 'light+co2' | 'light' | 'co2' | 'none';
+
+export interface OccupancyConfig {
+  /** A count or motion sensor "has reported recently" within this (or staleFactor × its interval). */
+  sensorRecentMs: number;
+  /** A motion=1 keeps the room occupied this long (K minutes). */
+  motionHoldMs: number;
+  lightOccupiedLux: number;
+  lightScaleLux: number;
+  lightWeight: number;
+  co2WindowMs: number;
+  co2MaxSamples: number;
+  /** The baseline starts at min(first sample, this): the first sample may be taken in a full room. */
+  co2BaselineInitPpm: number;
+  co2BaselineRisePpmPerHour: number;
+  co2BaselineFallTauMs: number;
+  co2AirChangesPerHour: number;
+  /** CO2 generation at which the CO2 evidence is neutral, and the scale over which it saturates. */
+  co2NeutralPpmPerMin: number;
+  co2ScalePpmPerMin: number;
+  co2Weight: number;
+  priorLogOdds: number;
+  enterProbability: number;
+  exitProbability: number;
+  evidenceFreshMs: number;
+  evidenceMaxAgeMs: number;
+}
+
+export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
+  sensorRecentMs: 15 * 60_000,
+  motionHoldMs: 10 * 60_000,
+  lightOccupiedLux: 300,
+  lightScaleLux: 150,
+  lightWeight: 4,
+  co2WindowMs: 15 * 60_000,
+  co2MaxSamples: 32,
+  co2BaselineInitPpm: 450,
+  co2BaselineRisePpmPerHour: 10,
+  co2BaselineFallTauMs: 10 * 60_000,
+  co2AirChangesPerHour: 0.5,
+  co2NeutralPpmPerMin: 1,
+  co2ScalePpmPerMin: 1.5,
+  co2Weight: 2.5,
+  priorLogOdds: -0.5,
+  enterProbability: 0.65,
+  exitProbability: 0.35,
+  evidenceFreshMs: 10 * 60_000,
+  evidenceMaxAgeMs: 30 * 60_000,
+};
+
+/** Bounded CO2 history and baseline, plain data (checkpointed with the rest of the twin). */
+export interface Co2Track {
+  baselinePpm: number | null;
+  lastTs: number | null;
+  /** [ts, ppm] pairs within co2WindowMs of the newest, oldest first, at most co2MaxSamples. */
+  samples: [number, number][];
+}
+
+export interface OccupancyState {
+  occupied: boolean;
+  confidence: number;
+  basis: OccupancyBasis;
+  /** Probability of "occupied" from light/CO2 evidence (null when there is none). */
+  envProbability: number | null;
+  /** When the verdict last flipped (null: never). */
+  since: number | null;
+  reasons: string[];
+}
+
+/** What the reducer has seen, already judged for recency/freshness against the reporting device. */
+export interface OccupancyEvidence {
+  count?: { value: number; recent: boolean };
+  motion?: { lastMotionTs: number | null; recent: boolean };
+  light?: { lux: number; weight: number };
+  co2?: { ppm: number; weight: number };
+}
+
+export function initialCo2Track(): Co2Track {
+  return { baselinePpm: null, lastTs: null, samples: [] };
+}
+
+export function initialOccupancy(): OccupancyState {
+  return { occupied: false, confidence: 0, basis: 'none', envProbability: null, since: null, reasons: [] };
+}
+
+export function trackCo2(track: Co2Track, ts: number, ppm: number, cfg: OccupancyConfig): Co2Track {
+  if (track.lastTs !== null && ts <= track.lastTs) return track; // late or duplicate: history is in order
+  let baselinePpm: number;
+  if (track.baselinePpm === null || track.lastTs === null) {
+    baselinePpm = Math.min(ppm, cfg.co2BaselineInitPpm);
+  } else if (ppm < track.baselinePpm) {
+    // Down quickly, but not to a single glitchy sample.
+    const k = Math.min(1, (ts - track.lastTs) / cfg.co2BaselineFallTauMs);
+    baselinePpm = track.baselinePpm + (ppm - track.baselinePpm) * k;
+  } else {
+    const riseMax = (cfg.co2BaselineRisePpmPerHour * (ts - track.lastTs)) / 3600_000;
+    baselinePpm = Math.min(ppm, track.baselinePpm + riseMax);
+  }
+  const minSpacingMs = cfg.co2WindowMs / cfg.co2MaxSamples;
+  const last = track.samples.at(-1);
+  let samples = track.samples;
+  if (!last || ts - last[0] >= minSpacingMs) {
+    samples = [...samples, [ts, ppm] as [number, number]]
+      .filter(([t]) => ts - t <= cfg.co2WindowMs)
+      .slice(-cfg.co2MaxSamples);
+  }
+  return { baselinePpm, lastTs: ts, samples };
+}
+
+/** Least-squares slope (ppm/min), or null while the history is too short to say. */
+export function co2SlopePpmPerMin(track: Co2Track, cfg: OccupancyConfig): number | null {
+  const s = track.samples;
+  const first = s[0];
+  const last = s.at(-1);
+  if (s.length < 3 || !first || !last || last[0] - first[0] < cfg.co2WindowMs / 3) return null;
+  let mt = 0;
+  let mc = 0;
+  for (const [t, c] of s) {
+    mt += t - first[0];
+    mc += c;
+  }
+  mt /= s.length;
+  mc /= s.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [t, c] of s) {
+    const dt = t - first[0] - mt;
+    sxy += dt * (c - mc);
+    sxx += dt * dt;
+  }
+  return sxx > 0 ? (sxy / sxx) * 60_000 : null;
+}
+
+/** Weight of a reading of this age from a device reporting every intervalMs. */
+export function evidenceWeight(ageMs: number, intervalMs: number, cfg: OccupancyConfig): number {
+  const freshMs = Math.max(cfg.evidenceFreshMs, 2 * intervalMs);
+  const maxMs = Math.max(cfg.evidenceMaxAgeMs, freshMs + 4 * intervalMs);
+  if (ageMs <= freshMs) return 1;
+  if (ageMs >= maxMs) return 0;
+  return (maxMs - ageMs) / (maxMs - freshMs);
+}
+
+export function evaluateOccupancy(
+  prev: OccupancyState,
+  ev: OccupancyEvidence,
+  co2: Co2Track,
+  now: number,
+  cfg: OccupancyConfig,
+): OccupancyState {
+  const verdict = (
+    occupied: boolean,
+    confidence: number,
+    basis: OccupancyBasis,
+    envProbability: number | null,
+    reasons: string[],
+  ): OccupancyState => ({
+    occupied,
+    confidence: round3(confidence),
+    basis,
+    envProbability: envProbability === null ? null : round3(envProbability),
+    since: occupied === prev.occupied ? prev.since : now,
+    reasons,
+  });
+
+  const env = environmentProbability(ev, co2, cfg);
+
+  if (ev.count?.recent) {
+    const n = ev.count.value;
+    return verdict(n > 0, n > 0 ? 1 : 0.95, 'occupancy_count', env?.p ?? null, [
+      `occupancy_count ${formatNumber(n)}`,
+    ]);
+  }
+  const m = ev.motion;
+  if (m && (m.recent || (m.lastMotionTs !== null && now - m.lastMotionTs <= cfg.motionHoldMs))) {
+    if (m.lastMotionTs !== null && now - m.lastMotionTs <= cfg.motionHoldMs) {
+      return verdict(true, 0.95, 'motion', env?.p ?? null, [`motion ${ago(now - m.lastMotionTs)}`]);
+    }
+    const why = m.lastMotionTs === null ? 'no motion seen' : `no motion for ${ago(now - m.lastMotionTs, '')}`;
+    return verdict(false, 0.8, 'motion', env?.p ?? null, [why]);
+  }
+  if (!env) return verdict(false, 0, 'none', null, ['no recent occupancy evidence']);
+  const occupied = prev.occupied ? env.p > cfg.exitProbability : env.p >= cfg.enterProbability;
+  const reasons = [...env.reasons, `p(occupied) ${env.p.toFixed(2)}`];
+  return verdict(occupied, occupied ? env.p : 1 - env.p, env.basis, env.p, reasons);
+}
+
+interface EnvVerdict {
+  p: number;
+  basis: 'light+co2' | 'light' | 'co2';
+  reasons: string[];
+}
+
+function environmentProbability(
+  ev: OccupancyEvidence,
+  co2: Co2Track,
+  cfg: OccupancyConfig,
+): EnvVerdict | null {
+  let logit = cfg.priorLogOdds;
+  const reasons: string[] = [];
+  let light = false;
+  let gas = false;
+  if (ev.light && ev.light.weight > 0) {
+    const { lux, weight } = ev.light;
+    light = true;
+    logit += cfg.lightWeight * weight * Math.tanh((lux - cfg.lightOccupiedLux) / cfg.lightScaleLux);
+    reasons.push(
+      `light ${formatNumber(lux)} lx ${lux >= cfg.lightOccupiedLux ? '≥' : '<'} ${cfg.lightOccupiedLux}`,
+    );
+  }
+  if (ev.co2 && ev.co2.weight > 0 && co2.baselinePpm !== null) {
+    const { ppm, weight } = ev.co2;
+    gas = true;
+    const excessPpm = ppm - co2.baselinePpm;
+    const slope = co2SlopePpmPerMin(co2, cfg);
+    const generation = (slope ?? 0) + (cfg.co2AirChangesPerHour / 60) * excessPpm;
+    logit +=
+      cfg.co2Weight * weight * Math.tanh((generation - cfg.co2NeutralPpmPerMin) / cfg.co2ScalePpmPerMin);
+    const trend = slope === null ? 'trend unknown' : `trend ${signed(slope)} ppm/min`;
+    reasons.push(
+      `co2 ${formatNumber(ppm)} ppm (${signed(excessPpm)} over baseline ${formatNumber(co2.baselinePpm)}, ` +
+        `${trend}): generation ${formatNumber(generation)} ppm/min`,
+    );
+  }
+  if (!light && !gas) return null;
+  return {
+    p: 1 / (1 + Math.exp(-logit)),
+    basis: light && gas ? 'light+co2' : light ? 'light' : 'co2',
+    reasons,
+  };
+}
+
+function signed(v: number): string {
+  return v >= 0 ? `+${formatNumber(v)}` : formatNumber(v);
+}
+
+function ago(ms: number, suffix = ' ago'): string {
+  return `${formatNumber(Math.max(0, ms) / 60_000)} min${suffix}`;
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

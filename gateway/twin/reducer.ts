@@ -1,0 +1,324 @@
+/**
+ * The room twin reducer: a pure fold of readings (and the passing of time) into one room's live state —
+ * latest value per quantity, occupancy, comfort, device health, power now and energy today — plus the
+ * TwinChanges worth telling someone about (occupancy flips, comfort level changes, device health changes).
+ *
+ * Pure: time comes in as `now`; no clocks, timers or I/O. Inputs are never mutated (new objects, sharing
+ * untouched parts). The state is plain JSON (no Map/Set/class) because it is checkpointed with lowdb.
+ * Occupancy method: see occupancy.ts; comfort bands: comfort.ts; health: health.ts.
+ */
+import type { DeviceInfo, RoomInfo } from '../../shared/campus.ts';
+import type { DeviceHealth, Reading, TwinChange } from '../../shared/events.ts';
+import type { Quantity } from '../../shared/quantities.ts';
+import {
+  COMFORT_QUANTITIES,
+  type ComfortConfig,
+  type ComfortInput,
+  type ComfortQuantity,
+  type ComfortState,
+  evaluateComfort,
+  initialComfort,
+} from './comfort.ts';
+import { type HealthConfig, judgeHealth } from './health.ts';
+import {
+  type Co2Track,
+  DEFAULT_OCCUPANCY_CONFIG,
+  evaluateOccupancy,
+  evidenceWeight,
+  initialCo2Track,
+  initialOccupancy,
+  type OccupancyConfig,
+  type OccupancyEvidence,
+  type OccupancyState,
+  trackCo2,
+} from './occupancy.ts';
+
+export type { Band, ComfortConfig, ComfortState } from './comfort.ts';
+export type { HealthConfig } from './health.ts';
+export type { Co2Track, OccupancyBasis, OccupancyConfig, OccupancyState } from './occupancy.ts';
+
+/** Key names match the gateway config's `twin` section so it can be spread over the defaults. */
+export interface TwinConfig extends ComfortConfig, HealthConfig {
+  /** For devices that report but are not in the registry. */
+  defaultExpectedIntervalMs: number;
+  /** "Today" for energy is the UTC day shifted by this offset. */
+  tzOffsetMinutes: number;
+  occupancy: OccupancyConfig;
+}
+
+export const DEFAULT_TWIN_CONFIG: TwinConfig = deepFreeze({
+  temperatureC: { alertLow: 16, warnLow: 19, warnHigh: 25, alertHigh: 28 },
+  humidityPct: { alertLow: 20, warnLow: 30, warnHigh: 60, alertHigh: 70 },
+  co2WarnPpm: 1000,
+  co2AlertPpm: 1500,
+  comfortDeadband: { temperatureC: 0.5, humidityPct: 2, co2Ppm: 50 },
+  comfortMaxReadingAgeMs: 30 * 60_000,
+  staleFactor: 3,
+  offlineFactor: 10,
+  defaultExpectedIntervalMs: 60_000,
+  tzOffsetMinutes: 0,
+  occupancy: DEFAULT_OCCUPANCY_CONFIG,
+});
+
+export interface LatestValue {
+  value: number;
+  unit: string;
+  ts: number;
+  deviceId: string;
+  channel: string;
+}
+
+/** A cumulative energy register: today's use is carried + last − dayStart (carried spans meter resets). */
+export interface EnergyMeter {
+  day: string;
+  dayStartKwh: number;
+  lastKwh: number;
+  lastTs: number;
+  carriedKwh: number;
+}
+
+export interface DeviceTwin {
+  deviceId: string;
+  expectedIntervalMs: number;
+  lastSeen: number | null;
+  health: DeviceHealth;
+  /** Latest power per channel (kW). */
+  powerKw: Record<string, { value: number; ts: number }>;
+  energy: Record<string, EnergyMeter>;
+}
+
+export interface RoomTwin {
+  roomId: string;
+  /** The `now` of the last reduction. */
+  evaluatedAt: number | null;
+  latest: Partial<Record<Quantity, LatestValue>>;
+  devices: Record<string, DeviceTwin>;
+  occupancy: OccupancyState;
+  comfort: ComfortState;
+  co2Track: Co2Track;
+  lastMotionTs: number | null;
+  /** Sum of the latest power of devices that are not offline. */
+  powerKw: number;
+  energyTodayKwh: number;
+}
+
+export interface Reduced {
+  state: RoomTwin;
+  changes: TwinChange[];
+}
+
+export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwin {
+  const twins: Record<string, DeviceTwin> = Object.fromEntries(
+    devices
+      .filter((d) => d.roomId === room.roomId)
+      .map((d) => [d.deviceId, newDevice(d.deviceId, d.expectedIntervalMs)]),
+  );
+  return {
+    roomId: room.roomId,
+    evaluatedAt: null,
+    latest: {},
+    devices: twins,
+    occupancy: initialOccupancy(),
+    comfort: initialComfort(),
+    co2Track: initialCo2Track(),
+    lastMotionTs: null,
+    powerKw: 0,
+    energyTodayKwh: 0,
+  };
+}
+
+export function reduceReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): Reduced {
+  if (reading.roomId !== state.roomId || !Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) {
+    return { state, changes: [] };
+  }
+  const { deviceId, channel, quantity, value, ts } = reading;
+  const before = own(state.devices, deviceId) ?? newDevice(deviceId, cfg.defaultExpectedIntervalMs);
+  // Seen when it arrived (a device replaying its buffer is alive), but never later than now.
+  const seenAt = Math.min(Math.max(ts, reading.receivedAt), now);
+  const device: DeviceTwin = { ...before, lastSeen: Math.max(before.lastSeen ?? seenAt, seenAt) };
+  if (quantity === 'power') {
+    const prev = own(device.powerKw, channel);
+    if (!prev || ts >= prev.ts) device.powerKw = { ...device.powerKw, [channel]: { value, ts } };
+  } else if (quantity === 'energy') {
+    const meter = updateMeter(own(device.energy, channel), value, ts, cfg.tzOffsetMinutes);
+    if (meter) device.energy = { ...device.energy, [channel]: meter };
+  }
+
+  const next: RoomTwin = { ...state, devices: { ...state.devices, [deviceId]: device } };
+  const prevLatest = state.latest[quantity];
+  if (!prevLatest || ts >= prevLatest.ts) {
+    next.latest = { ...state.latest, [quantity]: { value, unit: reading.unit, ts, deviceId, channel } };
+  }
+  if (quantity === 'motion' && value >= 0.5 && ts > (state.lastMotionTs ?? Number.NEGATIVE_INFINITY)) {
+    next.lastMotionTs = ts;
+  } else if (quantity === 'co2') {
+    next.co2Track = trackCo2(state.co2Track, ts, value, cfg.occupancy);
+  }
+  return evaluate(state, next, now, cfg);
+}
+
+/** Time passed with no reading: device health, evidence freshness, motion hold, day rollover. */
+export function reduceTick(state: RoomTwin, now: number, cfg: TwinConfig): Reduced {
+  return evaluate(state, { ...state }, now, cfg);
+}
+
+/** Re-derives everything time-dependent in `next` (a fresh shallow copy) and diffs it against `prev`. */
+function evaluate(prev: RoomTwin, next: RoomTwin, now: number, cfg: TwinConfig): Reduced {
+  const changes: TwinChange[] = [];
+  const change = (c: Omit<TwinChange, 'roomId' | 'ts'>) =>
+    changes.push({ roomId: prev.roomId, ts: now, ...c });
+
+  let devices = next.devices;
+  for (const [id, d] of Object.entries(next.devices)) {
+    const verdict = judgeHealth(d.lastSeen, d.expectedIntervalMs, now, cfg);
+    if (verdict.health === d.health) continue;
+    devices = { ...devices, [id]: { ...d, health: verdict.health } };
+    change({ kind: 'health', deviceId: id, from: d.health, to: verdict.health, reasons: [verdict.reason] });
+  }
+  next.devices = devices;
+
+  let powerKw = 0;
+  let energyTodayKwh = 0;
+  const today = dayKey(now, cfg.tzOffsetMinutes);
+  for (const d of Object.values(devices)) {
+    if (d.health !== 'offline') for (const p of Object.values(d.powerKw)) powerKw += p.value;
+    for (const m of Object.values(d.energy)) {
+      if (m.day === today) energyTodayKwh += m.carriedKwh + m.lastKwh - m.dayStartKwh;
+    }
+  }
+  next.powerKw = round6(powerKw);
+  next.energyTodayKwh = round6(energyTodayKwh);
+
+  const evidence = occupancyEvidence(next, now, cfg);
+  next.occupancy = evaluateOccupancy(prev.occupancy, evidence, next.co2Track, now, cfg.occupancy);
+  if (next.occupancy.occupied !== prev.occupancy.occupied) {
+    change({
+      kind: 'occupancy',
+      from: occupancyWord(prev.occupancy.occupied),
+      to: occupancyWord(next.occupancy.occupied),
+      reasons: [`basis ${next.occupancy.basis}`, ...next.occupancy.reasons],
+    });
+  }
+
+  const comfortInputs: Partial<Record<ComfortQuantity, ComfortInput>> = {};
+  for (const q of COMFORT_QUANTITIES) {
+    const l = next.latest[q];
+    if (l) comfortInputs[q] = l;
+  }
+  next.comfort = evaluateComfort(prev.comfort, comfortInputs, now, cfg);
+  if (next.comfort.level !== prev.comfort.level) {
+    const reasons = next.comfort.reasons.length > 0 ? next.comfort.reasons : ['all readings within bands'];
+    change({ kind: 'comfort', from: prev.comfort.level, to: next.comfort.level, reasons });
+  }
+
+  next.evaluatedAt = now;
+  return { state: next, changes };
+}
+
+function occupancyEvidence(s: RoomTwin, now: number, cfg: TwinConfig): OccupancyEvidence {
+  const intervalOf = (l: LatestValue) =>
+    own(s.devices, l.deviceId)?.expectedIntervalMs ?? cfg.defaultExpectedIntervalMs;
+  const recent = (l: LatestValue) =>
+    now - l.ts <= Math.max(cfg.occupancy.sensorRecentMs, cfg.staleFactor * intervalOf(l));
+  const weight = (l: LatestValue) => evidenceWeight(now - l.ts, intervalOf(l), cfg.occupancy);
+  const ev: OccupancyEvidence = {};
+  const { occupancy_count: count, motion, light, co2 } = s.latest;
+  if (count) ev.count = { value: count.value, recent: recent(count) };
+  if (motion || s.lastMotionTs !== null) {
+    ev.motion = { lastMotionTs: s.lastMotionTs, recent: motion ? recent(motion) : false };
+  }
+  if (light) ev.light = { lux: light.value, weight: weight(light) };
+  if (co2) ev.co2 = { ppm: co2.value, weight: weight(co2) };
+  return ev;
+}
+
+function updateMeter(m: EnergyMeter | undefined, kwh: number, ts: number, tzOffsetMinutes: number) {
+  const day = dayKey(ts, tzOffsetMinutes);
+  if (!m || (ts > m.lastTs && day > m.day)) {
+    return { day, dayStartKwh: kwh, lastKwh: kwh, lastTs: ts, carriedKwh: 0 };
+  }
+  if (ts <= m.lastTs) return undefined; // late: the register only moves forward in time
+  if (kwh < m.lastKwh) {
+    // Register reset, wrapped or replaced: bank what was counted so far today and start again from here
+    // (the use between the two readings is unknown; guessing "from zero" could add a whole meter's worth).
+    return {
+      ...m,
+      dayStartKwh: kwh,
+      lastKwh: kwh,
+      lastTs: ts,
+      carriedKwh: m.carriedKwh + m.lastKwh - m.dayStartKwh,
+    };
+  }
+  return { ...m, lastKwh: kwh, lastTs: ts };
+}
+
+/** YYYY-MM-DD of the UTC instant shifted by the offset; lexical order is day order. */
+export function dayKey(ts: number, tzOffsetMinutes: number): string {
+  return new Date(ts + tzOffsetMinutes * 60_000).toISOString().slice(0, 10);
+}
+
+export interface RoomSummary {
+  roomId: string;
+  evaluatedAt: number | null;
+  occupied: boolean;
+  confidence: number;
+  basis: OccupancyState['basis'];
+  comfort: { level: ComfortState['level']; reasons: string[] };
+  latest: Partial<Record<Quantity, { value: number; unit: string; ts: number }>>;
+  devices: Record<string, { health: DeviceHealth; lastSeen: number | null }>;
+  powerKw: number;
+  energyTodayKwh: number;
+}
+
+/**
+ * JSON view for the status API, as of `now`: the state is re-evaluated (health, freshness, day rollover)
+ * without emitting changes. Pass the config the twin is reduced with.
+ */
+export function summarizeRoom(
+  state: RoomTwin,
+  now: number,
+  cfg: TwinConfig = DEFAULT_TWIN_CONFIG,
+): RoomSummary {
+  const s = evaluate(state, { ...state }, now, cfg).state;
+  const latest: RoomSummary['latest'] = {};
+  for (const [q, l] of Object.entries(s.latest) as [Quantity, LatestValue][]) {
+    latest[q] = { value: l.value, unit: l.unit, ts: l.ts };
+  }
+  const devices: RoomSummary['devices'] = Object.fromEntries(
+    Object.entries(s.devices).map(([id, d]) => [id, { health: d.health, lastSeen: d.lastSeen }]),
+  );
+  return {
+    roomId: s.roomId,
+    evaluatedAt: s.evaluatedAt,
+    occupied: s.occupancy.occupied,
+    confidence: s.occupancy.confidence,
+    basis: s.occupancy.basis,
+    comfort: { level: s.comfort.level, reasons: s.comfort.reasons },
+    latest,
+    devices,
+    powerKw: s.powerKw,
+    energyTodayKwh: s.energyTodayKwh,
+  };
+}
+
+function newDevice(deviceId: string, expectedIntervalMs: number): DeviceTwin {
+  return { deviceId, expectedIntervalMs, lastSeen: null, health: 'offline', powerKw: {}, energy: {} };
+}
+
+function occupancyWord(occupied: boolean): string {
+  return occupied ? 'occupied' : 'vacant';
+}
+
+/** Own-property lookup: ids and channel names come from devices, so never reach into the prototype. */
+function own<T>(rec: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}

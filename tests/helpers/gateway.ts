@@ -1,0 +1,75 @@
+/** Start a real gateway in this process on port 0 with its data in a fresh temp directory. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway, type Gateway } from '../../gateway/app.ts';
+import { gatewayConfigFrom } from '../../gateway/config/index.ts';
+import type { Campus } from '../../shared/campus.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { testCampus } from './campus.ts';
+
+export interface TestGateway {
+  gw: Gateway;
+  mqttUrl: string;
+  httpUrl: string;
+  dataDir: string;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export function tempDir(prefix = 'ct-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  opts: { campus?: Campus; dataDir?: string; now?: () => number } = {},
+): Promise<TestGateway> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const config = gatewayConfigFrom({
+    gatewayId: 'gw-test',
+    dataDir,
+    mqtt: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+    ...overrides,
+  });
+  const campus = opts.campus ?? (await testCampus());
+  const gw = createGateway(config, {
+    campus,
+    logger: createLogger({ level: 'silent' }),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  await gw.start();
+  return {
+    gw,
+    dataDir,
+    mqttUrl: `mqtt://127.0.0.1:${gw.ports.mqtt}`,
+    httpUrl: `http://127.0.0.1:${gw.ports.http}`,
+    async stop({ keepData = false } = {}) {
+      await gw.stop();
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function getJson<T = Record<string, unknown>>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** Poll `fn` until it returns a truthy value or the time runs out. */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
