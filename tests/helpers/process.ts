@@ -1,0 +1,65 @@
+/** Run the real `campus-twin` CLI as a child process (for crash tests) and wait for its ready line. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../shared/cli/campus-twin.mjs', import.meta.url));
+
+export interface CliProcess {
+  child: ChildProcess;
+  ready: Record<string, unknown> & { ports: Record<string, number> };
+  stderr: () => string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, readyEvent = 'gateway:ready', timeoutMs = 30_000): Promise<CliProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const ready = await new Promise<CliProcess['ready']>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no ${readyEvent} within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+        if (!line.includes(readyEvent)) continue;
+        try {
+          const msg = JSON.parse(line) as CliProcess['ready'];
+          if (msg.event === readyEvent) {
+            clearTimeout(timer);
+            resolve(msg);
+          }
+        } catch {
+          // a log line that mentions the event: keep reading
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ${readyEvent}; stderr: ${err}`));
+    });
+  });
+  return {
+    child,
+    ready,
+    stderr: () => err,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
