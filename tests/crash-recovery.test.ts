@@ -3,8 +3,7 @@
  * whatever was not acknowledged; restart it; the sum of closed-window counts equals the number of distinct
  * readings acknowledged — no loss, no double count.
  */
-import { writeFileSync } from 'node:fs';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -25,7 +24,13 @@ interface Msg {
 }
 
 /** Publish `ids` with at most IN_FLIGHT outstanding; resolves when all are acked or the connection dies. */
-function publishAll(clients: Map<string, MqttClient>, msgs: Msg[], ids: number[], acked: Set<number>, onAck?: () => void) {
+function publishAll(
+  clients: Map<string, MqttClient>,
+  msgs: Msg[],
+  ids: number[],
+  acked: Set<number>,
+  onAck?: () => void,
+) {
   return new Promise<void>((resolve) => {
     let next = 0;
     let outstanding = 0;
@@ -105,7 +110,13 @@ describe('kill -9 during ingest', () => {
     const msgs: Msg[] = [];
     for (let i = 0; i < TOTAL; i++) {
       const deviceId = DEVICES[i % DEVICES.length]!;
-      msgs.push({ deviceId, payload: JSON.stringify({ ts: base + Math.floor(i / DEVICES.length), readings: { temperature: 20 + (i % 50) / 10 } }) });
+      msgs.push({
+        deviceId,
+        payload: JSON.stringify({
+          ts: base + Math.floor(i / DEVICES.length),
+          readings: { temperature: 20 + (i % 50) / 10 },
+        }),
+      });
     }
     const acked = new Set<number>();
 
@@ -142,7 +153,9 @@ describe('kill -9 during ingest', () => {
     // Wait until every window holding these readings has closed.
     await waitFor(
       async () => {
-        const s = await getJson<{ journal: { openWindows: number; closedUntil: number } }>(`${http}/api/status`);
+        const s = await getJson<{ journal: { openWindows: number; closedUntil: number } }>(
+          `${http}/api/status`,
+        );
         return s.journal.openWindows === 0 && s.journal.closedUntil > base + TOTAL / DEVICES.length;
       },
       30_000,

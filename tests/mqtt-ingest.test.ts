@@ -166,6 +166,26 @@ describe('MQTT ingest with device credentials', () => {
     expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="bad_password"\} 1/);
     expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="unknown_device"\} 1/);
     expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="anonymous"\} 1/);
+    const devices = await getJson<{ devices: { deviceId: string; rejected: Record<string, number> }[] }>(
+      `${t.httpUrl}/api/devices`,
+    );
+    expect(devices.devices.find((d) => d.deviceId === 'env-1')?.rejected).toEqual({ CT_ERR_AUTH: 1 });
+  });
+
+  it('grants subscriptions under the device’s own prefix only', async () => {
+    const client = await mqtt.connectAsync(t.mqttUrl, { username: 'occ-1', password: testPassword('occ-1') });
+    const granted = await client.subscribeAsync('devices/occ-1/commands', { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    // SUBACK 0x80 (failure) for filters outside the prefix [MQTT-3.9.3-2]
+    await expect(client.subscribeAsync('devices/env-1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await expect(client.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await client.endAsync();
+    const devices = await getJson<{ devices: { deviceId: string; rejected: Record<string, number> }[] }>(
+      `${t.httpUrl}/api/devices`,
+    );
+    expect(devices.devices.find((d) => d.deviceId === 'occ-1')?.rejected).toEqual({
+      CT_ERR_SUBSCRIBE_DENIED: 2,
+    });
   });
 
   it('refuses a publish to another device’s topic (connection closed), counts it and stores nothing', async () => {

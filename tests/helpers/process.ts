@@ -13,7 +13,12 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, readyEvent = 'gateway:ready', timeoutMs = 30_000): Promise<CliProcess> {
+export async function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  readyEvent = 'gateway:ready',
+  timeoutMs = 30_000,
+): Promise<CliProcess> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -25,7 +30,10 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, read
   });
   const ready = await new Promise<CliProcess['ready']>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no ${readyEvent} within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${readyEvent} within ${timeoutMs} ms; stderr: ${err}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl = buf.indexOf('\n');

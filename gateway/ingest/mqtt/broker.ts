@@ -84,11 +84,13 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     if (!username) {
       if (opts.allowAnonymous) return done(null, true);
       metrics.authFailures.inc({ reason: 'anonymous' });
+      metrics.countRejected('mqtt', undefined, 'CT_ERR_AUTH');
       return done(null, false);
     }
     const device = campus.devices.get(username);
     if (!device?.passwordHash || !password) {
       metrics.authFailures.inc({ reason: device ? 'no_credentials' : 'unknown_device' });
+      metrics.countRejected('mqtt', username, device ? 'CT_ERR_AUTH' : 'CT_ERR_UNKNOWN_DEVICE');
       log.warn(
         { deviceId: username, clientId: client.id },
         'refused connection: unknown device or no credentials',
@@ -99,6 +101,7 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
       (ok) => {
         if (!ok) {
           metrics.authFailures.inc({ reason: 'bad_password' });
+          metrics.countRejected('mqtt', username, 'CT_ERR_AUTH');
           log.warn({ deviceId: username, clientId: client.id }, 'refused connection: wrong password');
           const err = new Error('not authorized') as AuthenticateError;
           err.returnCode = 5;
@@ -119,6 +122,7 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     if (client && deviceId === undefined && opts.allowAnonymous) return done(null, sub);
     if (deviceId !== undefined && maySubscribe(deviceId, sub.topic)) return done(null, sub);
     metrics.authFailures.inc({ reason: 'subscribe_denied' });
+    metrics.countRejected('mqtt', deviceId, 'CT_ERR_SUBSCRIBE_DENIED');
     done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3-2]
   };
 
