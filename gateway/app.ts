@@ -97,6 +97,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     startedAt,
     now,
     mqttClients: () => mqtt.broker.connectedClients,
+    auth: {
+      open: config.dev,
+      metricsPublic: config.http.metricsPublic,
+      staff: config.http.staff,
+      onFailure: () => metrics.countRejected('http', undefined, 'CT_ERR_AUTH'),
+    },
   });
   const ports = { mqtt: 0, mqtts: 0, ws: 0, http: 0 };
   let started = false;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Aggregate } from '../shared/events.ts';
 import { testCampusData, testPassword } from './helpers/campus.ts';
-import { getJson, tempDir, waitFor } from './helpers/gateway.ts';
+import { getJson, staffEntry, tempDir, waitFor } from './helpers/gateway.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
 
 const TOTAL = 50_000;
@@ -98,7 +98,7 @@ describe('kill -9 during ingest', () => {
         dataDir: join(dir, 'data'),
         campusFile,
         mqtt: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
         aggregate: { windowMs: 1000, allowedLatenessMs: 500 },
         log: { level: 'warn' },
       }),

@@ -21,13 +21,23 @@ describe('twin restart', () => {
     const a = await startTestGateway(overrides, { dataDir });
     const client = await mqtt.connectAsync(a.mqttUrl, { username: 'occ-1', password: testPassword('occ-1') });
     const t0 = Date.now() - 5000;
-    await client.publishAsync('devices/occ-1/telemetry', JSON.stringify({ ts: t0, readings: { occupancy_count: 12 } }), { qos: 1 });
+    await client.publishAsync(
+      'devices/occ-1/telemetry',
+      JSON.stringify({ ts: t0, readings: { occupancy_count: 12 } }),
+      { qos: 1 },
+    );
     const env = await mqtt.connectAsync(a.mqttUrl, { username: 'env-1', password: testPassword('env-1') });
-    await env.publishAsync('devices/env-1/telemetry', JSON.stringify({ ts: t0, readings: { co2: 700 } }), { qos: 1 });
+    await env.publishAsync('devices/env-1/telemetry', JSON.stringify({ ts: t0, readings: { co2: 700 } }), {
+      qos: 1,
+    });
     // wait for a checkpoint to hold the first readings
     await new Promise((r) => setTimeout(r, 1500));
     // journaled after the last checkpoint, then the process "dies" without checkpointing again
-    await env.publishAsync('devices/env-1/telemetry', JSON.stringify({ ts: t0 + 1000, readings: { co2: 1750 } }), { qos: 1 });
+    await env.publishAsync(
+      'devices/env-1/telemetry',
+      JSON.stringify({ ts: t0 + 1000, readings: { co2: 1750 } }),
+      { qos: 1 },
+    );
     await client.endAsync();
     await env.endAsync();
     const before = await getJson<Room>(`${a.httpUrl}/api/rooms/r-101`);

@@ -50,7 +50,23 @@ export const gatewaySchema = z
           .prefault({}),
       })
       .prefault({}),
-    http: z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) }).prefault({}),
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        /** Staff logins for the status page and API (HTTP Basic, scrypt hashes). Not needed in dev mode. */
+        staff: z
+          .array(
+            z.object({
+              username: z.string().min(1),
+              passwordHash: z.string().regex(/^scrypt\$/, 'expected scrypt$N$r$p$salt$hash'),
+            }),
+          )
+          .default([]),
+        /** /metrics without a login (Prometheus on the campus network). */
+        metricsPublic: z.boolean().default(true),
+      })
+      .prefault({}),
     journal: z
       .object({
         synchronous: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),

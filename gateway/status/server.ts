@@ -3,6 +3,7 @@
  * /api/quarantine, /metrics. `buildStatusApp` returns the fastify app; listening happens in the gateway.
  * Webhook routes (a later capability) register on the same app.
  */
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
@@ -11,6 +12,9 @@ import { OUTBOX_CLASSES } from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
+import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
+
+const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
 export interface StatusDeps {
   gatewayId: string;
@@ -23,6 +27,7 @@ export interface StatusDeps {
   startedAt: number;
   now: () => number;
   mqttClients: () => number;
+  auth: StaffAuthOptions;
 }
 
 function notFound(what: string) {
@@ -32,6 +37,9 @@ function notFound(what: string) {
 export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const { pipeline, metrics, campus } = deps;
+  installStaffAuth(app, deps.auth);
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
 
   app.get('/healthz', async () => ({ ok: true, gatewayId: deps.gatewayId }));
 

@@ -4,9 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { gatewayConfigFrom } from '../../gateway/config/index.ts';
+import { hashPassword } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { testCampus } from './campus.ts';
+
+export const STAFF = { username: 'facilities', password: 'staff-pw' };
+export const STAFF_AUTH = `Basic ${Buffer.from(`${STAFF.username}:${STAFF.password}`).toString('base64')}`;
+let staffHash: Promise<string> | undefined;
+export function staffEntry(): Promise<{ username: string; passwordHash: string }> {
+  staffHash ??= hashPassword(STAFF.password, 1024, 8, 1);
+  return staffHash.then((passwordHash) => ({ username: STAFF.username, passwordHash }));
+}
 
 export interface TestGateway {
   gw: Gateway;
@@ -29,7 +38,7 @@ export async function startTestGateway(
     gatewayId: 'gw-test',
     dataDir,
     mqtt: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
     log: { level: 'silent' },
     ...overrides,
   });
@@ -53,7 +62,7 @@ export async function startTestGateway(
 }
 
 export async function getJson<T = Record<string, unknown>>(url: string): Promise<T> {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: STAFF_AUTH } });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }

@@ -34,15 +34,19 @@ export function decodeTelemetry(payload: Uint8Array, ctx: DecodeContext): Decode
     };
   }
   const doc = parseJson(payload);
-  if (doc instanceof JsonFailure)
+  if (doc instanceof JsonFailure) {
     return { readings: [], rejections: [rejection('CT_ERR_NOT_JSON', doc.detail)] };
+  }
   const sink = new Sink(ctx);
-  if (Array.isArray(doc)) decodeSenml(doc, sink);
-  else if (isRecord(doc)) decodeNative(doc, sink);
-  else
+  if (Array.isArray(doc)) {
+    decodeSenml(doc, sink);
+  } else if (isRecord(doc)) {
+    decodeNative(doc, sink);
+  } else {
     sink.reject(
       'CT_ERR_SCHEMA',
       `expected a JSON object (native form) or array (SenML pack), got ${typeName(doc)}`,
     );
+  }
   return sink.result();
 }

@@ -43,7 +43,7 @@ export function decodeNative(doc: Record<string, unknown>, sink: Sink): void {
     }
     let raw = readings[key];
     let ts = baseTs;
-    let path: string | undefined; // only built for the object form, which is rarer
+    let objectForm = false;
     if (isRecord(raw)) {
       const itemTs = raw['ts'];
       if (itemTs !== undefined) {
@@ -54,7 +54,7 @@ export function decodeNative(doc: Record<string, unknown>, sink: Sink): void {
         }
       }
       raw = raw['value'];
-      path = `readings.${key}.value`;
+      objectForm = true;
     }
     let value: number;
     if (typeof raw === 'number') {
@@ -63,7 +63,7 @@ export function decodeNative(doc: Record<string, unknown>, sink: Sink): void {
       if (ch.quantity !== 'motion') {
         sink.reject(
           'CT_ERR_BAD_VALUE',
-          `${path ?? `readings.${key}`}: boolean is accepted only for motion`,
+          `${valuePath(key, objectForm)}: boolean is accepted only for motion`,
           key,
         );
         continue;
@@ -74,9 +74,14 @@ export function decodeNative(doc: Record<string, unknown>, sink: Sink): void {
         raw === undefined
           ? 'missing'
           : `expected number${ch.quantity === 'motion' ? ' or boolean' : ''}, got ${typeName(raw)}`;
-      sink.reject('CT_ERR_SCHEMA', `${path ?? `readings.${key}`}: ${detail}`, key);
+      sink.reject('CT_ERR_SCHEMA', `${valuePath(key, objectForm)}: ${detail}`, key);
       continue;
     }
     sink.accept(ch, value, ts, key);
   }
+}
+
+/** Built only when rejecting, so the happy path allocates no path strings. */
+function valuePath(key: string, objectForm: boolean): string {
+  return objectForm ? `readings.${key}.value` : `readings.${key}`;
 }

@@ -133,7 +133,7 @@ export function decodeSenml(pack: readonly unknown[], sink: Sink): void {
       if (bad) {
         sink.reject(
           'CT_ERR_SCHEMA',
-          `[${i}].${bad}: expected ${bad === 'bn' || bad === 'bu' ? 'string' : 'finite number'}`,
+          `[${i}].${bad}: expected ${bad === 'bn' || bad === 'bu' ? 'string' : bad === 'bver' ? 'positive integer' : 'finite number'}`,
         );
         continue;
       }
@@ -162,6 +162,24 @@ export function decodeSenml(pack: readonly unknown[], sink: Sink): void {
     const vs = rec['vs'];
     const vd = rec['vd'];
     const s = rec['s'];
+    if (n !== undefined && typeof n !== 'string') {
+      sink.reject('CT_ERR_SCHEMA', `[${i}].n: expected string, got ${typeName(n)}`);
+      continue;
+    }
+
+    // --- name → channel (RFC 8428 §4.5.1: name = bn + n). The device's own prefix ("urn:dev:id:<id>:",
+    // "<id>/", "<id>:", or any other) is everything up to the last ':' or '/'.
+    const name = n === undefined ? bn : bn + n;
+    let cut = name.length - 1;
+    while (cut >= 0) {
+      const c = name.charCodeAt(cut);
+      if (c === 58 || c === 47) break;
+      cut--;
+    }
+    const short = cut < 0 ? name : name.slice(cut + 1);
+    // Names the record in rejections from here on; undefined when there is no name at all.
+    const label = short.length > 0 ? short : name.length > 0 ? name : undefined;
+
     const valueFields =
       (v !== undefined ? 1 : 0) +
       (vb !== undefined ? 1 : 0) +
@@ -173,51 +191,37 @@ export function decodeSenml(pack: readonly unknown[], sink: Sink): void {
       sink.reject(
         'CT_ERR_SCHEMA',
         `[${i}]: record has no value (v, vb, vs, vd) and no sum (s) (RFC 8428 §4.2)`,
+        label,
       );
       continue;
     }
     if (valueFields > 1) {
-      sink.reject('CT_ERR_SCHEMA', `[${i}]: more than one value field (RFC 8428 §4.2)`);
+      sink.reject('CT_ERR_SCHEMA', `[${i}]: more than one value field (RFC 8428 §4.2)`, label);
       continue;
     }
     if (vs !== undefined || vd !== undefined) {
-      sink.reject('CT_ERR_SCHEMA', `[${i}].${vs !== undefined ? 'vs' : 'vd'}: unsupported value type`);
-      continue;
-    }
-    if (n !== undefined && typeof n !== 'string') {
-      sink.reject('CT_ERR_SCHEMA', `[${i}].n: expected string, got ${typeName(n)}`);
+      sink.reject('CT_ERR_SCHEMA', `[${i}].${vs !== undefined ? 'vs' : 'vd'}: unsupported value type`, label);
       continue;
     }
     if (u !== undefined && typeof u !== 'string') {
-      sink.reject('CT_ERR_SCHEMA', `[${i}].u: expected string, got ${typeName(u)}`);
+      sink.reject('CT_ERR_SCHEMA', `[${i}].u: expected string, got ${typeName(u)}`, label);
       continue;
     }
     if (t !== undefined && typeof t !== 'number') {
-      sink.reject('CT_ERR_SCHEMA', `[${i}].t: expected number, got ${typeName(t)}`);
+      sink.reject('CT_ERR_SCHEMA', `[${i}].t: expected number, got ${typeName(t)}`, label);
       continue;
     }
-
-    // --- name → channel (RFC 8428 §4.5.1: name = bn + n)
-    const name = n === undefined ? bn : bn + n;
-    if (name.length === 0) {
+    if (label === undefined) {
       sink.reject('CT_ERR_SCHEMA', `[${i}]: record has no name (bn + n is empty)`);
       continue;
     }
-    // The device's own prefix ("urn:dev:id:<id>:", "<id>/", "<id>:") is everything up to the last ':' or '/'.
-    let cut = name.length - 1;
-    while (cut >= 0) {
-      const c = name.charCodeAt(cut);
-      if (c === 58 || c === 47) break;
-      cut--;
-    }
-    const short = cut < 0 ? name : name.slice(cut + 1);
     // A channel registered with a separator in its own name can still be addressed by its full name.
     const ch = channels.get(short) ?? (cut < 0 ? undefined : channels.get(name));
     if (ch === undefined) {
       sink.reject(
         'CT_ERR_UNKNOWN_CHANNEL',
         `[${i}]: "${name}" → channel "${short}" is not registered for device ${ctx.device.deviceId}`,
-        short.length > 0 ? short : name,
+        label,
       );
       continue;
     }

@@ -1,0 +1,64 @@
+/**
+ * The status page and API need a staff login outside dev mode; in dev mode they are open and the page says
+ * so. The page itself is checked in real Chromium in tests/status-page-browser.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson, STAFF_AUTH, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+describe('status API access', () => {
+  let secure: TestGateway;
+  let dev: TestGateway;
+  beforeAll(async () => {
+    secure = await startTestGateway();
+    dev = await startTestGateway({ dev: true, mqtt: { host: '127.0.0.1', port: 0, allowAnonymous: true } });
+  });
+  afterAll(async () => {
+    await secure.stop();
+    await dev.stop();
+  });
+
+  it('refuses the page and API without a staff login, and counts the refusal', async () => {
+    for (const path of ['/', '/api/status', '/api/rooms', '/api/devices', '/api/quarantine']) {
+      const res = await fetch(`${secure.httpUrl}${path}`);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+    }
+    const wrong = await fetch(`${secure.httpUrl}/api/status`, {
+      headers: { authorization: `Basic ${Buffer.from('facilities:nope').toString('base64')}` },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'CT_ERR_AUTH' } });
+    const status = await getJson<{
+      mode: string;
+      readings: { rejected: Record<string, Record<string, number>> };
+    }>(`${secure.httpUrl}/api/status`);
+    expect(status.mode).toBe('secure');
+    expect(status.readings.rejected.http?.CT_ERR_AUTH).toBe(6);
+  });
+
+  it('leaves liveness and metrics open for probes and Prometheus', async () => {
+    expect((await fetch(`${secure.httpUrl}/healthz`)).status).toBe(200);
+    const metrics = await fetch(`${secure.httpUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('ct_readings_accepted_total');
+  });
+
+  it('serves the page with a login', async () => {
+    const res = await fetch(`${secure.httpUrl}/`, { headers: { authorization: STAFF_AUTH } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await res.text()).toContain('campus-twin gateway');
+  });
+
+  it('is open in dev mode and says so', async () => {
+    expect((await fetch(`${dev.httpUrl}/`)).status).toBe(200);
+    const status = (await (await fetch(`${dev.httpUrl}/api/status`)).json()) as { mode: string };
+    expect(status.mode).toMatch(/^dev/);
+  });
+
+  it('answers 404 with a code for an unknown room', async () => {
+    const res = await fetch(`${secure.httpUrl}/api/rooms/nope`, { headers: { authorization: STAFF_AUTH } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'CT_ERR_NOT_FOUND' } });
+  });
+});
