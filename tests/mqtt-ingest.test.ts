@@ -148,6 +148,33 @@ describe('MQTT ingest with device credentials', () => {
     ).toBe(1);
   });
 
+  it('takes device status on devices/{id}/status and quarantines a bad one', async () => {
+    const client = await mqtt.connectAsync(t.mqttUrl, {
+      username: 'meter-1',
+      password: testPassword('meter-1'),
+    });
+    await client.publishAsync(
+      'devices/meter-1/status',
+      JSON.stringify({ battery: 87, rssi: -67, faults: ['ct_clamp_open'] }),
+      { qos: 1 },
+    );
+    await client.publishAsync('devices/meter-1/status', JSON.stringify({ battery: 187 }), { qos: 1 });
+    await client.endAsync();
+    const devices = await getJson<{
+      devices: { deviceId: string; status: unknown; rejected: Record<string, number> }[];
+    }>(`${t.httpUrl}/api/devices`);
+    const meter = devices.devices.find((d) => d.deviceId === 'meter-1');
+    expect(meter?.status).toMatchObject({ batteryPct: 87, rssiDbm: -67, faults: ['ct_clamp_open'] });
+    expect(meter?.rejected).toEqual({ CT_ERR_OUT_OF_RANGE: 1 });
+    const q = await getJson<{ items: { deviceId: string; topic: string; code: string }[] }>(
+      `${t.httpUrl}/api/quarantine`,
+    );
+    expect(q.items.find((i) => i.deviceId === 'meter-1')).toMatchObject({
+      topic: 'devices/meter-1/status',
+      code: 'CT_ERR_OUT_OF_RANGE',
+    });
+  });
+
   it('refuses a wrong password and an unknown device with CONNACK "not authorized", and counts them', async () => {
     const wrong = await mosquittoPub(
       t.gw.ports.mqtt,

@@ -20,6 +20,9 @@ const BATTERY_MIN_PCT = 0;
 const BATTERY_MAX_PCT = 100;
 const RSSI_MIN_DBM = -150;
 const RSSI_MAX_DBM = 0;
+/** Bounds on what a device can make the gateway hold in memory per status. */
+const MAX_FAULTS = 32;
+const MAX_FAULT_CHARS = 64;
 
 export function decodeStatus(
   payload: Uint8Array,
@@ -54,10 +57,13 @@ export function decodeStatus(
   if (faults !== undefined) {
     if (!Array.isArray(faults))
       return fail('CT_ERR_SCHEMA', `faults: expected array of strings, got ${typeName(faults)}`);
+    if (faults.length > MAX_FAULTS) return fail('CT_ERR_SCHEMA', `faults: more than ${MAX_FAULTS} entries`);
     for (let i = 0; i < faults.length; i++) {
       const f: unknown = faults[i];
       if (typeof f !== 'string')
         return fail('CT_ERR_SCHEMA', `faults[${i}]: expected string, got ${typeName(f)}`);
+      if (f.length > MAX_FAULT_CHARS)
+        return fail('CT_ERR_SCHEMA', `faults[${i}]: longer than ${MAX_FAULT_CHARS} characters`);
       status.faults.push(f);
     }
   }

@@ -16,6 +16,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Campus } from '../../../shared/campus.ts';
+import { reject } from '../../../shared/errors.ts';
 import type { DeviceStatus } from '../../../shared/events.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { QuarantineEntry } from '../../journal/index.ts';
@@ -146,7 +147,15 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     const payload = packet.payload as Buffer;
     const now = deps.now();
     if (topic.kind === 'status') {
-      const res = decodeStatus(payload, device.deviceId, now);
+      const res =
+        payload.byteLength > opts.maxPayloadBytes
+          ? {
+              rejection: reject(
+                'CT_ERR_PAYLOAD_TOO_LARGE',
+                `${payload.byteLength} bytes > ${opts.maxPayloadBytes}`,
+              ),
+            }
+          : decodeStatus(payload, device.deviceId, now);
       if ('status' in res) {
         deps.onStatus(res.status);
         return done(null);

@@ -1,0 +1,106 @@
+/**
+ * Acceptance 4: at least 10,000 random and malformed payloads over a real MQTT connection. The gateway stays
+ * up, every bad payload is rejected with a catalogued code and quarantined, and every valid reading in
+ * between — including the valid readings inside partly bad payloads — is journaled.
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fuzzPayloads } from '../gateway/ingest/decode/fuzz.ts';
+import { ERROR_CODES } from '../shared/errors.ts';
+import { testPassword } from './helpers/campus.ts';
+import { getJson, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+const COUNT = 10_000;
+
+describe('fuzzed telemetry', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ journal: { quarantineMaxRows: 50_000 } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('rejects every bad payload with a code and keeps every valid reading', async () => {
+    const baseTs = Date.now() - 3600_000;
+    const payloads = [...fuzzPayloads(20261127, COUNT, ['temperature', 'humidity', 'co2', 'light'], baseTs)];
+    const expectedReadings = payloads.reduce((s, p) => s + p.validReadings, 0);
+    const expectedBad = payloads.filter((p) => !p.valid).length;
+    expect(expectedBad).toBeGreaterThan(COUNT / 3);
+
+    const client = await mqtt.connectAsync(t.mqttUrl, {
+      username: 'env-1',
+      password: testPassword('env-1'),
+      reconnectPeriod: 0,
+    });
+    let disconnected = false;
+    client.on('close', () => {
+      disconnected = true;
+    });
+    let next = 0;
+    await new Promise<void>((resolve, reject) => {
+      let outstanding = 0;
+      const pump = () => {
+        while (outstanding < 100 && next < payloads.length) {
+          const p = payloads[next++]!;
+          outstanding++;
+          client.publish('devices/env-1/telemetry', p.payload, { qos: 1 }, (err) => {
+            outstanding--;
+            if (err) return reject(err);
+            if (next >= payloads.length && outstanding === 0) resolve();
+            else pump();
+          });
+        }
+      };
+      pump();
+    });
+    // still the same connection: bad payloads are acknowledged and quarantined, not punished with a disconnect
+    expect(disconnected).toBe(false);
+    await client.publishAsync('devices/env-1/telemetry', JSON.stringify({ readings: { temperature: 21 } }), {
+      qos: 1,
+    });
+    await client.endAsync();
+
+    const store = t.gw.pipeline.store;
+    expect(store.journalStats(Date.now()).rows).toBe(expectedReadings + 1);
+    const quarantine = store.recentQuarantine(50_000);
+    expect(quarantine).toHaveLength(expectedBad);
+    for (const q of quarantine) expect(ERROR_CODES).toContain(q.code);
+
+    const status = await getJson<{
+      readings: { accepted: Record<string, number>; rejected: Record<string, Record<string, number>> };
+    }>(`${t.httpUrl}/api/status`);
+    expect(status.readings.accepted.mqtt).toBe(expectedReadings + 1);
+    const byCode = status.readings.rejected.mqtt ?? {};
+    console.log(
+      `fuzz: ${COUNT} payloads, ${expectedBad} bad, ${expectedReadings} valid readings kept; rejections by code ${JSON.stringify(byCode)}`,
+    );
+    for (const code of [
+      'CT_ERR_NOT_JSON',
+      'CT_ERR_SCHEMA',
+      'CT_ERR_BAD_VALUE',
+      'CT_ERR_OUT_OF_RANGE',
+      'CT_ERR_UNKNOWN_CHANNEL',
+      'CT_ERR_TS_FUTURE',
+    ]) {
+      expect(byCode[code], code).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses an oversized payload and keeps serving', async () => {
+    const client = await mqtt.connectAsync(t.mqttUrl, { username: 'env-2', password: testPassword('env-2') });
+    await client.publishAsync('devices/env-2/telemetry', Buffer.alloc(70_000, 0x20), { qos: 1 });
+    await client.publishAsync('devices/env-2/telemetry', JSON.stringify({ readings: { co2: 500 } }), {
+      qos: 1,
+    });
+    await client.endAsync();
+    const devices = await getJson<{ devices: { deviceId: string; rejected: Record<string, number> }[] }>(
+      `${t.httpUrl}/api/devices`,
+    );
+    expect(devices.devices.find((d) => d.deviceId === 'env-2')?.rejected).toEqual({
+      CT_ERR_PAYLOAD_TOO_LARGE: 1,
+    });
+    const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-102`);
+    expect(room.latest.co2?.value).toBe(500);
+  });
+});
