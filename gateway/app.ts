@@ -101,7 +101,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       open: config.dev,
       metricsPublic: config.http.metricsPublic,
       staff: config.http.staff,
-      onFailure: () => metrics.countRejected('http', undefined, 'CT_ERR_AUTH'),
+      onFailure: () => metrics.authFailures.inc({ reason: 'staff_login' }),
     },
   });
   const ports = { mqtt: 0, mqtts: 0, ws: 0, http: 0 };

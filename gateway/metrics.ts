@@ -37,8 +37,8 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   readonly authFailures = new Counter({
-    name: 'ct_mqtt_auth_failures_total',
-    help: 'Refused MQTT connections and publishes, by reason',
+    name: 'ct_auth_failures_total',
+    help: 'Refused MQTT connections, publishes and subscriptions, and refused staff logins, by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -190,9 +190,9 @@ describe('MQTT ingest with device credentials', () => {
     ).rejects.toThrow(/Not authorized/i);
     await expect(mqtt.connectAsync(t.mqttUrl, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
-    expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="bad_password"\} 1/);
-    expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="unknown_device"\} 1/);
-    expect(metrics).toMatch(/ct_mqtt_auth_failures_total\{reason="anonymous"\} 1/);
+    expect(metrics).toMatch(/ct_auth_failures_total\{reason="bad_password"\} 1/);
+    expect(metrics).toMatch(/ct_auth_failures_total\{reason="unknown_device"\} 1/);
+    expect(metrics).toMatch(/ct_auth_failures_total\{reason="anonymous"\} 1/);
     const devices = await getJson<{ devices: { deviceId: string; rejected: Record<string, number> }[] }>(
       `${t.httpUrl}/api/devices`,
     );
