@@ -129,7 +129,12 @@ export class Pipeline {
       if (res.late.length) this.twins.stage(res.late, now, stage);
       this.#queueTwinChangesInTx(stage, now);
     });
-    if (stage) this.twins.adopt(stage);
+    if (stage) {
+      this.twins.adopt(stage);
+      if (stage.failures.length) {
+        this.#log.error({ failures: stage.failures.slice(0, 3), count: stage.failures.length }, 'twin reducer failed on readings');
+      }
+    }
     for (const r of result.fresh) this.windows.add(r);
     this.#metrics.commits.inc();
     this.#count(result, readings);

@@ -25,6 +25,7 @@ interface Checkpoint {
 export class TwinStage {
   readonly staged = new Map<string, RoomTwin>();
   readonly changes: TwinChange[] = [];
+  readonly failures: { reading: Reading; error: string }[] = [];
 }
 
 export class Twins {
@@ -57,14 +58,21 @@ export class Twins {
     await this.#db.write();
   }
 
-  /** Reduce readings into a stage without adopting the result. */
+  /**
+   * Reduce readings into a stage without adopting the result. A reading the reducer cannot handle is
+   * skipped and counted: durable ingest must never depend on the twin being right.
+   */
   stage(readings: readonly Reading[], now: number, stage = new TwinStage()): TwinStage {
     for (const r of readings) {
       const current = stage.staged.get(r.roomId) ?? this.#rooms.get(r.roomId);
       if (!current) continue;
-      const { state, changes } = reduceReading(current, r, now, this.#cfg);
-      stage.staged.set(r.roomId, state);
-      for (const c of changes) stage.changes.push(c);
+      try {
+        const { state, changes } = reduceReading(current, r, now, this.#cfg);
+        stage.staged.set(r.roomId, state);
+        for (const c of changes) stage.changes.push(c);
+      } catch (err) {
+        stage.failures.push({ reading: r, error: err instanceof Error ? err.message : String(err) });
+      }
     }
     return stage;
   }
