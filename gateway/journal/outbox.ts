@@ -19,6 +19,7 @@ export interface OutboxRow {
 
 interface ClassStatements {
   insert: Database.Statement<[string, number, number, string]>;
+  exists: Database.Statement<[string]>;
   evictOldest: Database.Statement<[number]>;
   oldest: Database.Statement<[], { created_at: number }>;
   peek: Database.Statement<
@@ -47,6 +48,7 @@ export class Outbox {
         evictOldest: db.prepare(
           `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes`,
         ),
+        exists: db.prepare(`SELECT 1 FROM ${t} WHERE item_id = ?`),
         oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
         peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
         remove: db.prepare(`DELETE FROM ${t} WHERE seq = ? RETURNING bytes`),
@@ -71,6 +73,8 @@ export class Outbox {
     const text = JSON.stringify(body);
     const bytes = Buffer.byteLength(text) + itemId.length + 32;
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
+    // A resent item that is already queued is an idempotent success, full or not, and displaces nothing.
+    if ((plan.refuse || plan.evict.length > 0) && this.#stmts[cls].exists.get(itemId)) return 'duplicate';
     if (plan.refuse) {
       this.#dropped[cls]++;
       return 'refused';

@@ -134,4 +134,36 @@ describe('GatewayStore', () => {
     expect(store.prune(T0 + 1_000_000)).toBe(1);
     expect(store.journalStats(T0).rows).toBe(1);
   });
+
+  it('under its quota the outbox drops raw first, then the oldest aggregates, and refuses events', () => {
+    store.close();
+    store = new GatewayStore(file, { ...OPTS, quotaBytes: 2000 });
+    const body = { pad: 'x'.repeat(100) }; // about 150 bytes an item
+    for (let i = 0; i < 6; i++) expect(store.addOutboxItem('raw', `raw-${i}`, body, T0 + i)).toBe('stored');
+    for (let i = 0; i < 6; i++)
+      expect(store.addOutboxItem('aggregate', `agg-${i}`, body, T0 + i)).toBe('stored');
+    let s = store.outbox.stats(T0);
+    expect(s.raw.rows + s.aggregate.rows).toBe(12);
+    // more aggregates: raw goes first
+    for (let i = 6; i < 12; i++) store.addOutboxItem('aggregate', `agg-${i}`, body, T0 + i);
+    s = store.outbox.stats(T0);
+    expect(s.raw.rows).toBe(0);
+    expect(s.raw.dropped).toBe(6);
+    expect(s.aggregate.rows).toBeGreaterThan(6);
+    // events displace the oldest aggregates, and once only events are left a new event is refused
+    let refused = 0;
+    for (let i = 0; i < 20; i++)
+      if (store.addOutboxItem('event', `ev-${i}`, body, T0) === 'refused') refused++;
+    s = store.outbox.stats(T0);
+    expect(s.aggregate.rows).toBe(0);
+    expect(s.event.rows).toBe(20 - refused);
+    expect(refused).toBeGreaterThan(0);
+    expect(s.event.dropped).toBe(refused);
+    const kept = store.outbox.peek('event', 100).map((r) => r.itemId);
+    expect(kept[0]).toBe('ev-0'); // the oldest events are never the ones dropped
+    // the byte count matches the disk after all that
+    const onDisk = (store.db.prepare('SELECT SUM(bytes) AS b FROM outbox_event').get() as { b: number }).b;
+    expect(s.event.bytes).toBe(onDisk);
+    expect(store.addOutboxItem('event', 'ev-0', body, T0)).toBe('duplicate');
+  });
 });

@@ -132,7 +132,10 @@ export class Pipeline {
     if (stage) {
       this.twins.adopt(stage);
       if (stage.failures.length) {
-        this.#log.error({ failures: stage.failures.slice(0, 3), count: stage.failures.length }, 'twin reducer failed on readings');
+        this.#log.error(
+          { failures: stage.failures.slice(0, 3), count: stage.failures.length },
+          'twin reducer failed on readings',
+        );
       }
     }
     for (const r of result.fresh) this.windows.add(r);
