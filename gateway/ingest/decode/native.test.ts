@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelInfo, DeviceInfo } from '../../../shared/campus.ts';
-import type { Quantity } from '../../../shared/quantities.ts';
 import { type DecodeContext, decodeTelemetry } from './index.ts';
+import { NOW, testContext, testDevice } from './test-support.ts';
 
-const NOW = Date.UTC(2026, 10, 27, 12);
 const MIN = 60_000;
 
-function device(channels: Record<string, Quantity>): DeviceInfo {
-  return {
-    deviceId: 'env-101',
-    roomId: 'B1-101',
-    kind: 'env-sensor',
-    expectedIntervalMs: MIN,
-    channels: new Map<string, ChannelInfo>(
-      Object.entries(channels).map(([name, quantity]) => [name, { name, quantity }]),
-    ),
-    passwordHash: undefined,
-  };
-}
-
-const DEVICE = device({
+const DEVICE = testDevice({
   temperature: 'temperature',
   co2: 'co2',
   humidity: 'humidity',
@@ -28,15 +13,7 @@ const DEVICE = device({
 });
 
 function ctx(over: Partial<DecodeContext> = {}): DecodeContext {
-  return {
-    device: DEVICE,
-    now: NOW,
-    maxFutureMs: 5 * MIN,
-    oldestAcceptedTs: NOW - 7 * 24 * 60 * MIN,
-    maxPayloadBytes: 65_536,
-    source: 'mqtt',
-    ...over,
-  };
+  return testContext(DEVICE, { maxFutureMs: 5 * MIN, oldestAcceptedTs: NOW - 7 * 24 * 60 * MIN, ...over });
 }
 
 function decode(doc: unknown, over: Partial<DecodeContext> = {}) {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelInfo, DeviceInfo } from '../../../shared/campus.ts';
 import type { Quantity } from '../../../shared/quantities.ts';
 import { type DecodeContext, decodeTelemetry } from './index.ts';
+import { NOW, testContext, testDevice } from './test-support.ts';
 
-const NOW = Date.UTC(2026, 10, 27, 12);
 const NOW_S = NOW / 1000;
 
 const CHANNELS: Record<string, Quantity> = {
@@ -20,27 +19,10 @@ const CHANNELS: Record<string, Quantity> = {
   current: 'current',
 };
 
-const DEVICE: DeviceInfo = {
-  deviceId: '10e2073a01080063',
-  roomId: 'LAB-2',
-  kind: 'multi',
-  expectedIntervalMs: 60_000,
-  channels: new Map<string, ChannelInfo>(
-    Object.entries(CHANNELS).map(([name, quantity]) => [name, { name, quantity }]),
-  ),
-  passwordHash: undefined,
-};
+const DEVICE = testDevice(CHANNELS, '10e2073a01080063', 'LAB-2');
 
 function ctx(over: Partial<DecodeContext> = {}): DecodeContext {
-  return {
-    device: DEVICE,
-    now: NOW,
-    maxFutureMs: 300_000,
-    oldestAcceptedTs: NOW - 86_400_000,
-    maxPayloadBytes: 65_536,
-    source: 'mqtt',
-    ...over,
-  };
+  return testContext(DEVICE, over);
 }
 
 function decode(pack: unknown, over: Partial<DecodeContext> = {}) {
@@ -179,10 +161,7 @@ describe('names and device prefixes (§4.5.1)', () => {
   });
 
   it('still finds a channel whose registered name contains a separator, by its full name', () => {
-    const device: DeviceInfo = {
-      ...DEVICE,
-      channels: new Map([['zone:a', { name: 'zone:a', quantity: 'temperature' }]]),
-    };
+    const device = testDevice({ 'zone:a': 'temperature' }, DEVICE.deviceId, DEVICE.roomId);
     expect(brief(decode([{ n: 'zone:a', v: 20 }], { device }))).toEqual([['zone:a', 20, NOW]]);
   });
 

@@ -1,32 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelInfo, DeviceInfo } from '../../../shared/campus.ts';
 import { type DecodeContext, decodeTelemetry } from './index.ts';
+import { NOW, testContext, testDevice } from './test-support.ts';
 import { parseIsoDateTime, parseTimestamp } from './validate.ts';
 
-const NOW = Date.UTC(2026, 10, 27, 12);
-
-const DEVICE: DeviceInfo = {
-  deviceId: 'env-101',
-  roomId: 'B1-101',
-  kind: 'env-sensor',
-  expectedIntervalMs: 60_000,
-  channels: new Map<string, ChannelInfo>([
-    ['co2', { name: 'co2', quantity: 'co2' }],
-    ['temperature', { name: 'temperature', quantity: 'temperature' }],
-  ]),
-  passwordHash: undefined,
-};
+const DEVICE = testDevice({ co2: 'co2', temperature: 'temperature' });
 
 function ctx(over: Partial<DecodeContext> = {}): DecodeContext {
-  return {
-    device: DEVICE,
-    now: NOW,
-    maxFutureMs: 300_000,
-    oldestAcceptedTs: NOW - 86_400_000,
-    maxPayloadBytes: 1024,
-    source: 'mqtt',
-    ...over,
-  };
+  return testContext(DEVICE, { maxPayloadBytes: 1024, ...over });
 }
 
 describe('payload gate', () => {
