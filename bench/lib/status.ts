@@ -1,0 +1,95 @@
+/**
+ * What the gateway says it journaled, read over HTTP after a load: /api/status with a bench staff login
+ * (HTTP Basic), or the public Prometheus /metrics when the status API refuses us. Benchmarks compare this
+ * with the PUBACKs they counted, so a throughput figure can't come from acks that were never journaled.
+ */
+import { hashPassword } from '../../gateway/registry/index.ts';
+
+export const BENCH_STAFF = { username: 'bench', password: 'bench-staff-pw' } as const;
+
+/** The `http.staff` entry for the gateway config (low scrypt cost: this is a throwaway login). */
+export async function benchStaffConfig(): Promise<{ username: string; passwordHash: string }[]> {
+  return [
+    { username: BENCH_STAFF.username, passwordHash: await hashPassword(BENCH_STAFF.password, 1024, 8, 1) },
+  ];
+}
+
+export interface GatewayCounts {
+  via: '/api/status' | '/metrics';
+  /** Journaled readings from MQTT. */
+  accepted: number;
+  duplicates: number;
+  late: number;
+  /** Rejections from MQTT, by error code. */
+  rejected: Record<string, number>;
+  mqttClients: number | null;
+  journalRows: number | null;
+  outboxRows: number | null;
+}
+
+interface StatusBody {
+  readings: {
+    accepted: Record<string, number>;
+    duplicates: Record<string, number>;
+    late: number;
+    rejected: Record<string, Record<string, number>>;
+  };
+  mqtt?: { clients?: number };
+  journal?: { rows?: number };
+  outbox?: { rows?: number };
+}
+
+export async function gatewayCounts(httpPort: number): Promise<GatewayCounts> {
+  const base = `http://127.0.0.1:${httpPort}`;
+  const auth = Buffer.from(`${BENCH_STAFF.username}:${BENCH_STAFF.password}`).toString('base64');
+  const res = await fetch(`${base}/api/status`, { headers: { authorization: `Basic ${auth}` } });
+  if (res.ok) {
+    const s = (await res.json()) as StatusBody;
+    return {
+      via: '/api/status',
+      accepted: s.readings.accepted['mqtt'] ?? 0,
+      duplicates: s.readings.duplicates['mqtt'] ?? 0,
+      late: s.readings.late,
+      rejected: s.readings.rejected['mqtt'] ?? {},
+      mqttClients: s.mqtt?.clients ?? null,
+      journalRows: s.journal?.rows ?? null,
+      outboxRows: s.outbox?.rows ?? null,
+    };
+  }
+  await res.body?.cancel();
+  const m = await fetch(`${base}/metrics`, { headers: { authorization: `Basic ${auth}` } });
+  if (!m.ok) throw new Error(`/api/status: HTTP ${res.status}; /metrics: HTTP ${m.status}`);
+  const text = await m.text();
+  const rejected: Record<string, number> = {};
+  for (const [labels, v] of samples(text, 'ct_readings_rejected_total')) {
+    if (labels['source'] === 'mqtt' && v > 0) rejected[labels['code'] ?? '?'] = v;
+  }
+  const one = (name: string, source?: string) =>
+    samples(text, name).find(([l]) => source === undefined || l['source'] === source)?.[1];
+  return {
+    via: '/metrics',
+    accepted: one('ct_readings_accepted_total', 'mqtt') ?? 0,
+    duplicates: one('ct_readings_duplicate_total', 'mqtt') ?? 0,
+    late: one('ct_readings_late_total') ?? 0,
+    rejected,
+    mqttClients: one('ct_mqtt_clients') ?? null,
+    journalRows: one('ct_journal_rows') ?? null,
+    outboxRows: null,
+  };
+}
+
+/** Prometheus text format: the samples of one metric as [labels, value]. */
+function samples(text: string, metric: string): [Record<string, string>, number][] {
+  const out: [Record<string, string>, number][] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric) || (line[metric.length] !== '{' && line[metric.length] !== ' ')) continue;
+    const labels: Record<string, string> = {};
+    const close = line.lastIndexOf('}');
+    if (line[metric.length] === '{') {
+      for (const m of line.slice(metric.length + 1, close).matchAll(/(\w+)="([^"]*)"/g))
+        labels[m[1]!] = m[2]!;
+    }
+    out.push([labels, Number(line.slice(close === -1 ? metric.length : close + 1).trim())]);
+  }
+  return out;
+}
