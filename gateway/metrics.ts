@@ -58,6 +58,11 @@ export class GatewayMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly twinErrors = new Counter({
+    name: 'ct_twin_errors_total',
+    help: 'Readings the room twin reducer failed on (they are journaled and aggregated all the same)',
+    registers: [this.registry],
+  });
   readonly outboxRows = new Gauge({
     name: 'ct_outbox_rows',
     help: 'Rows waiting in the outbox, by class',

@@ -132,6 +132,7 @@ export class Pipeline {
     if (stage) {
       this.twins.adopt(stage);
       if (stage.failures.length) {
+        for (const f of stage.failures) this.#metrics.twinErrors.inc(f.readings);
         this.#log.error(
           { failures: stage.failures.slice(0, 3), count: stage.failures.length },
           'twin reducer failed on readings',

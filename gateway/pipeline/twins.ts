@@ -12,7 +12,7 @@ import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
 import {
   initialRoomState,
   type RoomTwin,
-  reduceReading,
+  reduceReadings,
   reduceTick,
   type TwinConfig,
 } from '../twin/reducer.ts';
@@ -25,7 +25,7 @@ interface Checkpoint {
 export class TwinStage {
   readonly staged = new Map<string, RoomTwin>();
   readonly changes: TwinChange[] = [];
-  readonly failures: { reading: Reading; error: string }[] = [];
+  readonly failures: { roomId: string; readings: number; error: string }[] = [];
 }
 
 export class Twins {
@@ -59,19 +59,30 @@ export class Twins {
   }
 
   /**
-   * Reduce readings into a stage without adopting the result. A reading the reducer cannot handle is
-   * skipped and counted: durable ingest must never depend on the twin being right.
+   * Reduce readings into a stage without adopting the result: one evaluation per room per call (a group
+   * commit shares one `now`). A room the reducer cannot handle is skipped and counted: durable ingest must
+   * never depend on the twin being right.
    */
   stage(readings: readonly Reading[], now: number, stage = new TwinStage()): TwinStage {
+    const byRoom = new Map<string, Reading[]>();
     for (const r of readings) {
-      const current = stage.staged.get(r.roomId) ?? this.#rooms.get(r.roomId);
+      const list = byRoom.get(r.roomId);
+      if (list) list.push(r);
+      else byRoom.set(r.roomId, [r]);
+    }
+    for (const [roomId, list] of byRoom) {
+      const current = stage.staged.get(roomId) ?? this.#rooms.get(roomId);
       if (!current) continue;
       try {
-        const { state, changes } = reduceReading(current, r, now, this.#cfg);
-        stage.staged.set(r.roomId, state);
+        const { state, changes } = reduceReadings(current, list, now, this.#cfg);
+        stage.staged.set(roomId, state);
         for (const c of changes) stage.changes.push(c);
       } catch (err) {
-        stage.failures.push({ reading: r, error: err instanceof Error ? err.message : String(err) });
+        stage.failures.push({
+          roomId,
+          readings: list.length,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
     return stage;

@@ -9,6 +9,7 @@ import {
   type Reduced,
   type RoomTwin,
   reduceReading,
+  reduceReadings,
   reduceTick,
   summarizeRoom,
   type TwinConfig,
@@ -479,5 +480,59 @@ describe('summarizeRoom', () => {
     expect(summary.confidence).toBeGreaterThan(0.5);
     expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
     expect(summarizeRoom(state, T0 + 60 * MIN, cfg).devices['env-1']!.health).toBe('offline');
+  });
+});
+
+describe('reduceReadings (one group commit)', () => {
+  it('ends in the same state as folding reduceReading at the same instant, with one evaluation', () => {
+    const now = T0 + 5 * MIN;
+    const batch = [
+      env('temperature', 22, now - 3000),
+      env('co2', 1600, now - 2000),
+      reading('meter-1', 'power', 3.5, now - 1000),
+      reading('cnt-1', 'occupancy_count', 14, now - 500),
+    ];
+    let folded = fresh();
+    const foldedChanges: TwinChange[] = [];
+    for (const r of batch) {
+      const out = reduceReading(folded, r, now, cfg);
+      folded = out.state;
+      foldedChanges.push(...out.changes);
+    }
+    const start = deepFreeze(fresh());
+    const batched = reduceReadings(start, batch, now, cfg);
+    expect(batched.state).toEqual(folded);
+    // same net changes: health of three devices, occupancy, comfort
+    const net = (cs: TwinChange[]) => cs.map((c) => `${c.kind}:${c.deviceId ?? ''}:${c.to}`).sort();
+    expect(net(batched.changes)).toEqual(net(foldedChanges));
+    expect(kinds(batched.changes, 'comfort')[0]?.to).toBe('alert');
+  });
+
+  it('emits no change for a flip-flop inside one batch', () => {
+    const now = T0 + 5 * MIN;
+    const state = reduceReading(
+      fresh(),
+      reading('cnt-1', 'occupancy_count', 0, now - 10_000),
+      now - 10_000,
+      cfg,
+    ).state;
+    const out = reduceReadings(
+      state,
+      [
+        reading('cnt-1', 'occupancy_count', 5, now - 2000),
+        reading('cnt-1', 'occupancy_count', 0, now - 1000),
+      ],
+      now,
+      cfg,
+    );
+    expect(kinds(out.changes, 'occupancy')).toEqual([]);
+    expect(out.state.latest.occupancy_count?.value).toBe(0);
+  });
+
+  it('returns the input state untouched for readings of another room', () => {
+    const state = fresh();
+    const out = reduceReadings(state, [{ ...env('co2', 900, T0), roomId: 'elsewhere' }], T0, cfg);
+    expect(out.state).toBe(state);
+    expect(out.changes).toEqual([]);
   });
 });

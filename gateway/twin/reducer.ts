@@ -128,8 +128,30 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
 }
 
 export function reduceReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): Reduced {
+  const next = applyReading(state, reading, now, cfg);
+  return next === state ? { state, changes: [] } : evaluate(state, next, now, cfg);
+}
+
+/**
+ * Many readings of one room at one instant (a group commit): each reading updates the state as in
+ * `reduceReading`, and the room is evaluated once at the end. The result equals folding `reduceReading`
+ * except that flip-flops inside the batch (occupied and back at the same `now`) emit no change.
+ */
+export function reduceReadings(
+  state: RoomTwin,
+  readings: readonly Reading[],
+  now: number,
+  cfg: TwinConfig,
+): Reduced {
+  let next = state;
+  for (const r of readings) next = applyReading(next, r, now, cfg);
+  return next === state ? { state, changes: [] } : evaluate(state, next, now, cfg);
+}
+
+/** The per-reading part of a reduction: what the reading itself changes, before re-evaluation. */
+function applyReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): RoomTwin {
   if (reading.roomId !== state.roomId || !Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) {
-    return { state, changes: [] };
+    return state;
   }
   const { deviceId, channel, quantity, value, ts } = reading;
   const before = own(state.devices, deviceId) ?? newDevice(deviceId, cfg.defaultExpectedIntervalMs);
@@ -154,7 +176,7 @@ export function reduceReading(state: RoomTwin, reading: Reading, now: number, cf
   } else if (quantity === 'co2') {
     next.co2Track = trackCo2(state.co2Track, ts, value, cfg.occupancy);
   }
-  return evaluate(state, next, now, cfg);
+  return next;
 }
 
 /** Time passed with no reading: device health, evidence freshness, motion hold, day rollover. */
