@@ -57,11 +57,12 @@ export function nodeFlags(): string[] {
 }
 
 /**
- * Runs a script in a plain `node` process, so `pid` is the process itself: TypeScript through tsx as a
- * loader, JavaScript (e.g. an esbuild bundle, for what-if comparisons) as it is.
+ * Runs a script in a plain `node` process, so `pid` is the process itself: TypeScript through the project's
+ * own loader (what `campus-twin` runs with), JavaScript (e.g. an esbuild bundle, for what-if comparisons) as
+ * it is.
  */
 export function spawnTs<T>(file: string, args: string[], opts: SpawnOptions): Promise<ReadyChild<T>> {
-  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const loader = file.endsWith('.ts') ? ['--import', './shared/cli/register.mjs'] : [];
   return spawnUntilReady(process.execPath, [...nodeFlags(), ...loader, file, ...args], opts);
 }
 

@@ -18,6 +18,9 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
   db.pragma('busy_timeout = 5000');
   // Let checkpoints run in the background of normal writes; keep the WAL from growing without bound.
   db.pragma('wal_autocheckpoint = 4000');
+  // 4 MiB of page cache: appends touch only the right edge of the journal's b-tree, and a small box
+  // has better uses for memory than better-sqlite3's 16 MiB default.
+  db.pragma('cache_size = -4000');
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS sensors (

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Launcher for the `campus-twin` CLI: runs the TypeScript sources directly through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// Launcher for the `campus-twin` CLI: runs the TypeScript sources directly (see ts-loader.mjs).
+import './register.mjs';
 
-register();
 await import('./main.ts');
