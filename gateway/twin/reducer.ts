@@ -128,14 +128,14 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
 }
 
 export function reduceReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): Reduced {
-  const next = applyReading(state, reading, now, cfg);
-  return next === state ? { state, changes: [] } : evaluate(state, next, now, cfg);
+  return reduceReadings(state, [reading], now, cfg);
 }
 
 /**
  * Many readings of one room at one instant (a group commit): each reading updates the state as in
  * `reduceReading`, and the room is evaluated once at the end. The result equals folding `reduceReading`
  * except that flip-flops inside the batch (occupied and back at the same `now`) emit no change.
+ * Works on a private draft (copied once, mutated per reading); the input state is never touched.
  */
 export function reduceReadings(
   state: RoomTwin,
@@ -143,21 +143,34 @@ export function reduceReadings(
   now: number,
   cfg: TwinConfig,
 ): Reduced {
-  let next = state;
-  for (const r of readings) next = applyReading(next, r, now, cfg);
-  return next === state ? { state, changes: [] } : evaluate(state, next, now, cfg);
+  let draft: RoomTwin | undefined;
+  const copiedDevices = new Set<string>();
+  for (const r of readings) {
+    if (r.roomId !== state.roomId || !Number.isFinite(r.value) || !Number.isFinite(r.ts)) continue;
+    draft ??= { ...state, devices: { ...state.devices }, latest: { ...state.latest } };
+    applyReading(draft, copiedDevices, r, now, cfg);
+  }
+  return draft ? evaluate(state, draft, now, cfg) : { state, changes: [] };
 }
 
-/** The per-reading part of a reduction: what the reading itself changes, before re-evaluation. */
-function applyReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): RoomTwin {
-  if (reading.roomId !== state.roomId || !Number.isFinite(reading.value) || !Number.isFinite(reading.ts)) {
-    return state;
-  }
+/** The per-reading part of a reduction, applied to the draft: what the reading itself changes. */
+function applyReading(
+  draft: RoomTwin,
+  copiedDevices: Set<string>,
+  reading: Reading,
+  now: number,
+  cfg: TwinConfig,
+): void {
   const { deviceId, channel, quantity, value, ts } = reading;
-  const before = own(state.devices, deviceId) ?? newDevice(deviceId, cfg.defaultExpectedIntervalMs);
+  let device = own(draft.devices, deviceId);
+  if (!device || !copiedDevices.has(deviceId)) {
+    device = device ? { ...device } : newDevice(deviceId, cfg.defaultExpectedIntervalMs);
+    draft.devices[deviceId] = device;
+    copiedDevices.add(deviceId);
+  }
   // Seen when it arrived (a device replaying its buffer is alive), but never later than now.
   const seenAt = Math.min(Math.max(ts, reading.receivedAt), now);
-  const device: DeviceTwin = { ...before, lastSeen: Math.max(before.lastSeen ?? seenAt, seenAt) };
+  device.lastSeen = Math.max(device.lastSeen ?? seenAt, seenAt);
   if (quantity === 'power') {
     const prev = own(device.powerKw, channel);
     if (!prev || ts >= prev.ts) device.powerKw = { ...device.powerKw, [channel]: { value, ts } };
@@ -165,18 +178,15 @@ function applyReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinC
     const meter = updateMeter(own(device.energy, channel), value, ts, cfg.tzOffsetMinutes);
     if (meter) device.energy = { ...device.energy, [channel]: meter };
   }
-
-  const next: RoomTwin = { ...state, devices: { ...state.devices, [deviceId]: device } };
-  const prevLatest = state.latest[quantity];
+  const prevLatest = draft.latest[quantity];
   if (!prevLatest || ts >= prevLatest.ts) {
-    next.latest = { ...state.latest, [quantity]: { value, unit: reading.unit, ts, deviceId, channel } };
+    draft.latest[quantity] = { value, unit: reading.unit, ts, deviceId, channel };
   }
-  if (quantity === 'motion' && value >= 0.5 && ts > (state.lastMotionTs ?? Number.NEGATIVE_INFINITY)) {
-    next.lastMotionTs = ts;
+  if (quantity === 'motion' && value >= 0.5 && ts > (draft.lastMotionTs ?? Number.NEGATIVE_INFINITY)) {
+    draft.lastMotionTs = ts;
   } else if (quantity === 'co2') {
-    next.co2Track = trackCo2(state.co2Track, ts, value, cfg.occupancy);
+    draft.co2Track = trackCo2(draft.co2Track, ts, value, cfg.occupancy);
   }
-  return next;
 }
 
 /** Time passed with no reading: device health, evidence freshness, motion hold, day rollover. */
