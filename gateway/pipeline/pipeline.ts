@@ -204,9 +204,9 @@ export class Pipeline {
         this.#lastTwinTick = now;
         this.#queueTwinChanges(this.twins.stageTick(now), now);
       }
-      if (now - this.#lastPrune >= 60_000) {
+      if (now - this.#lastPrune >= 10_000) {
         this.#lastPrune = now;
-        this.store.prune(now - this.#opts.retentionMs - 60_000);
+        this.#prune(now);
       }
       if (now - this.#lastCheckpoint >= this.#opts.checkpointIntervalMs && !this.#checkpointing) {
         this.#lastCheckpoint = now;
@@ -214,6 +214,15 @@ export class Pipeline {
       }
     } catch (err) {
       this.#log.error({ err }, 'pipeline tick failed');
+    }
+  }
+
+  /** Retention: delete expired journal rows in chunks, for at most ~100 ms a turn so ingest never stalls. */
+  #prune(now: number): void {
+    const started = performance.now();
+    const chunk = 20_000;
+    while (this.store.prune(now - this.#opts.retentionMs - 60_000, chunk) === chunk) {
+      if (performance.now() - started > 100) break;
     }
   }
 

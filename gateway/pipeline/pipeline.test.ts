@@ -1,0 +1,109 @@
+/**
+ * The pipeline on a fake clock: windows close when wall-clock time passes end + lateness, a reading for a
+ * closed window becomes a late correction, expired journal rows are pruned, and a restart rebuilds the open
+ * windows from the journal.
+ */
+import { rmSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Aggregate, Reading } from '../../shared/events.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { testCampus } from '../../tests/helpers/campus.ts';
+import { tempDir } from '../../tests/helpers/gateway.ts';
+import { GatewayMetrics } from '../metrics.ts';
+import { DEFAULT_TWIN_CONFIG } from '../twin/reducer.ts';
+import { Pipeline, type PipelineOptions } from './pipeline.ts';
+
+const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
+const MIN = 60_000;
+
+function reading(ts: number, value: number, receivedAt = ts): Reading {
+  return {
+    deviceId: 'env-1',
+    channel: 'co2',
+    roomId: 'r-101',
+    quantity: 'co2',
+    value,
+    unit: 'ppm',
+    ts,
+    receivedAt,
+    source: 'mqtt',
+  };
+}
+
+describe('Pipeline on a fake clock', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function open(dataDir: string, clock: { now: number }) {
+    const opts: PipelineOptions = {
+      dataDir,
+      synchronous: 'NORMAL',
+      retentionMs: 30 * MIN,
+      groupCommitMaxRows: 1000,
+      quarantineMaxRows: 100,
+      quarantineMaxPayloadBytes: 64,
+      outboxQuotaBytes: 10_000_000,
+      forwardRaw: false,
+      window: { windowMs: MIN, allowedLatenessMs: 2 * MIN },
+      twin: DEFAULT_TWIN_CONFIG,
+      twinTickIntervalMs: 5000,
+      checkpointIntervalMs: 30_000,
+    };
+    const metrics = new GatewayMetrics();
+    const p = new Pipeline(await testCampus(), opts, {
+      metrics,
+      logger: createLogger({ level: 'silent' }),
+      now: () => clock.now,
+    });
+    await p.start();
+    return { p, metrics };
+  }
+
+  const aggregates = (p: Pipeline) =>
+    p.store.outbox.peek('aggregate', 1000).map((r) => JSON.parse(r.body) as Aggregate);
+
+  it('closes windows by wall clock, sends late readings as corrections, prunes, and rebuilds after a restart', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const clock = { now: T0 + 30_000 };
+    let { p, metrics } = await open(dir, clock);
+    await p.submitAsync([reading(T0 + 1000, 500), reading(T0 + 20_000, 700), reading(T0 + MIN + 5000, 900)]);
+
+    clock.now = T0 + MIN + 2 * MIN - 1; // window [T0, T0+1m) still within its lateness
+    p.tick();
+    expect(aggregates(p)).toEqual([]);
+    clock.now = T0 + 3 * MIN;
+    p.tick();
+    expect(aggregates(p)).toMatchObject([
+      { windowStart: T0, count: 2, min: 500, max: 700, mean: 600, late: false },
+    ]);
+
+    // a reading for the closed window: kept, counted, sent as a correction — never merged silently
+    await p.submitAsync([reading(T0 + 40_000, 650, clock.now)]);
+    expect(aggregates(p)[1]).toMatchObject({ windowStart: T0, count: 1, sum: 650, late: true });
+    expect((await metrics.late.get()).values[0]?.value).toBe(1);
+
+    // restart before the second window closes: it is rebuilt from the journal, not lost or doubled
+    await p.stop();
+    ({ p, metrics } = await open(dir, clock));
+    expect(p.windows.size).toBe(1);
+    clock.now = T0 + 4 * MIN;
+    p.tick();
+    const all = aggregates(p);
+    expect(all.map((a) => [a.windowStart, a.count, a.late])).toEqual([
+      [T0, 2, false],
+      [T0, 1, true],
+      [T0 + MIN, 1, false],
+    ]);
+    expect(all.reduce((s, a) => s + a.count, 0)).toBe(4);
+
+    // retention: rows older than 30 min (+1 min margin) go, the rest stay for deduplication
+    await p.submitAsync([reading(T0 + 35 * MIN, 800, T0 + 35 * MIN)]);
+    clock.now = T0 + 35 * MIN + 2 * MIN + 10_000;
+    p.tick();
+    expect(p.store.journalStats(clock.now).rows).toBe(1);
+    await p.stop();
+  });
+});
