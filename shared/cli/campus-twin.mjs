@@ -1,5 +1,15 @@
 #!/usr/bin/env node
-// Launcher for the `campus-twin` CLI: runs the TypeScript sources directly (see ts-loader.mjs).
-import './register.mjs';
-
-await import('./main.ts');
+// Launcher for the `campus-twin` CLI. Runs the TypeScript sources as one esbuild bundle (bundle.mjs); where
+// the bundle cannot be written (a read-only install), falls back to the module loader hook (ts-loader.mjs).
+process.setSourceMapsEnabled(true);
+const main = new URL('./main.ts', import.meta.url);
+let url;
+try {
+  const { bundle } = await import('./bundle.mjs');
+  url = await bundle(main, new URL('../../node_modules/.cache/campus-twin/', import.meta.url));
+} catch (err) {
+  if (process.env.CT_DEBUG_LAUNCHER) process.stderr.write(`campus-twin: bundling failed, using the loader hook: ${err}\n`);
+  await import('./register.mjs');
+  url = main.href;
+}
+await import(url);
