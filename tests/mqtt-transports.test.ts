@@ -17,10 +17,27 @@ describe('MQTT over TLS and WebSocket', () => {
     const dir = tempDir('ct-tls-');
     const certFile = join(dir, 'cert.pem');
     const keyFile = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     cert = readFileSync(certFile);
     t = await startTestGateway({
       mqtt: {
@@ -42,7 +59,11 @@ describe('MQTT over TLS and WebSocket', () => {
       ca: cert,
       rejectUnauthorized: true,
     });
-    await client.publishAsync('devices/env-1/telemetry', JSON.stringify({ readings: { temperature: 19.5 } }), { qos: 1 });
+    await client.publishAsync(
+      'devices/env-1/telemetry',
+      JSON.stringify({ readings: { temperature: 19.5 } }),
+      { qos: 1 },
+    );
     await client.endAsync();
     const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-101`);
     expect(room.latest.temperature?.value).toBe(19.5);
@@ -51,10 +72,14 @@ describe('MQTT over TLS and WebSocket', () => {
   it('accepts readings over WebSocket and still refuses a wrong password', async () => {
     const url = `ws://127.0.0.1:${t.gw.ports.ws}/mqtt`;
     const client = await mqtt.connectAsync(url, { username: 'env-2', password: testPassword('env-2') });
-    await client.publishAsync('devices/env-2/telemetry', JSON.stringify({ readings: { humidity: 44 } }), { qos: 1 });
+    await client.publishAsync('devices/env-2/telemetry', JSON.stringify({ readings: { humidity: 44 } }), {
+      qos: 1,
+    });
     await client.endAsync();
     const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-102`);
     expect(room.latest.humidity?.value).toBe(44);
-    await expect(mqtt.connectAsync(url, { username: 'env-2', password: 'wrong', reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
+    await expect(
+      mqtt.connectAsync(url, { username: 'env-2', password: 'wrong', reconnectPeriod: 0 }),
+    ).rejects.toThrow(/Not authorized/i);
   });
 });

@@ -45,7 +45,10 @@ export async function bundle(entryUrl, cacheDirUrl) {
   const file = join(dir, `cli-${hash}.mjs`);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    const text = js.text.replace(/\/\/# sourceMappingURL=cli\.mjs\.map\s*$/, `//# sourceMappingURL=cli-${hash}.mjs.map\n`);
+    const text = js.text.replace(
+      /\/\/# sourceMappingURL=cli\.mjs\.map\s*$/,
+      `//# sourceMappingURL=cli-${hash}.mjs.map\n`,
+    );
     // Write-then-rename: concurrent launches of the same sources produce the same file, atomically.
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(`${file}.map`, map.text);
@@ -54,7 +57,8 @@ export async function bundle(entryUrl, cacheDirUrl) {
     // Bundles of earlier sources: a process started from one has long loaded it; keep the last hour's.
     for (const name of readdirSync(dir)) {
       const old = join(dir, name);
-      if (!old.startsWith(file) && Date.now() - statSync(old).mtimeMs > 3600_000) rmSync(old, { force: true });
+      if (!old.startsWith(file) && Date.now() - statSync(old).mtimeMs > 3600_000)
+        rmSync(old, { force: true });
     }
   }
   return pathToFileURL(file).href;

@@ -8,7 +8,8 @@ try {
   const { bundle } = await import('./bundle.mjs');
   url = await bundle(main, new URL('../../node_modules/.cache/campus-twin/', import.meta.url));
 } catch (err) {
-  if (process.env.CT_DEBUG_LAUNCHER) process.stderr.write(`campus-twin: bundling failed, using the loader hook: ${err}\n`);
+  if (process.env.CT_DEBUG_LAUNCHER)
+    process.stderr.write(`campus-twin: bundling failed, using the loader hook: ${err}\n`);
   await import('./register.mjs');
   url = main.href;
 }
