@@ -78,6 +78,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       port: config.mqtt.port,
       allowAnonymous: config.dev && config.mqtt.allowAnonymous,
       maxPayloadBytes: config.mqtt.maxPayloadBytes,
+      maxPacketBytes: config.mqtt.maxPacketBytes,
       maxFutureMs: config.journal.maxFutureMs,
       retentionMs: config.journal.retentionMs,
       tls: { ...config.mqtt.tls },

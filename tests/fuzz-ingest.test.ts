@@ -103,4 +103,26 @@ describe('fuzzed telemetry', () => {
     const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-102`);
     expect(room.latest.co2?.value).toBe(500);
   });
+
+  it('closes a connection whose packet announces more than maxPacketBytes, before buffering it', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(t.gw.ports.mqtt, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    // A CONNECT that claims 200 MB: refused from its first five bytes, by an unauthenticated client
+    socket.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x64]));
+    socket.write(Buffer.alloc(64 * 1024));
+    await closed;
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/ct_auth_failures_total\{reason="packet_too_large"\} 1/);
+    // and the broker carries on
+    const client = await mqtt.connectAsync(t.mqttUrl, { username: 'env-3', password: testPassword('env-3') });
+    await client.publishAsync('devices/env-3/telemetry', JSON.stringify({ readings: { co2: 444 } }), {
+      qos: 1,
+    });
+    await client.endAsync();
+    const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-101`);
+    expect(room.latest.co2?.value).toBe(444);
+  });
 });

@@ -30,6 +30,16 @@ export const gatewaySchema = z
         port: port.default(1883),
         allowAnonymous: z.boolean().default(false),
         maxPayloadBytes: z.number().int().positive().max(268_435_455).default(65_536),
+        /**
+         * Packets above this close the connection before they are buffered. Payloads between
+         * maxPayloadBytes and this are still read, refused with a code and quarantined.
+         */
+        maxPacketBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(268_435_455)
+          .default(1024 * 1024),
         tls: z
           .object({
             enabled: z.boolean().default(false),
@@ -110,6 +120,10 @@ export const gatewaySchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .prefault({}),
+  })
+  .refine((c) => c.mqtt.maxPacketBytes >= c.mqtt.maxPayloadBytes, {
+    message: 'must be at least mqtt.maxPayloadBytes',
+    path: ['mqtt', 'maxPacketBytes'],
   })
   .refine((c) => !c.mqtt.allowAnonymous || c.dev, {
     message: 'anonymous devices are allowed only in dev mode',

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -24,6 +25,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { PasswordVerifier } from '../../registry/index.ts';
 import { decodeStatus, decodeTelemetry } from '../decode/index.ts';
+import { guardConnection } from './packet-guard.ts';
 import { maySubscribe, parseDeviceTopic } from './topics.ts';
 
 export interface MqttOptions {
@@ -31,6 +33,8 @@ export interface MqttOptions {
   port: number;
   allowAnonymous: boolean;
   maxPayloadBytes: number;
+  /** Larger MQTT packets close the connection before they are buffered (see packet-guard.ts). */
+  maxPacketBytes: number;
   maxFutureMs: number;
   retentionMs: number;
   tls: { enabled: boolean; port: number; certFile: string; keyFile: string };
@@ -219,27 +223,31 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     log.info({ port: ports[key], listener: key }, 'listening');
   }
 
+  const onOversize = () => {
+    metrics.countRejected('mqtt', undefined, 'CT_ERR_PAYLOAD_TOO_LARGE');
+    metrics.authFailures.inc({ reason: 'packet_too_large' });
+    log.warn({ maxPacketBytes: opts.maxPacketBytes }, 'closed a connection: packet over the size limit');
+  };
+  const handle = (conn: Duplex, req?: unknown) =>
+    broker.handle(guardConnection(conn, opts.maxPacketBytes, onOversize) as never, req as never);
+
   return {
     broker,
     ports,
     async start() {
       await broker.listen();
-      await listen(
-        createNetServer(broker.handle as (socket: import('node:net').Socket) => void),
-        opts.port,
-        'mqtt',
-      );
+      await listen(createNetServer(handle), opts.port, 'mqtt');
       if (opts.tls.enabled) {
         const tls = createTlsServer(
           { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
-          broker.handle as (socket: import('node:net').Socket) => void,
+          handle,
         );
         await listen(tls, opts.tls.port, 'mqtts');
       }
       if (opts.websocket.enabled) {
         const http = createHttpServer();
         const wss = new WebSocketServer({ server: http, path: opts.websocket.path });
-        wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws) as never, req as never));
+        wss.on('connection', (ws, req) => handle(createWebSocketStream(ws), req));
         await listen(http, opts.websocket.port, 'ws');
       }
     },
