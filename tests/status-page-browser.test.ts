@@ -62,6 +62,17 @@ describe('status page in Chromium', () => {
     expect(quiet).toContain('env-1');
     expect(quiet).toContain('CT_ERR_NOT_JSON × 1');
     expect(quiet).toContain('env-2'); // never reported: offline
+    // live: a new alert appears without a reload (server-sent events), well before the 15 s poll
+    const c2 = await mqtt.connectAsync(t.mqttUrl, { username: 'env-2', password: testPassword('env-2') });
+    await c2.publishAsync('devices/env-2/telemetry', JSON.stringify({ readings: { temperature: 31 } }), {
+      qos: 1,
+    });
+    await c2.endAsync();
+    await page.locator('#alerts', { hasText: 'r-102' }).waitFor({ timeout: 5000 });
+    expect(await page.locator('#alerts').innerText()).toMatch(/room r-102 comfort alert: temperature 31/);
+    await expect
+      .poll(() => page.locator('#rooms tr', { hasText: 'r-102' }).innerText(), { timeout: 5000 })
+      .toContain('31.0 °C');
     if (process.env.CT_SCREENSHOT) await page.screenshot({ path: process.env.CT_SCREENSHOT, fullPage: true });
     await context.close();
   });

@@ -2,7 +2,10 @@
  * The status page and API need a staff login outside dev mode; in dev mode they are open and the page says
  * so. The page itself is checked in real Chromium in tests/status-page-browser.test.ts.
  */
+
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPassword } from './helpers/campus.ts';
 import { getJson, STAFF_AUTH, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
 describe('status API access', () => {
@@ -58,5 +61,40 @@ describe('status API access', () => {
     const res = await fetch(`${secure.httpUrl}/api/rooms/nope`, { headers: { authorization: STAFF_AUTH } });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'CT_ERR_NOT_FOUND' } });
+  });
+
+  it('streams twin changes and alerts as server-sent events once they are committed', async () => {
+    const res = await fetch(`${secure.httpUrl}/api/events`, { headers: { authorization: STAFF_AUTH } });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${pattern}`);
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(/event: hello/);
+    const client = await mqtt.connectAsync(secure.mqttUrl, {
+      username: 'env-2',
+      password: testPassword('env-2'),
+    });
+    await client.publishAsync('devices/env-2/telemetry', JSON.stringify({ readings: { co2: 2100 } }), {
+      qos: 1,
+    });
+    await client.endAsync();
+    await until(/event: alert\ndata: .*comfort\.alert/);
+    const twin = text
+      .split('\n\n')
+      .find((e) => e.startsWith('event: twin') && e.includes('"kind":"comfort"'));
+    expect(JSON.parse(twin!.split('data: ')[1]!)).toMatchObject({
+      roomId: 'r-102',
+      kind: 'comfort',
+      to: 'alert',
+    });
+    await reader.cancel();
+    const unauthenticated = await fetch(`${secure.httpUrl}/api/events`);
+    expect(unauthenticated.status).toBe(401);
   });
 });

@@ -31,7 +31,8 @@ export interface CommitResult {
   fresh: Reading[];
   /** Newly journaled readings whose window had closed: queued as late corrections. */
   late: Reading[];
-  duplicates: number;
+  /** Readings already in the journal: acknowledged again, not stored again. */
+  duplicates: Reading[];
 }
 
 export interface JournalRow {
@@ -143,7 +144,7 @@ export class GatewayStore {
       ((r: CommitResult) => void) | undefined,
     ];
     const commitTx = db.transaction((...[readings, rejected, now, within]: CommitArgs) => {
-      const result: CommitResult = { fresh: [], late: [], duplicates: 0 };
+      const result: CommitResult = { fresh: [], late: [], duplicates: [] };
       const insert = this.#s.insertReading;
       for (const r of readings) {
         const info = insert.run(
@@ -154,7 +155,7 @@ export class GatewayStore {
           SOURCE_CODES[r.source],
         );
         if (info.changes === 0) {
-          result.duplicates++;
+          result.duplicates.push(r);
           continue;
         }
         if (r.ts < this.#closedUntil) {

@@ -3,9 +3,10 @@
  * room twin; plus the clock-driven work (closing windows, twin ticks, journal pruning, checkpoints).
  * Adapters (MQTT, Modbus, webhooks) only call `submit`.
  */
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Campus } from '../../shared/campus.ts';
-import type { Reading } from '../../shared/events.ts';
+import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { unitOf as unitFor } from '../../shared/quantities.ts';
 import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
@@ -30,7 +31,14 @@ export interface PipelineOptions {
   checkpointIntervalMs: number;
 }
 
+export interface PipelineEvents {
+  'twin:changed': [TwinChange];
+  'alert:raised': [Alert];
+}
+
 export class Pipeline {
+  /** Durable facts as they happen, for live views (SSE); emitted only after their transaction commits. */
+  readonly events = new EventEmitter<PipelineEvents>();
   readonly store: GatewayStore;
   readonly windows: WindowSet;
   readonly twins: Twins;
@@ -130,7 +138,7 @@ export class Pipeline {
       this.#queueTwinChangesInTx(stage, now);
     });
     if (stage) {
-      this.twins.adopt(stage);
+      this.#adopt(stage);
       if (stage.failures.length) {
         for (const f of stage.failures) this.#metrics.twinErrors.inc(f.readings);
         this.#log.error(
@@ -151,7 +159,7 @@ export class Pipeline {
     for (const r of result.late) bySource.set(r.source, (bySource.get(r.source) ?? 0) + 1);
     for (const [source, n] of bySource) this.#metrics.countAccepted(source, n);
     if (result.late.length) this.#metrics.late.inc(result.late.length);
-    if (result.duplicates) this.#metrics.countDuplicates(readings[0]!.source, result.duplicates);
+    for (const r of result.duplicates) this.#metrics.countDuplicates(r.source, 1);
   }
 
   #queueTwinChangesInTx(stage: TwinStage, now: number): void {
@@ -159,13 +167,23 @@ export class Pipeline {
       this.store.outbox.add('twin', twinChangeId(c), c, now);
       const alert = alertFor(c);
       if (alert) this.store.outbox.add('alert', alert.alertId, alert, now);
-      this.#metrics.twinChanges.inc({ kind: c.kind });
     }
   }
 
   #queueTwinChanges(stage: TwinStage, now: number): void {
     if (stage.changes.length) this.store.db.transaction(() => this.#queueTwinChangesInTx(stage, now))();
+    this.#adopt(stage);
+  }
+
+  /** After the transaction: adopt the new states, count and announce the changes (`twin:changed`). */
+  #adopt(stage: TwinStage): void {
     this.twins.adopt(stage);
+    for (const c of stage.changes) {
+      this.#metrics.twinChanges.inc({ kind: c.kind });
+      this.events.emit('twin:changed', c);
+      const alert = alertFor(c);
+      if (alert) this.events.emit('alert:raised', alert);
+    }
   }
 
   #toReading(row: {

@@ -35,7 +35,8 @@ function notFound(what: string) {
 }
 
 export function buildStatusApp(deps: StatusDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // forceCloseConnections: open SSE streams must not hold up a stop.
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   const { pipeline, metrics, campus } = deps;
   installStaffAuth(app, deps.auth);
 
@@ -130,6 +131,33 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req) => {
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100) || 100));
     return { items: pipeline.store.recentQuarantine(limit) };
+  });
+
+  // Server-sent events: room twin changes and alerts as they are committed, for the status page and any
+  // dashboard. A comment line every 15 s keeps proxies from closing an idle stream.
+  app.get('/api/events', (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ gatewayId: deps.gatewayId })}\n\n`);
+    const send = (event: string) => (data: unknown) =>
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const onTwin = send('twin');
+    const onAlert = send('alert');
+    pipeline.events.on('twin:changed', onTwin);
+    pipeline.events.on('alert:raised', onAlert);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    keepAlive.unref();
+    req.raw.on('close', () => {
+      clearInterval(keepAlive);
+      pipeline.events.off('twin:changed', onTwin);
+      pipeline.events.off('alert:raised', onAlert);
+    });
   });
 
   app.get('/metrics', async (_req, reply) => {
