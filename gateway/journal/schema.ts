@@ -13,6 +13,9 @@ export const SOURCE_CODES = { mqtt: 1, modbus: 2, webhook: 3, replay: 4 } as con
 
 export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 'FULL'): Db {
   const db = new Database(file);
+  // Set before the first table exists (it is fixed for the file from then on): freed pages can be handed
+  // back to the filesystem by `reclaim`, so a drained backlog or a pruned journal shrinks the file.
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 5000');
@@ -61,4 +64,11 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     )`);
   }
   return db;
+}
+
+/** Give up to `maxPages` free pages back to the filesystem (needs auto_vacuum=INCREMENTAL). */
+export function reclaim(db: Db, maxPages = 2000): number {
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (free > 0) db.pragma(`incremental_vacuum(${Math.min(free, maxPages)})`);
+  return Math.min(free, maxPages);
 }

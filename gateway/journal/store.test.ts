@@ -166,4 +166,22 @@ describe('GatewayStore', () => {
     expect(s.event.bytes).toBe(onDisk);
     expect(store.addOutboxItem('event', 'ev-0', body, T0)).toBe('duplicate');
   });
+
+  it('gives the disk back once a backlog is gone', () => {
+    const body = { pad: 'y'.repeat(2000) };
+    store.db.transaction(() => {
+      for (let i = 0; i < 2000; i++) store.outbox.add('aggregate', `a-${i}`, body, T0);
+    })();
+    const pages = () => store.db.pragma('page_count', { simple: true }) as number;
+    const full = pages();
+    store.db.transaction(() =>
+      store.outbox.remove(
+        'aggregate',
+        store.outbox.peek('aggregate', 5000).map((r) => r.seq),
+      ),
+    )();
+    expect(store.reclaimSpace(100_000)).toBeGreaterThan(0);
+    expect(pages()).toBeLessThan(full / 4);
+    expect(store.outbox.stats(T0).aggregate).toMatchObject({ rows: 0, bytes: 0 });
+  });
 });

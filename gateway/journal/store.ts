@@ -14,7 +14,7 @@ import type Database from 'better-sqlite3';
 import type { Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
 import { aggregateItemId, lateCorrection, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
-import { type Db, openDb, SOURCE_CODES } from './schema.ts';
+import { type Db, openDb, reclaim, SOURCE_CODES } from './schema.ts';
 
 export interface QuarantineEntry {
   at: number;
@@ -268,6 +268,11 @@ export class GatewayStore {
     const n = this.#s.prune.run(cutoff, maxRows).changes;
     this.#journalRows -= n;
     return n;
+  }
+
+  /** Hand free pages back to the filesystem, a bounded amount per call. */
+  reclaimSpace(maxPages?: number): number {
+    return reclaim(this.db, maxPages);
   }
 
   recentQuarantine(limit: number): Record<string, unknown>[] {

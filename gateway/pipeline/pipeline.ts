@@ -242,6 +242,7 @@ export class Pipeline {
     while (this.store.prune(now - this.#opts.retentionMs - 60_000, chunk) === chunk) {
       if (performance.now() - started > 100) break;
     }
+    this.store.reclaimSpace();
   }
 
   closeWindows(now: number): number {
