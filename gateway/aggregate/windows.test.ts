@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Reading } from '../../shared/events.ts';
+import { co2Reading } from '../../tests/helpers/readings.ts';
 import { aggregateItemId, closeWatermark, lateCorrection, WindowSet } from './windows.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const cfg = { windowMs: 60_000, allowedLatenessMs: 120_000 };
-const r = (ts: number, value: number, deviceId = 'env-1'): Reading => ({
-  deviceId,
-  channel: 'co2',
-  roomId: 'r-101',
-  quantity: 'co2',
-  value,
-  unit: 'ppm',
-  ts,
-  receivedAt: ts,
-  source: 'mqtt',
-});
+const r = (ts: number, value: number, deviceId = 'env-1') => co2Reading(ts, value, { deviceId });
 
 describe('window aggregation', () => {
   it('folds count, min, max, sum, mean, first and last by event time', () => {

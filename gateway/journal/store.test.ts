@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Aggregate, Reading } from '../../shared/events.ts';
+import type { Aggregate } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
+import { co2Reading } from '../../tests/helpers/readings.ts';
 import { GatewayStore, type StoreOptions } from './index.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -15,19 +16,8 @@ const OPTS: StoreOptions = {
   quarantineMaxPayloadBytes: 16,
 };
 
-function reading(ts: number, value = 21, deviceId = 'env-1', channel = 'temperature'): Reading {
-  return {
-    deviceId,
-    channel,
-    roomId: 'r-101',
-    quantity: 'temperature',
-    value,
-    unit: '°C',
-    ts,
-    receivedAt: ts,
-    source: 'mqtt',
-  };
-}
+const reading = (ts: number, value = 21, deviceId = 'env-1', channel = 'temperature') =>
+  co2Reading(ts, value, { deviceId, channel, quantity: 'temperature' });
 
 function agg(windowStart: number, count: number): Aggregate {
   return {

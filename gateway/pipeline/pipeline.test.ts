@@ -5,10 +5,11 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Aggregate, Reading } from '../../shared/events.ts';
+import type { Aggregate } from '../../shared/events.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { testCampus } from '../../tests/helpers/campus.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
+import { co2Reading } from '../../tests/helpers/readings.ts';
 import { GatewayMetrics } from '../metrics.ts';
 import { DEFAULT_TWIN_CONFIG } from '../twin/reducer.ts';
 import { Pipeline, type PipelineOptions } from './pipeline.ts';
@@ -16,19 +17,7 @@ import { Pipeline, type PipelineOptions } from './pipeline.ts';
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const MIN = 60_000;
 
-function reading(ts: number, value: number, receivedAt = ts): Reading {
-  return {
-    deviceId: 'env-1',
-    channel: 'co2',
-    roomId: 'r-101',
-    quantity: 'co2',
-    value,
-    unit: 'ppm',
-    ts,
-    receivedAt,
-    source: 'mqtt',
-  };
-}
+const reading = (ts: number, value: number, receivedAt = ts) => co2Reading(ts, value, { receivedAt });
 
 describe('Pipeline on a fake clock', () => {
   const dirs: string[] = [];
