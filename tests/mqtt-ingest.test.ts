@@ -199,6 +199,36 @@ describe('MQTT ingest with device credentials', () => {
     expect(devices.devices.find((d) => d.deviceId === 'env-1')?.rejected).toEqual({ CT_ERR_AUTH: 1 });
   });
 
+  it('does not let one device take over another device’s client id [MQTT-3.1.4-2]', async () => {
+    const owner = await mqtt.connectAsync(t.mqttUrl, {
+      username: 'env-1',
+      password: testPassword('env-1'),
+      clientId: 'shared-id',
+    });
+    await expect(
+      mqtt.connectAsync(t.mqttUrl, {
+        username: 'env-2',
+        password: testPassword('env-2'),
+        clientId: 'shared-id',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Identifier rejected/i);
+    expect(owner.connected).toBe(true);
+    await owner.publishAsync('devices/env-1/telemetry', JSON.stringify({ readings: { light: 123 } }), {
+      qos: 1,
+    });
+    // the same device reconnecting with its own id takes its session over, as the spec says
+    const again = await mqtt.connectAsync(t.mqttUrl, {
+      username: 'env-1',
+      password: testPassword('env-1'),
+      clientId: 'shared-id',
+      reconnectPeriod: 0,
+    });
+    expect(again.connected).toBe(true);
+    await again.endAsync();
+    owner.end(true);
+  });
+
   it('grants subscriptions under the device’s own prefix only', async () => {
     const client = await mqtt.connectAsync(t.mqttUrl, { username: 'occ-1', password: testPassword('occ-1') });
     const granted = await client.subscribeAsync('devices/occ-1/commands', { qos: 1 });

@@ -112,6 +112,22 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
           err.returnCode = 5;
           return done(err, false);
         }
+        // [MQTT-3.1.4-2] a new connection with a connected client's id takes its session over; only the
+        // same device may do that, or any device could knock another off the air with its client id.
+        const holder = (broker as unknown as { clients: Record<string, DeviceClient | undefined> }).clients[
+          client.id
+        ];
+        if (holder && !holder.closed && holder.ctDeviceId !== username) {
+          metrics.authFailures.inc({ reason: 'client_id_taken' });
+          metrics.countRejected('mqtt', username, 'CT_ERR_AUTH');
+          log.warn(
+            { deviceId: username, clientId: client.id, holder: holder.ctDeviceId },
+            'refused connection: client id in use by another device',
+          );
+          const err = new Error('identifier rejected') as AuthenticateError;
+          err.returnCode = 2;
+          return done(err, false);
+        }
         c.ctDeviceId = username;
         done(null, true);
       },
