@@ -5,7 +5,6 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Campus } from '../shared/campus.ts';
-import type { DeviceStatus } from '../shared/events.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { createMqttIngest, type MqttIngest } from './ingest/mqtt/broker.ts';
@@ -68,10 +67,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       twin: twinConfig,
       twinTickIntervalMs: config.twin.tickIntervalMs,
       checkpointIntervalMs: config.twin.checkpointIntervalMs,
+      lowBatteryPct: config.twin.lowBatteryPct,
     },
     { metrics, logger, now },
   );
-  const deviceStatus = new Map<string, DeviceStatus>();
   const mqtt = createMqttIngest(
     {
       host: config.mqtt.host,
@@ -84,7 +83,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       tls: { ...config.mqtt.tls },
       websocket: { ...config.mqtt.websocket },
     },
-    { campus: deps.campus, pipeline, metrics, logger, now, onStatus: (s) => deviceStatus.set(s.deviceId, s) },
+    { campus: deps.campus, pipeline, metrics, logger, now },
   );
   const startedAt = now();
   const http = buildStatusApp({
@@ -94,7 +93,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     pipeline,
     metrics,
     twinConfig,
-    deviceStatus,
+    deviceStatus: pipeline.twins.deviceStatus,
     startedAt,
     now,
     mqttClients: () => mqtt.broker.connectedClients,

@@ -165,6 +165,11 @@ describe('MQTT ingest with device credentials', () => {
     }>(`${t.httpUrl}/api/devices`);
     const meter = devices.devices.find((d) => d.deviceId === 'meter-1');
     expect(meter?.status).toMatchObject({ batteryPct: 87, rssiDbm: -67, faults: ['ct_clamp_open'] });
+    // a new fault is an alert, queued durably in the outbox
+    const alerts = t.gw.pipeline.store.outbox
+      .peek('alert', 100)
+      .map((r) => JSON.parse(r.body) as { code: string; deviceId: string });
+    expect(alerts.filter((a) => a.deviceId === 'meter-1').map((a) => a.code)).toEqual(['device.fault']);
     expect(meter?.rejected).toEqual({ CT_ERR_OUT_OF_RANGE: 1 });
     const q = await getJson<{ items: { deviceId: string; topic: string; code: string }[] }>(
       `${t.httpUrl}/api/quarantine`,

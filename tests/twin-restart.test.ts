@@ -30,6 +30,7 @@ describe('twin restart', () => {
     await env.publishAsync('devices/env-1/telemetry', JSON.stringify({ ts: t0, readings: { co2: 700 } }), {
       qos: 1,
     });
+    await env.publishAsync('devices/env-1/status', JSON.stringify({ battery: 64, rssi: -70 }), { qos: 1 });
     // wait for a checkpoint to hold the first readings
     await new Promise((r) => setTimeout(r, 1500));
     // journaled after the last checkpoint, then the process "dies" without checkpointing again
@@ -57,6 +58,13 @@ describe('twin restart', () => {
       expect(after.basis).toBe('occupancy_count');
       expect(after.latest.co2).toMatchObject({ value: 1750, ts: t0 + 1000 });
       expect(after.comfort.level).toBe('alert');
+      const devices = await getJson<{ devices: { deviceId: string; status: unknown }[] }>(
+        `${b.httpUrl}/api/devices`,
+      );
+      expect(devices.devices.find((d) => d.deviceId === 'env-1')?.status).toMatchObject({
+        batteryPct: 64,
+        rssiDbm: -70,
+      });
     } finally {
       await b.stop();
     }

@@ -113,6 +113,8 @@ export const gatewaySchema = z
         co2AlertPpm: z.number().positive().default(1500),
         staleFactor: z.number().positive().default(3),
         offlineFactor: z.number().positive().default(10),
+        /** A device reporting less battery than this (devices/{id}/status) raises an alert. */
+        lowBatteryPct: z.number().min(0).max(100).default(15),
       })
       .prefault({}),
     log: z

@@ -39,6 +39,7 @@ describe('Pipeline on a fake clock', () => {
       twin: DEFAULT_TWIN_CONFIG,
       twinTickIntervalMs: 5000,
       checkpointIntervalMs: 30_000,
+      lowBatteryPct: 15,
     };
     const metrics = new GatewayMetrics();
     const p = new Pipeline(await testCampus(), opts, {

@@ -6,12 +6,13 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Campus } from '../../shared/campus.ts';
-import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
+import type { Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { unitOf as unitFor } from '../../shared/quantities.ts';
 import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
 import { type CommitResult, GatewayStore, type QuarantineEntry } from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
 import { alertFor, TwinStage, Twins, twinChangeId } from './twins.ts';
@@ -29,6 +30,7 @@ export interface PipelineOptions {
   twin: TwinConfig;
   twinTickIntervalMs: number;
   checkpointIntervalMs: number;
+  lowBatteryPct: number;
 }
 
 export interface PipelineEvents {
@@ -211,6 +213,29 @@ export class Pipeline {
       receivedAt: row.receivedAt,
       source: row.source,
     };
+  }
+
+  /**
+   * A device's housekeeping status: kept (and checkpointed) for the status API; a battery going low or a
+   * new fault becomes an alert, queued durably before the publish is acknowledged.
+   */
+  recordStatus(status: DeviceStatus, done: (err: Error | null) => void): void {
+    const prev = this.twins.deviceStatus.get(status.deviceId);
+    const roomId = this.#campus.devices.get(status.deviceId)?.roomId;
+    const alerts = statusAlerts(prev, status, roomId, this.#opts.lowBatteryPct);
+    try {
+      if (alerts.length) {
+        const now = this.#now();
+        this.store.db.transaction(() => {
+          for (const a of alerts) this.store.outbox.add('alert', a.alertId, a, now);
+        })();
+      }
+    } catch (err) {
+      return done(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.twins.deviceStatus.set(status.deviceId, status);
+    for (const a of alerts) this.events.emit('alert:raised', a);
+    done(null);
   }
 
   /** Clock-driven work; called by the timer, and by tests with a fake clock. */

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Campus, DeviceInfo } from '../../shared/campus.ts';
-import type { Alert, Reading, TwinChange } from '../../shared/events.ts';
+import type { Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
 import {
   initialRoomState,
   type RoomTwin,
@@ -20,6 +20,8 @@ import {
 interface Checkpoint {
   savedAt: number;
   rooms: Record<string, RoomTwin>;
+  /** Last devices/{id}/status of each device. */
+  deviceStatus?: Record<string, DeviceStatus>;
 }
 
 export class TwinStage {
@@ -30,6 +32,8 @@ export class TwinStage {
 
 export class Twins {
   readonly #rooms = new Map<string, RoomTwin>();
+  /** Last status each device reported (battery, signal, faults). */
+  readonly deviceStatus = new Map<string, DeviceStatus>();
   readonly #cfg: TwinConfig;
   readonly #db: Low<Checkpoint>;
 
@@ -50,11 +54,17 @@ export class Twins {
     for (const [roomId, state] of Object.entries(data.rooms ?? {})) {
       if (this.#rooms.has(roomId)) this.#rooms.set(roomId, state);
     }
+    for (const [deviceId, status] of Object.entries(data.deviceStatus ?? {}))
+      this.deviceStatus.set(deviceId, status);
     return data.savedAt ?? 0;
   }
 
   async checkpoint(now: number): Promise<void> {
-    this.#db.data = { savedAt: now, rooms: Object.fromEntries(this.#rooms) };
+    this.#db.data = {
+      savedAt: now,
+      rooms: Object.fromEntries(this.#rooms),
+      deviceStatus: Object.fromEntries(this.deviceStatus),
+    };
     await this.#db.write();
   }
 

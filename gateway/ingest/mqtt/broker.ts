@@ -18,7 +18,6 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Campus } from '../../../shared/campus.ts';
 import { reject } from '../../../shared/errors.ts';
-import type { DeviceStatus } from '../../../shared/events.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { QuarantineEntry } from '../../journal/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -47,7 +46,6 @@ export interface MqttDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   now: () => number;
-  onStatus: (status: DeviceStatus) => void;
 }
 
 type DeviceClient = Client & { ctDeviceId?: string };
@@ -176,10 +174,7 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
               ),
             }
           : decodeStatus(payload, device.deviceId, now);
-      if ('status' in res) {
-        deps.onStatus(res.status);
-        return done(null);
-      }
+      if ('status' in res) return pipeline.recordStatus(res.status, (err) => done(err));
       metrics.countRejected('mqtt', device.deviceId, res.rejection.code);
       return pipeline.submit(
         [],
