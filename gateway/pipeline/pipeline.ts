@@ -231,7 +231,8 @@ export class Pipeline {
         })();
       }
     } catch (err) {
-      return done(err instanceof Error ? err : new Error(String(err)));
+      done(err instanceof Error ? err : new Error(String(err)));
+      return;
     }
     this.twins.deviceStatus.set(status.deviceId, status);
     for (const a of alerts) this.events.emit('alert:raised', a);
