@@ -148,6 +148,26 @@ describe('MQTT ingest with device credentials', () => {
     ).toBe(1);
   });
 
+  it('journals QoS 2 readings before PUBREC, and QoS 0 readings too', async () => {
+    const client = await mqtt.connectAsync(t.mqttUrl, { username: 'occ-1', password: testPassword('occ-1') });
+    const ts = Date.now() - 1000;
+    await client.publishAsync(
+      'devices/occ-1/telemetry',
+      JSON.stringify({ ts, readings: { occupancy_count: 7 } }),
+      { qos: 2 },
+    );
+    const journaled = (t2: number) =>
+      [...t.gw.pipeline.store.rowsSince(t2 - 1)].filter((r) => r.deviceId === 'occ-1' && r.ts === t2).length;
+    expect(journaled(ts)).toBe(1); // the QoS 2 flow completed only after the write
+    await client.publishAsync(
+      'devices/occ-1/telemetry',
+      JSON.stringify({ ts: ts + 1, readings: { occupancy_count: 8 } }),
+      { qos: 0 },
+    );
+    await client.endAsync();
+    await waitFor(() => journaled(ts + 1) === 1, 5000, 'QoS 0 reading journaled');
+  });
+
   it('takes device status on devices/{id}/status and quarantines a bad one', async () => {
     const client = await mqtt.connectAsync(t.mqttUrl, {
       username: 'meter-1',
