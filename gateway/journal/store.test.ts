@@ -174,4 +174,17 @@ describe('GatewayStore', () => {
     expect(pages()).toBeLessThan(full / 4);
     expect(store.outbox.stats(T0).aggregate).toMatchObject({ rows: 0, bytes: 0 });
   });
+
+  it('also queues each new raw reading when forwardRaw is on, once however often it is resent', () => {
+    store.close();
+    store = new GatewayStore(file, { ...OPTS, forwardRaw: true });
+    store.commit([reading(T0), reading(T0 + 1000)], [], T0);
+    store.commit([reading(T0), reading(T0 + 2000)], [], T0);
+    const raw = store.outbox.peek('raw', 10);
+    expect(raw.map((r) => r.itemId)).toEqual([
+      `raw:env-1:temperature:${T0}`,
+      `raw:env-1:temperature:${T0 + 1000}`,
+      `raw:env-1:temperature:${T0 + 2000}`,
+    ]);
+  });
 });
