@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import type { Campus } from '../../shared/campus.ts';
 import type { Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { unitOf as unitFor } from '../../shared/quantities.ts';
+import { unitOf } from '../../shared/quantities.ts';
 import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
 import { type CommitResult, GatewayStore, type QuarantineEntry } from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
-import { alertFor, TwinStage, Twins, twinChangeId } from './twins.ts';
+import { alertFor, type TwinStage, Twins, twinChangeId } from './twins.ts';
 
 export interface PipelineOptions {
   dataDir: string;
@@ -55,7 +55,7 @@ export class Pipeline {
   #lastPrune = 0;
   #lastCheckpoint = 0;
   #checkpointing = false;
-  /** Journal rows found at start whose device or channel is no longer registered. */
+  /** Journal rows of open windows, found at start, whose device or channel is no longer registered. */
   orphanRows = 0;
 
   constructor(
@@ -86,27 +86,23 @@ export class Pipeline {
     let rebuilt = 0;
     for (const row of this.store.openRows()) {
       const r = this.#toReading(row);
-      if (!r) continue;
-      this.windows.add(r);
-      rebuilt++;
+      if (r) {
+        this.windows.add(r);
+        rebuilt++;
+      } else this.orphanRows++;
     }
+    // Twin: the checkpoint, then what was journaled after it (or the last hour, with no checkpoint).
     const savedAt = await this.twins.restore();
     const now = this.#now();
-    const replayFrom = savedAt > 0 ? savedAt - 5 * 60_000 : now - 3600_000;
-    const stage = new TwinStage();
-    let replayed = 0;
-    const batch: Reading[] = [];
-    for (const row of this.store.rowsSince(replayFrom)) {
+    const replay: Reading[] = [];
+    for (const row of this.store.rowsSince(savedAt > 0 ? savedAt - 5 * 60_000 : now - 3600_000)) {
       if (savedAt > 0 && row.receivedAt <= savedAt) continue;
       const r = this.#toReading(row);
-      if (!r) continue;
-      batch.push(r);
-      replayed++;
+      if (r) replay.push(r);
     }
-    this.twins.stage(batch, now, stage);
-    this.#queueTwinChanges(stage, now);
+    this.#queueTwinChanges(this.twins.stage(replay, now), now);
     this.#log.info(
-      { rebuilt, replayed, orphanRows: this.orphanRows, closedUntil: this.store.closedUntil },
+      { rebuilt, replayed: replay.length, orphanRows: this.orphanRows, closedUntil: this.store.closedUntil },
       'pipeline restored',
     );
     this.#lastTwinTick = this.#lastPrune = this.#lastCheckpoint = now;
@@ -198,16 +194,13 @@ export class Pipeline {
   }): Reading | undefined {
     const device = this.#campus.devices.get(row.deviceId);
     const ch = device?.channels.get(row.channel);
-    if (!device || !ch) {
-      this.orphanRows++;
-      return undefined;
-    }
+    if (!device || !ch) return undefined;
     return {
       deviceId: row.deviceId,
       channel: row.channel,
       roomId: device.roomId,
       quantity: ch.quantity,
-      unit: unitFor(ch.quantity),
+      unit: unitOf(ch.quantity),
       value: row.value,
       ts: row.ts,
       receivedAt: row.receivedAt,
