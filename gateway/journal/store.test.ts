@@ -187,4 +187,18 @@ describe('GatewayStore', () => {
       `raw:env-1:temperature:${T0 + 2000}`,
     ]);
   });
+
+  it('rolls a failed group commit back whole, and forgets sensor ids it had made', () => {
+    expect(() =>
+      store.commit([reading(T0, 1, 'env-9')], [], T0, () => {
+        throw new Error('disk on fire');
+      }),
+    ).toThrow('disk on fire');
+    expect(store.journalStats(T0).rows).toBe(0);
+    // the same reading commits afterwards, under a sensor id that really exists
+    expect(store.commit([reading(T0, 1, 'env-9')], [], T0).fresh).toHaveLength(1);
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect([...store.openRows()].map((r) => [r.deviceId, r.ts])).toEqual([['env-9', T0]]);
+  });
 });

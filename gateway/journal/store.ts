@@ -199,8 +199,9 @@ export class GatewayStore {
   #afterRollback(): void {
     this.outbox.reloadUsage();
     // Sensor ids inserted by the rolled-back transaction no longer exist.
+    const known = new Set(this.db.prepare('SELECT sensor FROM sensors').pluck().all() as number[]);
     for (const [key, id] of this.#sensors) {
-      if (!this.db.prepare('SELECT 1 FROM sensors WHERE sensor = ?').get(id)) {
+      if (!known.has(id)) {
         this.#sensors.delete(key);
         this.#sensorNames.delete(id);
       }
