@@ -47,6 +47,11 @@ export class GatewayMetrics {
     help: 'Group-commit transactions',
     registers: [this.registry],
   });
+  readonly commitErrors = new Counter({
+    name: 'ct_journal_commit_errors_total',
+    help: 'Group commits that failed (nothing in them was acknowledged)',
+    registers: [this.registry],
+  });
   readonly windowsClosed = new Counter({
     name: 'ct_windows_closed_total',
     help: 'Aggregation windows closed into the outbox',

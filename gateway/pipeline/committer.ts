@@ -22,10 +22,16 @@ export class GroupCommitter {
   #scheduled = false;
   readonly #maxRows: number;
   readonly #write: (batch: Submission[]) => void;
+  readonly #onError: (err: Error, batch: Submission[]) => void;
 
-  constructor(maxRows: number, write: (batch: Submission[]) => void) {
+  constructor(
+    maxRows: number,
+    write: (batch: Submission[]) => void,
+    onError: (err: Error, batch: Submission[]) => void = () => {},
+  ) {
     this.#maxRows = maxRows;
     this.#write = write;
+    this.#onError = onError;
   }
 
   submit(s: Submission): void {
@@ -53,7 +59,9 @@ export class GroupCommitter {
       this.#write(batch);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
+      this.#onError(error, batch);
     }
+    // On error nothing was written, so nothing is acknowledged: every submitter hears of it.
     for (const s of batch) s.done(error);
   }
 }

@@ -55,6 +55,8 @@ export class Pipeline {
   #lastPrune = 0;
   #lastCheckpoint = 0;
   #checkpointing = false;
+  #lastFailureLog = 0;
+  #failedSinceLog = 0;
   /** Journal rows of open windows, found at start, whose device or channel is no longer registered. */
   orphanRows = 0;
 
@@ -78,7 +80,11 @@ export class Pipeline {
     });
     this.windows = new WindowSet(opts.window);
     this.twins = new Twins(campus, opts.twin, join(opts.dataDir, 'twin.json'));
-    this.#committer = new GroupCommitter(opts.groupCommitMaxRows, (batch) => this.#write(batch));
+    this.#committer = new GroupCommitter(
+      opts.groupCommitMaxRows,
+      (batch) => this.#write(batch),
+      (err, batch) => this.#commitFailed(err, batch),
+    );
   }
 
   /** Rebuild open windows and twin state from disk, then start the clock-driven work. */
@@ -148,6 +154,21 @@ export class Pipeline {
     for (const r of result.fresh) this.windows.add(r);
     this.#metrics.commits.inc();
     this.#count(result, readings);
+  }
+
+  /** A failed group commit: counted always, logged at most every 5 s (a full disk fails every commit). */
+  #commitFailed(err: Error, batch: Submission[]): void {
+    this.#metrics.commitErrors.inc();
+    this.#failedSinceLog += batch.length;
+    const now = this.#now();
+    if (now - this.#lastFailureLog >= 5000) {
+      this.#log.error(
+        { err, submissions: this.#failedSinceLog },
+        'journal write failed; nothing in it was acknowledged',
+      );
+      this.#lastFailureLog = now;
+      this.#failedSinceLog = 0;
+    }
   }
 
   #count(result: CommitResult, readings: readonly Reading[]): void {

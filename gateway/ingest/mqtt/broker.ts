@@ -200,11 +200,8 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
       rejected = [quarantine(device.deviceId, packet.topic, first.code, message.slice(0, 2000), payload)];
     }
     if (readings.length === 0 && rejected.length === 0) return done(null);
-    pipeline.submit(readings, rejected, (err) => {
-      if (err)
-        log.error({ err, deviceId: device.deviceId }, 'journal write failed; publish not acknowledged');
-      done(err);
-    });
+    // On a failed write aedes closes the connection without a PUBACK; the device resends after reconnecting.
+    pipeline.submit(readings, rejected, done);
   };
 
   broker.on('client', () => metrics.mqttClients.inc());
