@@ -2,7 +2,7 @@
  * Counters the gateway keeps: Prometheus metrics (one registry per gateway instance, so two gateways can
  * run in one test process) plus the plain tallies the status API reports.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface RejectionTally {
   source: string;
@@ -13,6 +13,12 @@ export interface RejectionTally {
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+
+  constructor() {
+    // Process CPU, memory, event-loop lag and GC, with the ct_ prefix like the rest.
+    collectDefaultMetrics({ register: this.registry, prefix: 'ct_' });
+  }
+
   readonly accepted = new Counter({
     name: 'ct_readings_accepted_total',
     help: 'Readings journaled, by source',

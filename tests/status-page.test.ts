@@ -41,7 +41,10 @@ describe('status API access', () => {
     expect((await fetch(`${secure.httpUrl}/healthz`)).status).toBe(200);
     const metrics = await fetch(`${secure.httpUrl}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain('ct_readings_accepted_total');
+    const text = await metrics.text();
+    expect(text).toContain('ct_readings_accepted_total');
+    expect(text).toMatch(/ct_process_resident_memory_bytes \d+/);
+    expect(text).toContain('ct_nodejs_eventloop_lag_seconds');
   });
 
   it('serves the page with a login', async () => {
