@@ -201,4 +201,15 @@ describe('GatewayStore', () => {
     store = new GatewayStore(file, OPTS);
     expect([...store.openRows()].map((r) => [r.deviceId, r.ts])).toEqual([['env-9', T0]]);
   });
+
+  it('keeps its outbox counts true when any transaction through it rolls back', () => {
+    const failing = store.transaction(() => {
+      store.outbox.add('alert', 'a-1', { x: 1 }, T0);
+      throw new Error('boom');
+    });
+    expect(() => failing()).toThrow('boom');
+    expect(store.outbox.stats(T0).alert).toMatchObject({ rows: 0, bytes: 0 });
+    expect(store.addOutboxItem('alert', 'a-1', { x: 1 }, T0)).toBe('stored');
+    expect(store.outbox.stats(T0).alert.rows).toBe(1);
+  });
 });

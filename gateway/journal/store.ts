@@ -143,7 +143,7 @@ export class GatewayStore {
       number,
       ((r: CommitResult) => void) | undefined,
     ];
-    const commitTx = db.transaction((...[readings, rejected, now, within]: CommitArgs) => {
+    const commitTx = this.transaction((...[readings, rejected, now, within]: CommitArgs) => {
       const result: CommitResult = { fresh: [], late: [], duplicates: [] };
       const insert = this.#s.insertReading;
       for (const r of readings) {
@@ -170,25 +170,31 @@ export class GatewayStore {
       return result;
     });
     this.commit = (readings, rejected, now, within) => {
-      try {
-        const result = commitTx(readings, rejected, now, within);
-        this.#journalRows += result.fresh.length + result.late.length;
-        return result;
-      } catch (err) {
-        this.#afterRollback();
-        throw err;
-      }
+      const result = commitTx(readings, rejected, now, within);
+      this.#journalRows += result.fresh.length + result.late.length;
+      return result;
     };
 
-    const closeTx = db.transaction((aggregates: readonly Aggregate[], watermark: number, now: number) => {
+    const closeTx = this.transaction((aggregates: readonly Aggregate[], watermark: number, now: number) => {
       for (const a of aggregates) this.outbox.add('aggregate', aggregateItemId(a), a, now);
       this.#s.setMeta.run('closed_until', String(watermark));
     });
     this.closeWindows = (aggregates, watermark, now) => {
       if (watermark <= this.#closedUntil && aggregates.length === 0) return;
+      closeTx(aggregates, watermark, now);
+      this.#closedUntil = Math.max(this.#closedUntil, watermark);
+    };
+  }
+
+  /**
+   * A transaction over the store's database whose rollback also resets what the store keeps in memory
+   * (outbox byte counts, sensor ids): every multi-row write, here or in the pipeline, goes through it.
+   */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const tx = this.db.transaction(fn);
+    return (...args: A) => {
       try {
-        closeTx(aggregates, watermark, now);
-        this.#closedUntil = Math.max(this.#closedUntil, watermark);
+        return tx(...args);
       } catch (err) {
         this.#afterRollback();
         throw err;
@@ -289,12 +295,7 @@ export class GatewayStore {
     body: unknown,
     now: number,
   ): ReturnType<Outbox['add']> {
-    try {
-      return this.db.transaction(() => this.outbox.add(cls, itemId, body, now))();
-    } catch (err) {
-      this.#afterRollback();
-      throw err;
-    }
+    return this.transaction(() => this.outbox.add(cls, itemId, body, now))();
   }
 
   journalStats(now: number): {

@@ -45,6 +45,8 @@ export class Pipeline {
   readonly windows: WindowSet;
   readonly twins: Twins;
   readonly #committer: GroupCommitter;
+  readonly #queueTwinChangesTx: (stage: TwinStage, now: number) => void;
+  readonly #queueAlertsTx: (alerts: readonly Alert[], now: number) => void;
   readonly #opts: PipelineOptions;
   readonly #campus: Campus;
   readonly #metrics: GatewayMetrics;
@@ -77,6 +79,12 @@ export class Pipeline {
       forwardRaw: opts.forwardRaw,
       quarantineMaxRows: opts.quarantineMaxRows,
       quarantineMaxPayloadBytes: opts.quarantineMaxPayloadBytes,
+    });
+    this.#queueTwinChangesTx = this.store.transaction((stage: TwinStage, now: number) =>
+      this.#queueTwinChangesInTx(stage, now),
+    );
+    this.#queueAlertsTx = this.store.transaction((alerts: readonly Alert[], now: number) => {
+      for (const a of alerts) this.store.outbox.add('alert', a.alertId, a, now);
     });
     this.windows = new WindowSet(opts.window);
     this.twins = new Twins(campus, opts.twin, join(opts.dataDir, 'twin.json'));
@@ -190,7 +198,7 @@ export class Pipeline {
   }
 
   #queueTwinChanges(stage: TwinStage, now: number): void {
-    if (stage.changes.length) this.store.db.transaction(() => this.#queueTwinChangesInTx(stage, now))();
+    if (stage.changes.length) this.#queueTwinChangesTx(stage, now);
     this.#adopt(stage);
   }
 
@@ -238,12 +246,7 @@ export class Pipeline {
     const roomId = this.#campus.devices.get(status.deviceId)?.roomId;
     const alerts = statusAlerts(prev, status, roomId, this.#opts.lowBatteryPct);
     try {
-      if (alerts.length) {
-        const now = this.#now();
-        this.store.db.transaction(() => {
-          for (const a of alerts) this.store.outbox.add('alert', a.alertId, a, now);
-        })();
-      }
+      if (alerts.length) this.#queueAlertsTx(alerts, this.#now());
     } catch (err) {
       done(err instanceof Error ? err : new Error(String(err)));
       return;
