@@ -64,4 +64,11 @@ describe('decodeStatus', () => {
       rejection: { code: 'CT_ERR_NOT_JSON', message: expect.stringContaining('UTF-8') },
     });
   });
+
+  it('refuses a payload over the size limit before parsing it', () => {
+    const res = decodeStatus(Buffer.from('{"battery": 50}'), 'env-101', NOW, 10);
+    expect(res).toEqual({
+      rejection: { code: 'CT_ERR_PAYLOAD_TOO_LARGE', message: expect.stringContaining('15 bytes > 10') },
+    });
+  });
 });

@@ -28,7 +28,14 @@ export function decodeStatus(
   payload: Uint8Array,
   deviceId: string,
   now: number,
+  maxPayloadBytes = Number.POSITIVE_INFINITY,
 ): { status: DeviceStatus } | { rejection: Rejection } {
+  // Size first, before spending anything on the bytes (as for telemetry).
+  if (payload.byteLength > maxPayloadBytes) {
+    return {
+      rejection: rejection('CT_ERR_PAYLOAD_TOO_LARGE', `${payload.byteLength} bytes > ${maxPayloadBytes}`),
+    };
+  }
   const doc = parseJson(payload);
   if (doc instanceof JsonFailure) return { rejection: rejection('CT_ERR_NOT_JSON', doc.detail) };
   if (!isRecord(doc)) return fail('CT_ERR_SCHEMA', `expected a JSON object, got ${typeName(doc)}`);

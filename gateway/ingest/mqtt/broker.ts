@@ -17,7 +17,6 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Campus } from '../../../shared/campus.ts';
-import { reject } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { QuarantineEntry } from '../../journal/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -165,21 +164,13 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     const payload = packet.payload as Buffer;
     const now = deps.now();
     if (topic.kind === 'status') {
-      const res =
-        payload.byteLength > opts.maxPayloadBytes
-          ? {
-              rejection: reject(
-                'CT_ERR_PAYLOAD_TOO_LARGE',
-                `${payload.byteLength} bytes > ${opts.maxPayloadBytes}`,
-              ),
-            }
-          : decodeStatus(payload, device.deviceId, now);
-      if ('status' in res) return pipeline.recordStatus(res.status, (err) => done(err));
+      const res = decodeStatus(payload, device.deviceId, now, opts.maxPayloadBytes);
+      if ('status' in res) return pipeline.recordStatus(res.status, done);
       metrics.countRejected('mqtt', device.deviceId, res.rejection.code);
       return pipeline.submit(
         [],
         [quarantine(device.deviceId, packet.topic, res.rejection.code, res.rejection.message, payload)],
-        (err) => done(err),
+        done,
       );
     }
     const { readings, rejections } = decodeTelemetry(payload, {
