@@ -91,28 +91,22 @@ export class GatewayMetrics {
     help: 'Readings held in the journal',
     registers: [this.registry],
   });
+  /** Set from the broker when scraped. */
   readonly mqttClients = new Gauge({
     name: 'ct_mqtt_clients',
     help: 'Connected MQTT clients',
     registers: [this.registry],
   });
 
-  /** source → count, for the status API. */
-  readonly acceptedBySource = new Map<string, number>();
-  readonly duplicatesBySource = new Map<string, number>();
   /** `${source}\0${deviceId}\0${code}` → tally */
   readonly #rejections = new Map<string, RejectionTally>();
 
-  countAccepted(source: string, n: number): void {
-    if (n === 0) return;
-    this.accepted.inc({ source }, n);
-    this.acceptedBySource.set(source, (this.acceptedBySource.get(source) ?? 0) + n);
-  }
-
-  countDuplicates(source: string, n: number): void {
-    if (n === 0) return;
-    this.duplicates.inc({ source }, n);
-    this.duplicatesBySource.set(source, (this.duplicatesBySource.get(source) ?? 0) + n);
+  /** A labelled counter's values by `source`, for the status API (the counter is the one tally). */
+  static async bySource(counter: Counter<'source'>): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const v of (await counter.get()).values)
+      if (v.labels.source !== undefined) out[v.labels.source] = v.value;
+    return out;
   }
 
   countRejected(source: string, deviceId: string | undefined, code: string): void {

@@ -184,9 +184,9 @@ export class Pipeline {
     const bySource = new Map<string, number>();
     for (const r of result.fresh) bySource.set(r.source, (bySource.get(r.source) ?? 0) + 1);
     for (const r of result.late) bySource.set(r.source, (bySource.get(r.source) ?? 0) + 1);
-    for (const [source, n] of bySource) this.#metrics.countAccepted(source, n);
+    for (const [source, n] of bySource) this.#metrics.accepted.inc({ source }, n);
     if (result.late.length) this.#metrics.late.inc(result.late.length);
-    for (const r of result.duplicates) this.#metrics.countDuplicates(r.source, 1);
+    for (const r of result.duplicates) this.#metrics.duplicates.inc({ source: r.source });
   }
 
   #queueTwinChangesInTx(stage: TwinStage, now: number): void {

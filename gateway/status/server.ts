@@ -9,7 +9,7 @@ import type { Campus } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
 import type { DeviceStatus } from '../../shared/events.ts';
 import { OUTBOX_CLASSES } from '../journal/index.ts';
-import type { GatewayMetrics } from '../metrics.ts';
+import { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
 import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
@@ -68,8 +68,8 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       mode: deps.dev ? 'dev (anonymous devices allowed)' : 'secure',
       uptimeMs: now - deps.startedAt,
       readings: {
-        accepted: Object.fromEntries(metrics.acceptedBySource),
-        duplicates: Object.fromEntries(metrics.duplicatesBySource),
+        accepted: await GatewayMetrics.bySource(metrics.accepted),
+        duplicates: await GatewayMetrics.bySource(metrics.duplicates),
         late: (await metrics.late.get()).values[0]?.value ?? 0,
         rejected,
       },
@@ -168,6 +168,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       metrics.outboxBytes.set({ class: cls }, outbox[cls].bytes);
     }
     metrics.journalRows.set(pipeline.store.journalStats(now).rows);
+    metrics.mqttClients.set(deps.mqttClients());
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

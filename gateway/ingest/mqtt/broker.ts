@@ -195,8 +195,6 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     pipeline.submit(readings, rejected, done);
   };
 
-  broker.on('client', () => metrics.mqttClients.inc());
-  broker.on('clientDisconnect', () => metrics.mqttClients.dec());
   broker.on('clientError', (client, err) =>
     log.debug({ clientId: client?.id, err: err.message }, 'client error'),
   );
