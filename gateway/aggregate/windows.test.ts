@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { co2Reading } from '../../tests/helpers/readings.ts';
+import { testReading } from '../../tests/helpers/readings.ts';
 import { aggregateItemId, closeWatermark, lateCorrection, WindowSet } from './windows.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const cfg = { windowMs: 60_000, allowedLatenessMs: 120_000 };
-const r = (ts: number, value: number, deviceId = 'env-1') => co2Reading(ts, value, { deviceId });
+const r = (ts: number, value: number, deviceId = 'env-1') => testReading(ts, value, { deviceId });
 
 describe('window aggregation', () => {
   it('folds count, min, max, sum, mean, first and last by event time', () => {

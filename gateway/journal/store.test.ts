@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Aggregate } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
-import { co2Reading } from '../../tests/helpers/readings.ts';
+import { testReading } from '../../tests/helpers/readings.ts';
 import { GatewayStore, type StoreOptions } from './index.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -17,7 +17,7 @@ const OPTS: StoreOptions = {
 };
 
 const reading = (ts: number, value = 21, deviceId = 'env-1', channel = 'temperature') =>
-  co2Reading(ts, value, { deviceId, channel, quantity: 'temperature' });
+  testReading(ts, value, { deviceId, channel, quantity: 'temperature' });
 
 function agg(windowStart: number, count: number): Aggregate {
   return {

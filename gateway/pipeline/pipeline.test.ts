@@ -9,7 +9,7 @@ import type { Aggregate } from '../../shared/events.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { testCampus } from '../../tests/helpers/campus.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
-import { co2Reading } from '../../tests/helpers/readings.ts';
+import { testReading } from '../../tests/helpers/readings.ts';
 import { GatewayMetrics } from '../metrics.ts';
 import { DEFAULT_TWIN_CONFIG } from '../twin/reducer.ts';
 import { Pipeline, type PipelineOptions } from './pipeline.ts';
@@ -17,7 +17,7 @@ import { Pipeline, type PipelineOptions } from './pipeline.ts';
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const MIN = 60_000;
 
-const reading = (ts: number, value: number, receivedAt = ts) => co2Reading(ts, value, { receivedAt });
+const reading = (ts: number, value: number, receivedAt = ts) => testReading(ts, value, { receivedAt });
 
 describe('Pipeline on a fake clock', () => {
   const dirs: string[] = [];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceInfo, RoomInfo } from '../../shared/campus.ts';
 import type { Reading, TwinChange } from '../../shared/events.ts';
-import { type Quantity, unitOf } from '../../shared/quantities.ts';
+import type { Quantity } from '../../shared/quantities.ts';
+import { testReading } from '../../tests/helpers/readings.ts';
 import {
   DEFAULT_TWIN_CONFIG,
   dayKey,
@@ -48,25 +49,13 @@ const DEVICES = [
   device('meter-2', ['power'], 15 * MIN),
 ];
 
-function reading(
+const reading = (
   deviceId: string,
   quantity: Quantity,
   value: number,
   ts: number,
   channel: string = quantity,
-): Reading {
-  return {
-    deviceId,
-    channel,
-    roomId: ROOM.roomId,
-    quantity,
-    value,
-    unit: unitOf(quantity),
-    ts,
-    receivedAt: ts,
-    source: 'mqtt',
-  };
-}
+) => testReading(ts, value, { deviceId, quantity, channel, roomId: ROOM.roomId });
 
 function fresh(devices = DEVICES): RoomTwin {
   return initialRoomState(ROOM, devices);

@@ -5,7 +5,7 @@
  * de-duplication). Pure: time comes from the context, nothing is read from the clock.
  */
 import type { ChannelInfo, DeviceInfo } from '../../../shared/campus.ts';
-import { ERRORS, type ErrorCode, type Rejection } from '../../../shared/errors.ts';
+import { type ErrorCode, type Rejection, reject } from '../../../shared/errors.ts';
 import type { Reading, ReadingSource } from '../../../shared/events.ts';
 import { inPhysicalRange, QUANTITIES, unitOf } from '../../../shared/quantities.ts';
 
@@ -42,7 +42,7 @@ export function typeName(v: unknown): string {
 }
 
 export function rejection(code: ErrorCode, detail: string, channel?: string): ItemRejection {
-  const r: ItemRejection = { code, message: `${ERRORS[code].message}: ${detail}` };
+  const r: ItemRejection = reject(code, detail);
   if (channel !== undefined) r.channel = channel;
   return r;
 }
