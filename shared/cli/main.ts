@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
+import { untilSignal } from './signals.ts';
 
 const HELP = `campus-twin — edge gateway and cloud service for a live digital twin of a campus
 
@@ -102,20 +103,16 @@ async function runGateway(argv: string[]): Promise<void> {
   await gateway.stop();
 }
 
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
-}
+/**
+ * Commands that live with their capability: each module exports `run(argv): Promise<number>` (exit code).
+ * Add a command with one line here and one line in HELP.
+ */
+const COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {};
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
+  const external = command ? COMMANDS[command] : undefined;
+  if (external) return (await external()).run(rest);
   switch (command) {
     case 'gateway':
       await runGateway(rest);
