@@ -6,6 +6,8 @@
  */
 import type { Aggregate, Reading } from '../../shared/events.ts';
 
+export { aggregateItemId } from '../../shared/wire.ts';
+
 export interface WindowConfig {
   windowMs: number;
   allowedLatenessMs: number;
@@ -97,13 +99,6 @@ export function toAggregate(w: OpenWindow, windowMs: number, late = false): Aggr
 /** A reading that arrived after its window closed, as a one-reading delta to merge downstream. */
 export function lateCorrection(r: Reading, windowMs: number): Aggregate {
   return toAggregate(openWindow(r, windowMs), windowMs, true);
-}
-
-/** Stable identity of a window's aggregate, the same however often it is rebuilt. */
-export function aggregateItemId(a: Aggregate): string {
-  return a.late
-    ? `late:${a.deviceId}:${a.channel}:${a.firstTs}`
-    : `agg:${a.deviceId}:${a.channel}:${a.windowStart}:${a.windowMs}`;
 }
 
 /** The open windows of every sensor. */
