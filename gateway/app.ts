@@ -2,7 +2,7 @@
  * `createGateway(config, deps)` wires the gateway from its parts and returns {start, stop}; it reads no
  * env, argv or signals (the CLI does), so tests start several gateways in one process on port 0.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Campus } from '../shared/campus.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -12,6 +12,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { buildStatusApp } from './status/server.ts';
 import { DEFAULT_TWIN_CONFIG, type TwinConfig } from './twin/reducer.ts';
+import { Uplink } from './uplink/index.ts';
 
 export interface GatewayDeps {
   campus: Campus;
@@ -25,6 +26,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly http: FastifyInstance;
   readonly mqtt: MqttIngest;
+  /** Absent when no Event Hubs connection string is configured. */
+  readonly uplink: Uplink | undefined;
   /** Bound ports, after start. */
   readonly ports: { mqtt: number; mqtts: number; ws: number; http: number };
   start(): Promise<void>;
@@ -85,8 +88,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     },
     { campus: deps.campus, pipeline, metrics, logger, now },
   );
+  const uplink = createUplink(config, { pipeline, metrics, logger, now });
   const startedAt = now();
   const http = buildStatusApp({
+    uplink: () => uplink?.status(),
     gatewayId: config.gatewayId,
     dev: config.dev,
     campus: deps.campus,
@@ -113,9 +118,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     metrics,
     http,
     mqtt,
+    uplink,
     ports,
     async start() {
       await pipeline.start();
+      uplink?.start();
       await mqtt.start();
       Object.assign(ports, mqtt.ports);
       await http.listen({ host: config.http.host, port: config.http.port });
@@ -129,8 +136,37 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
         await mqtt.stop();
         await http.close();
       }
+      await uplink?.stop();
       await pipeline.stop();
       logger.info('gateway stopped');
     },
   };
+}
+
+function createUplink(
+  config: GatewayConfig,
+  deps: { pipeline: Pipeline; metrics: GatewayMetrics; logger: Logger; now: () => number },
+): Uplink | undefined {
+  const u = config.uplink;
+  const connectionString =
+    u.connectionString || (u.connectionStringFile ? readFileSync(u.connectionStringFile, 'utf8').trim() : '');
+  if (!connectionString) return undefined;
+  const uplink = new Uplink(
+    {
+      gatewayId: config.gatewayId,
+      connectionString,
+      hubName: u.hubName,
+      maxEventBytes: u.maxEventBytes,
+      maxItemsPerEvent: u.maxItemsPerEvent,
+      liveWindowMs: u.liveWindowMs,
+      backlogBytesPerSec: u.backlogBytesPerSec,
+      lingerMs: { ...u.lingerMs },
+      backoff: { ...u.backoff },
+      sendTimeoutMs: u.sendTimeoutMs,
+    },
+    { store: deps.pipeline.store, metrics: deps.metrics, logger: deps.logger, now: deps.now },
+  );
+  // An alert should not wait for the next idle tick.
+  deps.pipeline.events.on('alert:raised', () => uplink.notify());
+  return uplink;
 }

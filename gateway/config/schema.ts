@@ -103,6 +103,46 @@ export const gatewaySchema = z
         forwardRaw: z.boolean().default(false),
       })
       .prefault({}),
+    uplink: z
+      .object({
+        /**
+         * Event Hubs connection string (real Azure, or the local hub's, which ends in
+         * UseDevelopmentEmulator=true). Empty: no uplink, the outbox just holds the backlog. A secret:
+         * prefer CT_UPLINK__CONNECTION_STRING or connectionStringFile.
+         */
+        connectionString: z.string().default(''),
+        connectionStringFile: z.string().default(''),
+        /** Needed unless the connection string carries EntityPath. */
+        hubName: z.string().default(''),
+        /** Event Hubs' limit per event: 1 MiB Standard/Premium, 256 KiB Basic. */
+        maxEventBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1024 * 1024)
+          .default(1024 * 1024),
+        maxItemsPerEvent: z.number().int().positive().default(50_000),
+        /** Items younger than this are live and go first; older ones are backlog and drain at the cap. */
+        liveWindowMs: ms.default(120_000),
+        /** Compressed bytes per second for backlog (not live) events; 0 = no cap. */
+        backlogBytesPerSec: z.number().int().min(0).default(4_000_000),
+        /** How long items of a class may wait to share an event (fewer, larger events). */
+        lingerMs: z
+          .object({
+            alert: z.number().int().min(0).default(0),
+            twin: z.number().int().min(0).default(5_000),
+            event: z.number().int().min(0).default(2_000),
+            aggregate: z.number().int().min(0).default(5_000),
+            raw: z.number().int().min(0).default(10_000),
+          })
+          .prefault({}),
+        backoff: z
+          .object({ baseMs: ms.default(500), maxMs: ms.default(60_000) })
+          .prefault({}),
+        /** One send's timeout (the SDK's own retries are kept short: the uplink retries with backoff). */
+        sendTimeoutMs: ms.default(30_000),
+      })
+      .prefault({}),
     twin: z
       .object({
         checkpointIntervalMs: ms.default(30_000),

@@ -17,6 +17,8 @@ export interface OutboxRow {
   body: string;
 }
 
+type RawRow = { seq: number; item_id: string; created_at: number; bytes: number; body: string };
+
 interface ClassStatements {
   insert: Database.Statement<[string, number, number, string]>;
   exists: Database.Statement<[string]>;
@@ -27,6 +29,10 @@ interface ClassStatements {
     { seq: number; item_id: string; created_at: number; bytes: number; body: string }
   >;
   remove: Database.Statement<[number], { bytes: number }>;
+  oldestSince: Database.Statement<[number], { at: number | null }>;
+  anyBefore: Database.Statement<[number], { one: number }>;
+  peekSince: Database.Statement<[number, number], RawRow>;
+  peekSeqs: Database.Statement<[string], RawRow>;
   totals: Database.Statement<[], { rows: number; bytes: number | null }>;
 }
 
@@ -53,6 +59,15 @@ export class Outbox {
         peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
         remove: db.prepare(`DELETE FROM ${t} WHERE seq = ? RETURNING bytes`),
         totals: db.prepare(`SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t}`),
+        oldestSince: db.prepare(`SELECT MIN(created_at) AS at FROM ${t} WHERE created_at >= ?`),
+        anyBefore: db.prepare(`SELECT 1 AS one FROM ${t} WHERE created_at < ? LIMIT 1`),
+        peekSince: db.prepare(
+          `SELECT seq, item_id, created_at, bytes, body FROM ${t} WHERE created_at >= ? ORDER BY seq LIMIT ?`,
+        ),
+        peekSeqs: db.prepare(
+          `SELECT seq, item_id, created_at, bytes, body FROM ${t}
+           WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+        ),
       };
       this.#dropped[cls] = 0;
     }
@@ -105,13 +120,29 @@ export class Outbox {
 
   /** Oldest items of a class, for the uplink. */
   peek(cls: OutboxClass, limit: number): OutboxRow[] {
-    return this.#stmts[cls].peek.all(limit).map((r) => ({
-      seq: r.seq,
-      itemId: r.item_id,
-      createdAt: r.created_at,
-      bytes: r.bytes,
-      body: r.body,
-    }));
+    return this.#stmts[cls].peek.all(limit).map(toRow);
+  }
+
+  /** created_at of the oldest item queued at or after `since` (the live ones), or null. */
+  oldestSince(cls: OutboxClass, since: number): number | null {
+    if (this.#usage[cls].rows === 0) return null;
+    return this.#stmts[cls].oldestSince.get(since)?.at ?? null;
+  }
+
+  /** Whether anything queued before `since` (the backlog) waits. */
+  hasBefore(cls: OutboxClass, since: number): boolean {
+    if (this.#usage[cls].rows === 0) return false;
+    return this.#stmts[cls].anyBefore.get(since) !== undefined;
+  }
+
+  /** Oldest items queued at or after `since`: live data, sent before the backlog. */
+  peekSince(cls: OutboxClass, since: number, limit: number): OutboxRow[] {
+    return this.#stmts[cls].peekSince.all(since, limit).map(toRow);
+  }
+
+  /** The items of a batch in flight that are still queued (the quota may have evicted some). */
+  peekSeqs(cls: OutboxClass, seqs: readonly number[]): OutboxRow[] {
+    return this.#stmts[cls].peekSeqs.all(JSON.stringify(seqs)).map(toRow);
   }
 
   /** Delete sent items. Call inside a transaction. */
@@ -142,4 +173,8 @@ export class Outbox {
   get quotaBytes(): number {
     return this.#quotaBytes;
   }
+}
+
+function toRow(r: RawRow): OutboxRow {
+  return { seq: r.seq, itemId: r.item_id, createdAt: r.created_at, bytes: r.bytes, body: r.body };
 }

@@ -62,7 +62,17 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       bytes INTEGER NOT NULL,
       body TEXT NOT NULL
     )`);
+    // The uplink sends live items (recent created_at) before the backlog.
+    db.exec(`CREATE INDEX IF NOT EXISTS outbox_${cls}_created ON outbox_${cls} (created_at)`);
   }
+  // The uplink's batch in flight: its id and membership are written before the send, so a resend after a
+  // crash carries the same batch id and the same items.
+  db.exec(`CREATE TABLE IF NOT EXISTS uplink_inflight (
+    batch_id TEXT PRIMARY KEY,
+    cls TEXT NOT NULL,
+    seqs TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  )`);
   return db;
 }
 

@@ -3,6 +3,7 @@
  * /api/quarantine, /metrics. `buildStatusApp` returns the fastify app; listening happens in the gateway.
  * Webhook routes (a later capability) register on the same app.
  */
+
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
@@ -12,11 +13,14 @@ import { OUTBOX_CLASSES } from '../journal/index.ts';
 import { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
+import type { UplinkStatus } from '../uplink/index.ts';
 import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
 export interface StatusDeps {
+  /** The uplink's state and backlog, when one is configured. */
+  uplink?: () => UplinkStatus | undefined;
   gatewayId: string;
   dev: boolean;
   campus: Campus;
@@ -82,7 +86,12 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
         quotaBytes: pipeline.store.outbox.quotaBytes,
         byClass: outbox,
       },
-      uplink: { state: 'not-configured', connected: false, lastError: null, lastSuccessAt: null },
+      uplink: deps.uplink?.() ?? {
+        state: 'not-configured',
+        connected: false,
+        lastError: null,
+        lastSuccessAt: null,
+      },
     };
   });
 

@@ -1,0 +1,1 @@
+export { type Producer, Uplink, type UplinkOptions, type UplinkStatus } from './uplink.ts';

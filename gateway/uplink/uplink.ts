@@ -1,0 +1,358 @@
+/**
+ * Store-and-forward to Event Hubs. Owns the producer client, the send loop, its timers and the in-flight
+ * record; decisions live in policy.ts and packing in pack.ts. Outbox rows are deleted only after
+ * `sendBatch` resolves, and a batch's id and membership are persisted before it is sent, so a crash at
+ * any point resends the same items under the same batch id (the cloud applies each item id once).
+ */
+import { randomUUID } from 'node:crypto';
+import { type EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
+import { Counter, Gauge } from 'prom-client';
+import type { Logger } from '../../shared/logger.ts';
+import { OUTBOX_CLASSES, type OutboxClass } from '../journal/schema.ts';
+import type { GatewayStore } from '../journal/store.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { InflightLog } from './inflight.ts';
+import { type PackedEvent, packRows } from './pack.ts';
+import {
+  backoffDelayMs,
+  type ClassView,
+  DrainBudget,
+  etaSeconds,
+  type NextSend,
+  pickNext,
+  RateMeter,
+} from './policy.ts';
+
+export interface UplinkOptions {
+  gatewayId: string;
+  connectionString: string;
+  hubName: string;
+  maxEventBytes: number;
+  maxItemsPerEvent: number;
+  liveWindowMs: number;
+  backlogBytesPerSec: number;
+  lingerMs: Readonly<Record<OutboxClass, number>>;
+  backoff: { baseMs: number; maxMs: number };
+  sendTimeoutMs: number;
+}
+
+/** The part of the SDK's producer the uplink uses (a real EventHubProducerClient in production). */
+export interface Producer {
+  createBatch(options: { partitionKey: string }): Promise<EventDataBatch>;
+  sendBatch(batch: EventDataBatch, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  getEventHubProperties(options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface UplinkDeps {
+  store: GatewayStore;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  now: () => number;
+  random?: () => number;
+  createProducer?: (opts: UplinkOptions) => Producer;
+}
+
+export type UplinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface UplinkStatus {
+  state: UplinkState;
+  connected: boolean;
+  since: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  lastSuccessAt: number | null;
+  retryAttempt: number;
+  nextRetryAt: number | null;
+  backlog: { rows: number; bytes: number; oldestAgeMs: number | null };
+  drainRateItemsPerSec: number;
+  etaSeconds: number | null;
+  sent: { events: number; items: number; bytes: number };
+}
+
+/** Room left in an event for the AMQP envelope, annotations and our application properties. */
+const ENVELOPE_BYTES = 2048;
+
+function defaultProducer(o: UplinkOptions): Producer {
+  const retryOptions = { maxRetries: 1, retryDelayInMs: 200, timeoutInMs: o.sendTimeoutMs };
+  return o.hubName
+    ? new EventHubProducerClient(o.connectionString, o.hubName, { retryOptions })
+    : new EventHubProducerClient(o.connectionString, { retryOptions });
+}
+
+export class Uplink {
+  readonly #o: UplinkOptions;
+  readonly #d: UplinkDeps;
+  readonly #log: Logger;
+  readonly #inflight: InflightLog;
+  readonly #budget: DrainBudget;
+  readonly #meter = new RateMeter();
+  readonly #m: ReturnType<typeof uplinkMetrics>;
+  #producer: Producer | undefined;
+  #state: UplinkState = 'connecting';
+  #since: number;
+  #lastError: string | null = null;
+  #lastErrorAt: number | null = null;
+  #lastSuccessAt: number | null = null;
+  #attempt = 0;
+  #nextRetryAt: number | null = null;
+  readonly #sent = { events: 0, items: 0, bytes: 0 };
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #abort: AbortController | undefined;
+
+  constructor(options: UplinkOptions, deps: UplinkDeps) {
+    this.#o = options;
+    this.#d = deps;
+    this.#log = deps.logger.child({ component: 'uplink' });
+    this.#inflight = new InflightLog(deps.store.db);
+    this.#since = deps.now();
+    this.#budget = new DrainBudget(options.backlogBytesPerSec, deps.now());
+    this.#m = uplinkMetrics(deps.metrics);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#producer = (this.#d.createProducer ?? defaultProducer)(this.#o);
+    this.#running = this.#loop();
+  }
+
+  /** New items were queued: look now instead of at the next idle tick. */
+  notify(): void {
+    this.#wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#abort?.abort();
+    this.#wake?.();
+    await this.#running;
+    await this.#producer?.close().catch(() => undefined);
+    this.#setState('stopped');
+  }
+
+  status(): UplinkStatus {
+    const now = this.#d.now();
+    const stats = this.#d.store.outbox.stats(now);
+    let rows = 0;
+    let bytes = 0;
+    let oldestAgeMs: number | null = null;
+    for (const cls of OUTBOX_CLASSES) {
+      rows += stats[cls].rows;
+      bytes += stats[cls].bytes;
+      const age = stats[cls].oldestAgeMs;
+      if (age !== null && (oldestAgeMs === null || age > oldestAgeMs)) oldestAgeMs = age;
+    }
+    const rate = this.#meter.perSec(now);
+    return {
+      state: this.#state,
+      connected: this.#state === 'connected',
+      since: this.#since,
+      lastError: this.#lastError,
+      lastErrorAt: this.#lastErrorAt,
+      lastSuccessAt: this.#lastSuccessAt,
+      retryAttempt: this.#attempt,
+      nextRetryAt: this.#nextRetryAt,
+      backlog: { rows, bytes, oldestAgeMs },
+      drainRateItemsPerSec: Math.round(rate * 10) / 10,
+      etaSeconds: etaSeconds(rows, rate),
+      sent: { ...this.#sent },
+    };
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopping) {
+      let waitMs: number;
+      try {
+        waitMs = await this.#step();
+        this.#attempt = 0;
+        this.#nextRetryAt = null;
+      } catch (err) {
+        if (this.#stopping) break;
+        waitMs = backoffDelayMs(this.#attempt, this.#o.backoff, (this.#d.random ?? Math.random)());
+        this.#attempt++;
+        this.#nextRetryAt = this.#d.now() + waitMs;
+        this.#onError(err);
+      }
+      if (waitMs > 0) await this.#sleep(waitMs);
+    }
+  }
+
+  /** One decision and at most one send; returns how long to wait before the next. */
+  async #step(): Promise<number> {
+    const now = this.#d.now();
+    const pending = this.#inflight.load();
+    if (pending) {
+      const rows = this.#d.store.outbox.peekSeqs(pending.cls, pending.seqs);
+      if (rows.length === 0) {
+        this.#inflight.clear(pending.batchId);
+        return 0;
+      }
+      const packed = packRows(pending.cls, rows, this.#o.gatewayId, pending.batchId);
+      await this.#send(pending.cls, packed, false);
+      return 0;
+    }
+    const next = this.#pick(now);
+    if (next.kind === 'wait') {
+      if (this.#state !== 'connected') await this.#probe();
+      return next.ms;
+    }
+    const outbox = this.#d.store.outbox;
+    const rows =
+      next.kind === 'live'
+        ? outbox.peekSince(next.cls, next.since, this.#o.maxItemsPerEvent)
+        : outbox.peek(next.cls, this.#o.maxItemsPerEvent);
+    if (rows.length === 0) return 0;
+    const packed = this.#packToFit(next.cls, rows);
+    if (!packed) return 0;
+    this.#inflight.save(packed.properties.batchId, next.cls, packed.seqs, now);
+    await this.#send(next.cls, packed, next.kind === 'backlog');
+    return 0;
+  }
+
+  #pick(now: number): NextSend {
+    const since = now - this.#o.liveWindowMs;
+    const views: ClassView[] = OUTBOX_CLASSES.map((cls) => ({
+      cls,
+      oldestLiveAt: this.#d.store.outbox.oldestSince(cls, since),
+      hasBacklog: this.#d.store.outbox.hasBefore(cls, since),
+    }));
+    return pickNext(
+      views,
+      now,
+      { liveWindowMs: this.#o.liveWindowMs, lingerMs: this.#o.lingerMs, idleMs: 1000 },
+      this.#budget.waitMs(now),
+    );
+  }
+
+  /** Encode as many of the rows as fit in one event; an item that can never fit is dropped and counted. */
+  #packToFit(cls: OutboxClass, rows: ReturnType<GatewayStore['outbox']['peek']>): PackedEvent | undefined {
+    const limit = this.#o.maxEventBytes - ENVELOPE_BYTES;
+    const packed = packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
+    if (packed.body.length <= limit) return packed;
+    // A single item larger than an event: it can never be sent, so it must not block its class.
+    const [row] = rows;
+    this.#log.error(
+      { cls, itemId: row?.itemId, bytes: packed.body.length },
+      'outbox item larger than an event: dropped',
+    );
+    this.#m.dropped.inc({ class: cls });
+    if (row) this.#d.store.transaction(() => this.#d.store.outbox.remove(cls, [row.seq]))();
+    return undefined;
+  }
+
+  async #send(cls: OutboxClass, packed: PackedEvent, backlog: boolean): Promise<void> {
+    const producer = this.#producer!;
+    const batch = await producer.createBatch({ partitionKey: this.#o.gatewayId });
+    const added = batch.tryAdd({
+      body: packed.body,
+      properties: { ...packed.properties },
+      contentType: 'application/json',
+    });
+    if (!added) {
+      // The hub's limit is below ours: forget this membership and pack smaller next time.
+      this.#inflight.clear(packed.properties.batchId);
+      throw new Error(
+        `event of ${packed.body.length} bytes exceeds the hub's limit of ${batch.maxSizeInBytes}; lower uplink.maxEventBytes`,
+      );
+    }
+    this.#abort = new AbortController();
+    const timer = setTimeout(() => this.#abort?.abort(), this.#o.sendTimeoutMs);
+    try {
+      await producer.sendBatch(batch, { abortSignal: this.#abort.signal });
+    } finally {
+      clearTimeout(timer);
+      this.#abort = undefined;
+    }
+    const now = this.#d.now();
+    const store = this.#d.store;
+    store.transaction(() => {
+      store.outbox.remove(cls, packed.seqs);
+      this.#inflight.clear(packed.properties.batchId);
+    })();
+    if (backlog) this.#budget.spend(packed.body.length, now);
+    this.#meter.add(packed.seqs.length, now);
+    this.#sent.events++;
+    this.#sent.items += packed.seqs.length;
+    this.#sent.bytes += packed.body.length;
+    this.#m.events.inc({ class: cls });
+    this.#m.items.inc({ class: cls }, packed.seqs.length);
+    this.#m.bytes.inc({ class: cls }, packed.body.length);
+    this.#lastSuccessAt = now;
+    this.#setState('connected');
+  }
+
+  async #probe(): Promise<void> {
+    await this.#producer!.getEventHubProperties();
+    this.#setState('connected');
+  }
+
+  #onError(err: unknown): void {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const first = this.#state !== 'disconnected';
+    this.#lastError = message;
+    this.#lastErrorAt = this.#d.now();
+    this.#m.errors.inc();
+    this.#setState('disconnected');
+    if (first)
+      this.#log.warn({ err: message, retryAt: this.#nextRetryAt }, 'uplink send failed; backlog grows');
+    else this.#log.debug({ err: message, attempt: this.#attempt }, 'uplink still failing');
+  }
+
+  #setState(state: UplinkState): void {
+    if (state === this.#state) return;
+    if (state === 'connected' && this.#state !== 'connecting')
+      this.#log.info({ downMs: this.#d.now() - this.#since }, 'uplink connected');
+    this.#state = state;
+    this.#since = this.#d.now();
+    this.#m.connected.set(state === 'connected' ? 1 : 0);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = undefined;
+        done();
+      };
+    });
+  }
+}
+
+function uplinkMetrics(metrics: GatewayMetrics) {
+  const registers = [metrics.registry];
+  const labelNames = ['class'] as const;
+  return {
+    events: new Counter({
+      name: 'ct_uplink_events_total',
+      help: 'Event Hubs events sent',
+      labelNames,
+      registers,
+    }),
+    items: new Counter({ name: 'ct_uplink_items_total', help: 'Outbox items sent', labelNames, registers }),
+    bytes: new Counter({
+      name: 'ct_uplink_bytes_total',
+      help: 'Compressed event bytes sent',
+      labelNames,
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'ct_uplink_items_dropped_total',
+      help: 'Outbox items that could never fit in one event',
+      labelNames,
+      registers,
+    }),
+    errors: new Counter({ name: 'ct_uplink_errors_total', help: 'Failed sends and probes', registers }),
+    connected: new Gauge({
+      name: 'ct_uplink_connected',
+      help: '1 when the last send or probe succeeded',
+      registers,
+    }),
+  };
+}
