@@ -12,6 +12,9 @@ Usage: campus-twin <command> [options]
 
 Commands:
   gateway         run the edge gateway (MQTT broker, journal, room twin, aggregates, status API)
+  simulate        simulated MQTT sensors for the rooms of a campus registry
+  hub             local Event Hubs-compatible AMQP endpoint (the real @azure/event-hubs SDK connects to it)
+  cloud           cloud service: exactly-once Event Hubs consumer, store and read API
   hash-password   print the scrypt hash of a device password for config/campus.yaml
   help            show this help, or "campus-twin <command> --help"
 
@@ -107,7 +110,11 @@ async function runGateway(argv: string[]): Promise<void> {
  * Commands that live with their capability: each module exports `run(argv): Promise<number>` (exit code).
  * Add a command with one line here and one line in HELP.
  */
-const COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {};
+const COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
+  simulate: () => import('../simulate/cli.ts'),
+  hub: () => import('../../cloud/hub/cli.ts'),
+  cloud: () => import('../../cloud/cli.ts'),
+};
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);

@@ -1,0 +1,188 @@
+/**
+ * Gateway → local hub through the real @azure/event-hubs producer: every acknowledged reading reaches
+ * Event Hubs inside exactly one window aggregate, events respect the size limit, and an outage of the
+ * hub only grows the backlog, which drains when the hub returns.
+ */
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testPassword } from './helpers/campus.ts';
+import { aggregateTotals, readAllEvents } from './helpers/eventhub.ts';
+import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
+import { startTestHub, type TestHub } from './helpers/hub.ts';
+
+const DEVICES = ['env-1', 'env-2', 'env-3', 'env-4'];
+
+function uplinkConfig(hub: TestHub, extra: Record<string, unknown> = {}) {
+  return {
+    gatewayId: 'gw-uplink',
+    aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+    uplink: {
+      connectionString: hub.connectionString,
+      hubName: hub.hubName,
+      lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
+      backoff: { baseMs: 100, maxMs: 500 },
+      sendTimeoutMs: 5000,
+      ...extra,
+    },
+  };
+}
+
+/** Publish `n` readings spread over the devices (distinct event times), QoS 1; resolves when all acked. */
+async function publish(mqttUrl: string, n: number, start = Date.now(), spacingMs = 1): Promise<void> {
+  const clients = await Promise.all(
+    DEVICES.map((id) =>
+      mqtt.connectAsync(mqttUrl, {
+        clientId: id,
+        username: id,
+        password: testPassword(id),
+        reconnectPeriod: 0,
+      }),
+    ),
+  );
+  try {
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = DEVICES[i % DEVICES.length]!;
+      const ts = start + Math.floor(i / DEVICES.length) * spacingMs;
+      sends.push(
+        clients[i % DEVICES.length]!.publishAsync(
+          `devices/${id}/telemetry`,
+          JSON.stringify({ ts, readings: { co2: 400 + (i % 300) } }),
+          { qos: 1 },
+        ),
+      );
+    }
+    await Promise.all(sends);
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+  }
+}
+
+interface UplinkStatusJson {
+  uplink: {
+    state: string;
+    connected: boolean;
+    lastError: string | null;
+    lastSuccessAt: number | null;
+    backlog: { rows: number; bytes: number; oldestAgeMs: number | null };
+    drainRateItemsPerSec: number;
+    etaSeconds: number | null;
+    sent: { events: number; items: number; bytes: number };
+  };
+}
+
+describe('uplink to the local hub', () => {
+  let hub: TestHub | undefined;
+  let t: TestGateway | undefined;
+  afterEach(async () => {
+    await t?.stop();
+    await hub?.stop();
+    t = undefined;
+    hub = undefined;
+  });
+
+  it('delivers every reading inside exactly one aggregate, gzip batches keyed by gateway', async () => {
+    hub = await startTestHub();
+    t = await startTestGateway(uplinkConfig(hub));
+    const N = 4_000;
+    await publish(t.mqttUrl, N);
+    await waitFor(
+      async () =>
+        (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink.sent.items > 0 &&
+        t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0 &&
+        t!.gw.pipeline.windows.size === 0,
+      15_000,
+      'all windows closed and sent',
+    );
+    const events = await readAllEvents(hub.connectionString, hub.hubName);
+    expect(events.every((e) => e.decoded.ok)).toBe(true);
+    // Partition key = gateway id: one partition holds everything.
+    expect(new Set(events.map((e) => e.partitionId)).size).toBe(1);
+    expect(events.every((e) => e.properties.gatewayId === 'gw-uplink')).toBe(true);
+    const totals = aggregateTotals(events);
+    expect(totals.count).toBe(N);
+    expect(totals.items).toBe(totals.ids.size);
+    const status = await getJson<UplinkStatusJson>(`${t.httpUrl}/api/status`);
+    expect(status.uplink).toMatchObject({ state: 'connected', connected: true, lastError: null });
+    expect(status.uplink.sent.events).toBeGreaterThanOrEqual(events.length);
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/ct_uplink_items_total\{class="aggregate"\} \d+/);
+  });
+
+  it('never sends an event above uplink.maxEventBytes', async () => {
+    hub = await startTestHub();
+    t = await startTestGateway(uplinkConfig(hub, { maxEventBytes: 4096 }));
+    const N = 3_000;
+    // Spread over the last minute: 60 windows × 4 sensors, more than one small event holds.
+    await publish(t.mqttUrl, N, Date.now() - 60_000, 80);
+    await waitFor(
+      () =>
+        t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0 &&
+        t!.gw.pipeline.windows.size === 0,
+      15_000,
+      'outbox drained',
+    );
+    const events = await readAllEvents(hub.connectionString, hub.hubName);
+    const aggregateEvents = events.filter((e) => e.properties.schema === 'campus-twin.aggregate.v1');
+    expect(aggregateEvents.length).toBeGreaterThan(1);
+    expect(Math.max(...events.map((e) => e.bodyBytes))).toBeLessThanOrEqual(4096);
+    expect(aggregateTotals(events).count).toBe(N);
+  });
+
+  it('keeps ingesting through a hub outage; the backlog grows, then drains to exactly N', async () => {
+    hub = await startTestHub();
+    t = await startTestGateway(uplinkConfig(hub));
+    // Each round's event times are distinct from the others' (a repeated (sensor, ts) is one reading).
+    let start = Date.now();
+    const nextStart = () => {
+      start = Math.max(Date.now(), start + 1_000);
+      return start;
+    };
+    const first = 1_000;
+    await publish(t.mqttUrl, first, start);
+    await waitFor(
+      () => t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0,
+      10_000,
+      'first drain',
+    );
+
+    await hub.stop({ keepData: true });
+    const second = 1_000;
+    await publish(t.mqttUrl, second, nextStart());
+    const down = await waitFor(
+      async () => {
+        const s = (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
+        return s.state === 'disconnected' && s.backlog.rows > 0 && s.lastError ? s : undefined;
+      },
+      15_000,
+      'uplink down with a backlog',
+    );
+    expect(down.connected).toBe(false);
+    // Readings keep coming while the hub is away: they are acknowledged and the backlog grows.
+    const third = 1_000;
+    await publish(t.mqttUrl, third, nextStart());
+    const grown = await waitFor(
+      async () => {
+        const s = (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
+        return s.backlog.rows > down.backlog.rows ? s : undefined;
+      },
+      10_000,
+      'backlog growing',
+    );
+    expect(grown.backlog.oldestAgeMs).toBeGreaterThan(0);
+
+    await hub.restart!();
+    const drained = await waitFor(
+      async () => {
+        const s = (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
+        return s.connected && s.backlog.rows === 0 && t!.gw.pipeline.windows.size === 0 ? s : undefined;
+      },
+      20_000,
+      'backlog drained',
+    );
+    expect(drained.lastSuccessAt).toBeGreaterThan(grown.lastSuccessAt ?? 0);
+    expect(drained.etaSeconds).toBe(0);
+    const events = await readAllEvents(hub.connectionString, hub.hubName);
+    expect(aggregateTotals(events).count).toBe(first + second + third);
+  });
+});
