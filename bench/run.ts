@@ -9,6 +9,10 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   ingest: () => import('./ingest.ts'),
   journal: () => import('./journal.ts'),
   memory: () => import('./memory.ts'),
+  apply: () => import('./apply.ts'),
+  hub: () => import('./hub.ts'),
+  wire: () => import('./wire.ts'),
+  drain: () => import('./drain.ts'),
 };
 
 process.on('exit', cleanupAll);

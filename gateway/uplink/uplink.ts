@@ -289,7 +289,7 @@ export class Uplink {
   }
 
   #onError(err: unknown): void {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const message = describeError(err);
     const first = this.#state !== 'disconnected';
     this.#lastError = message;
     this.#lastErrorAt = this.#d.now();
@@ -355,4 +355,15 @@ function uplinkMetrics(metrics: GatewayMetrics) {
       registers,
     }),
   };
+}
+
+/** One line for the status page; connection failures arrive as AggregateErrors with an empty message. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const inner =
+    err instanceof AggregateError && err.errors.length > 0
+      ? `: ${[...new Set(err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))))].join('; ')}`
+      : '';
+  const code = (err as { code?: unknown }).code;
+  return `${err.name}${typeof code === 'string' && code !== err.name ? ` (${code})` : ''}: ${err.message}${inner}`;
 }

@@ -51,7 +51,12 @@ export async function readAllEvents(connectionString: string, hubName: string): 
               }
             },
           },
-          { startPosition: earliestEventPosition, maxBatchSize: 500, maxWaitTimeInSeconds: 1 },
+          {
+            startPosition: earliestEventPosition,
+            maxBatchSize: 500,
+            maxWaitTimeInSeconds: 1,
+            skipParsingBodyAsJson: true,
+          },
         );
       });
     }
