@@ -8,6 +8,7 @@
  * reported separately: it is the backoff, capped at 2 s here) to the last backlog item sent, with the
  * default backlog cap (uplink.backlogBytesPerSec).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { removeDir } from './lib/children.ts';
 import { emit, progress, round, sleep } from './lib/report.ts';
 import { outboxReadings, SENSORS, startRig } from './lib/uplink-rig.ts';
@@ -59,6 +60,9 @@ export async function run(): Promise<void> {
     }, 1_000);
 
     const left = db.prepare('SELECT COUNT(*) AS n FROM outbox_aggregate WHERE created_at < ?');
+    // How much the drain stalls the gateway's event loop (MQTT acks wait behind it).
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const hubBack = Date.now();
     await rig.restartHub();
     while (rig.gw.uplink!.status().sent.events === 0) await sleep(10);
@@ -66,6 +70,7 @@ export async function run(): Promise<void> {
     const liveAtConnect = live;
     while ((left.get(restartAt) as { n: number }).n > 0) await sleep(20);
     const done = Date.now();
+    loop.disable();
     const seconds = (done - connected) / 1000;
     const drainRate = backlogReadings / seconds;
     // Live ingest over at least 10 s from the same start (one slice a second is too coarse for less).
@@ -83,6 +88,11 @@ export async function run(): Promise<void> {
       backlogReadings,
       backlogAggregateItems: backlogRows,
       liveReadingsMeasured: liveReadings,
+      eventLoopDelayMsDuringDrain: {
+        p50: round(loop.percentile(50) / 1e6, 1),
+        p99: round(loop.percentile(99) / 1e6, 1),
+        max: round(loop.max / 1e6, 1),
+      },
       uplinkAfter: rig.gw.uplink!.status().state,
     });
   } finally {

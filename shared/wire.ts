@@ -16,7 +16,11 @@
  * Columnar rows matter: the field names are sent once per event instead of once per item, and gzip finds
  * the repeats between neighbouring rows (rows are sorted by id by the encoder's caller).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
+
 import type { Aggregate } from './events.ts';
 
 export const WIRE_CLASSES = ['alert', 'twin', 'event', 'aggregate', 'raw'] as const;
@@ -111,6 +115,26 @@ export function encodeBatch(
 ): { body: Buffer; properties: WireProperties } {
   return {
     body: gzipSync(encodeItems(cls, items), { level }),
+    properties: {
+      schema: schemaName(cls),
+      gatewayId,
+      batchId,
+      itemCount: items.length,
+      contentEncoding: 'gzip',
+    },
+  };
+}
+
+/** encodeBatch with the compression on libuv's thread pool, so a big event does not stall the caller's loop. */
+export async function encodeBatchAsync(
+  cls: WireClass,
+  gatewayId: string,
+  batchId: string,
+  items: readonly WireItem[],
+  level = 6,
+): Promise<{ body: Buffer; properties: WireProperties }> {
+  return {
+    body: await gzipAsync(encodeItems(cls, items), { level }),
     properties: {
       schema: schemaName(cls),
       gatewayId,

@@ -12,8 +12,8 @@ function rows(n: number): OutboxRow[] {
 }
 
 describe('packRows', () => {
-  it('packs everything that fits, in one event that decodes to the same items', () => {
-    const packed = packRows('alert', rows(50), 'gw-1', 'b-1');
+  it('packs everything that fits, in one event that decodes to the same items', async () => {
+    const packed = await packRows('alert', rows(50), 'gw-1', 'b-1');
     expect(packed.seqs).toHaveLength(50);
     const decoded = decodeBatch(packed.properties, packed.body);
     expect(decoded.ok && decoded.items.map((i) => i.id).sort()).toEqual(
@@ -23,10 +23,10 @@ describe('packRows', () => {
     );
   });
 
-  it('takes the oldest prefix that fits under the byte limit', () => {
-    const all = packRows('alert', rows(2_000), 'gw-1', 'b-2');
+  it('takes the oldest prefix that fits under the byte limit', async () => {
+    const all = await packRows('alert', rows(2_000), 'gw-1', 'b-2');
     const limit = Math.floor(all.body.length / 3);
-    const part = packRows('alert', rows(2_000), 'gw-1', 'b-2', limit);
+    const part = await packRows('alert', rows(2_000), 'gw-1', 'b-2', limit);
     expect(part.body.length).toBeLessThanOrEqual(limit);
     expect(part.seqs.length).toBeGreaterThan(400);
     expect(part.seqs.length).toBeLessThan(2_000);
@@ -34,8 +34,8 @@ describe('packRows', () => {
     expect(part.properties.itemCount).toBe(part.seqs.length);
   });
 
-  it('returns a lone oversized item over the limit for the caller to drop', () => {
-    const one = packRows('alert', rows(1), 'gw-1', 'b-3', 10);
+  it('returns a lone oversized item over the limit for the caller to drop', async () => {
+    const one = await packRows('alert', rows(1), 'gw-1', 'b-3', 10);
     expect(one.seqs).toEqual([1]);
     expect(one.body.length).toBeGreaterThan(10);
   });

@@ -3,7 +3,7 @@
  * compressed, encoded with shared/wire.ts. Rows are sorted by id inside the event so that gzip sees the
  * same sensor's neighbouring windows side by side.
  */
-import { encodeBatch, type WireItem, type WireProperties } from '../../shared/wire.ts';
+import { encodeBatchAsync, type WireItem, type WireProperties } from '../../shared/wire.ts';
 import type { OutboxRow } from '../journal/outbox.ts';
 import type { OutboxClass } from '../journal/schema.ts';
 
@@ -13,18 +13,18 @@ export interface PackedEvent {
   properties: WireProperties;
 }
 
-function encode(
+async function encode(
   cls: OutboxClass,
   rows: readonly OutboxRow[],
   gatewayId: string,
   batchId: string,
-): PackedEvent {
+): Promise<PackedEvent> {
   const items: WireItem[] = rows.map((r) => ({
     id: r.itemId,
     body: JSON.parse(r.body) as Record<string, unknown>,
   }));
   items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const { body, properties } = encodeBatch(cls, gatewayId, batchId, items);
+  const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, items);
   return { seqs: rows.map((r) => r.seq), body, properties };
 }
 
@@ -33,16 +33,16 @@ function encode(
  * single row over the limit comes back over the limit, for the caller to deal with). Compression ratio
  * is steady within a class, so the first retry usually lands: shrink by the overshoot plus 10 %.
  */
-export function packRows(
+export async function packRows(
   cls: OutboxClass,
   rows: readonly OutboxRow[],
   gatewayId: string,
   batchId: string,
   maxBodyBytes = Number.POSITIVE_INFINITY,
-): PackedEvent {
+): Promise<PackedEvent> {
   let n = rows.length;
   for (;;) {
-    const packed = encode(cls, rows.slice(0, n), gatewayId, batchId);
+    const packed = await encode(cls, rows.slice(0, n), gatewayId, batchId);
     if (packed.body.length <= maxBodyBytes || n === 1) return packed;
     n = Math.max(1, Math.min(n - 1, Math.floor((n * maxBodyBytes * 0.9) / packed.body.length)));
   }

@@ -189,7 +189,7 @@ export class Uplink {
         this.#inflight.clear(pending.batchId);
         return 0;
       }
-      const packed = packRows(pending.cls, rows, this.#o.gatewayId, pending.batchId);
+      const packed = await packRows(pending.cls, rows, this.#o.gatewayId, pending.batchId);
       await this.#send(pending.cls, packed, false);
       return 0;
     }
@@ -204,7 +204,7 @@ export class Uplink {
         ? outbox.peekSince(next.cls, next.since, this.#o.maxItemsPerEvent)
         : outbox.peek(next.cls, this.#o.maxItemsPerEvent);
     if (rows.length === 0) return 0;
-    const packed = this.#packToFit(next.cls, rows);
+    const packed = await this.#packToFit(next.cls, rows);
     if (!packed) return 0;
     this.#inflight.save(packed.properties.batchId, next.cls, packed.seqs, now);
     await this.#send(next.cls, packed, next.kind === 'backlog');
@@ -227,9 +227,12 @@ export class Uplink {
   }
 
   /** Encode as many of the rows as fit in one event; an item that can never fit is dropped and counted. */
-  #packToFit(cls: OutboxClass, rows: ReturnType<GatewayStore['outbox']['peek']>): PackedEvent | undefined {
+  async #packToFit(
+    cls: OutboxClass,
+    rows: ReturnType<GatewayStore['outbox']['peek']>,
+  ): Promise<PackedEvent | undefined> {
     const limit = this.#o.maxEventBytes - ENVELOPE_BYTES;
-    const packed = packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
+    const packed = await packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
     if (packed.body.length <= limit) return packed;
     // A single item larger than an event: it can never be sent, so it must not block its class.
     const [row] = rows;

@@ -12,10 +12,12 @@ Usage: campus-twin <command> [options]
 
 Commands:
   gateway         run the edge gateway (MQTT broker, journal, room twin, aggregates, status API)
+  dev             hub + gateway + cloud + simulated campus in one process (what npm start runs)
   simulate        simulated MQTT sensors for the rooms of a campus registry
   hub             local Event Hubs-compatible AMQP endpoint (the real @azure/event-hubs SDK connects to it)
   cloud           cloud service: exactly-once Event Hubs consumer, store and read API
   hash-password   print the scrypt hash of a device password for config/campus.yaml
+  modbus          Modbus commissioning: "modbus probe" reads a device once and decodes it every way
   help            show this help, or "campus-twin <command> --help"
 
 Every setting in config/gateway.yaml can be overridden by an environment variable:
@@ -90,7 +92,7 @@ async function runGateway(argv: string[]): Promise<void> {
   const config = loadGatewayConfig(configFile, env);
   const logger = createLogger({ level: config.log.level });
   const campus = loadCampus(config.campusFile);
-  const gateway = createGateway(config, { campus, logger });
+  const gateway = createGateway(config, { campus, logger, env: process.env });
   await gateway.start();
   const { ports } = gateway;
   // One line a supervisor or test can parse.
@@ -112,8 +114,10 @@ async function runGateway(argv: string[]): Promise<void> {
  */
 const COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<number> }>> = {
   simulate: () => import('../simulate/cli.ts'),
+  dev: () => import('./dev.ts'),
   hub: () => import('../../cloud/hub/cli.ts'),
   cloud: () => import('../../cloud/cli.ts'),
+  modbus: () => import('../../gateway/ingest/modbus/cli.ts'),
 };
 
 async function main(): Promise<number> {

@@ -1,0 +1,225 @@
+/**
+ * Issue 3's spine, end to end through real sockets and the real SDK: MQTT → gateway journal → windows →
+ * outbox → uplink → local hub (AMQP) → cloud consumer → cloud store. A reading accepted on campus reaches
+ * the cloud store exactly once — through a hub outage and through the gateway being killed with SIGKILL
+ * while batches are in flight.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { Cloud } from '../cloud/app.ts';
+import { testCampusData, testPassword } from './helpers/campus.ts';
+import { startTestCloud } from './helpers/cloud.ts';
+import {
+  getJson,
+  staffEntry,
+  startTestGateway,
+  type TestGateway,
+  tempDir,
+  waitFor,
+} from './helpers/gateway.ts';
+import { startTestHub, type TestHub } from './helpers/hub.ts';
+import { type CliProcess, startCli } from './helpers/process.ts';
+
+const DEVICES = ['env-1', 'env-2', 'env-3', 'env-4'];
+const FAST_UPLINK = {
+  lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
+  backoff: { baseMs: 100, maxMs: 500 },
+  sendTimeoutMs: 5000,
+};
+
+/** Publish `n` readings (QoS 1) with distinct (device, ts); resolves when all are acknowledged. */
+async function publish(mqttUrl: string, n: number, start: number, spacingMs = 1): Promise<void> {
+  const clients = await Promise.all(
+    DEVICES.map((id) =>
+      mqtt.connectAsync(mqttUrl, {
+        clientId: `${id}-e2e`,
+        username: id,
+        password: testPassword(id),
+        reconnectPeriod: 0,
+      }),
+    ),
+  );
+  try {
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = DEVICES[i % DEVICES.length]!;
+      const ts = start + Math.floor(i / DEVICES.length) * spacingMs;
+      sends.push(
+        clients[i % DEVICES.length]!.publishAsync(
+          `devices/${id}/telemetry`,
+          JSON.stringify({ ts, readings: { temperature: 20 + (i % 40) / 10 } }),
+          { qos: 1 },
+        ),
+      );
+    }
+    await Promise.all(sends);
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+  }
+}
+
+async function cloudReadings(cloud: Cloud): Promise<number> {
+  return (await cloud.store.counts()).readingsRepresented;
+}
+
+/** Waits until the cloud holds `n` readings and has stayed there for a moment (no late double apply). */
+async function settlesAt(cloud: Cloud, n: number, timeoutMs: number): Promise<number> {
+  await waitFor(async () => (await cloudReadings(cloud)) >= n, timeoutMs, `cloud to hold ${n} readings`);
+  await new Promise((r) => setTimeout(r, 1_500));
+  return cloudReadings(cloud);
+}
+
+describe('gateway → hub → cloud, exactly once', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  it('N readings published over MQTT arrive in the cloud: the sum of aggregate counts is N', async () => {
+    const hub = await startTestHub();
+    cleanups.push(() => hub.stop());
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cloud = await startTestCloud(hub, dir, { dev: true });
+    cleanups.push(() => cloud.stop());
+    const t = await startTestGateway({
+      gatewayId: 'gw-e2e',
+      aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+      uplink: { connectionString: hub.connectionString, hubName: hub.hubName, ...FAST_UPLINK },
+    });
+    cleanups.push(() => t.stop());
+    const N = 8_000;
+    await publish(t.mqttUrl, N, Date.now() - 5_000, 2);
+    expect(await settlesAt(cloud, N, 30_000)).toBe(N);
+    // The read API agrees, per sensor and per gateway.
+    const api = `http://127.0.0.1:${cloud.port}`;
+    let perSensor = 0;
+    for (const id of DEVICES) {
+      const res = await fetch(
+        `${api}/api/sensors/${id}/temperature/aggregates?from=0&to=${Date.now() + 60_000}`,
+      );
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { windows: { count: number }[] };
+      perSensor += body.windows.reduce((a, w) => a + w.count, 0);
+    }
+    expect(perSensor).toBe(N);
+    const gateways = (await (await fetch(`${api}/api/gateways`)).json()) as {
+      gateways: { gatewayId: string }[];
+    };
+    expect(gateways.gateways.map((g) => g.gatewayId)).toContain('gw-e2e');
+  });
+
+  it('a hub outage grows the backlog on the status page, which drains; the cloud still ends with exactly N', async () => {
+    const hub: TestHub = await startTestHub();
+    cleanups.push(() => hub.stop());
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cloud = await startTestCloud(hub, dir, { dev: true });
+    cleanups.push(() => cloud.stop());
+    const t: TestGateway = await startTestGateway({
+      gatewayId: 'gw-outage',
+      aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+      uplink: { connectionString: hub.connectionString, hubName: hub.hubName, ...FAST_UPLINK },
+    });
+    cleanups.push(() => t.stop());
+    type S = { uplink: { state: string; backlog: { rows: number }; connected: boolean } };
+    const status = async () => (await getJson<S>(`${t.httpUrl}/api/status`)).uplink;
+
+    let start = Date.now();
+    const next = () => {
+      start = Math.max(Date.now(), start + 2_000);
+      return start;
+    };
+    await publish(t.mqttUrl, 2_000, start);
+    await waitFor(async () => (await cloudReadings(cloud)) === 2_000, 20_000, 'first readings in the cloud');
+
+    await hub.stop({ keepData: true });
+    await publish(t.mqttUrl, 2_000, next());
+    const down = await waitFor(
+      async () => {
+        const s = await status();
+        return !s.connected && s.backlog.rows > 0 ? s : undefined;
+      },
+      15_000,
+      'backlog while the hub is down',
+    );
+    await publish(t.mqttUrl, 2_000, next());
+    await waitFor(async () => (await status()).backlog.rows > down.backlog.rows, 10_000, 'backlog growing');
+    expect(await cloudReadings(cloud)).toBe(2_000);
+
+    await hub.restart!();
+    await waitFor(
+      async () => {
+        const s = await status();
+        return s.connected && s.backlog.rows === 0;
+      },
+      20_000,
+      'backlog drained',
+    );
+    expect(await settlesAt(cloud, 6_000, 30_000)).toBe(6_000);
+  });
+
+  it('the gateway killed with SIGKILL while batches are in flight, then restarted: exactly N in the cloud', async () => {
+    const hub = await startTestHub();
+    cleanups.push(() => hub.stop());
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cloud = await startTestCloud(hub, dir, { dev: true });
+    cleanups.push(() => cloud.stop());
+
+    const campusFile = join(dir, 'campus.yaml');
+    writeFileSync(campusFile, stringify(await testCampusData()));
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        gatewayId: 'gw-kill',
+        dataDir: join(dir, 'gateway'),
+        campusFile,
+        mqtt: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
+        aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+        // Small events, everything counted as backlog and drained at a modest rate: many sends in flight
+        // over a few seconds, so the kills land mid-stream.
+        uplink: {
+          connectionString: hub.connectionString,
+          hubName: hub.hubName,
+          maxEventBytes: 4096,
+          liveWindowMs: 1,
+          backlogBytesPerSec: 40_000,
+          ...FAST_UPLINK,
+        },
+        log: { level: 'warn' },
+      }),
+    );
+    let gw: CliProcess | undefined = await startCli(['gateway', '--config', configFile]);
+    cleanups.push(async () => {
+      await gw?.kill('SIGKILL');
+    });
+    // Spread over the last 5 minutes: hundreds of windows, hence hundreds of small events to send.
+    const N = 12_000;
+    await publish(`mqtt://127.0.0.1:${gw.ready.ports.mqtt}`, N, Date.now() - 300_000, 100);
+
+    let kills = 0;
+    for (let round = 0; round < 3; round++) {
+      const before = (await cloud.store.counts()).items.aggregate;
+      await waitFor(
+        async () => (await cloud.store.counts()).items.aggregate > before + 20,
+        20_000,
+        'batches flowing',
+      );
+      await gw.kill('SIGKILL');
+      kills++;
+      gw = await startCli(['gateway', '--config', configFile]);
+    }
+    expect(await settlesAt(cloud, N, 60_000)).toBe(N);
+    const http = `http://127.0.0.1:${gw.ready.ports.http}`;
+    const s = await getJson<{ uplink: { backlog: { rows: number } } }>(`${http}/api/status`);
+    expect(s.uplink.backlog.rows).toBe(0);
+    expect(kills).toBe(3);
+  });
+});
