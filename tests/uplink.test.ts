@@ -185,4 +185,53 @@ describe('uplink to the local hub', () => {
     const events = await readAllEvents(hub.connectionString, hub.hubName);
     expect(aggregateTotals(events).count).toBe(first + second + third);
   });
+
+  it('after an outage, live data overtakes the capped backlog drain', async () => {
+    hub = await startTestHub();
+    t = await startTestGateway(
+      uplinkConfig(hub, { maxEventBytes: 4096, liveWindowMs: 1_500, backlogBytesPerSec: 6_000 }),
+    );
+    await hub.stop({ keepData: true });
+    // A backlog of many small events: one reading per sensor and 1 s window over the last 10 minutes
+    // (about 2,000 items whether they land in open windows or as late corrections).
+    const backlogStart = Date.now() - 610_000;
+    await publish(t.mqttUrl, 2_000, backlogStart, 1_200);
+    await waitFor(
+      () =>
+        t!.gw.pipeline.windows.size === 0 && t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows > 0,
+      10_000,
+      'backlog queued',
+    );
+    await new Promise((r) => setTimeout(r, 1_600)); // it is backlog now (older than liveWindowMs)
+    await hub.restart!();
+    const liveStart = Date.now();
+    await publish(t.mqttUrl, 400, liveStart);
+    const draining = await waitFor(
+      async () => {
+        const s = (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
+        return s.connected && s.drainRateItemsPerSec > 0 && s.backlog.rows > 0 ? s : undefined;
+      },
+      15_000,
+      'drain under way',
+    );
+    expect(draining.etaSeconds).toBeGreaterThan(0);
+    await waitFor(
+      () =>
+        t!.gw.pipeline.windows.size === 0 &&
+        t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0,
+      60_000,
+      'everything sent',
+    );
+    const events = (await readAllEvents(hub.connectionString, hub.hubName))
+      .filter((e) => e.decoded.ok && e.decoded.header.cls === 'aggregate')
+      .sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+    const isLive = (e: (typeof events)[number]) =>
+      e.decoded.ok && e.decoded.items.some((i) => (i.body.windowStart as number) >= liveStart - 1_000);
+    const firstLive = events.findIndex(isLive);
+    const lastBacklog = events.map((e) => !isLive(e)).lastIndexOf(true);
+    expect(firstLive).toBeGreaterThanOrEqual(0);
+    // The live windows went out while backlog events were still waiting their turn.
+    expect(firstLive).toBeLessThan(lastBacklog);
+    expect(aggregateTotals(events).count).toBe(2_400);
+  });
 });
