@@ -225,6 +225,11 @@ export class GatewayStore {
     return id;
   }
 
+  /** Keep something refused after it was accepted (an outbox item no event can hold). Inside a transaction. */
+  addQuarantine(q: QuarantineEntry): void {
+    this.#quarantine(q);
+  }
+
   #quarantine(q: QuarantineEntry): void {
     const max = this.#opts.quarantineMaxPayloadBytes;
     const payload = q.payload ? Buffer.from(q.payload.subarray(0, max)) : null;

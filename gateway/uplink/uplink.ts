@@ -238,10 +238,24 @@ export class Uplink {
     const [row] = rows;
     this.#log.error(
       { cls, itemId: row?.itemId, bytes: packed.body.length },
-      'outbox item larger than an event: dropped',
+      'outbox item larger than an event: moved to quarantine',
     );
     this.#m.dropped.inc({ class: cls });
-    if (row) this.#d.store.transaction(() => this.#d.store.outbox.remove(cls, [row.seq]))();
+    if (row) {
+      const store = this.#d.store;
+      store.transaction(() => {
+        store.outbox.remove(cls, [row.seq]);
+        store.addQuarantine({
+          at: this.#d.now(),
+          source: 'uplink',
+          deviceId: undefined,
+          topic: `outbox/${cls}/${row.itemId}`,
+          code: 'CT_ERR_PAYLOAD_TOO_LARGE',
+          message: `outbox item is ${packed.body.length} bytes compressed, above uplink.maxEventBytes`,
+          payload: Buffer.from(row.body),
+        });
+      })();
+    }
     return undefined;
   }
 
@@ -347,7 +361,7 @@ function uplinkMetrics(metrics: GatewayMetrics) {
     }),
     dropped: new Counter({
       name: 'ct_uplink_items_dropped_total',
-      help: 'Outbox items that could never fit in one event',
+      help: 'Outbox items that could never fit in one event (moved to quarantine)',
       labelNames,
       registers,
     }),
