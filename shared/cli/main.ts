@@ -40,6 +40,8 @@ Options:
 
 Endpoints: GET /healthz, /api/status, /api/rooms, /api/rooms/{roomId}, /api/devices, /api/quarantine, /metrics
 MQTT topics: devices/{deviceId}/telemetry (JSON or SenML), devices/{deviceId}/status
+Uplink: set uplink.connectionString + uplink.hubName (or CT_UPLINK__CONNECTION_STRING, CT_UPLINK__HUB_NAME)
+to forward to Azure Event Hubs or to a local \`campus-twin hub\`; without one the outbox keeps the backlog.
 `;
 
 const HASH_HELP = `Usage: campus-twin hash-password [--password P]
@@ -102,10 +104,18 @@ async function runGateway(argv: string[]): Promise<void> {
     `campus-twin gateway ${config.gatewayId}${config.dev ? ' (dev mode: anonymous devices allowed)' : ''}\n` +
       `  status page  http://${host}:${ports.http}/\n  MQTT         mqtt://${host}:${ports.mqtt}` +
       `${ports.mqtts ? `  (TLS ${ports.mqtts})` : ''}${ports.ws ? `  (WebSocket ${ports.ws})` : ''}\n` +
-      `  data         ${config.dataDir}\n`,
+      `  data         ${config.dataDir}\n` +
+      `  uplink       ${gateway.uplink ? `Event Hubs ${uplinkTarget(config.uplink.connectionString, config.uplink.hubName)}` : 'not configured (the outbox keeps the backlog; set CT_UPLINK__CONNECTION_STRING)'}\n`,
   );
   await untilSignal();
   await gateway.stop();
+}
+
+/** Where the uplink sends, without the key: `sb://host[:port]/hub`. */
+function uplinkTarget(connectionString: string, hubName: string): string {
+  const endpoint = /Endpoint=([^;]+)/i.exec(connectionString)?.[1]?.replace(/\/$/, '') ?? '(from file)';
+  const hub = hubName || /EntityPath=([^;]+)/i.exec(connectionString)?.[1] || '?';
+  return `${endpoint}/${hub}`;
 }
 
 /**
