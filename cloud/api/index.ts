@@ -1,0 +1,2 @@
+/** The cloud's HTTP API. */
+export { buildCloudApi, type CloudApiDeps } from './server.ts';

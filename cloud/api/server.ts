@@ -1,0 +1,121 @@
+/**
+ * The cloud's first read API: /healthz, /api/gateways, /api/rooms/{roomId},
+ * /api/sensors/{deviceId}/{channel}/aggregates, /api/quarantine, /metrics. `buildCloudApi` returns the
+ * fastify app; listening happens in cloud/app.ts. Auth: a bearer token from `api.tokens`, or none in dev.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
+import type { CloudMetrics } from '../metrics.ts';
+import type { CloudStore } from '../store/types.ts';
+
+export interface CloudApiDeps {
+  store: CloudStore;
+  metrics: CloudMetrics;
+  now: () => number;
+  auth: { open: boolean; tokens: readonly string[]; metricsPublic: boolean };
+  /** Extra health details (consumer state). */
+  health?: () => Record<string, unknown>;
+}
+
+const DAY_MS = 86_400_000;
+const MAX_WINDOWS = 10_000;
+
+export function errorBody(code: ErrorCode, detail?: string) {
+  return { error: { code, message: detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message } };
+}
+
+function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
+  return reply.code(ERRORS[code].status).send(errorBody(code, detail));
+}
+
+/** A time as epoch ms or ISO 8601; undefined when absent, NaN when malformed. */
+export function parseTime(v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') return Number.NaN;
+  if (/^-?\d+$/.test(v)) return Number(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v)) return Number.NaN;
+  return Date.parse(v);
+}
+
+function tokenMatches(header: string | undefined, tokens: readonly string[]): boolean {
+  const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  let ok = false;
+  for (const t of tokens) {
+    const want = Buffer.from(t);
+    if (want.length === given.length && timingSafeEqual(want, given)) ok = true;
+  }
+  return ok;
+}
+
+export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const { store, auth } = deps;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    if (auth.open || path === '/healthz' || (path === '/metrics' && auth.metricsPublic)) return;
+    if (!tokenMatches(req.headers.authorization, auth.tokens)) {
+      reply.header('www-authenticate', 'Bearer');
+      return send(reply, 'CT_ERR_AUTH', 'a valid bearer token is required');
+    }
+  });
+
+  app.get('/healthz', async () => ({ ok: true, ...(deps.health?.() ?? {}) }));
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  app.get('/api/gateways', async () => {
+    const now = deps.now();
+    const gateways = (await store.gateways()).map((g) => ({
+      ...g,
+      lagMs: g.newestItemTs === null ? null : Math.max(0, now - g.newestItemTs),
+    }));
+    return { now, gateways };
+  });
+
+  app.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
+    '/api/rooms/:roomId',
+    async (req, reply) => {
+      const limit = req.query.alerts === undefined ? 20 : Number(req.query.alerts);
+      if (!Number.isInteger(limit) || limit < 0 || limit > 1000)
+        return send(reply, 'CT_ERR_BAD_QUERY', 'alerts must be an integer 0…1000');
+      const room = await store.room(req.params.roomId, limit);
+      if (!room) return send(reply, 'CT_ERR_NOT_FOUND', `room ${req.params.roomId}`);
+      return room;
+    },
+  );
+
+  app.get<{
+    Params: { deviceId: string; channel: string };
+    Querystring: { from?: string; to?: string; limit?: string };
+  }>('/api/sensors/:deviceId/:channel/aggregates', async (req, reply) => {
+    const { deviceId, channel } = req.params;
+    const to = parseTime(req.query.to) ?? deps.now();
+    const from = parseTime(req.query.from) ?? to - DAY_MS;
+    const limit = req.query.limit === undefined ? MAX_WINDOWS : Number(req.query.limit);
+    if (!Number.isFinite(from) || !Number.isFinite(to))
+      return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch milliseconds or ISO 8601 times');
+    if (from > to) return send(reply, 'CT_ERR_BAD_QUERY', 'from is after to');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WINDOWS)
+      return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
+    const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
+    if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `sensor ${deviceId}/${channel}`);
+    return { deviceId, channel, from, to, windows };
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req, reply) => {
+    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
+    return store.quarantine(limit);
+  });
+
+  app.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));
+  return app;
+}

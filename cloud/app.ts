@@ -1,0 +1,112 @@
+/**
+ * `createCloud(config, deps)` wires the cloud service: store, Event Hubs consumer, read API, metrics. It
+ * reads no env, argv or signals (cloud/cli.ts does), so tests run several clouds in one process on port 0.
+ * Without `eventHub.connectionString` it serves the store and consumes nothing.
+ */
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { buildCloudApi } from './api/index.ts';
+import { type CloudConfig, hubNameOf } from './config/index.ts';
+import { type Consumer, createConsumer, DbCheckpointStore } from './consume/index.ts';
+import { CloudMetrics } from './metrics.ts';
+import { type ApplyResult, type CloudStore, SqliteCloudStore } from './store/index.ts';
+
+export interface CloudDeps {
+  logger?: Logger;
+  now?: () => number;
+  /** Defaults to the SQLite store at config.store.file. */
+  store?: CloudStore;
+  onApplied?: (partitionId: string, result: ApplyResult) => void;
+}
+
+export interface Cloud {
+  readonly config: CloudConfig;
+  readonly store: CloudStore;
+  readonly metrics: CloudMetrics;
+  /** The API's bound port, after start. */
+  readonly port: number;
+  readonly consuming: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
+  const logger = (deps.logger ?? createLogger({ level: config.log.level })).child({ component: 'cloud' });
+  const now = deps.now ?? Date.now;
+  const metrics = new CloudMetrics();
+  const hubName = hubNameOf(config);
+  if (config.eventHub.connectionString && !hubName)
+    throw new Error('eventHub.hubName is required (or EntityPath in the connection string)');
+  const store =
+    deps.store ??
+    new SqliteCloudStore({
+      file: config.store.file,
+      synchronous: config.store.synchronous,
+      busyTimeoutMs: config.store.busyTimeoutMs,
+    });
+  let consumer: Consumer | undefined;
+  if (config.eventHub.connectionString) {
+    consumer = createConsumer(
+      {
+        connectionString: config.eventHub.connectionString,
+        ...(config.eventHub.hubName ? { hubName } : {}),
+        consumerGroup: config.eventHub.consumerGroup,
+        maxBatchSize: config.eventHub.maxBatchSize,
+        maxWaitTimeInSeconds: config.eventHub.maxWaitTimeInSeconds,
+        maxEventBytes: config.eventHub.maxEventBytes,
+        recoverAfterMs: config.eventHub.recoverAfterMs,
+        maxBodyBytes: config.quarantine.maxBodyBytes,
+        loadBalancing: { ...config.loadBalancing },
+        retryOptions: { ...config.retryOptions },
+      },
+      {
+        store,
+        checkpointStore: new DbCheckpointStore(store, now),
+        metrics,
+        logger: logger.child({ component: 'consumer' }),
+        now,
+        ...(deps.onApplied ? { onApplied: deps.onApplied } : {}),
+      },
+    );
+  } else {
+    logger.warn('no eventHub.connectionString: serving the store without consuming');
+  }
+  const http = buildCloudApi({
+    store,
+    metrics,
+    now,
+    auth: { open: config.dev, tokens: config.api.tokens, metricsPublic: config.api.metricsPublic },
+    health: () => ({ consuming: consumer?.isRunning ?? false }),
+  });
+  let port = 0;
+  let listening = false;
+  let stopped = false;
+
+  return {
+    config,
+    store,
+    metrics,
+    get port() {
+      return port;
+    },
+    get consuming() {
+      return consumer?.isRunning ?? false;
+    },
+    async start() {
+      await http.listen({ host: config.api.host, port: config.api.port });
+      listening = true;
+      const addr = http.server.address();
+      port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+      consumer?.start();
+      logger.info({ port, consuming: Boolean(consumer), dev: config.dev }, 'cloud started');
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Consumer first: its in-flight apply transaction finishes before the store closes.
+      await consumer?.stop();
+      if (listening) await http.close();
+      await store.close();
+      logger.info('cloud stopped');
+    },
+  };
+}

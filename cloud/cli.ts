@@ -1,0 +1,75 @@
+/**
+ * `campus-twin cloud`: loads config/cloud.yaml (+ env, + flags), runs createCloud until SIGINT/SIGTERM,
+ * then closes the subscription and the store. Prints one JSON ready line on stdout for supervisors and
+ * tests, and a banner for people on stderr.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { untilSignal } from '../shared/cli/signals.ts';
+
+const HELP = `Usage: campus-twin cloud [options]
+
+Runs the cloud service — Event Hubs consumer (exactly-once apply into the store) and the read API —
+until SIGINT or SIGTERM.
+
+Options:
+  -c, --config FILE             cloud settings (default: config/cloud.yaml)
+      --data-dir DIR            store the database at DIR/cloud.db (default: ./data/cloud)
+      --http-port N             API port (0 = any free port; default 8000)
+      --connection-string CS    Event Hubs connection string (or CT_EVENT_HUB__CONNECTION_STRING)
+      --dev                     development mode: the API is open without a token
+      --log-level L             fatal|error|warn|info|debug|trace|silent
+  -h, --help                    show this help
+
+Endpoints: GET /healthz, /api/gateways, /api/rooms/{roomId},
+  /api/sensors/{deviceId}/{channel}/aggregates?from=&to=, /api/quarantine, /metrics
+Every setting can be overridden by CT_ + its key path (CT_API__PORT=0, CT_EVENT_HUB__HUB_NAME=campus-twin).
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      'http-port': { type: 'string' },
+      'connection-string': { type: 'string' },
+      dev: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  // Flags are the most specific source: they go in as environment overrides, validated like the rest.
+  const env = { ...process.env };
+  if (values.dev) env.CT_DEV = 'true';
+  if (values['data-dir']) env.CT_STORE__FILE = join(values['data-dir'], 'cloud.db');
+  if (values['http-port']) env.CT_API__PORT = values['http-port'];
+  if (values['connection-string']) env.CT_EVENT_HUB__CONNECTION_STRING = values['connection-string'];
+  if (values['log-level']) env.CT_LOG__LEVEL = values['log-level'];
+  const { loadCloudConfig, hubNameOf } = await import('./config/index.ts');
+  const { createCloud } = await import('./app.ts');
+  const { createLogger } = await import('../shared/logger.ts');
+  const configFile = values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml');
+  const config = loadCloudConfig(configFile, env);
+  // Logs go to stderr: stdout carries only the ready line.
+  const logger = createLogger({ level: config.log.level, destination: process.stderr });
+  const cloud = createCloud(config, { logger });
+  await cloud.start();
+  process.stdout.write(
+    `${JSON.stringify({ event: 'cloud:ready', port: cloud.port, ports: { http: cloud.port }, consuming: cloud.consuming })}\n`,
+  );
+  const host = config.api.host === '0.0.0.0' ? 'localhost' : config.api.host;
+  process.stderr.write(
+    `campus-twin cloud${config.dev ? ' (dev mode: API open without a token)' : ''}\n` +
+      `  API          http://${host}:${cloud.port}/api/gateways\n` +
+      `  event hub    ${config.eventHub.connectionString ? `${hubNameOf(config)} (${config.eventHub.consumerGroup})` : 'none: not consuming'}\n` +
+      `  store        ${config.store.file}\n`,
+  );
+  await untilSignal();
+  await cloud.stop();
+  return 0;
+}

@@ -1,0 +1,87 @@
+/**
+ * The cloud service's settings (config/cloud.yaml). Units are in the key names. Every key has a default,
+ * so an empty file is a valid (secure, non-dev) cloud that serves its store; without
+ * `eventHub.connectionString` it consumes nothing.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().positive();
+
+export const cloudSchema = z
+  .object({
+    /** Development mode: the API is open without a token. */
+    dev: z.boolean().default(false),
+    eventHub: z
+      .object({
+        /** `Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=hub]`; empty = no consumer. */
+        connectionString: z.string().default(''),
+        /** Needed unless the connection string carries EntityPath. */
+        hubName: z.string().default(''),
+        consumerGroup: z.string().min(1).default('$Default'),
+        /** Events handed to one apply transaction at most (the SDK's processEvents batch). */
+        maxBatchSize: z.number().int().positive().max(5000).default(100),
+        maxWaitTimeInSeconds: z.number().positive().default(1),
+        /** Consumer errors for this long with no batch processed: reconnect with a new client. */
+        recoverAfterMs: ms.default(15_000),
+        /** Larger events are quarantined unread (Event Hubs Standard caps events at 1 MB). */
+        maxEventBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
+      })
+      .prefault({}),
+    loadBalancing: z
+      .object({
+        strategy: z.enum(['balanced', 'greedy']).default('balanced'),
+        updateIntervalInMs: ms.default(10_000),
+        partitionOwnershipExpirationIntervalInMs: ms.default(60_000),
+      })
+      .prefault({}),
+    retryOptions: z
+      .object({
+        maxRetries: z.number().int().min(0).default(3),
+        retryDelayInMs: ms.default(1000),
+        maxRetryDelayInMs: ms.default(30_000),
+        timeoutInMs: ms.default(60_000),
+      })
+      .prefault({}),
+    store: z
+      .object({
+        file: z.string().min(1).default('./data/cloud/cloud.db'),
+        /**
+         * NORMAL is safe for exactly-once: data and checkpoint commit together, so a transaction lost to a
+         * power cut is simply consumed again from Event Hubs.
+         */
+        synchronous: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('NORMAL'),
+        /** How long a writer waits for another process's transaction on the same file. */
+        busyTimeoutMs: z.number().int().min(0).default(10_000),
+      })
+      .prefault({}),
+    quarantine: z
+      .object({
+        /** Bytes of an offending body kept with its quarantine row (base64 for binary). */
+        maxBodyBytes: z.number().int().min(0).default(1024),
+      })
+      .prefault({}),
+    api: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8000),
+        /** Bearer tokens accepted by /api (outside dev mode). */
+        tokens: z.array(z.string().min(16, 'tokens need at least 16 characters')).default([]),
+        /** /metrics without a token (Prometheus inside the network). */
+        metricsPublic: z.boolean().default(true),
+      })
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type CloudConfigInput = z.input<typeof cloudSchema>;
+export type CloudConfigData = z.output<typeof cloudSchema>;

@@ -1,0 +1,414 @@
+/**
+ * The CloudStore contract: one suite every implementation runs (SQLite now, PostgreSQL later), through
+ * the interface only. Call `storeContract(name, makeStore)` from a *.test.ts; `makeStore` returns a fresh,
+ * empty store each time.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Aggregate, Alert, TwinChange } from '../../shared/events.ts';
+import { aggregateItemId, encodeBatch, type WireClass, type WireItem } from '../../shared/wire.ts';
+import { mergeAll } from '../consume/merge.ts';
+import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
+import type { CloudStore, PartitionRef } from './types.ts';
+
+export const P0: PartitionRef = {
+  fullyQualifiedNamespace: 'ns.example',
+  eventHubName: 'hub',
+  consumerGroup: '$Default',
+  partitionId: '0',
+};
+
+const NOW = 1_800_000_000_000;
+const T0 = 1_799_990_000_000;
+
+/** Deterministic PRNG (mulberry32) for property-style shuffles. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export function agg(over: Partial<Aggregate> & Pick<Aggregate, 'windowStart'>): Aggregate {
+  const a: Aggregate = {
+    deviceId: 'env-1',
+    channel: 'temperature',
+    roomId: 'r1',
+    quantity: 'temperature',
+    unit: '°C',
+    windowMs: 60_000,
+    count: 10,
+    min: 20,
+    max: 22,
+    sum: 210,
+    mean: 21,
+    first: 20.5,
+    firstTs: over.windowStart,
+    last: 21.5,
+    lastTs: over.windowStart + 50_000,
+    late: false,
+    ...over,
+  };
+  return a;
+}
+
+export function aggItem(a: Aggregate): WireItem {
+  return { id: aggregateItemId(a), body: { ...a } };
+}
+
+let seq = 0;
+export function prepared(
+  cls: WireClass,
+  gatewayId: string,
+  batchId: string,
+  items: readonly WireItem[],
+): PreparedEvent {
+  const { body, properties } = encodeBatch(cls, gatewayId, batchId, items);
+  seq++;
+  return prepareEvent(
+    { properties, body, sequenceNumber: seq, offset: String(seq * 100), enqueuedTimeMs: NOW - 1000 },
+    { maxEventBytes: 1024 * 1024, maxBodyBytes: 256 },
+  );
+}
+
+function at(events: readonly PreparedEvent[]): EventPosition {
+  return events.at(-1)!.position;
+}
+
+export function storeContract(name: string, makeStore: () => CloudStore | Promise<CloudStore>): void {
+  describe(`CloudStore contract: ${name}`, () => {
+    const open: CloudStore[] = [];
+    const fresh = async () => {
+      const s = await makeStore();
+      open.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      for (const s of open.splice(0)) await s.close();
+    });
+    const apply = (s: CloudStore, events: PreparedEvent[], p = P0) =>
+      s.applyBatch(p, events, at(events), NOW);
+
+    it('applies a batch and moves the checkpoint in the same call', async () => {
+      const s = await fresh();
+      const items = [0, 1, 2].map((i) => aggItem(agg({ windowStart: T0 + i * 60_000 })));
+      const ev = prepared('aggregate', 'gw-1', 'b1', items);
+      const r = await apply(s, [ev]);
+      expect(r).toMatchObject({
+        batchesApplied: 1,
+        duplicateBatches: 0,
+        duplicateItems: 0,
+        readingsRepresented: 30,
+      });
+      expect(r.itemsApplied.aggregate).toBe(3);
+      expect(await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup)).toEqual([
+        { ...P0, sequenceNumber: ev.position.sequenceNumber, offset: ev.position.offset },
+      ]);
+      expect(await s.listCheckpoints(P0.fullyQualifiedNamespace, 'other-hub', P0.consumerGroup)).toEqual([]);
+      const w = await s.sensorWindows('env-1', 'temperature', { from: T0, to: T0 + 3 * 60_000, limit: 100 });
+      expect(w?.map((x) => [x.windowStart, x.count, x.mean])).toEqual([
+        [T0, 10, 21],
+        [T0 + 60_000, 10, 21],
+        [T0 + 120_000, 10, 21],
+      ]);
+      expect(
+        await s.sensorWindows('env-1', 'temperature', { from: T0, to: T0 + 60_000, limit: 100 }),
+      ).toHaveLength(1);
+      expect(await s.sensorWindows('nope', 'temperature', { from: 0, to: NOW, limit: 10 })).toBeUndefined();
+    });
+
+    it('skips a batch id applied before, and items applied before under a new batch id', async () => {
+      const s = await fresh();
+      const items = [0, 1, 2, 3].map((i) => aggItem(agg({ windowStart: T0 + i * 60_000 })));
+      await apply(s, [prepared('aggregate', 'gw-1', 'b1', items)]);
+      const again = await apply(s, [prepared('aggregate', 'gw-1', 'b1', items)]);
+      expect(again).toMatchObject({ batchesApplied: 0, duplicateBatches: 1, readingsRepresented: 0 });
+      const resent = await apply(s, [
+        prepared('aggregate', 'gw-1', 'b2', [
+          ...items.slice(2),
+          aggItem(agg({ windowStart: T0 + 4 * 60_000 })),
+        ]),
+      ]);
+      expect(resent).toMatchObject({ batchesApplied: 1, duplicateItems: 2, readingsRepresented: 10 });
+      const c = await s.counts();
+      expect(c.readingsRepresented).toBe(50);
+      expect(c.items.aggregate).toBe(5);
+      const [g] = await s.gateways();
+      expect(g).toMatchObject({
+        gatewayId: 'gw-1',
+        batchesApplied: 2,
+        duplicateBatches: 1,
+        duplicateItems: 2,
+      });
+      expect(g!.items.aggregate).toBe(5);
+      expect(g!.newestItemTs).toBe(T0 + 4 * 60_000 + 50_000);
+    });
+
+    for (const seed of [1, 2, 3, 4, 5]) {
+      it(`merges aggregates and late deltas order-independently (seed ${seed})`, async () => {
+        const rand = rng(seed);
+        const all: Aggregate[] = [];
+        for (let w = 0; w < 6; w++) {
+          const windowStart = T0 + w * 60_000;
+          const v = () => Math.round(rand() * 40) / 2; // halves: float sums stay exact in any order
+          const base = agg({ windowStart, count: 1 + Math.floor(rand() * 50), min: 0, max: 30 });
+          base.sum = base.count * 10;
+          base.first = v();
+          base.last = v();
+          all.push(base);
+          for (let d = 0; d < 3; d++) {
+            // Distinct firstTs per delta: a late item's id is derived from it.
+            const firstTs = windowStart + (d * 20 + Math.floor(rand() * 15)) * 1000;
+            const delta = agg({
+              windowStart,
+              late: true,
+              count: 1 + Math.floor(rand() * 5),
+              min: v(),
+              max: 30 + v(),
+              firstTs,
+              lastTs: firstTs + Math.floor(rand() * 5) * 1000,
+              first: v(),
+              last: v(),
+            });
+            delta.sum = delta.count * 5;
+            all.push(delta);
+          }
+        }
+        const expected = [...mergeAll(all).values()].sort((a, b) => a.windowStart - b.windowStart);
+        const results = [];
+        for (let round = 0; round < 3; round++) {
+          const s = await fresh();
+          const items = shuffle(all, rand).map(aggItem);
+          // Random batch boundaries, batches applied in random order, one of them twice.
+          const batches: WireItem[][] = [];
+          for (let i = 0; i < items.length; ) {
+            const n = 1 + Math.floor(rand() * 6);
+            batches.push(items.slice(i, i + n));
+            i += n;
+          }
+          const events = batches.map((b, i) => prepared('aggregate', 'gw-1', `b${i}`, b));
+          const order = shuffle(events, rand);
+          await apply(s, [...order.slice(0, 3), order[0]!]);
+          for (const ev of order.slice(3)) await apply(s, [ev]);
+          results.push(await s.sensorWindows('env-1', 'temperature', { from: 0, to: NOW, limit: 1000 }));
+        }
+        for (const r of results) expect(r).toEqual(expected);
+      });
+    }
+
+    it('keeps twin history and the latest state per kind by event time, in any order', async () => {
+      const changes: TwinChange[] = [];
+      for (let i = 0; i < 12; i++)
+        changes.push({
+          roomId: 'r1',
+          ts: T0 + i * 1000,
+          kind: 'occupancy',
+          from: 'x',
+          to: `s${i}`,
+          reasons: [`i${i}`],
+        });
+      changes.push({
+        roomId: 'r1',
+        ts: T0 + 5000,
+        kind: 'comfort',
+        from: 'ok',
+        to: 'warn',
+        reasons: ['co2'],
+      });
+      changes.push({ roomId: 'r1', ts: T0 + 4000, kind: 'comfort', from: 'warn', to: 'alert', reasons: [] });
+      changes.push({
+        roomId: 'r1',
+        ts: T0 + 100,
+        kind: 'health',
+        deviceId: 'env-1',
+        from: 'online',
+        to: 'stale',
+        reasons: [],
+      });
+      const rand = rng(9);
+      for (let round = 0; round < 3; round++) {
+        const s = await fresh();
+        const items = shuffle(changes, rand).map((c) => ({
+          id: `twin:${c.roomId}:${c.kind}:${c.deviceId ?? ''}:${c.ts}`,
+          body: { ...c },
+        }));
+        for (let i = 0; i < items.length; i += 4)
+          await apply(s, [prepared('twin', 'gw-1', `t${i}`, items.slice(i, i + 4))]);
+        const room = await s.room('r1', 10);
+        expect(room?.state.occupancy).toMatchObject({
+          state: 's11',
+          ts: T0 + 11_000,
+          reasons: ['i11'],
+          gatewayId: 'gw-1',
+        });
+        expect(room?.state.comfort).toMatchObject({ state: 'warn', ts: T0 + 5000 });
+        expect(room?.health['env-1']).toMatchObject({ state: 'stale' });
+        expect((await s.counts()).items.twin).toBe(changes.length);
+      }
+    });
+
+    it('stores alerts, learning/admin events and raw readings by id; unknown rooms are undefined', async () => {
+      const s = await fresh();
+      const alerts: Alert[] = [1, 2, 3].map((i) => ({
+        alertId: `a${i}`,
+        ts: T0 + i,
+        severity: 'warning',
+        code: 'co2_high',
+        roomId: 'r2',
+        message: `alert ${i}`,
+      }));
+      const alertItems = alerts.map((a) => ({ id: a.alertId, body: { ...a } }));
+      await apply(s, [prepared('alert', 'gw-1', 'a1', alertItems)]);
+      // The same alert ids from another gateway: item ids are global, so they count once.
+      const again = await apply(s, [prepared('alert', 'gw-2', 'a2', alertItems)]);
+      expect(again).toMatchObject({ batchesApplied: 1, duplicateItems: 3 });
+      const room = await s.room('r2', 2);
+      expect(room?.recentAlerts.map((a) => a.alertId)).toEqual(['a3', 'a2']);
+      expect(room?.recentAlerts[0]).toEqual(alerts[2]);
+      const ev = {
+        eventId: 'e1',
+        source: 'caliper',
+        type: 'resource.viewed',
+        actorId: 'p1',
+        courseId: 'c1',
+        objectId: 'o1',
+        ts: T0,
+      };
+      const r1 = await apply(s, [prepared('event', 'gw-1', 'e1', [{ id: 'e1', body: ev }])]);
+      expect(r1.itemsApplied.event).toBe(1);
+      const reading = {
+        deviceId: 'env-9',
+        channel: 'co2',
+        roomId: 'r2',
+        quantity: 'co2',
+        value: 800,
+        unit: 'ppm',
+        ts: T0,
+        receivedAt: T0 + 5,
+        source: 'mqtt',
+      };
+      await apply(s, [prepared('raw', 'gw-1', 'r1', [{ id: 'raw:env-9:co2:1', body: reading }])]);
+      expect(await s.sensorWindows('env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
+      expect(await s.room('nowhere', 5)).toBeUndefined();
+      expect((await s.counts()).items).toMatchObject({ alert: 3, event: 1, raw: 1 });
+    });
+
+    it('quarantines bad events and invalid items, and still advances the checkpoint', async () => {
+      const s = await fresh();
+      const good = aggItem(agg({ windowStart: T0 }));
+      const bad = { id: 'agg-bad', body: { ...agg({ windowStart: T0 + 60_000 }), count: 'many' } };
+      const mixed = prepared('aggregate', 'gw-1', 'm1', [good, bad]);
+      const broken = prepareEvent(
+        {
+          properties: {
+            schema: 'campus-twin.aggregate.v1',
+            gatewayId: 'gw-1',
+            batchId: 'x1',
+            itemCount: 1,
+            contentEncoding: 'gzip',
+          },
+          body: Buffer.from('not gzip'),
+          sequenceNumber: 900,
+          offset: '9000',
+          enqueuedTimeMs: NOW,
+        },
+        { maxEventBytes: 1024, maxBodyBytes: 16 },
+      );
+      const r = await apply(s, [mixed, broken]);
+      expect(r.batchesApplied).toBe(1);
+      expect(r.itemsApplied.aggregate).toBe(1);
+      expect(r.quarantined.sort((a, b) => a.code.localeCompare(b.code))).toEqual([
+        { code: 'CT_ERR_WIRE_ENCODING', count: 1 },
+        { code: 'CT_ERR_WIRE_SCHEMA', count: 1 },
+      ]);
+      const q = await s.quarantine(10);
+      expect(q.total).toBe(2);
+      expect(q.entries[0]).toMatchObject({
+        code: 'CT_ERR_WIRE_ENCODING',
+        gatewayId: 'gw-1',
+        batchId: 'x1',
+        sequenceNumber: 900,
+        partitionId: '0',
+      });
+      expect(q.entries[0]!.body).toBe(Buffer.from('not gzip').toString('base64'));
+      expect(q.entries[1]).toMatchObject({ code: 'CT_ERR_WIRE_SCHEMA', itemId: 'agg-bad', batchId: 'm1' });
+      expect(q.entries[1]!.reason).toContain('count');
+      const [cp] = await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup);
+      expect(cp).toMatchObject({ sequenceNumber: 900, offset: '9000' });
+      expect((await s.gateways())[0]?.quarantined).toBe(2);
+    });
+
+    it('commits nothing when an apply fails part-way (data and checkpoint are one transaction)', async () => {
+      const s = await fresh();
+      const ok = prepared('aggregate', 'gw-1', 'ok', [aggItem(agg({ windowStart: T0 }))]);
+      await apply(s, [ok]);
+      const good = prepared('aggregate', 'gw-1', 'g2', [aggItem(agg({ windowStart: T0 + 60_000 }))]);
+      const poisoned = prepared('aggregate', 'gw-1', 'p', [aggItem(agg({ windowStart: T0 + 120_000 }))]);
+      // Break the typed record behind validation's back: the store's NOT NULL must refuse it.
+      if (poisoned.ok && poisoned.items[0]?.cls === 'aggregate')
+        (poisoned.items[0].value as { count: unknown }).count = null;
+      await expect(apply(s, [good, poisoned])).rejects.toThrow();
+      expect((await s.counts()).readingsRepresented).toBe(10);
+      const [cp] = await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup);
+      expect(cp?.sequenceNumber).toBe(ok.position.sequenceNumber);
+      // Redelivered after the failure, the good batch applies normally.
+      expect((await apply(s, [good])).batchesApplied).toBe(1);
+    });
+
+    it('never moves a checkpoint backwards', async () => {
+      const s = await fresh();
+      await s.updateCheckpoint({ ...P0, sequenceNumber: 10, offset: '1000' }, NOW);
+      await s.updateCheckpoint({ ...P0, sequenceNumber: 4, offset: '400' }, NOW);
+      const ev = prepared('aggregate', 'gw-1', 'late-owner', [aggItem(agg({ windowStart: T0 }))]);
+      await s.applyBatch(P0, [ev], { sequenceNumber: 2, offset: '200', enqueuedTimeMs: NOW }, NOW);
+      expect(await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup)).toEqual([
+        { ...P0, sequenceNumber: 10, offset: '1000' },
+      ]);
+      await s.updateCheckpoint({ ...P0, sequenceNumber: 11, offset: '1100' }, NOW);
+      const [cp] = await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup);
+      expect(cp?.offset).toBe('1100');
+    });
+
+    it('claims ownership by compare-and-set on etag', async () => {
+      const s = await fresh();
+      const claim = (ownerId: string, partitionId: string, etag?: string) => ({
+        ...P0,
+        partitionId,
+        ownerId,
+        ...(etag ? { etag } : {}),
+      });
+      const [a] = await s.claimOwnership([claim('A', '0')], NOW);
+      expect(a).toMatchObject({ ownerId: 'A', partitionId: '0', lastModifiedTimeInMs: NOW });
+      expect(a?.etag).toBeTruthy();
+      // A second "new" claim on the same partition loses; a claim with a made-up etag loses.
+      expect(await s.claimOwnership([claim('B', '0')], NOW)).toEqual([]);
+      expect(await s.claimOwnership([claim('B', '0', 'stale')], NOW)).toEqual([]);
+      // With the current etag, B takes it over; A's old etag is now stale.
+      const [b] = await s.claimOwnership([claim('B', '0', a!.etag)], NOW + 1);
+      expect(b?.ownerId).toBe('B');
+      expect(b?.etag).not.toBe(a?.etag);
+      expect(await s.claimOwnership([claim('A', '0', a!.etag)], NOW + 2)).toEqual([]);
+      // Mixed: only the claims that hold win.
+      const won = await s.claimOwnership([claim('A', '1'), claim('A', '0', a!.etag)], NOW + 3);
+      expect(won.map((o) => o.partitionId)).toEqual(['1']);
+      const owners = await s.listOwnership(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup);
+      expect(owners.map((o) => [o.partitionId, o.ownerId])).toEqual([
+        ['0', 'B'],
+        ['1', 'A'],
+      ]);
+      expect(await s.listOwnership(P0.fullyQualifiedNamespace, P0.eventHubName, 'other')).toEqual([]);
+    });
+  });
+}

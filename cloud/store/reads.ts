@@ -1,0 +1,264 @@
+/** The SQLite CloudStore's read side: the queries behind the API (portable SQL, plain SELECTs). */
+import type Database from 'better-sqlite3';
+import type { Alert, AlertSeverity } from '../../shared/events.ts';
+import type { Quantity } from '../../shared/quantities.ts';
+import type { MergedWindow } from '../consume/merge.ts';
+import { SQL } from './sql.ts';
+import type {
+  CheckpointRow,
+  ClassCounts,
+  GatewaySummary,
+  OwnershipRow,
+  QuarantineEntry,
+  QueryRange,
+  RoomStateValue,
+  RoomView,
+} from './types.ts';
+
+interface GatewayRow {
+  gateway_id: string;
+  last_batch_at: number;
+  last_enqueued_at: number;
+  newest_item_ts: number | null;
+  batches_applied: number;
+  duplicate_batches: number;
+  duplicate_items: number;
+  quarantined: number;
+  items_alert: number;
+  items_twin: number;
+  items_event: number;
+  items_aggregate: number;
+  items_raw: number;
+}
+
+interface SensorRow {
+  sensor_id: number;
+  room_id: string;
+  quantity: string;
+  unit: string;
+}
+
+interface WindowRow {
+  window_ms: number;
+  window_start: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  first_value: number;
+  first_ts: number;
+  last_value: number;
+  last_ts: number;
+}
+
+interface AlertRow {
+  alert_id: string;
+  ts: number;
+  severity: string;
+  code: string;
+  room_id: string | null;
+  device_id: string | null;
+  message: string;
+}
+
+function windowFromRow(deviceId: string, channel: string, sensor: SensorRow, r: WindowRow): MergedWindow {
+  return {
+    deviceId,
+    channel,
+    roomId: sensor.room_id,
+    quantity: sensor.quantity as Quantity,
+    unit: sensor.unit,
+    windowStart: r.window_start,
+    windowMs: r.window_ms,
+    count: r.count,
+    sum: r.sum,
+    mean: r.sum / r.count,
+    min: r.min,
+    max: r.max,
+    first: r.first_value,
+    firstTs: r.first_ts,
+    last: r.last_value,
+    lastTs: r.last_ts,
+  };
+}
+
+function alertFromRow(r: AlertRow): Alert {
+  const a: Alert = {
+    alertId: r.alert_id,
+    ts: r.ts,
+    severity: r.severity as AlertSeverity,
+    code: r.code,
+    message: r.message,
+  };
+  if (r.room_id !== null) a.roomId = r.room_id;
+  if (r.device_id !== null) a.deviceId = r.device_id;
+  return a;
+}
+
+export class SqliteReads {
+  readonly db: Database.Database;
+  readonly #q: Record<string, Database.Statement>;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      gateways: q('SELECT * FROM gateways ORDER BY gateway_id'),
+      roomState: q(
+        'SELECT kind, subject, state, ts, reasons, gateway_id FROM room_state WHERE room_id = ? ORDER BY kind, subject',
+      ),
+      roomAlerts: q('SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?'),
+      roomKnown: q('SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1'),
+      sensor: q('SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?'),
+      rawKnown: q('SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1'),
+      windows: q(
+        `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
+         ORDER BY window_start, window_ms LIMIT ?`,
+      ),
+      quarantineCount: q('SELECT COUNT(*) AS n FROM quarantine'),
+      quarantineList: q('SELECT * FROM quarantine ORDER BY id DESC LIMIT ?'),
+      itemTotals: q(
+        `SELECT COALESCE(SUM(items_alert), 0) AS alert, COALESCE(SUM(items_twin), 0) AS twin,
+           COALESCE(SUM(items_event), 0) AS event, COALESCE(SUM(items_aggregate), 0) AS aggregate,
+           COALESCE(SUM(items_raw), 0) AS raw FROM gateways`,
+      ),
+      readings: q('SELECT COALESCE(SUM(count), 0) AS n FROM aggregates'),
+      listCheckpoints: q(SQL.listCheckpoints),
+      listOwnership: q(SQL.listOwnership),
+    };
+  }
+
+  async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {
+    const rows = this.#q.listCheckpoints!.all(ns, eventHubName, consumerGroup) as {
+      namespace: string;
+      event_hub: string;
+      consumer_group: string;
+      partition_id: string;
+      sequence_number: number;
+      offset_value: string;
+    }[];
+    return rows.map((r) => ({
+      fullyQualifiedNamespace: r.namespace,
+      eventHubName: r.event_hub,
+      consumerGroup: r.consumer_group,
+      partitionId: r.partition_id,
+      sequenceNumber: r.sequence_number,
+      offset: r.offset_value,
+    }));
+  }
+
+  async listOwnership(ns: string, eventHubName: string, consumerGroup: string): Promise<OwnershipRow[]> {
+    const rows = this.#q.listOwnership!.all(ns, eventHubName, consumerGroup) as {
+      namespace: string;
+      event_hub: string;
+      consumer_group: string;
+      partition_id: string;
+      owner_id: string;
+      etag: string;
+      modified_at: number;
+    }[];
+    return rows.map((r) => ({
+      fullyQualifiedNamespace: r.namespace,
+      eventHubName: r.event_hub,
+      consumerGroup: r.consumer_group,
+      partitionId: r.partition_id,
+      ownerId: r.owner_id,
+      etag: r.etag,
+      lastModifiedTimeInMs: r.modified_at,
+    }));
+  }
+
+  async gateways(): Promise<GatewaySummary[]> {
+    return (this.#q.gateways!.all() as GatewayRow[]).map((r) => ({
+      gatewayId: r.gateway_id,
+      lastBatchAt: r.last_batch_at,
+      lastEnqueuedAt: r.last_enqueued_at,
+      newestItemTs: r.newest_item_ts,
+      items: {
+        alert: r.items_alert,
+        twin: r.items_twin,
+        event: r.items_event,
+        aggregate: r.items_aggregate,
+        raw: r.items_raw,
+      },
+      batchesApplied: r.batches_applied,
+      duplicateBatches: r.duplicate_batches,
+      duplicateItems: r.duplicate_items,
+      quarantined: r.quarantined,
+    }));
+  }
+
+  async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
+    const states = this.#q.roomState!.all(roomId) as {
+      kind: string;
+      subject: string;
+      state: string;
+      ts: number;
+      reasons: string;
+      gateway_id: string;
+    }[];
+    const alerts = (this.#q.roomAlerts!.all(roomId, alertsLimit) as AlertRow[]).map(alertFromRow);
+    if (states.length === 0 && alerts.length === 0 && !this.#q.roomKnown!.get(roomId)) return undefined;
+    const view: RoomView = { roomId, state: {}, health: {}, recentAlerts: alerts };
+    for (const s of states) {
+      const v: RoomStateValue = {
+        state: s.state,
+        ts: s.ts,
+        reasons: JSON.parse(s.reasons) as string[],
+        gatewayId: s.gateway_id,
+      };
+      if (s.kind === 'health') view.health[s.subject] = v;
+      else if (s.kind === 'occupancy' || s.kind === 'comfort') view.state[s.kind] = v;
+    }
+    return view;
+  }
+
+  async sensorWindows(
+    deviceId: string,
+    channel: string,
+    range: QueryRange,
+  ): Promise<MergedWindow[] | undefined> {
+    const sensor = this.#q.sensor!.get(deviceId, channel) as SensorRow | undefined;
+    if (!sensor) return this.#q.rawKnown!.get(deviceId, channel) ? [] : undefined;
+    const rows = this.#q.windows!.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
+    return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
+  }
+
+  async quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }> {
+    const total = (this.#q.quarantineCount!.get() as { n: number }).n;
+    const rows = this.#q.quarantineList!.all(limit) as {
+      id: number;
+      at: number;
+      partition_id: string;
+      sequence_number: number;
+      gateway_id: string | null;
+      batch_id: string | null;
+      item_id: string | null;
+      code: string;
+      reason: string;
+      body: string;
+    }[];
+    return {
+      total,
+      entries: rows.map((r) => ({
+        id: r.id,
+        at: r.at,
+        partitionId: r.partition_id,
+        sequenceNumber: r.sequence_number,
+        gatewayId: r.gateway_id,
+        batchId: r.batch_id,
+        itemId: r.item_id,
+        code: r.code,
+        reason: r.reason,
+        body: r.body,
+      })),
+    };
+  }
+
+  async counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }> {
+    const items = this.#q.itemTotals!.get() as ClassCounts;
+    const readingsRepresented = (this.#q.readings!.get() as { n: number }).n;
+    const quarantined = (this.#q.quarantineCount!.get() as { n: number }).n;
+    return { items: { ...items }, readingsRepresented, quarantined };
+  }
+}

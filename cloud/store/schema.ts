@@ -1,0 +1,86 @@
+/**
+ * The cloud store's tables. Portable by intent (PostgreSQL follows): ids TEXT, times INTEGER epoch ms,
+ * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
+ * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS ownership (
+  namespace TEXT NOT NULL, event_hub TEXT NOT NULL, consumer_group TEXT NOT NULL, partition_id TEXT NOT NULL,
+  owner_id TEXT NOT NULL, etag TEXT NOT NULL, modified_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, event_hub, consumer_group, partition_id));
+
+CREATE TABLE IF NOT EXISTS checkpoints (
+  namespace TEXT NOT NULL, event_hub TEXT NOT NULL, consumer_group TEXT NOT NULL, partition_id TEXT NOT NULL,
+  sequence_number INTEGER NOT NULL, offset_value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, event_hub, consumer_group, partition_id));
+
+CREATE TABLE IF NOT EXISTS batches (
+  gateway_id TEXT NOT NULL, batch_id TEXT NOT NULL, cls TEXT NOT NULL, item_count INTEGER NOT NULL,
+  applied_items INTEGER NOT NULL, duplicate_items INTEGER NOT NULL, invalid_items INTEGER NOT NULL,
+  partition_id TEXT NOT NULL, sequence_number INTEGER NOT NULL, enqueued_at INTEGER NOT NULL,
+  applied_at INTEGER NOT NULL,
+  PRIMARY KEY (gateway_id, batch_id)) WITHOUT ROWID;
+
+-- Every applied item id, except base window aggregates (the common case), whose window row is their
+-- dedupe record (aggregates.has_base): one statement per item instead of two.
+CREATE TABLE IF NOT EXISTS items (
+  item_id TEXT PRIMARY KEY, cls TEXT NOT NULL, gateway_id TEXT NOT NULL) WITHOUT ROWID;
+
+-- Sensor dictionary: aggregates are keyed by a small integer, not by two strings.
+CREATE TABLE IF NOT EXISTS sensors (
+  sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
+  UNIQUE (device_id, channel));
+
+CREATE TABLE IF NOT EXISTS aggregates (
+  sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
+  count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+  first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
+  items INTEGER NOT NULL, has_base INTEGER NOT NULL,
+  PRIMARY KEY (sensor_id, window_ms, window_start)) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS twin_changes (
+  gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, room_id TEXT NOT NULL, kind TEXT NOT NULL,
+  subject TEXT NOT NULL, ts INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, ts);
+
+CREATE TABLE IF NOT EXISTS room_state (
+  room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
+  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL,
+  PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS alerts (
+  alert_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, severity TEXT NOT NULL,
+  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);
+
+CREATE TABLE IF NOT EXISTS events (
+  event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, type TEXT NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+
+CREATE TABLE IF NOT EXISTS readings (
+  gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  room_id TEXT NOT NULL, quantity TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, ts INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, source TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_sensor ON readings (device_id, channel, ts);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, partition_id TEXT NOT NULL,
+  sequence_number INTEGER NOT NULL, gateway_id TEXT, batch_id TEXT, item_id TEXT, code TEXT NOT NULL,
+  reason TEXT NOT NULL, body TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS gateways (
+  gateway_id TEXT PRIMARY KEY, last_batch_at INTEGER NOT NULL, last_enqueued_at INTEGER NOT NULL,
+  newest_item_ts INTEGER, batches_applied INTEGER NOT NULL, duplicate_batches INTEGER NOT NULL,
+  duplicate_items INTEGER NOT NULL, quarantined INTEGER NOT NULL,
+  items_alert INTEGER NOT NULL, items_twin INTEGER NOT NULL, items_event INTEGER NOT NULL,
+  items_aggregate INTEGER NOT NULL, items_raw INTEGER NOT NULL);
+`;

@@ -1,0 +1,82 @@
+/**
+ * The SQLite CloudStore's write statements. Portable SQL (PostgreSQL runs the same text with $n
+ * placeholders): ON CONFLICT … DO UPDATE … WHERE, CASE instead of two-argument MIN/MAX.
+ */
+const AGG_INSERT = `INSERT INTO aggregates (sensor_id, window_ms, window_start, count, sum, min, max,
+  first_value, first_ts, last_value, last_ts, items, has_base) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,`;
+
+/** The merge rules of consume/merge.ts in portable SQL (SET is simultaneous: right sides see the old row). */
+const AGG_MERGE = `count = aggregates.count + excluded.count,
+  sum = aggregates.sum + excluded.sum,
+  min = CASE WHEN excluded.min < aggregates.min THEN excluded.min ELSE aggregates.min END,
+  max = CASE WHEN excluded.max > aggregates.max THEN excluded.max ELSE aggregates.max END,
+  first_value = CASE WHEN excluded.first_ts < aggregates.first_ts OR (excluded.first_ts = aggregates.first_ts
+    AND excluded.first_value < aggregates.first_value) THEN excluded.first_value ELSE aggregates.first_value END,
+  first_ts = CASE WHEN excluded.first_ts < aggregates.first_ts THEN excluded.first_ts ELSE aggregates.first_ts END,
+  last_value = CASE WHEN excluded.last_ts > aggregates.last_ts OR (excluded.last_ts = aggregates.last_ts
+    AND excluded.last_value > aggregates.last_value) THEN excluded.last_value ELSE aggregates.last_value END,
+  last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END,
+  items = aggregates.items + 1`;
+
+export const SQL = {
+  batchExists: 'SELECT 1 AS x FROM batches WHERE gateway_id = ? AND batch_id = ?',
+  insertBatch: `INSERT INTO batches (gateway_id, batch_id, cls, item_count, applied_items, duplicate_items,
+    invalid_items, partition_id, sequence_number, enqueued_at, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+  insertItem: 'INSERT INTO items (item_id, cls, gateway_id) VALUES (?,?,?) ON CONFLICT DO NOTHING',
+  insertSensor: `INSERT INTO sensors (device_id, channel, room_id, quantity, unit) VALUES (?,?,?,?,?)
+    ON CONFLICT (device_id, channel) DO NOTHING`,
+  findSensor: 'SELECT sensor_id, room_id FROM sensors WHERE device_id = ? AND channel = ?',
+  moveSensor: 'UPDATE sensors SET room_id = ? WHERE sensor_id = ?',
+  // A base window's item: inserts, or merges into the deltas already there, at most once (has_base).
+  upsertBase: `${AGG_INSERT} 1) ON CONFLICT (sensor_id, window_ms, window_start) DO UPDATE SET ${AGG_MERGE},
+      has_base = 1 WHERE aggregates.has_base = 0`,
+  // A late delta (deduped by the items table first).
+  upsertDelta: `${AGG_INSERT} 0) ON CONFLICT (sensor_id, window_ms, window_start) DO UPDATE SET ${AGG_MERGE}`,
+  insertTwin: `INSERT INTO twin_changes (gateway_id, item_id, room_id, kind, subject, ts, from_state, to_state,
+    reasons) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id)
+    VALUES (?,?,?,?,?,?,?,?)
+    ON CONFLICT (room_id, kind, subject) DO UPDATE SET state = excluded.state, ts = excluded.ts,
+      reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id
+    WHERE excluded.ts > room_state.ts OR (excluded.ts = room_state.ts AND excluded.item_id > room_state.item_id)`,
+  insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message)
+    VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  insertEvent: `INSERT INTO events (event_id, gateway_id, ts, type, body) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  insertReading: `INSERT INTO readings (gateway_id, item_id, device_id, channel, room_id, quantity, value, unit, ts,
+    received_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  insertQuarantine: `INSERT INTO quarantine (at, partition_id, sequence_number, gateway_id, batch_id, item_id, code,
+    reason, body) VALUES (?,?,?,?,?,?,?,?,?)`,
+  upsertGateway: `INSERT INTO gateways (gateway_id, last_batch_at, last_enqueued_at, newest_item_ts, batches_applied,
+    duplicate_batches, duplicate_items, quarantined, items_alert, items_twin, items_event, items_aggregate, items_raw)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (gateway_id) DO UPDATE SET
+      last_batch_at = CASE WHEN excluded.last_batch_at > gateways.last_batch_at
+        THEN excluded.last_batch_at ELSE gateways.last_batch_at END,
+      last_enqueued_at = CASE WHEN excluded.last_enqueued_at > gateways.last_enqueued_at
+        THEN excluded.last_enqueued_at ELSE gateways.last_enqueued_at END,
+      newest_item_ts = CASE WHEN excluded.newest_item_ts IS NOT NULL AND (gateways.newest_item_ts IS NULL
+        OR excluded.newest_item_ts > gateways.newest_item_ts) THEN excluded.newest_item_ts ELSE gateways.newest_item_ts END,
+      batches_applied = gateways.batches_applied + excluded.batches_applied,
+      duplicate_batches = gateways.duplicate_batches + excluded.duplicate_batches,
+      duplicate_items = gateways.duplicate_items + excluded.duplicate_items,
+      quarantined = gateways.quarantined + excluded.quarantined,
+      items_alert = gateways.items_alert + excluded.items_alert,
+      items_twin = gateways.items_twin + excluded.items_twin,
+      items_event = gateways.items_event + excluded.items_event,
+      items_aggregate = gateways.items_aggregate + excluded.items_aggregate,
+      items_raw = gateways.items_raw + excluded.items_raw`,
+  upsertCheckpoint: `INSERT INTO checkpoints (namespace, event_hub, consumer_group, partition_id, sequence_number,
+    offset_value, updated_at) VALUES (?,?,?,?,?,?,?)
+    ON CONFLICT (namespace, event_hub, consumer_group, partition_id) DO UPDATE SET
+      sequence_number = excluded.sequence_number, offset_value = excluded.offset_value,
+      updated_at = excluded.updated_at
+    WHERE excluded.sequence_number >= checkpoints.sequence_number`,
+  listCheckpoints: `SELECT namespace, event_hub, consumer_group, partition_id, sequence_number, offset_value
+    FROM checkpoints WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
+  listOwnership: `SELECT namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at
+    FROM ownership WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
+  claimNew: `INSERT INTO ownership (namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at)
+    VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  claimExisting: `UPDATE ownership SET owner_id = ?, etag = ?, modified_at = ?
+    WHERE namespace = ? AND event_hub = ? AND consumer_group = ? AND partition_id = ? AND etag = ?`,
+} as const;

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
+import { SqliteCloudStore } from './sqlite.ts';
+
+storeContract('SQLite in memory', () => new SqliteCloudStore({ file: ':memory:' }));
+
+const dir = mkdtempSync(join(tmpdir(), 'ct-store-'));
+let n = 0;
+storeContract('SQLite file', () => new SqliteCloudStore({ file: join(dir, `s${n++}.db`) }));
+
+describe('SQLite store shared by two connections (two processes on one file)', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lets exactly one of two racing claims with the same etag win', async () => {
+    const file = join(dir, 'shared.db');
+    const a = new SqliteCloudStore({ file });
+    const b = new SqliteCloudStore({ file });
+    try {
+      const [first] = await a.claimOwnership([{ ...P0, ownerId: 'A' }], 1);
+      const claims = await Promise.all([
+        a.claimOwnership([{ ...P0, ownerId: 'A', etag: first!.etag! }], 2),
+        b.claimOwnership([{ ...P0, ownerId: 'B', etag: first!.etag! }], 2),
+      ]);
+      expect(claims.flat()).toHaveLength(1);
+      // The same batch applied through both connections counts once.
+      const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
+      const r1 = await a.applyBatch(P0, [ev], ev.position, 5);
+      const r2 = await b.applyBatch(P0, [ev], ev.position, 6);
+      expect([r1.batchesApplied, r2.batchesApplied, r2.duplicateBatches]).toEqual([1, 0, 1]);
+      expect((await b.counts()).readingsRepresented).toBe(10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('SQLite store sensor dictionary', () => {
+  it('forgets sensor ids created by a rolled-back transaction', async () => {
+    const s = new SqliteCloudStore({ file: ':memory:' });
+    try {
+      const poisoned = prepared('aggregate', 'gw-1', 'p', [
+        aggItem(agg({ windowStart: 0, deviceId: 'new-1' })),
+      ]);
+      if (poisoned.ok && poisoned.items[0]?.cls === 'aggregate')
+        (poisoned.items[0].value as { count: unknown }).count = null;
+      await expect(s.applyBatch(P0, [poisoned], poisoned.position, 1)).rejects.toThrow();
+      // new-2 takes the id new-1 had in the rolled-back transaction; new-1 must get a fresh one.
+      const two = prepared('aggregate', 'gw-1', 'b2', [
+        aggItem(agg({ windowStart: 0, deviceId: 'new-2', count: 2 })),
+      ]);
+      const one = prepared('aggregate', 'gw-1', 'b1', [
+        aggItem(agg({ windowStart: 0, deviceId: 'new-1', count: 1 })),
+      ]);
+      await s.applyBatch(P0, [two, one], one.position, 2);
+      const range = { from: 0, to: 60_000, limit: 10 };
+      expect((await s.sensorWindows('new-1', 'temperature', range))?.map((w) => w.count)).toEqual([1]);
+      expect((await s.sensorWindows('new-2', 'temperature', range))?.map((w) => w.count)).toEqual([2]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('moves a sensor to the room its latest aggregate names', async () => {
+    const s = new SqliteCloudStore({ file: ':memory:' });
+    try {
+      const a = prepared('aggregate', 'gw-1', 'r1', [aggItem(agg({ windowStart: 0, roomId: 'old' }))]);
+      const b = prepared('aggregate', 'gw-1', 'r2', [aggItem(agg({ windowStart: 60_000, roomId: 'new' }))]);
+      await s.applyBatch(P0, [a, b], b.position, 1);
+      const w = await s.sensorWindows('env-1', 'temperature', { from: 0, to: 120_000, limit: 10 });
+      expect(w?.map((x) => x.roomId)).toEqual(['new', 'new']);
+    } finally {
+      await s.close();
+    }
+  });
+});

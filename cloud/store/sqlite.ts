@@ -1,0 +1,369 @@
+/**
+ * The SQLite CloudStore: one WAL file, shared by any number of cloud processes (busy_timeout + IMMEDIATE
+ * transactions serialise writers). applyBatch is the exactly-once point: the items, their dedupe keys,
+ * the quarantine rows, the per-gateway counters and the partition's checkpoint commit in one transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+import { itemTime, type ValidItem } from '../consume/validate.ts';
+import { SqliteReads } from './reads.ts';
+import { DDL, SCHEMA_VERSION } from './schema.ts';
+import { SQL } from './sql.ts';
+import {
+  type ApplyResult,
+  type CheckpointRow,
+  type ClassCounts,
+  type CloudStore,
+  EMPTY_COUNTS,
+  type OwnershipRow,
+  type PartitionRef,
+} from './types.ts';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for unit tests. */
+  file: string;
+  synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
+  busyTimeoutMs?: number;
+  /** SQLite page cache per connection (default 64 MiB). */
+  cacheSizeKiB?: number;
+}
+
+interface GatewayDelta {
+  at: number;
+  enqueuedAt: number;
+  newestItemTs: number | null;
+  batches: number;
+  duplicateBatches: number;
+  duplicateItems: number;
+  quarantined: number;
+  items: ClassCounts;
+}
+
+type Stmts = { [K in keyof typeof SQL]: Database.Statement };
+
+const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
+
+function openDatabase(opts: SqliteStoreOptions): Database.Database {
+  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+  const db = new Database(opts.file);
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+  // Window upserts and dedupe lookups touch pages all over the indexes: keep more of them cached.
+  db.pragma(`cache_size = -${opts.cacheSizeKiB ?? 65_536}`);
+  // Checkpoint the WAL less often: a page rewritten by many transactions is copied back once, not each time.
+  db.pragma('wal_autocheckpoint = 8192');
+  db.transaction(() => {
+    db.exec(DDL);
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING').run(
+      'schemaVersion',
+      String(SCHEMA_VERSION),
+    );
+  }).immediate();
+  return db;
+}
+
+export class SqliteCloudStore extends SqliteReads implements CloudStore {
+  readonly #s: Stmts;
+  /** deviceId → channel → sensor id (ids never change once committed; cleared on rollback). */
+  readonly #sensors = new Map<string, Map<string, { id: number; roomId: string }>>();
+  readonly #apply: Database.Transaction<
+    (p: PartitionRef, events: readonly PreparedEvent[], cp: EventPosition, now: number) => ApplyResult
+  >;
+  readonly #claim: Database.Transaction<(claims: readonly OwnershipRow[], now: number) => OwnershipRow[]>;
+
+  constructor(opts: SqliteStoreOptions) {
+    super(openDatabase(opts));
+    const db = this.db;
+    this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
+    this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
+    this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
+  }
+
+  async applyBatch(
+    partition: PartitionRef,
+    events: readonly PreparedEvent[],
+    checkpoint: EventPosition,
+    now: number,
+  ): Promise<ApplyResult> {
+    // IMMEDIATE: take the write lock up front, so two processes never deadlock upgrading a read lock.
+    try {
+      return this.#apply.immediate(partition, events, checkpoint, now);
+    } catch (err) {
+      // Sensor ids created in the rolled-back transaction do not exist: forget what was cached.
+      this.#sensors.clear();
+      throw err;
+    }
+  }
+
+  #applyEvents(
+    p: PartitionRef,
+    events: readonly PreparedEvent[],
+    cp: EventPosition,
+    now: number,
+  ): ApplyResult {
+    const s = this.#s;
+    const result: ApplyResult = {
+      batchesApplied: 0,
+      duplicateBatches: 0,
+      itemsApplied: EMPTY_COUNTS(),
+      duplicateItems: 0,
+      quarantined: [],
+      readingsRepresented: 0,
+    };
+    const quarantined = new Map<ErrorCode, number>();
+    const deltas = new Map<string, GatewayDelta>();
+    const delta = (gatewayId: string, enqueuedAt: number): GatewayDelta => {
+      let d = deltas.get(gatewayId);
+      if (!d) {
+        d = {
+          at: now,
+          enqueuedAt,
+          newestItemTs: null,
+          batches: 0,
+          duplicateBatches: 0,
+          duplicateItems: 0,
+          quarantined: 0,
+          items: EMPTY_COUNTS(),
+        };
+        deltas.set(gatewayId, d);
+      }
+      if (enqueuedAt > d.enqueuedAt) d.enqueuedAt = enqueuedAt;
+      return d;
+    };
+    const quarantine = (
+      ev: PreparedEvent,
+      gatewayId: string | null,
+      batchId: string | null,
+      itemId: string | null,
+      code: ErrorCode,
+      reason: string,
+      body: string,
+    ) => {
+      s.insertQuarantine.run(
+        now,
+        p.partitionId,
+        ev.position.sequenceNumber,
+        gatewayId,
+        batchId,
+        itemId,
+        code,
+        reason,
+        body,
+      );
+      quarantined.set(code, (quarantined.get(code) ?? 0) + 1);
+      if (gatewayId !== null) delta(gatewayId, ev.position.enqueuedTimeMs).quarantined++;
+    };
+
+    for (const ev of events) {
+      if (!ev.ok) {
+        const { gatewayId = null, batchId = null } = ev.header;
+        quarantine(ev, gatewayId, batchId, null, ev.code, ev.reason, ev.body);
+        continue;
+      }
+      const h = ev.header;
+      const d = delta(h.gatewayId, ev.position.enqueuedTimeMs);
+      if (s.batchExists.get(h.gatewayId, h.batchId)) {
+        d.duplicateBatches++;
+        result.duplicateBatches++;
+        continue;
+      }
+      let applied = 0;
+      let duplicates = 0;
+      for (const item of ev.items) {
+        if (!this.#applyItem(h.gatewayId, item)) {
+          duplicates++;
+          continue;
+        }
+        applied++;
+        d.items[item.cls]++;
+        result.itemsApplied[item.cls]++;
+        if (item.cls === 'aggregate') result.readingsRepresented += item.value.count;
+        const t = itemTime(item);
+        if (d.newestItemTs === null || t > d.newestItemTs) d.newestItemTs = t;
+      }
+      for (const bad of ev.invalid)
+        quarantine(ev, h.gatewayId, h.batchId, bad.id, QUARANTINE_ITEM_CODE, bad.reason, bad.body);
+      s.insertBatch.run(
+        h.gatewayId,
+        h.batchId,
+        h.cls,
+        h.itemCount,
+        applied,
+        duplicates,
+        ev.invalid.length,
+        p.partitionId,
+        ev.position.sequenceNumber,
+        ev.position.enqueuedTimeMs,
+        now,
+      );
+      d.batches++;
+      d.duplicateItems += duplicates;
+      result.batchesApplied++;
+      result.duplicateItems += duplicates;
+    }
+
+    for (const [gatewayId, d] of deltas)
+      s.upsertGateway.run(
+        gatewayId,
+        d.at,
+        d.enqueuedAt,
+        d.newestItemTs,
+        d.batches,
+        d.duplicateBatches,
+        d.duplicateItems,
+        d.quarantined,
+        d.items.alert,
+        d.items.twin,
+        d.items.event,
+        d.items.aggregate,
+        d.items.raw,
+      );
+    this.#writeCheckpoint({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now);
+    result.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
+    return result;
+  }
+
+  /** Applies one item unless its id was applied before; returns whether it was applied. */
+  #applyItem(gatewayId: string, item: ValidItem): boolean {
+    const s = this.#s;
+    if (item.cls === 'aggregate') {
+      const a = item.value;
+      // A window's on-time aggregate is its base: applied at most once per window, whatever its id (the
+      // gateway derives it from the window key, aggregateItemId). Late deltas are deduped by item id.
+      const base = !a.late;
+      if (!base && s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
+      const stmt = base ? s.upsertBase : s.upsertDelta;
+      const info = stmt.run(
+        this.#sensorId(a),
+        a.windowMs,
+        a.windowStart,
+        a.count,
+        a.sum,
+        a.min,
+        a.max,
+        a.first,
+        a.firstTs,
+        a.last,
+        a.lastTs,
+      );
+      return info.changes === 1;
+    }
+    if (s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
+    switch (item.cls) {
+      case 'twin': {
+        const c = item.value;
+        const subject = c.kind === 'health' ? (c.deviceId ?? '') : '';
+        const reasons = JSON.stringify(c.reasons);
+        s.insertTwin.run(gatewayId, item.id, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons);
+        s.upsertRoomState.run(c.roomId, c.kind, subject, c.to, c.ts, reasons, item.id, gatewayId);
+        return true;
+      }
+      case 'alert': {
+        const a = item.value;
+        s.insertAlert.run(
+          a.alertId,
+          gatewayId,
+          a.ts,
+          a.severity,
+          a.code,
+          a.roomId ?? null,
+          a.deviceId ?? null,
+          a.message,
+        );
+        return true;
+      }
+      case 'event': {
+        const e = item.value;
+        s.insertEvent.run(e.eventId, gatewayId, e.ts, e.type, e.json);
+        return true;
+      }
+      case 'raw': {
+        const r = item.value;
+        s.insertReading.run(
+          gatewayId,
+          item.id,
+          r.deviceId,
+          r.channel,
+          r.roomId,
+          r.quantity,
+          r.value,
+          r.unit,
+          r.ts,
+          r.receivedAt,
+          r.source,
+        );
+        return true;
+      }
+    }
+  }
+
+  /** The sensor's dictionary id, created on first sight; a sensor that moved rooms is updated. */
+  #sensorId(a: {
+    deviceId: string;
+    channel: string;
+    roomId: string;
+    quantity: string;
+    unit: string;
+  }): number {
+    let byChannel = this.#sensors.get(a.deviceId);
+    if (!byChannel) {
+      byChannel = new Map();
+      this.#sensors.set(a.deviceId, byChannel);
+    }
+    let entry = byChannel.get(a.channel);
+    if (!entry) {
+      this.#s.insertSensor.run(a.deviceId, a.channel, a.roomId, a.quantity, a.unit);
+      const row = this.#s.findSensor.get(a.deviceId, a.channel) as { sensor_id: number; room_id: string };
+      entry = { id: row.sensor_id, roomId: row.room_id };
+      byChannel.set(a.channel, entry);
+    }
+    if (entry.roomId !== a.roomId) {
+      this.#s.moveSensor.run(a.roomId, entry.id);
+      entry.roomId = a.roomId;
+    }
+    return entry.id;
+  }
+
+  #writeCheckpoint(c: CheckpointRow, now: number): void {
+    this.#s.upsertCheckpoint.run(
+      c.fullyQualifiedNamespace,
+      c.eventHubName,
+      c.consumerGroup,
+      c.partitionId,
+      c.sequenceNumber,
+      c.offset,
+      now,
+    );
+  }
+
+  async updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void> {
+    this.db.transaction(() => this.#writeCheckpoint(checkpoint, now)).immediate();
+  }
+
+  async claimOwnership(claims: readonly OwnershipRow[], now: number): Promise<OwnershipRow[]> {
+    return this.#claim.immediate(claims, now);
+  }
+
+  #claimAll(claims: readonly OwnershipRow[], now: number): OwnershipRow[] {
+    const won: OwnershipRow[] = [];
+    for (const c of claims) {
+      const etag = randomUUID();
+      const key = [c.fullyQualifiedNamespace, c.eventHubName, c.consumerGroup, c.partitionId] as const;
+      // Compare-and-set: a claim without an etag may only create; with one, it must match the current row.
+      const info = c.etag
+        ? this.#s.claimExisting.run(c.ownerId, etag, now, ...key, c.etag)
+        : this.#s.claimNew.run(...key, c.ownerId, etag, now);
+      if (info.changes === 1) won.push({ ...c, etag, lastModifiedTimeInMs: now });
+    }
+    return won;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The cloud store's repository interface. Callers (consumer, checkpoint store, API, bench) see only this;
+ * SQLite implements it today (sqlite.ts), PostgreSQL later, both held to contract.ts. Every method is
+ * async so that a networked database fits without changing callers. Ids are strings, times epoch ms.
+ */
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { Alert, TwinChangeKind } from '../../shared/events.ts';
+import type { WireClass } from '../../shared/wire.ts';
+import type { MergedWindow } from '../consume/merge.ts';
+import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+
+/** One partition of one consumer group of one event hub (the key of checkpoints and ownership). */
+export interface PartitionRef {
+  fullyQualifiedNamespace: string;
+  eventHubName: string;
+  consumerGroup: string;
+  partitionId: string;
+}
+
+/** The SDK's Checkpoint and PartitionOwnership shapes (structurally identical, no SDK import needed). */
+export interface CheckpointRow extends PartitionRef {
+  sequenceNumber: number;
+  offset: string;
+}
+
+export interface OwnershipRow extends PartitionRef {
+  ownerId: string;
+  lastModifiedTimeInMs?: number;
+  etag?: string;
+}
+
+export type ClassCounts = Record<WireClass, number>;
+
+/** What one applyBatch call did, for metrics and logs. */
+export interface ApplyResult {
+  /** Events whose batch was applied now (possibly with some duplicate items). */
+  batchesApplied: number;
+  /** Events skipped because their batch id had been applied before. */
+  duplicateBatches: number;
+  itemsApplied: ClassCounts;
+  /** Items skipped because their id had been applied before (in another batch). */
+  duplicateItems: number;
+  /** Quarantine rows written: whole events plus single invalid items. */
+  quarantined: { code: ErrorCode; count: number }[];
+  /** Sum of `count` over the aggregates applied: the raw readings they represent. */
+  readingsRepresented: number;
+}
+
+export interface QuarantineEntry {
+  id: number;
+  at: number;
+  partitionId: string;
+  sequenceNumber: number;
+  gatewayId: string | null;
+  batchId: string | null;
+  itemId: string | null;
+  code: string;
+  reason: string;
+  body: string;
+}
+
+export interface GatewaySummary {
+  gatewayId: string;
+  /** When its last batch was applied here, and when Event Hubs had enqueued it. */
+  lastBatchAt: number;
+  lastEnqueuedAt: number;
+  /** Newest event time among its applied items (null before any). */
+  newestItemTs: number | null;
+  items: ClassCounts;
+  batchesApplied: number;
+  duplicateBatches: number;
+  duplicateItems: number;
+  quarantined: number;
+}
+
+export interface RoomStateValue {
+  state: string;
+  ts: number;
+  reasons: string[];
+  gatewayId: string;
+}
+
+export interface RoomView {
+  roomId: string;
+  /** Latest state per kind; health per device. */
+  state: Partial<Record<Exclude<TwinChangeKind, 'health'>, RoomStateValue>>;
+  health: Record<string, RoomStateValue>;
+  recentAlerts: Alert[];
+}
+
+export interface QueryRange {
+  from: number;
+  to: number;
+  limit: number;
+}
+
+export interface CloudStore {
+  /**
+   * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE
+   * transaction: either everything (items, quarantine rows, counters, checkpoint) commits or nothing.
+   * A batch id seen before is skipped whole; an item id seen before is skipped alone.
+   */
+  applyBatch(
+    partition: PartitionRef,
+    events: readonly PreparedEvent[],
+    checkpoint: EventPosition,
+    now: number,
+  ): Promise<ApplyResult>;
+
+  // Event Hubs checkpoint store (cloud/consume/checkpoint-store.ts adapts these to the SDK).
+  listOwnership(ns: string, eventHubName: string, consumerGroup: string): Promise<OwnershipRow[]>;
+  /** Compare-and-set on etag per partition; returns the claims that succeeded, with new etags. */
+  claimOwnership(claims: readonly OwnershipRow[], now: number): Promise<OwnershipRow[]>;
+  listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]>;
+  /** Never moves a checkpoint backwards (a stale owner finishing late must not rewind it). */
+  updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void>;
+
+  // Reads for the API.
+  gateways(): Promise<GatewaySummary[]>;
+  room(roomId: string, alertsLimit: number): Promise<RoomView | undefined>;
+  /** undefined when the store has never seen the sensor. */
+  sensorWindows(deviceId: string, channel: string, range: QueryRange): Promise<MergedWindow[] | undefined>;
+  quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }>;
+  counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }>;
+
+  close(): Promise<void>;
+}
+
+export const EMPTY_COUNTS = (): ClassCounts => ({ alert: 0, twin: 0, event: 0, aggregate: 0, raw: 0 });
