@@ -79,3 +79,81 @@ export interface DeviceStatus {
   rssiDbm?: number;
   faults: string[];
 }
+
+/**
+ * Canonical learning event types: a small set that analytics reads directly. Anything valid that maps to
+ * none of them is kept as `other`, with the source's own type in `originalType`.
+ */
+export const LEARNING_EVENT_TYPES = [
+  'session.login',
+  'session.logout',
+  'resource.viewed',
+  'media.played',
+  'assignment.submitted',
+  'assessment.started',
+  'assessment.submitted',
+  'assessment.graded',
+  'forum.posted',
+  'tool.launched',
+  'tool.used',
+  'activity.completed',
+  'other',
+] as const;
+export type LearningEventType = (typeof LEARNING_EVENT_TYPES)[number];
+export type LearningSource = 'caliper' | 'xapi' | 'canvas' | 'moodle';
+
+/**
+ * One learner action from the LMS (Caliper 1.1/1.2, xAPI 1.0.3, Canvas Live Events, Moodle). Student
+ * identifiers are keyed pseudonyms (`p_…`) made on the gateway; course ids stay readable. Times are epoch ms.
+ */
+export interface LearningEvent {
+  eventId: string;
+  source: LearningSource;
+  type: LearningEventType;
+  /** The source's own type (Caliper `Type.Action`, xAPI verb IRI, Canvas event_name, Moodle eventname). */
+  originalType: string;
+  /** Pseudonym of the learner the event is about; null for system events without a user. */
+  actorId: string | null;
+  courseId: string | null;
+  objectId: string | null;
+  ts: number;
+  receivedAt: number;
+  score?: number;
+  maxScore?: number;
+  /** Only with webhooks.pseudonym.keepNames / keepEmails (off by default). */
+  actorName?: string;
+  actorEmail?: string;
+}
+
+export const ADMIN_EVENT_TYPES = [
+  'enrolment.created',
+  'enrolment.withdrawn',
+  'enrolment.completed',
+  'room.booked',
+  'room.released',
+  'workorder.opened',
+  'workorder.closed',
+  'other',
+] as const;
+export type AdminEventType = (typeof ADMIN_EVENT_TYPES)[number];
+
+/** From admin systems (student records, timetabling, maintenance) through POST /webhooks/admin. */
+export interface AdminEvent {
+  eventId: string;
+  source: 'admin';
+  type: AdminEventType;
+  originalType: string;
+  ts: number;
+  receivedAt: number;
+  /** Pseudonym of the student (enrolments). */
+  actorId: string | null;
+  courseId: string | null;
+  roomId: string | null;
+  bookingId?: string;
+  workOrderId?: string;
+  startTs?: number;
+  endTs?: number;
+  priority?: 'low' | 'normal' | 'high' | 'urgent';
+  actorName?: string;
+  actorEmail?: string;
+}

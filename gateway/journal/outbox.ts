@@ -83,9 +83,12 @@ export class Outbox {
     }
   }
 
-  /** Queue one item; evicts lower classes by the quota policy. Call inside a transaction. */
-  add(cls: OutboxClass, itemId: string, body: unknown, now: number): AddResult {
-    const text = JSON.stringify(body);
+  /**
+   * Queue one item; evicts lower classes by the quota policy. Call inside a transaction. `json`: the body
+   * already serialised (the event journal has it), so it is not stringified twice.
+   */
+  add(cls: OutboxClass, itemId: string, body: unknown, now: number, json?: string): AddResult {
+    const text = json ?? JSON.stringify(body);
     const bytes = Buffer.byteLength(text) + itemId.length + 32;
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
     // A resent item that is already queued is an idempotent success, full or not, and displaces nothing.

@@ -53,6 +53,18 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       message TEXT NOT NULL,
       payload BLOB
     );
+    -- Learning and admin events from webhooks, pseudonymised, canonical JSON. The event id is the key, so
+    -- a resent event is recognised (and acknowledged again) without being stored twice (events.ts).
+    CREATE TABLE IF NOT EXISTS events (
+      event_id TEXT PRIMARY KEY,
+      source TEXT NOT NULL,
+      type TEXT NOT NULL,
+      ts INTEGER NOT NULL,
+      received_at INTEGER NOT NULL,
+      body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- Retention: events are kept (and deduplicated) for webhooks.eventRetentionMs, then pruned oldest first.
+    CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
   `);
   for (const cls of OUTBOX_CLASSES) {
     db.exec(`CREATE TABLE IF NOT EXISTS outbox_${cls} (

@@ -20,6 +20,8 @@ export function installStaffAuth(app: FastifyInstance, opts: StaffAuthOptions): 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?', 1)[0];
     if (path === '/healthz' || (path === '/metrics' && opts.metricsPublic)) return;
+    // Webhooks authenticate their senders themselves (HMAC signature or bearer token per source).
+    if (path?.startsWith('/webhooks/')) return;
     const header = req.headers.authorization ?? '';
     if (header.startsWith('Basic ')) {
       const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');

@@ -1,0 +1,193 @@
+/**
+ * What every source mapper shares: the mapping context (pseudonymiser, receive time, what to keep), the
+ * result type (canonical events, or one rejection naming the JSON path of the bad field) and small pure
+ * helpers for paths, times, IRIs and content-derived ids.
+ */
+import { createHash } from 'node:crypto';
+import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import type { AdminEvent, LearningEvent } from '../../../shared/events.ts';
+
+export type CanonicalEvent = LearningEvent | AdminEvent;
+
+export interface MapContext {
+  /** Keyed pseudonym of a student identifier (see pseudonym.ts). */
+  pseudonym: (identifier: string) => string;
+  receivedAt: number;
+  keepNames: boolean;
+  keepEmails: boolean;
+}
+
+export interface MapRejection {
+  code: ErrorCode;
+  /** JSON path of the bad field, e.g. `data[2].actor` or `[0].verb.id`; '' for the whole body. */
+  path: string;
+  message: string;
+}
+
+export type MapResult =
+  | { ok: true; events: CanonicalEvent[]; ignored: number }
+  | { ok: false; rejection: MapRejection };
+
+export type Mapper = (body: unknown, ctx: MapContext) => MapResult;
+
+/** Thrown inside a mapper to abort with a path; caught by `runMapper`. */
+export class MapError extends Error {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+    readonly code: ErrorCode = 'CT_ERR_SCHEMA',
+  ) {
+    super(`${path || '(body)'}: ${detail}`);
+  }
+}
+
+export function runMapper(fn: () => { events: CanonicalEvent[]; ignored: number }): MapResult {
+  try {
+    const { events, ignored } = fn();
+    return { ok: true, events, ignored };
+  } catch (err) {
+    if (!(err instanceof MapError)) throw err;
+    return {
+      ok: false,
+      rejection: {
+        code: err.code,
+        path: err.path,
+        message: `${ERRORS[err.code].message}: ${err.path || '(body)'}: ${err.detail}`,
+      },
+    };
+  }
+}
+
+export function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+export type Json = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function obj(v: unknown, path: string): Json {
+  if (v === undefined || v === null) throw new MapError(path, 'required');
+  if (!isObject(v)) throw new MapError(path, 'expected an object');
+  return v;
+}
+
+export function str(v: unknown, path: string, max = 2048): string {
+  if (v === undefined || v === null) throw new MapError(path, 'required');
+  if (typeof v !== 'string' || v.length === 0) throw new MapError(path, 'expected a non-empty string');
+  if (v.length > max) throw new MapError(path, `longer than ${max} characters`);
+  return v;
+}
+
+export function optStr(v: unknown, path: string, max = 2048): string | undefined {
+  return v === undefined || v === null ? undefined : str(v, path, max);
+}
+
+/** A number, or a numeric string (Canvas sends some scores as strings). */
+export function optNum(v: unknown, path: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new MapError(path, 'expected a finite number');
+  return n;
+}
+
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
+/** An IRI: a scheme and no whitespace (RFC 3987 in the small; what xAPI and Caliper ids must be). */
+export function iri(v: unknown, path: string): string {
+  const s = str(v, path);
+  if (!SCHEME.test(s)) throw new MapError(path, 'expected an IRI (scheme:…)');
+  return s;
+}
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** ISO 8601 date-time → epoch ms (the form Caliper, xAPI and Canvas use). */
+export function isoTime(v: unknown, path: string): number {
+  const s = str(v, path, 64);
+  const t = ISO_DATE_TIME.test(s) ? Date.parse(s) : Number.NaN;
+  if (!Number.isFinite(t) || t < 0) throw new MapError(path, 'expected an ISO 8601 date-time');
+  return t;
+}
+
+export function optIsoTime(v: unknown, path: string): number | undefined {
+  return v === undefined || v === null ? undefined : isoTime(v, path);
+}
+
+/** JSON with sorted keys: the same content always hashes the same. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (isObject(v)) {
+    const keys = Object.keys(v)
+      .filter((k) => v[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** An id for sources whose events carry none: a resend of the same event gets the same id. */
+export function contentId(prefix: string, v: unknown): string {
+  return `${prefix}:sha256:${createHash('sha256').update(stableJson(v)).digest('hex').slice(0, 32)}`;
+}
+
+export const MAX_EVENT_ID = 512;
+
+export function eventIdOf(v: unknown, path: string): string {
+  return str(v, path, MAX_EVENT_ID);
+}
+
+const EMAIL = /[^\s@/:]+@[^\s@/]+\.[^\s@/]+/;
+
+/**
+ * An object id as it may go to the uplink: kept readable unless it embeds a student identifier (the
+ * actor's id or last path segment, a `/users/<id>` path, an email), in which case it is pseudonymised too.
+ */
+export function safeObjectId(
+  id: string | null,
+  personIds: readonly string[],
+  pseudonym: (s: string) => string,
+): string | null {
+  if (id === null) return null;
+  if ((id.includes('@') && EMAIL.test(id)) || USERS_PATH.test(id)) return pseudonym(id);
+  for (const p of personIds) {
+    if (!p) continue;
+    if (id.includes(p)) return pseudonym(id);
+    const seg = lastSegment(p);
+    if (seg && seg.length >= 3 && containsSegment(id, seg)) return pseudonym(id);
+  }
+  return id;
+}
+
+const USERS_PATH = /\/users?\/[^/?#]+/i;
+
+/** `seg` appears in `id` as a whole path, URN or query segment. */
+function containsSegment(id: string, seg: string): boolean {
+  for (let i = id.indexOf(seg); i !== -1; i = id.indexOf(seg, i + 1)) {
+    const before = id[i - 1];
+    const after = id[i + seg.length];
+    if (
+      (before === '/' || before === ':' || before === '=') &&
+      (after === undefined || '/?#&'.includes(after))
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function lastSegment(iriText: string): string | undefined {
+  const end = iriText.endsWith('/') ? iriText.length - 1 : iriText.length;
+  const start = Math.max(iriText.lastIndexOf('/', end - 1), iriText.lastIndexOf(':', end - 1)) + 1;
+  const seg = iriText.slice(start, end);
+  return start > 0 && seg && !/[?#]/.test(seg) ? seg : undefined;
+}
+
+/** The last segment of a type or action IRI (`http://…/action#Viewed` → `Viewed`). */
+export function localName(s: string): string {
+  const i = Math.max(s.lastIndexOf('#'), s.lastIndexOf('/'));
+  return i >= 0 ? s.slice(i + 1) : s;
+}

@@ -1,0 +1,118 @@
+/**
+ * LMS and admin webhooks (issue 5): Caliper, xAPI, Canvas Live Events, Moodle and our admin schema, mapped
+ * to canonical LearningEvent / AdminEvent, pseudonymised at the edge, journaled before the 202.
+ * `installWebhooks` is what the gateway calls; the mappers are pure and exported for tests and tools.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../../shared/logger.ts';
+import type { GatewayConfig } from '../../config/index.ts';
+import { WEBHOOK_SOURCES, type WebhookSourceName } from '../../config/webhooks.ts';
+import { EventJournal, type GatewayStore } from '../../journal/index.ts';
+import { mapAdmin } from './admin.ts';
+import { mapCaliper } from './caliper.ts';
+import { mapCanvas } from './canvas.ts';
+import type { Mapper } from './common.ts';
+import { ReplayCache, TokenBucket } from './limits.ts';
+import { WebhookMetrics } from './metrics.ts';
+import { mapMoodle } from './moodle.ts';
+import { registerWebhookRoutes, type SourceRuntime } from './plugin.ts';
+import { createPseudonymiser } from './pseudonym.ts';
+import { pseudonymSecret, resolveSecret } from './secrets.ts';
+import { mapXapi } from './xapi.ts';
+
+export { mapAdmin } from './admin.ts';
+export { mapCaliper } from './caliper.ts';
+export { mapCanvas } from './canvas.ts';
+export type { CanonicalEvent, MapContext, MapResult } from './common.ts';
+export { mapMoodle } from './moodle.ts';
+export { createPseudonymiser, pseudonymOf } from './pseudonym.ts';
+export { signBody, verifyHmac } from './signature.ts';
+export { mapXapi } from './xapi.ts';
+
+export const WEBHOOK_ROUTES: Record<WebhookSourceName, { route: string; mapper: Mapper }> = {
+  caliper: { route: '/webhooks/lms/caliper', mapper: (b, c) => mapCaliper(b, c) },
+  xapi: { route: '/webhooks/lms/xapi', mapper: mapXapi },
+  canvas: { route: '/webhooks/lms/canvas', mapper: mapCanvas },
+  moodle: { route: '/webhooks/lms/moodle', mapper: mapMoodle },
+  admin: { route: '/webhooks/admin', mapper: mapAdmin },
+};
+
+export interface Webhooks {
+  readonly journal: EventJournal;
+  readonly metrics: WebhookMetrics;
+  readonly routes: string[];
+  /** Write what handlers have already submitted, and stop the retention timer. */
+  stop(): void;
+}
+
+/** Register the enabled sources' routes on the gateway's HTTP app; undefined when none is enabled. */
+export function installWebhooks(
+  app: FastifyInstance,
+  config: GatewayConfig,
+  deps: {
+    store: GatewayStore;
+    registry: Registry;
+    logger: Logger;
+    now: () => number;
+    env: NodeJS.ProcessEnv;
+  },
+): Webhooks | undefined {
+  const wc = config.webhooks;
+  const enabled = WEBHOOK_SOURCES.filter((n) => wc.sources[n].enabled);
+  if (enabled.length === 0) return undefined;
+  const start = deps.now();
+  // Twice the tolerance: a timestamp may be that far behind or ahead of the gateway clock.
+  const sources: SourceRuntime[] = enabled.map((name) => {
+    const s = wc.sources[name];
+    const secret =
+      s.auth === 'none' ? '' : (resolveSecret(s, `webhooks.sources.${name}.secret`, deps.env) ?? '');
+    return {
+      name,
+      ...WEBHOOK_ROUTES[name],
+      auth: s.auth,
+      secret: Buffer.from(secret, 'utf8'),
+      signatureHeader: s.signatureHeader,
+      timestampHeader: s.timestampHeader,
+      toleranceMs: s.toleranceMs,
+      maxBodyBytes: s.maxBodyBytes,
+      bucket: new TokenBucket(s.rateLimit.requestsPerSec, s.rateLimit.burst, start),
+      replay: new ReplayCache(2 * s.toleranceMs, wc.replayCacheMaxEntries),
+    };
+  });
+  const journal = new EventJournal(deps.store, {
+    maxRowsPerCommit: config.journal.groupCommitMaxRows,
+    now: deps.now,
+  });
+  const metrics = new WebhookMetrics(deps.registry);
+  registerWebhookRoutes(
+    app,
+    {
+      sources,
+      pseudonym: createPseudonymiser(pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir)),
+      keepNames: wc.pseudonym.keepNames,
+      keepEmails: wc.pseudonym.keepEmails,
+      retryAfterSec: wc.retryAfterSec,
+      quarantineMaxPayloadBytes: config.journal.quarantineMaxPayloadBytes,
+    },
+    { journal, metrics, logger: deps.logger, now: deps.now },
+  );
+  const log = deps.logger.child({ component: 'webhooks' });
+  const retention = setInterval(() => {
+    try {
+      journal.prune(deps.now() - wc.eventRetentionMs);
+    } catch (err) {
+      log.warn({ err }, 'event retention failed');
+    }
+  }, 60_000);
+  retention.unref();
+  return {
+    journal,
+    metrics,
+    routes: sources.map((s) => s.route),
+    stop() {
+      clearInterval(retention);
+      journal.flush();
+    },
+  };
+}

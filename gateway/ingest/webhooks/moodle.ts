@@ -1,0 +1,126 @@
+/**
+ * Moodle events → LearningEvent (pure), as webhook plugins (local_webhooks and the like) post them: the
+ * event's `get_data()` — eventname, component, action, target, objecttable, objectid, crud, edulevel,
+ * contextid, contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other,
+ * timecreated (Unix seconds) — one object, an array, or `{events: […]}`. Moodle sends no event id: a
+ * content hash stands in. User ids become pseudonyms of `moodle:user:<id>`; course ids `moodle:course:<id>`.
+ */
+import type { LearningEvent, LearningEventType } from '../../../shared/events.ts';
+import {
+  type CanonicalEvent,
+  contentId,
+  isObject,
+  type Json,
+  join,
+  type MapContext,
+  MapError,
+  type MapResult,
+  obj,
+  optNum,
+  runMapper,
+  str,
+} from './common.ts';
+
+const TYPES: Record<string, LearningEventType> = {
+  '\\core\\event\\user_loggedin': 'session.login',
+  '\\core\\event\\user_loggedout': 'session.logout',
+  '\\core\\event\\course_viewed': 'resource.viewed',
+  '\\mod_assign\\event\\assessable_submitted': 'assignment.submitted',
+  '\\mod_quiz\\event\\attempt_started': 'assessment.started',
+  '\\mod_quiz\\event\\attempt_submitted': 'assessment.submitted',
+  '\\core\\event\\user_graded': 'assessment.graded',
+  '\\mod_assign\\event\\submission_graded': 'assessment.graded',
+  '\\mod_forum\\event\\post_created': 'forum.posted',
+  '\\mod_forum\\event\\discussion_created': 'forum.posted',
+  '\\mod_lti\\event\\course_module_viewed': 'tool.launched',
+  '\\core\\event\\course_module_completion_updated': 'activity.completed',
+  '\\core\\event\\course_completed': 'activity.completed',
+};
+
+/** Moodle's CONTEXT_MODULE: contextinstanceid is then the course module id. */
+const CONTEXT_MODULE = 70;
+const GRADED = new Set<LearningEventType>(['assessment.graded']);
+
+function int(v: unknown, path: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw new MapError(path, 'expected an integer ≥ 0');
+  return n;
+}
+
+function optInt(v: unknown, path: string): number | undefined {
+  return v === undefined || v === null ? undefined : int(v, path);
+}
+
+export function moodleType(eventname: string, action: string, target: string | undefined): LearningEventType {
+  const t = TYPES[eventname];
+  if (t) return t;
+  if (action === 'viewed' && target === 'course_module') return 'resource.viewed';
+  return 'other';
+}
+
+function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
+  const eventname = str(e.eventname, join(path, 'eventname'), 256);
+  if (!eventname.startsWith('\\'))
+    throw new MapError(join(path, 'eventname'), 'expected \\component\\event\\name');
+  str(e.component, join(path, 'component'), 128);
+  const action = str(e.action, join(path, 'action'), 128);
+  const target = typeof e.target === 'string' ? e.target : undefined;
+  const userid = int(e.userid, join(path, 'userid'));
+  const courseid = int(e.courseid, join(path, 'courseid'));
+  const contextinstanceid = int(e.contextinstanceid, join(path, 'contextinstanceid'));
+  const timecreated = int(e.timecreated, join(path, 'timecreated'));
+  const relateduserid = optInt(e.relateduserid, join(path, 'relateduserid'));
+  const objectid = optInt(e.objectid, join(path, 'objectid'));
+  const contextlevel = optInt(e.contextlevel, join(path, 'contextlevel'));
+  if (e.other !== undefined && e.other !== null && !isObject(e.other) && !Array.isArray(e.other)) {
+    throw new MapError(join(path, 'other'), 'expected an object');
+  }
+  const type = moodleType(eventname, action, target);
+  // A grade is about the graded student (relateduserid), not the teacher who graded.
+  const learner = GRADED.has(type) && relateduserid ? relateduserid : userid;
+  const anonymous = e.anonymous === 1 || e.anonymous === true;
+  const user = (id: number) => ctx.pseudonym(`moodle:user:${id}`);
+  let objectId: string | null;
+  if (e.objecttable === 'user' && objectid !== undefined) objectId = user(objectid);
+  else if (contextlevel === CONTEXT_MODULE) objectId = `moodle:cm:${contextinstanceid}`;
+  else if (typeof e.objecttable === 'string' && objectid !== undefined)
+    objectId = `moodle:${e.objecttable}:${objectid}`;
+  else objectId = courseid > 0 ? `moodle:course:${courseid}` : null;
+  const out: LearningEvent = {
+    eventId: contentId('moodle', { ...e, host: undefined, token: undefined }),
+    source: 'moodle',
+    type,
+    originalType: eventname,
+    actorId: learner > 0 && !anonymous ? user(learner) : null,
+    courseId: courseid > 0 ? `moodle:course:${courseid}` : null,
+    objectId,
+    ts: timecreated * 1000,
+    receivedAt: ctx.receivedAt,
+  };
+  if (type === 'assessment.graded' && isObject(e.other)) {
+    const score = optNum(e.other.finalgrade ?? e.other.grade, join(path, 'other.finalgrade'));
+    const max = optNum(e.other.grademax, join(path, 'other.grademax'));
+    if (score !== undefined) out.score = score;
+    if (max !== undefined) out.maxScore = max;
+  }
+  return out;
+}
+
+export function mapMoodle(body: unknown, ctx: MapContext): MapResult {
+  return runMapper(() => {
+    let list: unknown[];
+    let base = '';
+    if (Array.isArray(body)) list = body;
+    else if (isObject(body) && Array.isArray(body.events)) {
+      list = body.events;
+      base = 'events';
+    } else list = [obj(body, '')];
+    if (list.length === 0) throw new MapError(base, 'expected at least one event');
+    const events: CanonicalEvent[] = list.map((e, i) => {
+      const p = Array.isArray(body) || base ? join(base, i) : '';
+      return mapMoodleEvent(obj(e, p), p, ctx);
+    });
+    return { events, ignored: 0 };
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * The event journal: learning and admin events from webhooks, group-committed. Every submission of one
+ * turn of the event loop is written in one transaction (one fsync), and only then are the submitters told
+ * (the HTTP 202 waits for this). Per event, in the same transaction: the `events` row (its primary key is
+ * the event id: a repeat is a duplicate, acknowledged and not stored) and the outbox item (class `event`,
+ * item id = event id). A submission whose new events do not fit the outbox quota is refused as a whole
+ * and stores nothing (learning/admin events are never dropped; the sender retries after a 503). Its
+ * quarantine entries go in the same transaction.
+ */
+import type Database from 'better-sqlite3';
+import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
+import { planAdmission } from './policy.ts';
+import { OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
+import type { GatewayStore, QuarantineEntry } from './store.ts';
+
+export type JournalEvent = LearningEvent | AdminEvent;
+
+export type EventCommitResult =
+  | { status: 'stored'; accepted: number; duplicates: number }
+  | { status: 'refused'; needBytes: number };
+
+interface Pending {
+  events: readonly JournalEvent[];
+  rejected: readonly QuarantineEntry[];
+  done: (err: Error | null, result?: EventCommitResult) => void;
+}
+
+class Refused extends Error {}
+class Fits extends Error {}
+
+/** The outbox's own accounting of an item (outbox.ts add()). */
+function outboxBytes(e: JournalEvent, text: string): number {
+  return Buffer.byteLength(text) + e.eventId.length + 32;
+}
+
+export class EventJournal {
+  readonly #store: GatewayStore;
+  readonly #maxRows: number;
+  readonly #now: () => number;
+  readonly #insert: Database.Statement<[string, string, string, number, number, string]>;
+  readonly #count: Database.Statement<[], { n: number }>;
+  readonly #prune: Database.Statement<[number, number]>;
+  readonly #writeBatch: (batch: Pending[], now: number) => (EventCommitResult | undefined)[];
+  #pending: Pending[] = [];
+  #pendingRows = 0;
+  #scheduled = false;
+  /** Called after every commit attempt (metrics); `err` when the whole transaction failed. */
+  onCommit: ((err: Error | null, batch: number) => void) | undefined;
+
+  constructor(store: GatewayStore, opts: { maxRowsPerCommit: number; now: () => number }) {
+    this.#store = store;
+    this.#maxRows = opts.maxRowsPerCommit;
+    this.#now = opts.now;
+    const db = store.db;
+    this.#insert = db.prepare(
+      'INSERT OR IGNORE INTO events (event_id, source, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
+    this.#prune = db.prepare(
+      'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+    );
+    // Store a submission's events whose texts are given; the outbox must have room for them (checked).
+    const store1 = (p: Pending, texts: readonly string[], now: number): EventCommitResult => {
+      let accepted = 0;
+      let duplicates = 0;
+      for (let i = 0; i < p.events.length; i++) {
+        const e = p.events[i]!;
+        const text = texts[i]!;
+        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, text).changes === 0) {
+          duplicates++;
+          continue;
+        }
+        const r = store.outbox.add('event', e.eventId, e, now, text);
+        if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
+        if (r === 'duplicate') duplicates++;
+        else accepted++;
+      }
+      return { status: 'stored', accepted, duplicates };
+    };
+    // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
+    // outbox) and resent events that are already stored still count as idempotent successes.
+    const exact = db.transaction((p: Pending, texts: readonly string[], now: number): EventCommitResult => {
+      let needBytes = 0;
+      const fresh: number[] = [];
+      for (let i = 0; i < p.events.length; i++) {
+        const e = p.events[i]!;
+        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, texts[i]!).changes === 0)
+          continue;
+        fresh.push(i);
+        needBytes += outboxBytes(e, texts[i]!);
+      }
+      if (fresh.length > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
+      // Put back what this savepoint inserted and store for real, now that it is known to fit.
+      throw new Fits();
+    });
+    const one = (p: Pending, now: number): EventCommitResult => {
+      const texts = p.events.map((e) => JSON.stringify(e));
+      let needBytes = 0;
+      for (let i = 0; i < texts.length; i++) needBytes += outboxBytes(p.events[i]!, texts[i]!);
+      // Usually everything fits even counting every event as new: no savepoint needed.
+      if (!this.#wouldRefuse(needBytes, now)) return store1(p, texts, now);
+      try {
+        exact(p, texts, now);
+      } catch (err) {
+        if (!(err instanceof Fits)) throw err;
+      }
+      return store1(p, texts, now);
+    };
+    this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
+      const results: (EventCommitResult | undefined)[] = [];
+      const rejected: QuarantineEntry[] = [];
+      for (const p of batch) {
+        for (const q of p.rejected) rejected.push(q);
+        if (p.events.length === 0) {
+          results.push(undefined);
+          continue;
+        }
+        try {
+          results.push(one(p, now));
+        } catch (err) {
+          if (!(err instanceof Refused)) throw err;
+          results.push({ status: 'refused', needBytes: Number(err.message) });
+        }
+      }
+      if (rejected.length) store.commit([], rejected, now);
+      return results;
+    });
+  }
+
+  #wouldRefuse(needBytes: number, now: number): boolean {
+    const stats = this.#store.outbox.stats(now);
+    const usage = {} as Record<OutboxClass, { rows: number; bytes: number }>;
+    for (const cls of OUTBOX_CLASSES) usage[cls] = { rows: stats[cls].rows, bytes: stats[cls].bytes };
+    return planAdmission(usage, this.#store.outbox.quotaBytes, 'event', needBytes).refuse;
+  }
+
+  /** Journal events (and quarantine rejections); resolves once the transaction has committed. */
+  submit(
+    events: readonly JournalEvent[],
+    rejected: readonly QuarantineEntry[] = [],
+  ): Promise<EventCommitResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({
+        events,
+        rejected,
+        done: (err, result) =>
+          err ? reject(err) : resolve(result ?? { status: 'stored', accepted: 0, duplicates: 0 }),
+      });
+      this.#pendingRows += events.length + rejected.length;
+      if (this.#pendingRows >= this.#maxRows) this.flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingRows = 0;
+    let results: (EventCommitResult | undefined)[];
+    try {
+      results = this.#writeBatch(batch, this.#now());
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.onCommit?.(error, batch.length);
+      for (const p of batch) p.done(error);
+      return;
+    }
+    this.onCommit?.(null, batch.length);
+    for (const [i, p] of batch.entries()) p.done(null, results[i]);
+  }
+
+  /** Delete events received before `beforeMs`, at most `maxRows` per call (their outbox items stay). */
+  prune(beforeMs: number, maxRows = 10_000): number {
+    return this.#prune.run(beforeMs, maxRows).changes;
+  }
+
+  /** Events held in the journal. */
+  rows(): number {
+    return this.#count.get()!.n;
+  }
+}
