@@ -2,6 +2,7 @@
  * The campus registry as the rest of the code sees it, after config/campus.yaml has been validated:
  * buildings → floors → rooms, and the devices in them with their channels. Lookups are by id.
  */
+import type { ModbusDeviceSettings } from '../gateway/ingest/modbus/settings.ts';
 import type { Quantity } from './quantities.ts';
 
 export interface ChannelInfo {
@@ -19,6 +20,8 @@ export interface DeviceInfo {
   channels: ReadonlyMap<string, ChannelInfo>;
   /** `scrypt$N$r$p$salt$hash` (base64), or undefined for a device with no MQTT login (e.g. Modbus). */
   passwordHash: string | undefined;
+  /** Set for a device the gateway polls over Modbus (its `modbus:` block, register map resolved). */
+  modbus?: ModbusDeviceSettings;
 }
 
 export interface RoomInfo {

@@ -6,6 +6,13 @@ import { resolve } from 'node:path';
 import type { Campus, ChannelInfo, DeviceInfo, RoomInfo } from '../../shared/campus.ts';
 import { ConfigError, readYamlFile } from '../../shared/config.ts';
 import type { Quantity } from '../../shared/quantities.ts';
+import {
+  checkBuses,
+  isMapIssue,
+  type ModbusDeviceSettings,
+  modbusDeviceFrom,
+  resolveProfiles,
+} from '../ingest/modbus/settings.ts';
 import { type CampusFile, campusSchema } from './schema.ts';
 
 export { hashPassword, PasswordVerifier, verifyPassword } from './passwords.ts';
@@ -55,29 +62,40 @@ function buildCampus(data: CampusFile, file: string): Campus {
   });
 
   const devices = new Map<string, DeviceInfo>();
+  const profiles = resolveProfiles(data.modbusProfiles);
+  if (isMapIssue(profiles)) throw new ConfigError(file, `modbusProfiles.${profiles.path}`, profiles.message);
+  const polled: { settings: ModbusDeviceSettings; at: string }[] = [];
   data.devices.forEach((d, di) => {
     const at = `devices.${di}`;
     if (devices.has(d.id)) throw new ConfigError(file, `${at}.id`, `duplicate device id ${d.id}`);
     const room = rooms.get(d.roomId);
     if (!room) throw new ConfigError(file, `${at}.roomId`, `unknown room ${d.roomId}`);
     const kind = data.deviceKinds[d.kind];
-    if (!kind && !d.channels) {
+    if (!kind && !d.channels && !d.modbus) {
       throw new ConfigError(file, `${at}.kind`, `unknown device kind ${d.kind} and no channels given`);
     }
     const channels = new Map<string, ChannelInfo>();
     for (const c of d.channels ?? kind?.channels ?? []) {
       channels.set(c.name, { name: c.name, quantity: c.quantity as Quantity });
     }
+    const modbus = d.modbus ? modbusDeviceFrom(d.modbus, profiles, channels) : undefined;
+    if (modbus && isMapIssue(modbus))
+      throw new ConfigError(file, `${at}.modbus.${modbus.path}`, modbus.message);
+    if (modbus) polled.push({ settings: modbus, at });
     devices.set(d.id, {
       deviceId: d.id,
       roomId: d.roomId,
       kind: d.kind,
-      expectedIntervalMs: d.expectedIntervalMs ?? kind?.expectedIntervalMs ?? 60_000,
+      expectedIntervalMs:
+        d.expectedIntervalMs ?? kind?.expectedIntervalMs ?? modbus?.pollIntervalMs ?? 60_000,
       channels,
       passwordHash: d.passwordHash,
+      ...(modbus ? { modbus } : {}),
     });
     room.deviceIds.push(d.id);
   });
+  const conflict = checkBuses(polled);
+  if (conflict) throw new ConfigError(file, conflict.at, conflict.message);
 
   return { campusId: data.campus.id, name: data.campus.name || data.campus.id, buildings, rooms, devices };
 }

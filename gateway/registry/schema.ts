@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { QUANTITY_NAMES } from '../../shared/quantities.ts';
+import { modbusDeviceSchema } from '../ingest/modbus/settings.ts';
 
 const id = z
   .string()
@@ -45,6 +46,8 @@ export const campusSchema = z.object({
     )
     .default([]),
   deviceKinds: z.record(z.string(), deviceKind).default({}),
+  /** Modbus register maps by name, for devices' `modbus.profile` (built-in ones: sdm120, room-sensor). */
+  modbusProfiles: z.record(id, z.unknown()).default({}),
   devices: z
     .array(
       z.object({
@@ -62,6 +65,8 @@ export const campusSchema = z.object({
             'expected scrypt$N$r$p$salt$hash',
           )
           .optional(),
+        /** A device the gateway polls over Modbus TCP/RTU (see gateway/ingest/modbus/settings.ts). */
+        modbus: modbusDeviceSchema.optional(),
       }),
     )
     .default([]),
