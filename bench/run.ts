@@ -9,6 +9,8 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   ingest: () => import('./ingest.ts'),
   journal: () => import('./journal.ts'),
   memory: () => import('./memory.ts'),
+  webhooks: () => import('./webhooks.ts'),
+  modbus: () => import('./modbus.ts'),
   apply: () => import('./apply.ts'),
   hub: () => import('./hub.ts'),
   wire: () => import('./wire.ts'),

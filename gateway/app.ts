@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Campus } from '../shared/campus.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import type { GatewayConfig } from './config/index.ts';
+import { ModbusPoller } from './ingest/modbus/index.ts';
 import { createMqttIngest, type MqttIngest } from './ingest/mqtt/broker.ts';
+import { installWebhooks, type Webhooks } from './ingest/webhooks/index.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { buildStatusApp } from './status/server.ts';
@@ -18,6 +20,8 @@ export interface GatewayDeps {
   campus: Campus;
   logger?: Logger;
   now?: () => number;
+  /** Where webhook secrets named by `secretEnv` are looked up (the CLI passes process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Gateway {
@@ -28,6 +32,10 @@ export interface Gateway {
   readonly mqtt: MqttIngest;
   /** Absent when no Event Hubs connection string is configured. */
   readonly uplink: Uplink | undefined;
+  /** Absent when no webhook source is enabled. */
+  readonly webhooks: Webhooks | undefined;
+  /** Polls the campus registry's Modbus devices (with none, it idles). */
+  readonly modbus: ModbusPoller;
   /** Bound ports, after start. */
   readonly ports: { mqtt: number; mqtts: number; ws: number; http: number };
   start(): Promise<void>;
@@ -89,6 +97,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     { campus: deps.campus, pipeline, metrics, logger, now },
   );
   const uplink = createUplink(config, { pipeline, metrics, logger, now });
+  const modbus = new ModbusPoller(
+    { maxFutureMs: config.journal.maxFutureMs, retentionMs: config.journal.retentionMs },
+    { campus: deps.campus, pipeline, metrics, logger, now },
+  );
   const startedAt = now();
   const http = buildStatusApp({
     uplink: () => uplink?.status(),
@@ -102,12 +114,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     startedAt,
     now,
     mqttClients: () => mqtt.broker.connectedClients,
+    modbus: (deviceId) => modbus.report(deviceId),
     auth: {
       open: config.dev,
       metricsPublic: config.http.metricsPublic,
       staff: config.http.staff,
       onFailure: () => metrics.authFailures.inc({ reason: 'staff_login' }),
     },
+  });
+  const webhooks = installWebhooks(http, config, {
+    store: pipeline.store,
+    registry: metrics.registry,
+    logger,
+    now,
+    env: deps.env ?? {},
   });
   const ports = { mqtt: 0, mqtts: 0, ws: 0, http: 0 };
   let started = false;
@@ -119,6 +139,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     http,
     mqtt,
     uplink,
+    webhooks,
+    modbus,
     ports,
     async start() {
       await pipeline.start();
@@ -128,6 +150,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       await http.listen({ host: config.http.host, port: config.http.port });
       const addr = http.server.address();
       ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+      if (config.modbus.enabled) modbus.start();
       started = true;
       logger.info({ ports, dev: config.dev }, 'gateway started');
     },
@@ -136,6 +159,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
         await mqtt.stop();
         await http.close();
       }
+      // Webhook events already accepted by a handler are written before the store closes.
+      webhooks?.stop();
+      await modbus.stop();
       await uplink?.stop();
       await pipeline.stop();
       logger.info('gateway stopped');

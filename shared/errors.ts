@@ -23,6 +23,21 @@ export const ERRORS = {
   CT_ERR_WIRE_PROPERTIES: { status: 422, message: 'uplink event lacks the batch properties' },
   CT_ERR_WIRE_ENCODING: { status: 422, message: 'uplink event body is not gzip-compressed JSON' },
   CT_ERR_WIRE_SCHEMA: { status: 422, message: 'uplink event does not match its schema' },
+  CT_ERR_BAD_QUERY: { status: 400, message: 'query parameter is invalid' },
+  CT_ERR_SIGNATURE: { status: 401, message: 'webhook signature missing or wrong' },
+  CT_ERR_SIGNATURE_EXPIRED: { status: 401, message: 'webhook timestamp missing or outside the tolerance' },
+  CT_ERR_REPLAY: { status: 401, message: 'webhook request already received (replay)' },
+  CT_ERR_RATE_LIMITED: { status: 429, message: 'too many requests; retry later' },
+  CT_ERR_MEDIA_TYPE: { status: 415, message: 'content type must be JSON' },
+  CT_ERR_JOURNAL_UNAVAILABLE: { status: 503, message: 'the journal could not store the events; retry later' },
+  CT_ERR_IMPLAUSIBLE: { status: 422, message: 'value is not plausible for its register' },
+  CT_ERR_MODBUS_EXCEPTION: { status: 502, message: 'Modbus device answered with an exception' },
+  CT_ERR_MODBUS_TIMEOUT: { status: 504, message: 'Modbus device did not answer in time' },
+  CT_ERR_MODBUS_FRAME: { status: 502, message: 'Modbus response was malformed (CRC or length error)' },
+  CT_ERR_MODBUS_UNREACHABLE: {
+    status: 502,
+    message: 'Modbus device or bus is not reachable (connect failed or lost)',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

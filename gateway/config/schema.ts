@@ -3,6 +3,7 @@
  * empty file is a valid (secure, non-dev) gateway; `dev: true` is the only way to allow anonymous devices.
  */
 import { z } from 'zod';
+import { checkWebhooks, webhooksSchema } from './webhooks.ts';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().positive();
@@ -136,9 +137,7 @@ export const gatewaySchema = z
             raw: z.number().int().min(0).default(10_000),
           })
           .prefault({}),
-        backoff: z
-          .object({ baseMs: ms.default(500), maxMs: ms.default(60_000) })
-          .prefault({}),
+        backoff: z.object({ baseMs: ms.default(500), maxMs: ms.default(60_000) }).prefault({}),
         /** One send's timeout (the SDK's own retries are kept short: the uplink retries with backoff). */
         sendTimeoutMs: ms.default(30_000),
       })
@@ -162,6 +161,9 @@ export const gatewaySchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .prefault({}),
+    webhooks: webhooksSchema,
+    /** Modbus polling of the campus registry's devices that have a `modbus:` block (see README). */
+    modbus: z.object({ enabled: z.boolean().default(true) }).prefault({}),
   })
   .refine((c) => c.mqtt.maxPacketBytes >= c.mqtt.maxPayloadBytes, {
     message: 'must be at least mqtt.maxPayloadBytes',
@@ -170,7 +172,8 @@ export const gatewaySchema = z
   .refine((c) => !c.mqtt.allowAnonymous || c.dev, {
     message: 'anonymous devices are allowed only in dev mode',
     path: ['mqtt', 'allowAnonymous'],
-  });
+  })
+  .superRefine(checkWebhooks);
 
 export type GatewayConfigInput = z.input<typeof gatewaySchema>;
 export type GatewayConfigData = z.output<typeof gatewaySchema>;

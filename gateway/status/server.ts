@@ -31,6 +31,8 @@ export interface StatusDeps {
   startedAt: number;
   now: () => number;
   mqttClients: () => number;
+  /** A Modbus device's poll health and counters; undefined for devices that are not polled. */
+  modbus?: (deviceId: string) => object | undefined;
   auth: StaffAuthOptions;
 }
 
@@ -132,6 +134,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
         lastSeen: twin?.lastSeen ?? null,
         status: deps.deviceStatus.get(device.deviceId) ?? null,
         rejected: metrics.rejectedByDevice(device.deviceId),
+        ...(device.modbus ? { modbus: deps.modbus?.(device.deviceId) ?? null } : {}),
       });
     }
     return { devices };
