@@ -1,10 +1,11 @@
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Aggregate } from './events.ts';
 import {
   aggregateItemId,
   decodeBatch,
   encodeBatch,
+  encodeBatchAsync,
   parseSchemaName,
   schemaName,
   type WireItem,
@@ -100,5 +101,18 @@ describe('wire format', () => {
   it('parses schema names', () => {
     expect(parseSchemaName(schemaName('event'))).toEqual({ cls: 'event', version: 1 });
     expect(parseSchemaName('campus-twin.bogus.v1')).toBeUndefined();
+  });
+
+  it('encodes the same JSON in slices as in one go', async () => {
+    const items: WireItem[] = Array.from({ length: 2_500 }, (_, i) => {
+      const a = agg(i, i % 7 === 0);
+      return { id: i % 11 === 0 ? `custom-${i}` : aggregateItemId(a), body: { ...a } };
+    });
+    const one = encodeBatch('aggregate', 'gw-1', 'b-9', items);
+    const sliced = await encodeBatchAsync('aggregate', 'gw-1', 'b-9', items, 6, 300);
+    expect(gunzipSync(sliced.body).toString()).toBe(gunzipSync(one.body).toString());
+    expect(sliced.properties).toEqual(one.properties);
+    const empty = await encodeBatchAsync('alert', 'gw-1', 'b-0', []);
+    expect(decodeBatch(empty.properties, empty.body)).toMatchObject({ ok: true, items: [] });
   });
 });

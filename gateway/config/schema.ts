@@ -122,7 +122,8 @@ export const gatewaySchema = z
           .min(4096)
           .max(1024 * 1024)
           .default(1024 * 1024),
-        maxItemsPerEvent: z.number().int().positive().default(50_000),
+        /** Also bounds the work of packing one event (parsed and encoded in slices between sends). */
+        maxItemsPerEvent: z.number().int().positive().default(2_500),
         /** Items younger than this are live and go first; older ones are backlog and drain at the cap. */
         liveWindowMs: ms.default(120_000),
         /** Compressed bytes per second for backlog (not live) events; 0 = no cap. */

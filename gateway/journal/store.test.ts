@@ -212,4 +212,22 @@ describe('GatewayStore', () => {
     expect(store.addOutboxItem('alert', 'a-1', { x: 1 }, T0)).toBe('stored');
     expect(store.outbox.stats(T0).alert.rows).toBe(1);
   });
+
+  it('removes a sent batch by its seqs and keeps the counts in step with the disk', () => {
+    store.transaction(() => {
+      for (let i = 0; i < 5; i++) store.outbox.add('twin', `t-${i}`, { i, pad: 'x'.repeat(i * 10) }, T0);
+    })();
+    const rows = store.outbox.peek('twin', 10);
+    const gone = [rows[0]!.seq, rows[3]!.seq, 99_999];
+    store.transaction(() => store.outbox.remove('twin', gone))();
+    const left = store.outbox.peek('twin', 10);
+    expect(left.map((r) => r.itemId)).toEqual(['t-1', 't-2', 't-4']);
+    const stats = store.outbox.stats(T0).twin;
+    expect(stats.rows).toBe(3);
+    expect(stats.bytes).toBe(left.reduce((a, r) => a + r.bytes, 0));
+    store.transaction(() => store.outbox.remove('twin', [left[1]!.seq]))();
+    expect(store.outbox.stats(T0).twin).toMatchObject({ rows: 2, bytes: left[0]!.bytes + left[2]!.bytes });
+    store.outbox.reloadUsage();
+    expect(store.outbox.stats(T0).twin).toMatchObject({ rows: 2, bytes: left[0]!.bytes + left[2]!.bytes });
+  });
 });
