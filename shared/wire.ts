@@ -112,6 +112,10 @@ export function encodeItems(cls: WireClass, items: readonly WireItem[]): string 
   return JSON.stringify({ cols, rows: items.map((it) => rowOf(cls, it, cols.length, index)) });
 }
 
+function propertiesOf(cls: WireClass, gatewayId: string, batchId: string, itemCount: number): WireProperties {
+  return { schema: schemaName(cls), gatewayId, batchId, itemCount, contentEncoding: 'gzip' };
+}
+
 export function encodeBatch(
   cls: WireClass,
   gatewayId: string,
@@ -121,13 +125,7 @@ export function encodeBatch(
 ): { body: Buffer; properties: WireProperties } {
   return {
     body: gzipSync(encodeItems(cls, items), { level }),
-    properties: {
-      schema: schemaName(cls),
-      gatewayId,
-      batchId,
-      itemCount: items.length,
-      contentEncoding: 'gzip',
-    },
+    properties: propertiesOf(cls, gatewayId, batchId, items.length),
   };
 }
 
@@ -154,13 +152,7 @@ export async function encodeBatchAsync(
   const text = `{"cols":${JSON.stringify(cols)},"rows":[${parts.filter((p) => p.length > 0).join(',')}]}`;
   return {
     body: await gzipAsync(text, { level }),
-    properties: {
-      schema: schemaName(cls),
-      gatewayId,
-      batchId,
-      itemCount: items.length,
-      contentEncoding: 'gzip',
-    },
+    properties: propertiesOf(cls, gatewayId, batchId, items.length),
   };
 }
 

@@ -6,11 +6,10 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { Cloud } from '../cloud/app.ts';
-import { testCampusData, testPassword } from './helpers/campus.ts';
+import { testCampusData } from './helpers/campus.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import {
   getJson,
@@ -22,6 +21,7 @@ import {
 } from './helpers/gateway.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
+import { publishReadings } from './helpers/publish.ts';
 
 const DEVICES = ['env-1', 'env-2', 'env-3', 'env-4'];
 const FAST_UPLINK = {
@@ -31,34 +31,14 @@ const FAST_UPLINK = {
 };
 
 /** Publish `n` readings (QoS 1) with distinct (device, ts); resolves when all are acknowledged. */
-async function publish(mqttUrl: string, n: number, start: number, spacingMs = 1): Promise<void> {
-  const clients = await Promise.all(
-    DEVICES.map((id) =>
-      mqtt.connectAsync(mqttUrl, {
-        clientId: `${id}-e2e`,
-        username: id,
-        password: testPassword(id),
-        reconnectPeriod: 0,
-      }),
-    ),
-  );
-  try {
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const id = DEVICES[i % DEVICES.length]!;
-      const ts = start + Math.floor(i / DEVICES.length) * spacingMs;
-      sends.push(
-        clients[i % DEVICES.length]!.publishAsync(
-          `devices/${id}/telemetry`,
-          JSON.stringify({ ts, readings: { temperature: 20 + (i % 40) / 10 } }),
-          { qos: 1 },
-        ),
-      );
-    }
-    await Promise.all(sends);
-  } finally {
-    await Promise.all(clients.map((c) => c.endAsync()));
-  }
+function publish(mqttUrl: string, n: number, start = Date.now(), spacingMs = 1): Promise<void> {
+  return publishReadings(mqttUrl, {
+    devices: DEVICES,
+    n,
+    start,
+    spacingMs,
+    readings: (i) => ({ temperature: 20 + (i % 40) / 10 }),
+  });
 }
 
 async function cloudReadings(cloud: Cloud): Promise<number> {
@@ -79,13 +59,19 @@ describe('gateway → hub → cloud, exactly once', () => {
     cleanups.length = 0;
   });
 
-  it('N readings published over MQTT arrive in the cloud: the sum of aggregate counts is N', async () => {
+  /** A local hub and a cloud consuming from it (dev mode), both stopped after the test. */
+  async function hubAndCloud(): Promise<{ hub: TestHub; dir: string; cloud: Cloud }> {
     const hub = await startTestHub();
     cleanups.push(() => hub.stop());
     const dir = tempDir();
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const cloud = await startTestCloud(hub, dir, { dev: true });
     cleanups.push(() => cloud.stop());
+    return { hub, dir, cloud };
+  }
+
+  it('N readings published over MQTT arrive in the cloud: the sum of aggregate counts is N', async () => {
+    const { hub, cloud } = await hubAndCloud();
     const t = await startTestGateway({
       gatewayId: 'gw-e2e',
       aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
@@ -114,12 +100,7 @@ describe('gateway → hub → cloud, exactly once', () => {
   });
 
   it('a hub outage grows the backlog on the status page, which drains; the cloud still ends with exactly N', async () => {
-    const hub: TestHub = await startTestHub();
-    cleanups.push(() => hub.stop());
-    const dir = tempDir();
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const cloud = await startTestCloud(hub, dir, { dev: true });
-    cleanups.push(() => cloud.stop());
+    const { hub, cloud } = await hubAndCloud();
     const t: TestGateway = await startTestGateway({
       gatewayId: 'gw-outage',
       aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
@@ -164,12 +145,7 @@ describe('gateway → hub → cloud, exactly once', () => {
   });
 
   it('the gateway killed with SIGKILL while batches are in flight, then restarted: exactly N in the cloud', async () => {
-    const hub = await startTestHub();
-    cleanups.push(() => hub.stop());
-    const dir = tempDir();
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const cloud = await startTestCloud(hub, dir, { dev: true });
-    cleanups.push(() => cloud.stop());
+    const { hub, dir, cloud } = await hubAndCloud();
 
     const campusFile = join(dir, 'campus.yaml');
     writeFileSync(campusFile, stringify(await testCampusData()));

@@ -3,12 +3,11 @@
  * Event Hubs inside exactly one window aggregate, events respect the size limit, and an outage of the
  * hub only grows the backlog, which drains when the hub returns.
  */
-import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testPassword } from './helpers/campus.ts';
 import { aggregateTotals, readAllEvents } from './helpers/eventhub.ts';
 import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
+import { publishReadings } from './helpers/publish.ts';
 
 const DEVICES = ['env-1', 'env-2', 'env-3', 'env-4'];
 
@@ -27,35 +26,15 @@ function uplinkConfig(hub: TestHub, extra: Record<string, unknown> = {}) {
   };
 }
 
-/** Publish `n` readings spread over the devices (distinct event times), QoS 1; resolves when all acked. */
-async function publish(mqttUrl: string, n: number, start = Date.now(), spacingMs = 1): Promise<void> {
-  const clients = await Promise.all(
-    DEVICES.map((id) =>
-      mqtt.connectAsync(mqttUrl, {
-        clientId: id,
-        username: id,
-        password: testPassword(id),
-        reconnectPeriod: 0,
-      }),
-    ),
-  );
-  try {
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const id = DEVICES[i % DEVICES.length]!;
-      const ts = start + Math.floor(i / DEVICES.length) * spacingMs;
-      sends.push(
-        clients[i % DEVICES.length]!.publishAsync(
-          `devices/${id}/telemetry`,
-          JSON.stringify({ ts, readings: { co2: 400 + (i % 300) } }),
-          { qos: 1 },
-        ),
-      );
-    }
-    await Promise.all(sends);
-  } finally {
-    await Promise.all(clients.map((c) => c.endAsync()));
-  }
+/** Publish `n` readings (QoS 1) with distinct (device, ts); resolves when all are acknowledged. */
+function publish(mqttUrl: string, n: number, start = Date.now(), spacingMs = 1): Promise<void> {
+  return publishReadings(mqttUrl, {
+    devices: DEVICES,
+    n,
+    start,
+    spacingMs,
+    readings: (i) => ({ co2: 400 + (i % 300) }),
+  });
 }
 
 interface UplinkStatusJson {

@@ -1,5 +1,5 @@
 export { type EventCommitResult, EventJournal, type JournalEvent } from './events.ts';
-export type { AddResult, OutboxRow } from './outbox.ts';
+export { type AddResult, type OutboxRow, type OutboxTotals, outboxTotals } from './outbox.ts';
 export { EVICTION_ORDER, NEVER_DROPPED, planAdmission } from './policy.ts';
 export { OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
 export {

@@ -194,3 +194,24 @@ export class Outbox {
 function toRow(r: RawRow): OutboxRow {
   return { seq: r.seq, itemId: r.item_id, createdAt: r.created_at, bytes: r.bytes, body: r.body };
 }
+
+export interface OutboxTotals {
+  rows: number;
+  bytes: number;
+  /** Age of the oldest item of any class, or null when empty. */
+  oldestAgeMs: number | null;
+}
+
+/** All classes together, from `Outbox.stats`. */
+export function outboxTotals(stats: ReturnType<Outbox['stats']>): OutboxTotals {
+  let rows = 0;
+  let bytes = 0;
+  let oldestAgeMs: number | null = null;
+  for (const cls of OUTBOX_CLASSES) {
+    rows += stats[cls].rows;
+    bytes += stats[cls].bytes;
+    const age = stats[cls].oldestAgeMs;
+    if (age !== null && (oldestAgeMs === null || age > oldestAgeMs)) oldestAgeMs = age;
+  }
+  return { rows, bytes, oldestAgeMs };
+}

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
 import type { DeviceStatus } from '../../shared/events.ts';
-import { OUTBOX_CLASSES } from '../journal/index.ts';
+import { OUTBOX_CLASSES, outboxTotals } from '../journal/index.ts';
 import { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
@@ -60,15 +60,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       bySource[t.code] = (bySource[t.code] ?? 0) + t.count;
       rejected[t.source] = bySource;
     }
-    let outboxRows = 0;
-    let outboxBytes = 0;
-    let oldestAgeMs: number | null = null;
-    for (const cls of OUTBOX_CLASSES) {
-      outboxRows += outbox[cls].rows;
-      outboxBytes += outbox[cls].bytes;
-      const age = outbox[cls].oldestAgeMs;
-      if (age !== null && (oldestAgeMs === null || age > oldestAgeMs)) oldestAgeMs = age;
-    }
+    const totals = outboxTotals(outbox);
     return {
       gatewayId: deps.gatewayId,
       mode: deps.dev ? 'dev (anonymous devices allowed)' : 'secure',
@@ -82,9 +74,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       mqtt: { clients: deps.mqttClients() },
       journal: { ...journal, closedUntil: pipeline.store.closedUntil, openWindows: pipeline.windows.size },
       outbox: {
-        rows: outboxRows,
-        bytes: outboxBytes,
-        oldestAgeMs,
+        ...totals,
         quotaBytes: pipeline.store.outbox.quotaBytes,
         byClass: outbox,
       },

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { type EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../../shared/logger.ts';
+import { outboxTotals } from '../journal/index.ts';
 import { OUTBOX_CLASSES, type OutboxClass } from '../journal/schema.ts';
 import type { GatewayStore } from '../journal/store.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -134,16 +135,7 @@ export class Uplink {
 
   status(): UplinkStatus {
     const now = this.#d.now();
-    const stats = this.#d.store.outbox.stats(now);
-    let rows = 0;
-    let bytes = 0;
-    let oldestAgeMs: number | null = null;
-    for (const cls of OUTBOX_CLASSES) {
-      rows += stats[cls].rows;
-      bytes += stats[cls].bytes;
-      const age = stats[cls].oldestAgeMs;
-      if (age !== null && (oldestAgeMs === null || age > oldestAgeMs)) oldestAgeMs = age;
-    }
+    const backlog = outboxTotals(this.#d.store.outbox.stats(now));
     const rate = this.#meter.perSec(now);
     return {
       state: this.#state,
@@ -154,9 +146,9 @@ export class Uplink {
       lastSuccessAt: this.#lastSuccessAt,
       retryAttempt: this.#attempt,
       nextRetryAt: this.#nextRetryAt,
-      backlog: { rows, bytes, oldestAgeMs },
+      backlog,
       drainRateItemsPerSec: Math.round(rate * 10) / 10,
-      etaSeconds: etaSeconds(rows, rate),
+      etaSeconds: etaSeconds(backlog.rows, rate),
       sent: { ...this.#sent },
     };
   }
