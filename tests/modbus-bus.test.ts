@@ -3,9 +3,7 @@
  * round-robin however many requests each has queued.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ModbusBus } from '../gateway/ingest/modbus/bus.ts';
-import { createLogger } from '../shared/logger.ts';
-import { startServerTcp } from './helpers/modbus.ts';
+import { startServerTcp, tcpBus } from './helpers/modbus.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -37,20 +35,7 @@ describe('Modbus bus', () => {
       },
     });
     cleanups.push(() => srv.stop());
-    const bus = new ModbusBus(
-      'tcp://test',
-      {
-        transport: 'tcp',
-        host: '127.0.0.1',
-        port: srv.port,
-        path: '',
-        baudRate: 9600,
-        parity: 'none',
-        stopBits: 1,
-        dataBits: 8,
-      },
-      createLogger({ level: 'silent' }),
-    );
+    const bus = tcpBus(srv.port);
     cleanups.push(() => bus.close());
     const read = (deviceId: string, unitId: number, address: number) =>
       bus.read({ deviceId, unitId, fc: 4, address, count: 2, timeoutMs: 1000 });
@@ -78,20 +63,7 @@ describe('Modbus bus', () => {
       ) => {},
     });
     cleanups.push(() => srv.stop());
-    const bus = new ModbusBus(
-      'tcp://test',
-      {
-        transport: 'tcp',
-        host: '127.0.0.1',
-        port: srv.port,
-        path: '',
-        baudRate: 9600,
-        parity: 'none',
-        stopBits: 1,
-        dataBits: 8,
-      },
-      createLogger({ level: 'silent' }),
-    );
+    const bus = tcpBus(srv.port);
     const settle = (p: Promise<unknown>) =>
       p.then(
         () => 'resolved',

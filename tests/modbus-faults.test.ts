@@ -4,12 +4,12 @@
  * while its neighbours keep their poll rate, and a dropped connection that comes back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ModbusDeviceReport, ModbusPoller } from '../gateway/ingest/modbus/index.ts';
+import { ModbusPoller } from '../gateway/ingest/modbus/index.ts';
 import { GatewayMetrics } from '../gateway/metrics.ts';
 import type { Reading } from '../shared/events.ts';
 import { createLogger } from '../shared/logger.ts';
-import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
-import { exception, f32Words, modbusCampus, startServerTcp } from './helpers/modbus.ts';
+import { startTestGateway, waitFor } from './helpers/gateway.ts';
+import { exception, f32Words, modbusCampus, modbusReports, startServerTcp } from './helpers/modbus.ts';
 
 type Cb = (err: Error | null, v: number[]) => void;
 
@@ -17,13 +17,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-async function reports(gw: TestGateway): Promise<Map<string, ModbusDeviceReport>> {
-  const { devices } = await getJson<{ devices: { deviceId: string; modbus?: ModbusDeviceReport }[] }>(
-    `${gw.httpUrl}/api/devices`,
-  );
-  return new Map(devices.filter((d) => d.modbus).map((d) => [d.deviceId, d.modbus!]));
-}
 
 const POWER = [{ name: 'power', ref: 30001, type: 'float32', quantity: 'power' }];
 
@@ -75,7 +68,7 @@ describe('Modbus faults', () => {
     cleanups.push(() => gw.stop());
     const r = await waitFor(
       async () => {
-        const m = await reports(gw);
+        const m = await modbusReports(gw);
         return [...m.values()].every((d) => d.counters.polls >= 3) ? m : undefined;
       },
       15_000,
@@ -144,11 +137,15 @@ describe('Modbus faults', () => {
       },
     );
     cleanups.push(() => gw.stop());
-    await waitFor(async () => ((await reports(gw)).get('ok-1')?.counters.ok ?? 0) >= 1, 5000, 'first poll');
-    const before = await reports(gw);
+    await waitFor(
+      async () => ((await modbusReports(gw)).get('ok-1')?.counters.ok ?? 0) >= 1,
+      5000,
+      'first poll',
+    );
+    const before = await modbusReports(gw);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
-    const after = await reports(gw);
+    const after = await modbusReports(gw);
     const seconds = (Date.now() - t0) / 1000;
     for (const id of ['ok-1', 'ok-2']) {
       const rate = (after.get(id)!.counters.ok - before.get(id)!.counters.ok) / seconds;
@@ -193,11 +190,11 @@ describe('Modbus faults', () => {
       },
     );
     cleanups.push(() => gw.stop());
-    await waitFor(async () => ((await reports(gw)).get('up-1')?.counters.ok ?? 0) >= 2, 5000, 'polls');
+    await waitFor(async () => ((await modbusReports(gw)).get('up-1')?.counters.ok ?? 0) >= 2, 5000, 'polls');
     await srv.stop();
     const down = await waitFor(
       async () => {
-        const d = (await reports(gw)).get('up-1')!;
+        const d = (await modbusReports(gw)).get('up-1')!;
         return d.state === 'offline' ? d : undefined;
       },
       10_000,
@@ -210,7 +207,7 @@ describe('Modbus faults', () => {
     srv = await startServerTcp(handler, port);
     const up = await waitFor(
       async () => {
-        const d = (await reports(gw)).get('up-1')!;
+        const d = (await modbusReports(gw)).get('up-1')!;
         return d.state === 'online' && d.counters.ok > okBefore ? d : undefined;
       },
       10_000,
@@ -258,7 +255,7 @@ describe('Modbus faults', () => {
     await srv.stop();
     const d = await waitFor(
       async () => {
-        const r = (await reports(gw)).get('drop-1')!;
+        const r = (await modbusReports(gw)).get('drop-1')!;
         return r.counters.faults.disconnect ? r : undefined;
       },
       4000,

@@ -6,21 +6,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../gateway/ingest/modbus/cli.ts';
-import type { ModbusDeviceReport } from '../gateway/ingest/modbus/index.ts';
-import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
-import { modbusCampus, startPymodbus, startSerialPair } from './helpers/modbus.ts';
+import { getJson, startTestGateway, waitFor } from './helpers/gateway.ts';
+import { modbusCampus, modbusReports, startPymodbus, startSerialPair } from './helpers/modbus.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-async function reports(gw: TestGateway): Promise<Map<string, ModbusDeviceReport>> {
-  const { devices } = await getJson<{ devices: { deviceId: string; modbus?: ModbusDeviceReport }[] }>(
-    `${gw.httpUrl}/api/devices`,
-  );
-  return new Map(devices.filter((d) => d.modbus).map((d) => [d.deviceId, d.modbus!]));
-}
 
 describe('Modbus RTU', () => {
   it('polls a room sensor from pymodbus over a serial pair; an absent unit on the line does not stall it', async () => {
@@ -65,7 +57,7 @@ describe('Modbus RTU', () => {
     cleanups.push(() => gw.stop());
     const r = await waitFor(
       async () => {
-        const m = await reports(gw);
+        const m = await modbusReports(gw);
         return (m.get('room-1')?.counters.ok ?? 0) >= 6 && (m.get('ghost-9')?.counters.failed ?? 0) >= 3
           ? m
           : undefined;
@@ -154,7 +146,7 @@ describe('Modbus RTU', () => {
     cleanups.push(() => gw.stop());
     const rep = await waitFor(
       async () => {
-        const d = (await reports(gw)).get('crc-1');
+        const d = (await modbusReports(gw)).get('crc-1');
         return (d?.counters.failed ?? 0) >= 2 ? d : undefined;
       },
       10_000,

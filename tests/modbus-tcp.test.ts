@@ -5,10 +5,8 @@
  * forwarded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ModbusBus } from '../gateway/ingest/modbus/bus.ts';
 import { readMap } from '../gateway/ingest/modbus/probe.ts';
 import { builtinProfiles } from '../gateway/ingest/modbus/settings.ts';
-import { createLogger } from '../shared/logger.ts';
 import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
 import {
   exception,
@@ -19,6 +17,7 @@ import {
   type PyServer,
   startPymodbus,
   startServerTcp,
+  tcpBus,
 } from './helpers/modbus.ts';
 
 const SDM120 = builtinProfiles().get('sdm120')!;
@@ -67,20 +66,7 @@ afterEach(async () => {
 });
 
 async function expectMapExact(port: number, values: Map<string, number>) {
-  const bus = new ModbusBus(
-    't',
-    {
-      transport: 'tcp',
-      host: '127.0.0.1',
-      port,
-      path: '',
-      baudRate: 9600,
-      parity: 'none',
-      stopBits: 1,
-      dataBits: 8,
-    },
-    createLogger({ level: 'silent' }),
-  );
+  const bus = tcpBus(port, 't');
   try {
     const read = await readMap(bus, SDM120, { unitId: 1, timeoutMs: 2000 });
     expect(read).toHaveLength(35);

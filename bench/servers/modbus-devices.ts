@@ -4,21 +4,10 @@
  * {"event":"server:ready","ports":[…]} and runs until SIGTERM/SIGINT or until its stdin ends.
  * Usage: modbus-devices.ts COUNT
  */
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
+import { freePort } from '../../tests/helpers/modbus.ts';
 
 const count = Number(process.argv[2] ?? 100);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const servers: ServerTCP[] = [];
 const ports: number[] = [];

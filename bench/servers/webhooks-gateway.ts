@@ -4,10 +4,8 @@
  * its own process. Usage: webhooks-gateway.ts <dataDir> <hookSecret>. Prints {"event":"gateway:ready",…}
  * and runs until SIGTERM/SIGINT or until its stdin ends.
  */
-import { createGateway } from '../../gateway/app.ts';
 import { gatewayConfigFrom } from '../../gateway/config/index.ts';
-import { loadCampus } from '../../gateway/registry/index.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { serveGateway } from '../lib/gateway-server.ts';
 
 const [dataDir, hookSecret] = process.argv.slice(2);
 if (!dataDir || !hookSecret) {
@@ -34,29 +32,4 @@ const config = gatewayConfigFrom({
     pseudonym: { secret: 'bench-campus-secret-0123456789' },
   },
 });
-const gateway = createGateway(config, {
-  campus: loadCampus('config/campus.yaml'),
-  logger: createLogger({ level: 'silent' }),
-});
-await gateway.start();
-process.stdout.write(
-  `${JSON.stringify({ event: 'gateway:ready', ports: gateway.ports, pid: process.pid })}\n`,
-);
-
-let stopping = false;
-function shutdown(): void {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(1), 10_000).unref();
-  gateway.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`gateway stop failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.stdin.on('end', shutdown);
-process.stdin.resume();
+await serveGateway(config, 'config/campus.yaml');

@@ -202,6 +202,16 @@ export class HubServer {
     link.close(error);
   }
 
+  /** Refuses a link to `address` unless its connection holds a valid token (CBS put-token) for it. */
+  #refuseUnauthorized(link: Sender | Receiver, address: string): boolean {
+    if (this.#authorized(link.connection, address)) return false;
+    this.#refuse(link, {
+      condition: 'amqp:unauthorized-access',
+      description: `no valid token for ${address}`,
+    });
+    return true;
+  }
+
   // ---- client receivers (our senders) ----
 
   #onSenderOpen(ctx: EventContext): void {
@@ -242,13 +252,7 @@ export class HubServer {
       });
       return;
     }
-    if (!this.#authorized(link.connection, address)) {
-      this.#refuse(link, {
-        condition: 'amqp:unauthorized-access',
-        description: `no valid token for ${address}`,
-      });
-      return;
-    }
+    if (this.#refuseUnauthorized(link, address)) return;
     const filters = (link.source as { filter?: Record<string, unknown> } | undefined)?.filter;
     const rawFilter = filters ? unwrapValue(filters[SELECTOR_FILTER]) : undefined;
     const parsed = parseSelector(typeof rawFilter === 'string' ? rawFilter : undefined);
@@ -283,13 +287,7 @@ export class HubServer {
       this.#refuse(link, target);
       return;
     }
-    if (!this.#authorized(link.connection, address)) {
-      this.#refuse(link, {
-        condition: 'amqp:unauthorized-access',
-        description: `no valid token for ${address}`,
-      });
-      return;
-    }
+    if (this.#refuseUnauthorized(link, address)) return;
     // The SDK sizes its batches by this (createBatch's maxSizeInBytes); larger transfers are rejected.
     (link as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size =
       this.#config.maxMessageBytes;

@@ -1,7 +1,8 @@
 /**
  * Modbus peers for the tests: a real pymodbus server (TCP on port 0, or RTU on a serial device) run by the
  * Debian python3 (not the one first on PATH), a virtual serial pair (socat), modbus-serial's own ServerTCP on
- * a free port, and campus registries with Modbus devices. Every process is killed by pid in `stop()`.
+ * a free port, and campus registries with Modbus devices; a bus to a TCP server, and the devices' Modbus
+ * reports from a test gateway. Every process is killed by pid in `stop()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,8 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type IServiceVector, ServerTCP } from 'modbus-serial';
+import { ModbusBus } from '../../gateway/ingest/modbus/bus.ts';
+import type { ModbusDeviceReport } from '../../gateway/ingest/modbus/index.ts';
 import { campusFrom } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { getJson, type TestGateway } from './gateway.ts';
 
 export const PYTHON = '/usr/bin/python3';
 const SERVER_PY = fileURLToPath(new URL('./modbus_server.py', import.meta.url));
@@ -38,6 +43,25 @@ async function killChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** A peer process whose stderr is kept for error messages; `stop` kills it by pid and removes `dir`. */
+function spawnPeer(
+  command: string,
+  args: string[],
+  stdout: 'pipe' | 'ignore',
+  dir: string,
+): { child: ChildProcess; stderr: () => string; stop: () => Promise<void> } {
+  const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const stop = async () => {
+    await killChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { child, stderr: () => stderr, stop };
+}
+
 /** Starts tests/helpers/modbus_server.py and waits for its ready line. */
 export async function startPymodbus(
   spec: { unit?: number; points: Point[] },
@@ -61,18 +85,10 @@ export async function startPymodbus(
           '--stopbits',
           String(where.stopbits ?? 1),
         ];
-  const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const stop = async () => {
-    await killChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { child, stderr, stop } = spawnPeer(PYTHON, args, 'pipe', dir);
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`pymodbus not ready in 15 s: ${stderr}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`pymodbus not ready in 15 s: ${stderr()}`)), 15_000);
       let buf = '';
       child.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
@@ -84,7 +100,7 @@ export async function startPymodbus(
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`pymodbus exited with ${code}: ${stderr}`));
+        reject(new Error(`pymodbus exited with ${code}: ${stderr()}`));
       });
     });
     return { port, child, stop };
@@ -106,22 +122,17 @@ export async function startSerialPair(): Promise<SerialPair> {
   const dir = mkdtempSync(join(tmpdir(), 'ct-modbus-pty-'));
   const a = join(dir, 'a');
   const b = join(dir, 'b');
-  const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const stop = async () => {
-    await killChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { child, stderr, stop } = spawnPeer(
+    'socat',
+    ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+    'ignore',
+    dir,
+  );
   const deadline = Date.now() + 10_000;
-  while (!(existsSync(a) && existsSync(b) && stderr.includes('starting data transfer loop'))) {
+  while (!(existsSync(a) && existsSync(b) && stderr().includes('starting data transfer loop'))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
-      throw new Error(`socat did not start: ${stderr}`);
+      throw new Error(`socat did not start: ${stderr()}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -198,4 +209,30 @@ export function modbusCampus(
 /** The error a ServerTCP vector passes to its callback to answer with a Modbus exception. */
 export function exception(code: number): Error {
   return Object.assign(new Error(`exception ${code}`), { modbusErrorCode: code });
+}
+
+/** A bus to a Modbus TCP server on 127.0.0.1:`port` (the serial settings are unused but required). */
+export function tcpBus(port: number, key = 'tcp://test'): ModbusBus {
+  return new ModbusBus(
+    key,
+    {
+      transport: 'tcp',
+      host: '127.0.0.1',
+      port,
+      path: '',
+      baudRate: 9600,
+      parity: 'none',
+      stopBits: 1,
+      dataBits: 8,
+    },
+    createLogger({ level: 'silent' }),
+  );
+}
+
+/** The Modbus part of each device's row in a gateway's /api/devices, by device id. */
+export async function modbusReports(gw: TestGateway): Promise<Map<string, ModbusDeviceReport>> {
+  const { devices } = await getJson<{ devices: { deviceId: string; modbus?: ModbusDeviceReport }[] }>(
+    `${gw.httpUrl}/api/devices`,
+  );
+  return new Map(devices.filter((d) => d.modbus).map((d) => [d.deviceId, d.modbus!]));
 }

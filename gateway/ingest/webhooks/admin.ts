@@ -7,15 +7,7 @@
  */
 import { z } from 'zod';
 import { ADMIN_EVENT_TYPES, type AdminEvent, type AdminEventType } from '../../../shared/events.ts';
-import {
-  type CanonicalEvent,
-  isObject,
-  join,
-  type MapContext,
-  MapError,
-  type MapResult,
-  runMapper,
-} from './common.ts';
+import { eventsIn, isObject, join, type MapContext, MapError, type MapResult, runMapper } from './common.ts';
 
 const text = z.string().min(1).max(256);
 const time = z.union([
@@ -117,18 +109,8 @@ function mapAdminEvent(v: unknown, path: string, ctx: MapContext): AdminEvent {
 }
 
 export function mapAdmin(body: unknown, ctx: MapContext): MapResult {
-  return runMapper(() => {
-    let list: unknown[];
-    let base = '';
-    if (Array.isArray(body)) list = body;
-    else if (isObject(body) && Array.isArray(body.events)) {
-      list = body.events;
-      base = 'events';
-    } else list = [body];
-    if (list.length === 0) throw new MapError(base, 'expected at least one event');
-    const events: CanonicalEvent[] = list.map((e, i) =>
-      mapAdminEvent(e, Array.isArray(body) || base ? join(base, i) : '', ctx),
-    );
-    return { events, ignored: 0 };
-  });
+  return runMapper(() => ({
+    events: eventsIn(body).map(({ event, path }) => mapAdminEvent(event, path, ctx)),
+    ignored: 0,
+  }));
 }

@@ -69,6 +69,22 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The events of a body that holds one event, an array of them, or `{events: […]}` (Moodle and admin), each
+ * with its JSON path. An empty list is an error; a lone event's path is '' (the body).
+ */
+export function eventsIn(body: unknown): { event: unknown; path: string }[] {
+  let list: unknown[];
+  let base = '';
+  if (Array.isArray(body)) list = body;
+  else if (isObject(body) && Array.isArray(body.events)) {
+    list = body.events;
+    base = 'events';
+  } else return [{ event: body, path: '' }];
+  if (list.length === 0) throw new MapError(base, 'expected at least one event');
+  return list.map((event, i) => ({ event, path: join(base, i) }));
+}
+
 export function obj(v: unknown, path: string): Json {
   if (v === undefined || v === null) throw new MapError(path, 'required');
   if (!isObject(v)) throw new MapError(path, 'expected an object');

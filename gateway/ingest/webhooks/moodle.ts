@@ -7,8 +7,8 @@
  */
 import type { LearningEvent, LearningEventType } from '../../../shared/events.ts';
 import {
-  type CanonicalEvent,
   contentId,
+  eventsIn,
   isObject,
   type Json,
   join,
@@ -108,19 +108,8 @@ function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
 }
 
 export function mapMoodle(body: unknown, ctx: MapContext): MapResult {
-  return runMapper(() => {
-    let list: unknown[];
-    let base = '';
-    if (Array.isArray(body)) list = body;
-    else if (isObject(body) && Array.isArray(body.events)) {
-      list = body.events;
-      base = 'events';
-    } else list = [obj(body, '')];
-    if (list.length === 0) throw new MapError(base, 'expected at least one event');
-    const events: CanonicalEvent[] = list.map((e, i) => {
-      const p = Array.isArray(body) || base ? join(base, i) : '';
-      return mapMoodleEvent(obj(e, p), p, ctx);
-    });
-    return { events, ignored: 0 };
-  });
+  return runMapper(() => ({
+    events: eventsIn(body).map(({ event, path }) => mapMoodleEvent(obj(event, path), path, ctx)),
+    ignored: 0,
+  }));
 }
