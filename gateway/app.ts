@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Campus } from '../shared/campus.ts';
+import { ConfigError } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { ModbusPoller } from './ingest/modbus/index.ts';
@@ -177,6 +178,12 @@ function createUplink(
   const connectionString =
     u.connectionString || (u.connectionStringFile ? readFileSync(u.connectionStringFile, 'utf8').trim() : '');
   if (!connectionString) return undefined;
+  if (!u.hubName && !/EntityPath=/i.test(connectionString))
+    throw new ConfigError(
+      u.connectionStringFile,
+      'uplink.hubName',
+      'set it, or EntityPath in the connection string',
+    );
   const uplink = new Uplink(
     {
       gatewayId: config.gatewayId,

@@ -79,4 +79,15 @@ describe('campus-twin CLI', () => {
     expect(await verifyPassword('correct horse', hash)).toBe(true);
     expect(await verifyPassword('wrong', hash)).toBe(false);
   });
+
+  it('refuses an uplink with no event hub name, naming the field and never echoing the key', async () => {
+    const dir = tempDir();
+    const res = await cli(['gateway', '--data-dir', dir, '--mqtt-port', '0', '--http-port', '0'], {
+      CT_UPLINK__CONNECTION_STRING:
+        'Endpoint=sb://localhost:5672;SharedAccessKeyName=k;SharedAccessKey=TOP-SECRET-KEY;UseDevelopmentEmulator=true',
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('uplink.hubName');
+    expect(res.stderr).not.toContain('TOP-SECRET-KEY');
+  });
 });

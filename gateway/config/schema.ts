@@ -174,6 +174,13 @@ export const gatewaySchema = z
     message: 'anonymous devices are allowed only in dev mode',
     path: ['mqtt', 'allowAnonymous'],
   })
+  .refine(
+    (c) => !c.uplink.connectionString || c.uplink.hubName || /EntityPath=/i.test(c.uplink.connectionString),
+    {
+      message: 'set uplink.hubName, or EntityPath in the connection string',
+      path: ['uplink', 'hubName'],
+    },
+  )
   .superRefine(checkWebhooks);
 
 export type GatewayConfigInput = z.input<typeof gatewaySchema>;

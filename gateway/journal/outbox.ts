@@ -69,7 +69,8 @@ export class Outbox {
         oldestSince: db.prepare(`SELECT MIN(created_at) AS at FROM ${t} WHERE created_at >= ?`),
         anyBefore: db.prepare(`SELECT 1 AS one FROM ${t} WHERE created_at < ? LIMIT 1`),
         peekSince: db.prepare(
-          `SELECT seq, item_id, created_at, bytes, body FROM ${t} WHERE created_at >= ? ORDER BY seq LIMIT ?`,
+          // By (created_at, seq): served by the created_at index, so a live send never walks the backlog.
+          `SELECT seq, item_id, created_at, bytes, body FROM ${t} WHERE created_at >= ? ORDER BY created_at, seq LIMIT ?`,
         ),
         peekSeqs: db.prepare(
           `SELECT seq, item_id, created_at, bytes, body FROM ${t}

@@ -96,4 +96,24 @@ describe('Pipeline on a fake clock', () => {
     expect(p.store.journalStats(clock.now).rows).toBe(1);
     await p.stop();
   });
+
+  it('queues two changes of a room in the same millisecond as two, in order', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const { p } = await open(dir, clock);
+    await p.submitAsync([reading(T0 - 1000, 600)]);
+    clock.now += 5000;
+    // CO2 alert, then back to ok, both committed at the same wall-clock millisecond.
+    await p.submitAsync([reading(clock.now - 10, 1800)]);
+    await p.submitAsync([reading(clock.now - 5, 600)]);
+    const comfort = p.store.outbox
+      .peek('twin', 100)
+      .map((r) => ({ id: r.itemId, ...(JSON.parse(r.body) as { kind: string; to: string; ts: number }) }))
+      .filter((c) => c.kind === 'comfort');
+    expect(comfort.map((c) => c.to)).toEqual(['alert', 'ok']);
+    expect(new Set(comfort.map((c) => c.id)).size).toBe(2);
+    expect(comfort[1]!.ts).toBeGreaterThan(comfort[0]!.ts);
+    await p.stop();
+  });
 });

@@ -39,6 +39,7 @@ export interface PipelineEvents {
 }
 
 export class Pipeline {
+  readonly #lastChangeTs = new Map<string, number>();
   /** Durable facts as they happen, for live views (SSE); emitted only after their transaction commits. */
   readonly events = new EventEmitter<PipelineEvents>();
   readonly store: GatewayStore;
@@ -189,7 +190,23 @@ export class Pipeline {
     for (const r of result.duplicates) this.#metrics.duplicates.inc({ source: r.source });
   }
 
+  /**
+   * A twin change's id ends in its time, so two changes of one room and kind in the same millisecond (a
+   * commit and a tick, or a clock stepped back) would share an id and the second would be dropped as a
+   * duplicate; the cloud's last-writer-wins needs their order too. Times are made strictly increasing per
+   * (room, kind, device).
+   */
+  #sequence(stage: TwinStage): void {
+    for (const c of stage.changes) {
+      const key = `${c.roomId}\u0000${c.kind}\u0000${c.deviceId ?? ''}`;
+      const last = this.#lastChangeTs.get(key);
+      if (last !== undefined && c.ts <= last) c.ts = last + 1;
+      this.#lastChangeTs.set(key, c.ts);
+    }
+  }
+
   #queueTwinChangesInTx(stage: TwinStage, now: number): void {
+    this.#sequence(stage);
     for (const c of stage.changes) {
       this.store.outbox.add('twin', twinChangeId(c), c, now);
       const alert = alertFor(c);

@@ -70,6 +70,13 @@ describe('DrainBudget', () => {
     expect(budget.waitMs(T0 + 2_001)).toBe(0);
   });
 
+  it('is not put into debt by a clock stepped back', () => {
+    const budget = new DrainBudget(1_000_000, T0);
+    expect(budget.waitMs(T0 - 3_600_000)).toBe(0);
+    budget.spend(500_000, T0 - 3_600_000);
+    expect(budget.waitMs(T0 - 3_600_000)).toBe(0);
+  });
+
   it('never waits when uncapped', () => {
     const budget = new DrainBudget(0, T0);
     budget.spend(1e12, T0);

@@ -85,7 +85,8 @@ export class DrainBudget {
 
   #refill(now: number): void {
     if (this.#rate <= 0) return;
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#rate) / 1000);
+    // A clock stepped back (NTP) must not put the budget into debt for the size of the step.
+    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#at) * this.#rate) / 1000);
     this.#at = now;
   }
 

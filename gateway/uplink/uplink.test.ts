@@ -169,4 +169,67 @@ describe('Uplink', () => {
       /ct_uplink_items_dropped_total\{class="alert"\} 1/,
     );
   });
+
+  it("packs to the hub's own limit when it is below uplink.maxEventBytes (Event Hubs Basic: 256 KiB)", async () => {
+    hub = await startTestHub({ maxMessageBytes: 64 * 1024 });
+    store = openStore();
+    const s = store;
+    // Incompressible bodies: 400 items of ~1.4 kB are far more than one 64 KiB event holds.
+    s.transaction(() => {
+      for (let i = 0; i < 400; i++)
+        s.outbox.add(
+          'alert',
+          `alert:${i}`,
+          { alertId: `alert:${i}`, message: randomBytes(1_000).toString('base64') },
+          T0,
+        );
+    })();
+    uplink = new Uplink(options(hub), {
+      store: s,
+      metrics: new GatewayMetrics(),
+      logger: createLogger({ level: 'silent' }),
+      now: Date.now,
+    });
+    uplink.start();
+    await waitFor(
+      () => s.outbox.stats(Date.now()).alert.rows === 0,
+      15_000,
+      'alerts drained to the small hub',
+    );
+    const events = await readAllEvents(hub.connectionString, hub.hubName);
+    expect(events.length).toBeGreaterThan(5);
+    expect(Math.max(...events.map((e) => e.bodyBytes))).toBeLessThanOrEqual(64 * 1024);
+    const ids = new Set(events.flatMap((e) => (e.decoded.ok ? e.decoded.items.map((i) => i.id) : [])));
+    expect(ids.size).toBe(400);
+  });
+
+  it('stops promptly even while the hub never answers', async () => {
+    hub = await startTestHub();
+    store = openStore();
+    const s = store;
+    s.transaction(() => s.outbox.add('alert', 'alert:1', { alertId: 'alert:1' }, T0))();
+    const hang = (signal?: AbortSignal) =>
+      new Promise<never>((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+      );
+    uplink = new Uplink(options(hub, { sendTimeoutMs: 60_000 }), {
+      store: s,
+      metrics: new GatewayMetrics(),
+      logger: createLogger({ level: 'silent' }),
+      now: Date.now,
+      createProducer: () => ({
+        createBatch: (o) => hang(o.abortSignal),
+        sendBatch: (_b, o) => hang(o?.abortSignal),
+        getEventHubProperties: (o) => hang(o?.abortSignal),
+        close: async () => undefined,
+      }),
+    });
+    uplink.start();
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await uplink.stop();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    uplink = undefined;
+    expect(s.outbox.stats(Date.now()).alert.rows).toBe(1);
+  });
 });

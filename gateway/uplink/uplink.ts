@@ -39,7 +39,7 @@ export interface UplinkOptions {
 
 /** The part of the SDK's producer the uplink uses (a real EventHubProducerClient in production). */
 export interface Producer {
-  createBatch(options: { partitionKey: string }): Promise<EventDataBatch>;
+  createBatch(options: { partitionKey: string; abortSignal?: AbortSignal }): Promise<EventDataBatch>;
   sendBatch(batch: EventDataBatch, options?: { abortSignal?: AbortSignal }): Promise<void>;
   getEventHubProperties(options?: { abortSignal?: AbortSignal }): Promise<unknown>;
   close(): Promise<void>;
@@ -101,7 +101,10 @@ export class Uplink {
   #running: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
-  #abort: AbortController | undefined;
+  /** Aborts whatever call to the hub is outstanding when stop() is called. */
+  readonly #stopSignal = new AbortController();
+  /** The hub's own per-event limit (createBatch's maxSizeInBytes), once known: may be below ours (Basic tier). */
+  #hubLimitBytes = Number.POSITIVE_INFINITY;
 
   constructor(options: UplinkOptions, deps: UplinkDeps) {
     this.#o = options;
@@ -126,7 +129,7 @@ export class Uplink {
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#abort?.abort();
+    this.#stopSignal.abort();
     this.#wake?.();
     await this.#running;
     await this.#producer?.close().catch(() => undefined);
@@ -197,7 +200,7 @@ export class Uplink {
         : outbox.peek(next.cls, this.#o.maxItemsPerEvent);
     if (rows.length === 0) return 0;
     const packed = await this.#packToFit(next.cls, rows);
-    if (!packed) return 0;
+    if (!packed || this.#stopping) return 0;
     this.#inflight.save(packed.properties.batchId, next.cls, packed.seqs, now);
     await this.#send(next.cls, packed, next.kind === 'backlog');
     return 0;
@@ -223,7 +226,7 @@ export class Uplink {
     cls: OutboxClass,
     rows: ReturnType<GatewayStore['outbox']['peek']>,
   ): Promise<PackedEvent | undefined> {
-    const limit = this.#o.maxEventBytes - ENVELOPE_BYTES;
+    const limit = Math.min(this.#o.maxEventBytes - ENVELOPE_BYTES, this.#hubLimitBytes);
     const packed = await packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
     if (packed.body.length <= limit) return packed;
     // A single item larger than an event: it can never be sent, so it must not block its class.
@@ -243,7 +246,7 @@ export class Uplink {
           deviceId: undefined,
           topic: `outbox/${cls}/${row.itemId}`,
           code: 'CT_ERR_PAYLOAD_TOO_LARGE',
-          message: `outbox item is ${packed.body.length} bytes compressed, above uplink.maxEventBytes`,
+          message: `outbox item is ${packed.body.length} bytes compressed, above the event limit of ${limit}`,
           payload: Buffer.from(row.body),
         });
       })();
@@ -253,27 +256,35 @@ export class Uplink {
 
   async #send(cls: OutboxClass, packed: PackedEvent, backlog: boolean): Promise<void> {
     const producer = this.#producer!;
-    const batch = await producer.createBatch({ partitionKey: this.#o.gatewayId });
+    const batch = await producer.createBatch({
+      partitionKey: this.#o.gatewayId,
+      abortSignal: this.#stopSignal.signal,
+    });
+    // A Basic-tier hub (256 KiB) or a smaller local limit: pack to it from now on.
+    const hubLimit = batch.maxSizeInBytes - ENVELOPE_BYTES;
+    if (hubLimit < this.#hubLimitBytes) {
+      if (hubLimit < this.#o.maxEventBytes - ENVELOPE_BYTES)
+        this.#log.warn(
+          { hubMaxBytes: batch.maxSizeInBytes, maxEventBytes: this.#o.maxEventBytes },
+          "the hub's event limit is below uplink.maxEventBytes: packing to the hub's",
+        );
+      this.#hubLimitBytes = hubLimit;
+    }
     const added = batch.tryAdd({
       body: packed.body,
       properties: { ...packed.properties },
       contentType: 'application/json',
     });
     if (!added) {
-      // The hub's limit is below ours: forget this membership and pack smaller next time.
+      // Packed before the hub's limit was known: forget this membership; the next one is packed to fit.
       this.#inflight.clear(packed.properties.batchId);
       throw new Error(
-        `event of ${packed.body.length} bytes exceeds the hub's limit of ${batch.maxSizeInBytes}; lower uplink.maxEventBytes`,
+        `event of ${packed.body.length} bytes exceeds the hub's limit of ${batch.maxSizeInBytes}; repacking smaller`,
       );
     }
-    this.#abort = new AbortController();
-    const timer = setTimeout(() => this.#abort?.abort(), this.#o.sendTimeoutMs);
-    try {
-      await producer.sendBatch(batch, { abortSignal: this.#abort.signal });
-    } finally {
-      clearTimeout(timer);
-      this.#abort = undefined;
-    }
+    await producer.sendBatch(batch, {
+      abortSignal: AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]),
+    });
     const now = this.#d.now();
     const store = this.#d.store;
     store.transaction(() => {
@@ -293,7 +304,9 @@ export class Uplink {
   }
 
   async #probe(): Promise<void> {
-    await this.#producer!.getEventHubProperties();
+    await this.#producer!.getEventHubProperties({
+      abortSignal: AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]),
+    });
     this.#setState('connected');
   }
 

@@ -173,10 +173,13 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${err.message}\n`);
+    // Connection strings carry keys: never echo one, whatever failed.
+    const redact = (text: string) =>
+      text.replace(/(SharedAccessKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=***');
+    if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${redact(err.message)}\n`);
     else
       process.stderr.write(
-        `campus-twin: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        `campus-twin: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
       );
     process.exitCode = 1;
   },
