@@ -81,9 +81,12 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
   // Applies in flight, so stop() can let them commit before the store closes (matters for an async store).
   const inFlight = new Set<Promise<unknown>>();
 
-  // Recovery watchdog state: set on a connection error, cleared by any processEvents call (the SDK calls
-  // it every maxWaitTimeInSeconds per owned partition, with no events when idle).
-  let failingSince: number | undefined;
+  // Recovery watchdog state, per partition ('' for errors of the load-balancing loop): set on a connection
+  // error or a failed apply, cleared by that partition's next processEvents call (the SDK calls it every
+  // maxWaitTimeInSeconds per owned partition, with no events when idle). Per partition, because a healthy
+  // partition's batches must not hide one whose pump stopped after a failed apply: the SDK restarts that
+  // one only when its ownership expires.
+  const failingSince = new Map<string, number>();
   // The SDK's load-balancing loop lists ownership once per iteration, after its $management call
   // succeeded: when that stops, the loop is stuck (typically in an SDK-internal 60 s timeout + retries).
   let loopAliveAt = now();
@@ -102,7 +105,8 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
   let stopped = false;
 
   async function processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
-    failingSince = undefined;
+    failingSince.delete(context.partitionId);
+    failingSince.delete('');
     const last = events.at(-1);
     if (!last) return;
     const prepared = events.map((e) =>
@@ -140,6 +144,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
       }
     } catch (err) {
       // A plain Error (no `retryable`): the SDK closes this pump and resumes from the DB checkpoint.
+      if (!failingSince.has(context.partitionId)) failingSince.set(context.partitionId, now());
       throw new Error(`apply failed on partition ${context.partitionId}: ${(err as Error).message}`);
     } finally {
       endTimer();
@@ -161,7 +166,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
 
   function subscribe(): void {
     loopAliveAt = now();
-    failingSince = undefined;
+    failingSince.clear();
     client = newClient();
     subscription = client.subscribe(
       {
@@ -169,7 +174,9 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
         processError: async (err, context) => {
           metrics.errors.inc();
           // Losing a partition to another process is load balancing, not a failure.
-          if ((err as { code?: string }).code !== 'ReceiverDisconnectedError') failingSince ??= now();
+          const id = context.partitionId ?? '';
+          if ((err as { code?: string }).code !== 'ReceiverDisconnectedError' && !failingSince.has(id))
+            failingSince.set(id, now());
           logger.warn({ err, partitionId: context.partitionId }, 'event hubs consumer error');
         },
         processInitialize: async (context) => {
@@ -177,6 +184,8 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
         },
         processClose: async (reason, context) => {
           metrics.partitionLag.remove({ partition: context.partitionId });
+          // Lost to another process: its health is that process's concern now.
+          if (reason === 'OwnershipLost') failingSince.delete(context.partitionId);
           logger.info({ partitionId: context.partitionId, reason }, 'partition released');
         },
       },
@@ -220,7 +229,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
   function checkHealth(): void {
     if (stopped || restarting) return;
     const t = now();
-    const pumpsFailing = failingSince !== undefined && t - failingSince >= opts.recoverAfterMs;
+    const pumpsFailing = [...failingSince.values()].some((since) => t - since >= opts.recoverAfterMs);
     const loopStuck = t - loopAliveAt >= staleAfterMs;
     if (!pumpsFailing && !loopStuck) return;
     restarting = true;
