@@ -59,6 +59,13 @@ export class CloudMetrics {
     registers: [this.registry],
   });
 
+  readonly missed = new Counter({
+    name: 'ct_cloud_events_missed_total',
+    help: 'Events the hub no longer had when this consumer resumed (sequence numbers skipped after the checkpoint: retention ran out)',
+    labelNames: ['partition'] as const,
+    registers: [this.registry],
+  });
+
   readonly restarts = new Counter({
     name: 'ct_cloud_consumer_restarts_total',
     help: 'Times the consumer reconnected with a new client after failing for eventHub.recoverAfterMs',

@@ -101,6 +101,26 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
   };
   const staleAfterMs = Math.max(opts.recoverAfterMs, 3 * opts.loadBalancing.updateIntervalInMs);
   let watchdog: NodeJS.Timeout | undefined;
+  // Per partition, the sequence number the next event should have (checkpoint + 1). Event Hubs numbers a
+  // partition's events without holes, so a jump means the hub's retention deleted events before this
+  // consumer read them: the gateway has already let them go, so say so loudly.
+  const expectedSeq = new Map<string, number>();
+
+  function noteGap(partitionId: string, first: number): void {
+    const expected = expectedSeq.get(partitionId);
+    if (expected !== undefined && first > expected) {
+      metrics.missed.inc({ partition: partitionId }, first - expected);
+      logger.error(
+        {
+          partitionId,
+          expectedSequenceNumber: expected,
+          firstSequenceNumber: first,
+          missed: first - expected,
+        },
+        'events expired in Event Hubs before they were consumed (retention): data lost upstream of the cloud',
+      );
+    }
+  }
   let restarting = false;
   let stopped = false;
 
@@ -109,6 +129,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
     failingSince.delete('');
     const last = events.at(-1);
     if (!last) return;
+    noteGap(context.partitionId, events[0]!.sequenceNumber);
     const prepared = events.map((e) =>
       prepareEvent(
         {
@@ -149,6 +170,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
     } finally {
       endTimer();
     }
+    expectedSeq.set(context.partitionId, last.sequenceNumber + 1);
     metrics.record(result);
     const lastEnqueued = context.lastEnqueuedEventProperties?.sequenceNumber;
     if (typeof lastEnqueued === 'number')
@@ -181,6 +203,14 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
         },
         processInitialize: async (context) => {
           logger.info({ partitionId: context.partitionId }, 'partition claimed');
+          const checkpoints = await deps.checkpointStore.listCheckpoints(
+            context.fullyQualifiedNamespace,
+            context.eventHubName,
+            context.consumerGroup,
+          );
+          const cp = checkpoints.find((c) => c.partitionId === context.partitionId);
+          if (cp?.sequenceNumber !== undefined) expectedSeq.set(context.partitionId, cp.sequenceNumber + 1);
+          else expectedSeq.delete(context.partitionId);
         },
         processClose: async (reason, context) => {
           metrics.partitionLag.remove({ partition: context.partitionId });
