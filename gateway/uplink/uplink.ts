@@ -5,7 +5,7 @@
  * any point resends the same items under the same batch id (the cloud applies each item id once).
  */
 import { randomUUID } from 'node:crypto';
-import { type EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
+import type { EventDataBatch } from '@azure/event-hubs';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../../shared/logger.ts';
 import { outboxTotals } from '../journal/index.ts';
@@ -51,7 +51,7 @@ export interface UplinkDeps {
   logger: Logger;
   now: () => number;
   random?: () => number;
-  createProducer?: (opts: UplinkOptions) => Producer;
+  createProducer?: (opts: UplinkOptions) => Producer | Promise<Producer>;
 }
 
 export type UplinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -74,7 +74,9 @@ export interface UplinkStatus {
 /** Room left in an event for the AMQP envelope, annotations and our application properties. */
 const ENVELOPE_BYTES = 2048;
 
-function defaultProducer(o: UplinkOptions): Producer {
+/** The SDK (with rhea under it, about 17 MB of RSS) is loaded only by a gateway that has an uplink. */
+async function defaultProducer(o: UplinkOptions): Promise<Producer> {
+  const { EventHubProducerClient } = await import('@azure/event-hubs');
   const retryOptions = { maxRetries: 1, retryDelayInMs: 200, timeoutInMs: o.sendTimeoutMs };
   return o.hubName
     ? new EventHubProducerClient(o.connectionString, o.hubName, { retryOptions })
@@ -118,7 +120,6 @@ export class Uplink {
 
   start(): void {
     if (this.#running) return;
-    this.#producer = (this.#d.createProducer ?? defaultProducer)(this.#o);
     this.#running = this.#loop();
   }
 
@@ -157,6 +158,15 @@ export class Uplink {
   }
 
   async #loop(): Promise<void> {
+    while (!this.#stopping && !this.#producer) {
+      try {
+        this.#producer = await (this.#d.createProducer ?? defaultProducer)(this.#o);
+      } catch (err) {
+        // A connection string the SDK refuses: shown on the status page (redacted), retried after a pause.
+        this.#onError(err);
+        await this.#sleep(this.#o.backoff.maxMs);
+      }
+    }
     while (!this.#stopping) {
       let waitMs: number;
       try {
@@ -387,5 +397,6 @@ function describeError(err: unknown): string {
       ? `: ${[...new Set(err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))))].join('; ')}`
       : '';
   const code = (err as { code?: unknown }).code;
-  return `${err.name}${typeof code === 'string' && code !== err.name ? ` (${code})` : ''}: ${err.message}${inner}`;
+  const text = `${err.name}${typeof code === 'string' && code !== err.name ? ` (${code})` : ''}: ${err.message}${inner}`;
+  return text.replace(/(SharedAccessKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=***');
 }
