@@ -16,6 +16,9 @@ import { cpuSeconds, type RssBreakdown, rssBreakdown } from './lib/proc.ts';
 import { emit, progress, round, sleep } from './lib/report.ts';
 import { benchStaffConfig, gatewayCounts } from './lib/status.ts';
 
+/** What shared/cli/campus-twin.mjs's shebang and deploy/ give the gateway. */
+const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=4';
+
 const DEVICES = Number(process.env.BENCH_MEMORY_DEVICES ?? 2_500);
 const INTERVAL_MS = 10_000;
 const MINUTES = Number(process.env.BENCH_MEMORY_MINUTES ?? 5);
@@ -119,10 +122,11 @@ export async function run(): Promise<void> {
         label: 'gateway CLI',
         isReady: (l) => l.event === 'gateway:ready',
         readyTimeoutMs: 120_000,
-        // BENCH_GATEWAY_NODE_OPTIONS: V8/Node flags for the gateway only (e.g. --max-old-space-size=128).
+        // The gateway runs with the flags it ships with (the launcher's shebang, deploy/, npm start);
+        // BENCH_GATEWAY_NODE_OPTIONS replaces them (e.g. "" for V8's defaults, or --max-old-space-size=128).
         env: {
           ...process.env,
-          NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
+          NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
         },
       },
     );
@@ -258,7 +262,7 @@ export async function run(): Promise<void> {
         sensors: DEVICES * BENCH_CHANNELS.length,
         rooms,
         gatewayCli: process.env.BENCH_GATEWAY_CLI || 'shared/cli/campus-twin.mjs',
-        gatewayNodeOptions: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        gatewayNodeOptions: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
         connections: fleet.clients.length,
         connectionMode: 'one authenticated MQTT connection per device (scrypt N=1024 hashes)',
         connectSeconds: round(connectSeconds, 1),
