@@ -3,15 +3,14 @@
  * whatever was not acknowledged; restart it; the sum of closed-window counts equals the number of distinct
  * readings acknowledged — no loss, no double count.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Aggregate } from '../shared/events.ts';
-import { testCampusData, testPassword } from './helpers/campus.ts';
-import { getJson, staffEntry, tempDir, waitFor } from './helpers/gateway.ts';
+import { testPassword } from './helpers/campus.ts';
+import { getJson, tempDir, waitFor, writeCliGatewayConfig } from './helpers/gateway.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
 
 const TOTAL = 50_000;
@@ -88,21 +87,10 @@ describe('kill -9 during ingest', () => {
   });
 
   it('after restart, closed-window counts equal the distinct readings acknowledged', async () => {
-    const campusFile = join(dir, 'campus.yaml');
-    writeFileSync(campusFile, stringify(await testCampusData()));
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
-        gatewayId: 'gw-crash',
-        dataDir: join(dir, 'data'),
-        campusFile,
-        mqtt: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
-        aggregate: { windowMs: 1000, allowedLatenessMs: 500 },
-        log: { level: 'warn' },
-      }),
-    );
+    const configFile = await writeCliGatewayConfig(dir, {
+      gatewayId: 'gw-crash',
+      aggregate: { windowMs: 1000, allowedLatenessMs: 500 },
+    });
     const args = ['gateway', '--config', configFile];
 
     // Distinct readings: each device's readings have distinct event times.

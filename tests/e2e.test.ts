@@ -4,20 +4,18 @@
  * the cloud store exactly once — through a hub outage and through the gateway being killed with SIGKILL
  * while batches are in flight.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Cloud } from '../cloud/app.ts';
-import { testCampusData } from './helpers/campus.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import {
   getJson,
-  staffEntry,
   startTestGateway,
   type TestGateway,
   tempDir,
   waitFor,
+  writeCliGatewayConfig,
 } from './helpers/gateway.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
@@ -147,31 +145,21 @@ describe('gateway → hub → cloud, exactly once', () => {
   it('the gateway killed with SIGKILL while batches are in flight, then restarted: exactly N in the cloud', async () => {
     const { hub, dir, cloud } = await hubAndCloud();
 
-    const campusFile = join(dir, 'campus.yaml');
-    writeFileSync(campusFile, stringify(await testCampusData()));
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
-        gatewayId: 'gw-kill',
-        dataDir: join(dir, 'gateway'),
-        campusFile,
-        mqtt: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
-        aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
-        // Small events, everything counted as backlog and drained at a modest rate: many sends in flight
-        // over a few seconds, so the kills land mid-stream.
-        uplink: {
-          connectionString: hub.connectionString,
-          hubName: hub.hubName,
-          maxEventBytes: 4096,
-          liveWindowMs: 1,
-          backlogBytesPerSec: 40_000,
-          ...FAST_UPLINK,
-        },
-        log: { level: 'warn' },
-      }),
-    );
+    const configFile = await writeCliGatewayConfig(dir, {
+      gatewayId: 'gw-kill',
+      dataDir: join(dir, 'gateway'),
+      aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+      // Small events, everything counted as backlog and drained at a modest rate: many sends in flight
+      // over a few seconds, so the kills land mid-stream.
+      uplink: {
+        connectionString: hub.connectionString,
+        hubName: hub.hubName,
+        maxEventBytes: 4096,
+        liveWindowMs: 1,
+        backlogBytesPerSec: 40_000,
+        ...FAST_UPLINK,
+      },
+    });
     let gw: CliProcess | undefined = await startCli(['gateway', '--config', configFile]);
     cleanups.push(async () => {
       await gw?.kill('SIGKILL');

@@ -8,10 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { signBody } from '../gateway/ingest/webhooks/index.ts';
-import { testCampusData } from './helpers/campus.ts';
-import { staffEntry, tempDir } from './helpers/gateway.ts';
+import { tempDir, writeCliGatewayConfig } from './helpers/gateway.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
 
 const dir = tempDir('ct-webhook-crash-');
@@ -49,32 +47,21 @@ async function send(port: number, n: number): Promise<number> {
 }
 
 it('every event answered 202 survives a kill -9; a resend after restart is a duplicate', async () => {
-  const campusFile = join(dir, 'campus.yaml');
-  writeFileSync(campusFile, stringify(await testCampusData()));
   const campusSecretFile = join(dir, 'campus-secret');
   writeFileSync(campusSecretFile, 'crash-test-campus-secret-0123456789\n');
-  const configFile = join(dir, 'gateway.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
-      gatewayId: 'gw-webhook-crash',
-      dataDir: join(dir, 'data'),
-      campusFile,
-      mqtt: { host: '127.0.0.1', port: 0 },
-      http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
-      log: { level: 'warn' },
-      webhooks: {
-        sources: {
-          xapi: {
-            enabled: true,
-            secretEnv: 'CT_TEST_XAPI_SECRET',
-            rateLimit: { requestsPerSec: 100_000, burst: 100_000 },
-          },
+  const configFile = await writeCliGatewayConfig(dir, {
+    gatewayId: 'gw-webhook-crash',
+    webhooks: {
+      sources: {
+        xapi: {
+          enabled: true,
+          secretEnv: 'CT_TEST_XAPI_SECRET',
+          rateLimit: { requestsPerSec: 100_000, burst: 100_000 },
         },
-        pseudonym: { secretFile: campusSecretFile },
       },
-    }),
-  );
+      pseudonym: { secretFile: campusSecretFile },
+    },
+  });
   const env = { CT_TEST_XAPI_SECRET: SECRET };
   gw = await startCli(['gateway', '--config', configFile], env);
   const port = gw.ready.ports.http!;

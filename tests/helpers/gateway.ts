@@ -1,13 +1,14 @@
 /** Start a real gateway in this process on port 0 with its data in a fresh temp directory. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { gatewayConfigFrom } from '../../gateway/config/index.ts';
 import { hashPassword } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { testCampus } from './campus.ts';
+import { testCampus, testCampusData } from './campus.ts';
 
 export const STAFF = { username: 'facilities', password: 'staff-pw' };
 export const STAFF_AUTH = `Basic ${Buffer.from(`${STAFF.username}:${STAFF.password}`).toString('base64')}`;
@@ -81,4 +82,26 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * Files for running the real CLI (`campus-twin gateway --config <file>`) in a child process: the test
+ * campus and a gateway config on port 0 with its data under `dir/data`; `settings` are merged on top.
+ */
+export async function writeCliGatewayConfig(dir: string, settings: Record<string, unknown>): Promise<string> {
+  const campusFile = join(dir, 'campus.yaml');
+  writeFileSync(campusFile, stringify(await testCampusData()));
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      dataDir: join(dir, 'data'),
+      campusFile,
+      mqtt: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
+      log: { level: 'warn' },
+      ...settings,
+    }),
+  );
+  return configFile;
 }
