@@ -26,7 +26,7 @@ export async function run(): Promise<void> {
     const db = rig.gw.pipeline.store.db;
     const backlogRows = (db.prepare('SELECT COUNT(*) AS n FROM outbox_aggregate').get() as { n: number }).n;
     const backlogReadings = outboxReadings(rig.gw);
-    const status = rig.gw.uplink!.status();
+    const status = await rig.gw.uplink!.status();
     progress('drain', `outage simulated in ${((Date.now() - t0) / 1000).toFixed(1)} s`, {
       readings: rig.submitted,
       backlogRows,
@@ -66,7 +66,7 @@ export async function run(): Promise<void> {
     loop.enable();
     const hubBack = Date.now();
     await rig.restartHub();
-    while (rig.gw.uplink!.status().sent.events === 0) await sleep(10);
+    while ((await rig.gw.uplink!.status()).sent.events === 0) await sleep(10);
     const connected = Date.now();
     const liveAtConnect = live;
     while (left.get(restartAt) !== undefined) await sleep(20);
@@ -94,7 +94,7 @@ export async function run(): Promise<void> {
         p99: round(loop.percentile(99) / 1e6, 1),
         max: round(loop.max / 1e6, 1),
       },
-      uplinkAfter: rig.gw.uplink!.status().state,
+      uplinkAfter: (await rig.gw.uplink!.status()).state,
     });
   } finally {
     if (follower) clearInterval(follower);

@@ -27,7 +27,8 @@ export async function run(): Promise<void> {
       rig.clock.now += 10_000;
       rig.gw.pipeline.tick();
     }
-    while (rig.gw.pipeline.windows.size > 0 || rig.gw.uplink!.status().backlog.rows > 0) await sleep(200);
+    while (rig.gw.pipeline.windows.size > 0 || (await rig.gw.uplink!.status()).backlog.rows > 0)
+      await sleep(200);
     progress('wire', `simulated and sent in ${((Date.now() - t0) / 1000).toFixed(1)} s`, {
       readings: rig.submitted,
       left: outboxReadings(rig.gw),

@@ -27,6 +27,14 @@ const REDACT = [
   '*.token',
 ];
 
+/**
+ * Texts (error messages, stacks) can carry a connection string whole: mask its key wherever it appears.
+ * Logged objects are covered by the redact paths above; this is for what is printed or shown as text.
+ */
+export function redactSecretsInText(text: string): string {
+  return text.replace(/(SharedAccessKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=***');
+}
+
 export interface LoggerOptions {
   level?: string;
   name?: string;

@@ -28,7 +28,6 @@ interface ClassStatements {
     [number],
     { seq: number; item_id: string; created_at: number; bytes: number; body: string }
   >;
-  remove: Database.Statement<[number], { bytes: number }>;
   totalsOf: Database.Statement<[string], { rows: number; bytes: number | null }>;
   deleteMany: Database.Statement<[string]>;
   oldestSince: Database.Statement<[number], { at: number | null }>;
@@ -59,7 +58,6 @@ export class Outbox {
         exists: db.prepare(`SELECT 1 FROM ${t} WHERE item_id = ?`),
         oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
         peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
-        remove: db.prepare(`DELETE FROM ${t} WHERE seq = ? RETURNING bytes`),
         // A whole sent batch in two statements (its totals, then the delete) instead of one per row.
         totalsOf: db.prepare(
           `SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t} WHERE seq IN (SELECT value FROM json_each(?))`,
@@ -159,14 +157,6 @@ export class Outbox {
   /** Delete sent items. Call inside a transaction. */
   remove(cls: OutboxClass, seqs: readonly number[]): void {
     const u = this.#usage[cls];
-    if (seqs.length === 1) {
-      const r = this.#stmts[cls].remove.get(seqs[0]!) as { bytes: number } | undefined;
-      if (r) {
-        u.rows--;
-        u.bytes -= r.bytes;
-      }
-      return;
-    }
     const list = JSON.stringify(seqs);
     const t = this.#stmts[cls].totalsOf.get(list)!;
     this.#stmts[cls].deleteMany.run(list);

@@ -20,7 +20,7 @@ const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
 export interface StatusDeps {
   /** The uplink's state and backlog, when one is configured. */
-  uplink?: () => UplinkStatus | undefined;
+  uplink?: () => Promise<UplinkStatus> | undefined;
   gatewayId: string;
   dev: boolean;
   campus: Campus;
@@ -78,7 +78,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
         quotaBytes: pipeline.store.outbox.quotaBytes,
         byClass: outbox,
       },
-      uplink: deps.uplink?.() ?? {
+      uplink: (await deps.uplink?.()) ?? {
         state: 'not-configured',
         connected: false,
         lastError: null,

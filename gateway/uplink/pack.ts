@@ -13,21 +13,26 @@ export interface PackedEvent {
   properties: WireProperties;
 }
 
-async function encode(
-  cls: OutboxClass,
-  rows: readonly OutboxRow[],
-  gatewayId: string,
-  batchId: string,
-): Promise<PackedEvent> {
-  // Parsing is the bulk of the work: a slice at a time, letting the event loop in between.
+/** Parsing is the bulk of the work: a slice at a time, letting the event loop in between. */
+async function parseRows(rows: readonly OutboxRow[]): Promise<WireItem[]> {
   const items: WireItem[] = [];
   for (let i = 0; i < rows.length; i++) {
     if (i > 0 && i % 1_000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const r = rows[i]!;
     items.push({ id: r.itemId, body: JSON.parse(r.body) as Record<string, unknown> });
   }
-  items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, items);
+  return items;
+}
+
+async function encode(
+  cls: OutboxClass,
+  rows: readonly OutboxRow[],
+  items: readonly WireItem[],
+  gatewayId: string,
+  batchId: string,
+): Promise<PackedEvent> {
+  const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, sorted);
   return { seqs: rows.map((r) => r.seq), body, properties };
 }
 
@@ -43,9 +48,10 @@ export async function packRows(
   batchId: string,
   maxBodyBytes = Number.POSITIVE_INFINITY,
 ): Promise<PackedEvent> {
+  const items = await parseRows(rows);
   let n = rows.length;
   for (;;) {
-    const packed = await encode(cls, rows.slice(0, n), gatewayId, batchId);
+    const packed = await encode(cls, rows.slice(0, n), items.slice(0, n), gatewayId, batchId);
     if (packed.body.length <= maxBodyBytes || n === 1) return packed;
     n = Math.max(1, Math.min(n - 1, Math.floor((n * maxBodyBytes * 0.9) / packed.body.length)));
   }

@@ -117,7 +117,7 @@ describe('Uplink', () => {
     });
     uplink.start();
     await waitFor(() => s.outbox.stats(Date.now()).aggregate.rows === 0, 10_000, 'outbox drained');
-    const status = uplink.status();
+    const status = await uplink.status();
     expect(status.lastError).toContain('connection reset after send');
     expect(status.connected).toBe(true);
 

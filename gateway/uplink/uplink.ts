@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventDataBatch } from '@azure/event-hubs';
 import { Counter, Gauge } from 'prom-client';
-import type { Logger } from '../../shared/logger.ts';
-import { outboxTotals } from '../journal/index.ts';
+import { type Logger, redactSecretsInText } from '../../shared/logger.ts';
+import { type OutboxRow, outboxTotals } from '../journal/index.ts';
 import { OUTBOX_CLASSES, type OutboxClass } from '../journal/schema.ts';
 import type { GatewayStore } from '../journal/store.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -99,7 +99,6 @@ export class Uplink {
   #lastSuccessAt: number | null = null;
   #attempt = 0;
   #nextRetryAt: number | null = null;
-  readonly #sent = { events: 0, items: 0, bytes: 0 };
   #running: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -137,8 +136,10 @@ export class Uplink {
     this.#setState('stopped');
   }
 
-  status(): UplinkStatus {
+  /** `sent` is read from the Prometheus counters: they are the one tally. */
+  async status(): Promise<UplinkStatus> {
     const now = this.#d.now();
+    const total = async (c: Counter<'class'>) => (await c.get()).values.reduce((a, v) => a + v.value, 0);
     const backlog = outboxTotals(this.#d.store.outbox.stats(now));
     const rate = this.#meter.perSec(now);
     return {
@@ -153,7 +154,11 @@ export class Uplink {
       backlog,
       drainRateItemsPerSec: Math.round(rate * 10) / 10,
       etaSeconds: etaSeconds(backlog.rows, rate),
-      sent: { ...this.#sent },
+      sent: {
+        events: await total(this.#m.events),
+        items: await total(this.#m.items),
+        bytes: await total(this.#m.bytes),
+      },
     };
   }
 
@@ -232,11 +237,8 @@ export class Uplink {
   }
 
   /** Encode as many of the rows as fit in one event; an item that can never fit is dropped and counted. */
-  async #packToFit(
-    cls: OutboxClass,
-    rows: ReturnType<GatewayStore['outbox']['peek']>,
-  ): Promise<PackedEvent | undefined> {
-    const limit = Math.min(this.#o.maxEventBytes - ENVELOPE_BYTES, this.#hubLimitBytes);
+  async #packToFit(cls: OutboxClass, rows: readonly OutboxRow[]): Promise<PackedEvent | undefined> {
+    const limit = Math.min(this.#ourLimitBytes, this.#hubLimitBytes);
     const packed = await packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
     if (packed.body.length <= limit) return packed;
     // A single item larger than an event: it can never be sent, so it must not block its class.
@@ -273,7 +275,7 @@ export class Uplink {
     // A Basic-tier hub (256 KiB) or a smaller local limit: pack to it from now on.
     const hubLimit = batch.maxSizeInBytes - ENVELOPE_BYTES;
     if (hubLimit < this.#hubLimitBytes) {
-      if (hubLimit < this.#o.maxEventBytes - ENVELOPE_BYTES)
+      if (hubLimit < this.#ourLimitBytes)
         this.#log.warn(
           { hubMaxBytes: batch.maxSizeInBytes, maxEventBytes: this.#o.maxEventBytes },
           "the hub's event limit is below uplink.maxEventBytes: packing to the hub's",
@@ -292,9 +294,7 @@ export class Uplink {
         `event of ${packed.body.length} bytes exceeds the hub's limit of ${batch.maxSizeInBytes}; repacking smaller`,
       );
     }
-    await producer.sendBatch(batch, {
-      abortSignal: AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]),
-    });
+    await producer.sendBatch(batch, { abortSignal: this.#callSignal() });
     const now = this.#d.now();
     const store = this.#d.store;
     store.transaction(() => {
@@ -303,9 +303,6 @@ export class Uplink {
     })();
     if (backlog) this.#budget.spend(packed.body.length, now);
     this.#meter.add(packed.seqs.length, now);
-    this.#sent.events++;
-    this.#sent.items += packed.seqs.length;
-    this.#sent.bytes += packed.body.length;
     this.#m.events.inc({ class: cls });
     this.#m.items.inc({ class: cls }, packed.seqs.length);
     this.#m.bytes.inc({ class: cls }, packed.body.length);
@@ -314,10 +311,17 @@ export class Uplink {
   }
 
   async #probe(): Promise<void> {
-    await this.#producer!.getEventHubProperties({
-      abortSignal: AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]),
-    });
+    await this.#producer!.getEventHubProperties({ abortSignal: this.#callSignal() });
     this.#setState('connected');
+  }
+
+  /** A call to the hub ends at stop() or after sendTimeoutMs, whichever comes first. */
+  #callSignal(): AbortSignal {
+    return AbortSignal.any([this.#stopSignal.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]);
+  }
+
+  get #ourLimitBytes(): number {
+    return this.#o.maxEventBytes - ENVELOPE_BYTES;
   }
 
   #onError(err: unknown): void {
@@ -398,5 +402,5 @@ function describeError(err: unknown): string {
       : '';
   const code = (err as { code?: unknown }).code;
   const text = `${err.name}${typeof code === 'string' && code !== err.name ? ` (${code})` : ''}: ${err.message}${inner}`;
-  return text.replace(/(SharedAccessKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=***');
+  return redactSecretsInText(text);
 }

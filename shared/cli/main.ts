@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
+import { redactSecretsInText } from '../logger.ts';
 import { untilSignal } from './signals.ts';
 
 const HELP = `campus-twin — edge gateway and cloud service for a live digital twin of a campus
@@ -174,8 +175,7 @@ main().then(
   },
   (err: unknown) => {
     // Connection strings carry keys: never echo one, whatever failed.
-    const redact = (text: string) =>
-      text.replace(/(SharedAccessKey|SharedAccessSignature)=[^;\s'"]+/gi, '$1=***');
+    const redact = redactSecretsInText;
     if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${redact(err.message)}\n`);
     else
       process.stderr.write(
