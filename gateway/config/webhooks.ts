@@ -22,7 +22,7 @@ const header = z
   .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
   .transform((s) => s.toLowerCase());
 
-export const webhookSourceSchema = z
+const webhookSourceSchema = z
   .object({
     enabled: z.boolean().default(false),
     auth: z.enum(['hmac', 'bearer', 'none']).default('hmac'),
@@ -80,6 +80,9 @@ export const webhooksSchema = z
 
 type WebhooksData = z.output<typeof webhooksSchema>;
 
+const hasSecret = (s: { secret: string; secretFile: string; secretEnv: string }): boolean =>
+  Boolean(s.secret || s.secretFile || s.secretEnv);
+
 /** Cross-field rules; added to the gateway schema's refinements (paths relative to the root). */
 export function checkWebhooks(c: { dev: boolean; webhooks: WebhooksData }, ctx: z.RefinementCtx): void {
   let anyEnabled = false;
@@ -94,7 +97,7 @@ export function checkWebhooks(c: { dev: boolean; webhooks: WebhooksData }, ctx: 
         path: ['webhooks', 'sources', name, 'auth'],
       });
     }
-    if (s.auth !== 'none' && !s.secret && !s.secretFile && !s.secretEnv) {
+    if (s.auth !== 'none' && !hasSecret(s)) {
       ctx.addIssue({
         code: 'custom',
         message: `auth ${s.auth} needs secret, secretFile or secretEnv`,
@@ -103,7 +106,7 @@ export function checkWebhooks(c: { dev: boolean; webhooks: WebhooksData }, ctx: 
     }
   }
   const p = c.webhooks.pseudonym;
-  if (anyEnabled && !c.dev && !p.secret && !p.secretFile && !p.secretEnv) {
+  if (anyEnabled && !c.dev && !hasSecret(p)) {
     ctx.addIssue({
       code: 'custom',
       message: 'the campus pseudonym secret is needed (secret, secretFile or secretEnv)',

@@ -77,6 +77,16 @@ describe('EventJournal', () => {
     expect(await journal.submit([ev(1)])).toEqual({ status: 'stored', accepted: 0, duplicates: 1 });
   });
 
+  it('near the quota, stores a submission whose new events fit once its resent ones are discounted', async () => {
+    const itemBytes = Buffer.byteLength(JSON.stringify(ev(1))) + ev(1).eventId.length + 32;
+    // Room for two items: one stored + two counted as new would not fit, one stored + one new does.
+    const { store, journal } = open(Math.floor(2.5 * itemBytes));
+    expect(await journal.submit([ev(1)])).toEqual({ status: 'stored', accepted: 1, duplicates: 0 });
+    expect(await journal.submit([ev(1), ev(2)])).toEqual({ status: 'stored', accepted: 1, duplicates: 1 });
+    expect(journal.rows()).toBe(2);
+    expect(store.outbox.peek('event', 10).map((i) => i.itemId)).toEqual([ev(1).eventId, ev(2).eventId]);
+  });
+
   it('prunes events received before the retention cutoff, oldest first', async () => {
     const { journal } = open();
     await journal.submit([

@@ -10,7 +10,6 @@
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
 import { planAdmission } from './policy.ts';
-import { OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
 import type { GatewayStore, QuarantineEntry } from './store.ts';
 
 export type JournalEvent = LearningEvent | AdminEvent;
@@ -26,7 +25,6 @@ interface Pending {
 }
 
 class Refused extends Error {}
-class Fits extends Error {}
 
 /** The outbox's own accounting of an item (outbox.ts add()). */
 function outboxBytes(e: JournalEvent, text: string): number {
@@ -59,52 +57,43 @@ export class EventJournal {
     this.#prune = db.prepare(
       'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
     );
-    // Store a submission's events whose texts are given; the outbox must have room for them (checked).
-    const store1 = (p: Pending, texts: readonly string[], now: number): EventCommitResult => {
-      let accepted = 0;
-      let duplicates = 0;
+    // Insert a submission's `events` rows; the indices of those that are new (a repeat is a duplicate).
+    const insertRows = (p: Pending, texts: readonly string[]): number[] => {
+      const fresh: number[] = [];
       for (let i = 0; i < p.events.length; i++) {
         const e = p.events[i]!;
-        const text = texts[i]!;
-        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, text).changes === 0) {
-          duplicates++;
-          continue;
-        }
-        const r = store.outbox.add('event', e.eventId, e, now, text);
-        if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
-        if (r === 'duplicate') duplicates++;
-        else accepted++;
+        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, texts[i]!).changes > 0)
+          fresh.push(i);
       }
-      return { status: 'stored', accepted, duplicates };
+      return fresh;
+    };
+    // Queue the new events in the outbox; it must have room for them (checked before).
+    const queue = (p: Pending, texts: readonly string[], fresh: number[], now: number): EventCommitResult => {
+      let accepted = 0;
+      for (const i of fresh) {
+        const e = p.events[i]!;
+        const r = store.outbox.add('event', e.eventId, e, now, texts[i]!);
+        if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
+        if (r === 'stored') accepted++;
+      }
+      return { status: 'stored', accepted, duplicates: p.events.length - accepted };
     };
     // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
     // outbox) and resent events that are already stored still count as idempotent successes.
     const exact = db.transaction((p: Pending, texts: readonly string[], now: number): EventCommitResult => {
+      const fresh = insertRows(p, texts);
       let needBytes = 0;
-      const fresh: number[] = [];
-      for (let i = 0; i < p.events.length; i++) {
-        const e = p.events[i]!;
-        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, texts[i]!).changes === 0)
-          continue;
-        fresh.push(i);
-        needBytes += outboxBytes(e, texts[i]!);
-      }
+      for (const i of fresh) needBytes += outboxBytes(p.events[i]!, texts[i]!);
       if (fresh.length > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
-      // Put back what this savepoint inserted and store for real, now that it is known to fit.
-      throw new Fits();
+      return queue(p, texts, fresh, now);
     });
     const one = (p: Pending, now: number): EventCommitResult => {
       const texts = p.events.map((e) => JSON.stringify(e));
       let needBytes = 0;
       for (let i = 0; i < texts.length; i++) needBytes += outboxBytes(p.events[i]!, texts[i]!);
       // Usually everything fits even counting every event as new: no savepoint needed.
-      if (!this.#wouldRefuse(needBytes, now)) return store1(p, texts, now);
-      try {
-        exact(p, texts, now);
-      } catch (err) {
-        if (!(err instanceof Fits)) throw err;
-      }
-      return store1(p, texts, now);
+      if (this.#wouldRefuse(needBytes, now)) return exact(p, texts, now);
+      return queue(p, texts, insertRows(p, texts), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
       const results: (EventCommitResult | undefined)[] = [];
@@ -128,10 +117,8 @@ export class EventJournal {
   }
 
   #wouldRefuse(needBytes: number, now: number): boolean {
-    const stats = this.#store.outbox.stats(now);
-    const usage = {} as Record<OutboxClass, { rows: number; bytes: number }>;
-    for (const cls of OUTBOX_CLASSES) usage[cls] = { rows: stats[cls].rows, bytes: stats[cls].bytes };
-    return planAdmission(usage, this.#store.outbox.quotaBytes, 'event', needBytes).refuse;
+    const outbox = this.#store.outbox;
+    return planAdmission(outbox.stats(now), outbox.quotaBytes, 'event', needBytes).refuse;
   }
 
   /** Journal events (and quarantine rejections); resolves once the transaction has committed. */

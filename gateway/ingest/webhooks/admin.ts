@@ -56,8 +56,6 @@ const other = base.extend({
 
 const KNOWN = new Set<string>(ADMIN_EVENT_TYPES);
 
-export const ADMIN_SCHEMAS = { enrolment, booking, release, workOrder, other };
-
 function schemaFor(type: unknown): z.ZodType {
   switch (type) {
     case 'enrolment.created':

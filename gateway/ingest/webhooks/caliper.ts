@@ -49,7 +49,7 @@ const TYPES: Record<string, LearningEventType> = {
 
 const PERSON_TYPES = new Set(['Person', 'Agent']);
 
-export function caliperType(type: string, action: string): LearningEventType {
+function caliperType(type: string, action: string): LearningEventType {
   return TYPES[`${localName(type)}.${localName(action)}`] ?? 'other';
 }
 
@@ -74,12 +74,7 @@ function optIdOf(v: unknown, path: string): string | null {
   return v === undefined || v === null ? null : idOf(v, path);
 }
 
-export function mapCaliperEvent(
-  e: Json,
-  path: string,
-  ctx: MapContext,
-  source: LearningSource,
-): LearningEvent {
+function mapCaliperEvent(e: Json, path: string, ctx: MapContext, source: LearningSource): LearningEvent {
   const eventId = eventIdOf(e.id, join(path, 'id'));
   const type = str(e.type, join(path, 'type'), 256);
   const action = str(e.action, join(path, 'action'), 256);

@@ -4,7 +4,7 @@
  * helpers for paths, times, IRIs and content-derived ids.
  */
 import { createHash } from 'node:crypto';
-import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import { type ErrorCode, type Rejection, reject } from '../../../shared/errors.ts';
 import type { AdminEvent, LearningEvent } from '../../../shared/events.ts';
 
 export type CanonicalEvent = LearningEvent | AdminEvent;
@@ -17,11 +17,9 @@ export interface MapContext {
   keepEmails: boolean;
 }
 
-export interface MapRejection {
-  code: ErrorCode;
+export interface MapRejection extends Rejection {
   /** JSON path of the bad field, e.g. `data[2].actor` or `[0].verb.id`; '' for the whole body. */
   path: string;
-  message: string;
 }
 
 export type MapResult =
@@ -47,14 +45,7 @@ export function runMapper(fn: () => { events: CanonicalEvent[]; ignored: number 
     return { ok: true, events, ignored };
   } catch (err) {
     if (!(err instanceof MapError)) throw err;
-    return {
-      ok: false,
-      rejection: {
-        code: err.code,
-        path: err.path,
-        message: `${ERRORS[err.code].message}: ${err.path || '(body)'}: ${err.detail}`,
-      },
-    };
+    return { ok: false, rejection: { ...reject(err.code, err.message), path: err.path } };
   }
 }
 
@@ -98,10 +89,6 @@ export function str(v: unknown, path: string, max = 2048): string {
   return v;
 }
 
-export function optStr(v: unknown, path: string, max = 2048): string | undefined {
-  return v === undefined || v === null ? undefined : str(v, path, max);
-}
-
 /** A number, or a numeric string (Canvas sends some scores as strings). */
 export function optNum(v: unknown, path: string): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -134,7 +121,7 @@ export function optIsoTime(v: unknown, path: string): number | undefined {
 }
 
 /** JSON with sorted keys: the same content always hashes the same. */
-export function stableJson(v: unknown): string {
+function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (isObject(v)) {
     const keys = Object.keys(v)
@@ -150,7 +137,7 @@ export function contentId(prefix: string, v: unknown): string {
   return `${prefix}:sha256:${createHash('sha256').update(stableJson(v)).digest('hex').slice(0, 32)}`;
 }
 
-export const MAX_EVENT_ID = 512;
+const MAX_EVENT_ID = 512;
 
 export function eventIdOf(v: unknown, path: string): string {
   return str(v, path, MAX_EVENT_ID);

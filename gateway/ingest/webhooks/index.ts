@@ -1,7 +1,8 @@
 /**
  * LMS and admin webhooks (issue 5): Caliper, xAPI, Canvas Live Events, Moodle and our admin schema, mapped
  * to canonical LearningEvent / AdminEvent, pseudonymised at the edge, journaled before the 202.
- * `installWebhooks` is what the gateway calls; the mappers are pure and exported for tests and tools.
+ * `installWebhooks` is what the gateway calls; `signBody` and `pseudonymOf` are for senders and staff tools
+ * (the pure mappers are tested beside their modules).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -21,17 +22,11 @@ import { createPseudonymiser } from './pseudonym.ts';
 import { pseudonymSecret, resolveSecret } from './secrets.ts';
 import { mapXapi } from './xapi.ts';
 
-export { mapAdmin } from './admin.ts';
-export { mapCaliper } from './caliper.ts';
-export { mapCanvas } from './canvas.ts';
-export type { CanonicalEvent, MapContext, MapResult } from './common.ts';
-export { mapMoodle } from './moodle.ts';
-export { createPseudonymiser, pseudonymOf } from './pseudonym.ts';
-export { signBody, verifyHmac } from './signature.ts';
-export { mapXapi } from './xapi.ts';
+export { pseudonymOf } from './pseudonym.ts';
+export { signBody } from './signature.ts';
 
-export const WEBHOOK_ROUTES: Record<WebhookSourceName, { route: string; mapper: Mapper }> = {
-  caliper: { route: '/webhooks/lms/caliper', mapper: (b, c) => mapCaliper(b, c) },
+const WEBHOOK_ROUTES: Record<WebhookSourceName, { route: string; mapper: Mapper }> = {
+  caliper: { route: '/webhooks/lms/caliper', mapper: mapCaliper },
   xapi: { route: '/webhooks/lms/xapi', mapper: mapXapi },
   canvas: { route: '/webhooks/lms/canvas', mapper: mapCanvas },
   moodle: { route: '/webhooks/lms/moodle', mapper: mapMoodle },
@@ -62,7 +57,6 @@ export function installWebhooks(
   const enabled = WEBHOOK_SOURCES.filter((n) => wc.sources[n].enabled);
   if (enabled.length === 0) return undefined;
   const start = deps.now();
-  // Twice the tolerance: a timestamp may be that far behind or ahead of the gateway clock.
   const sources: SourceRuntime[] = enabled.map((name) => {
     const s = wc.sources[name];
     const secret =
@@ -77,6 +71,7 @@ export function installWebhooks(
       toleranceMs: s.toleranceMs,
       maxBodyBytes: s.maxBodyBytes,
       bucket: new TokenBucket(s.rateLimit.requestsPerSec, s.rateLimit.burst, start),
+      // Twice the tolerance: a timestamp may be that far behind or ahead of the gateway clock.
       replay: new ReplayCache(2 * s.toleranceMs, wc.replayCacheMaxEntries),
     };
   });

@@ -39,7 +39,6 @@ const TYPES: Record<string, LearningEventType> = {
 
 /** Moodle's CONTEXT_MODULE: contextinstanceid is then the course module id. */
 const CONTEXT_MODULE = 70;
-const GRADED = new Set<LearningEventType>(['assessment.graded']);
 
 function int(v: unknown, path: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
@@ -52,7 +51,7 @@ function optInt(v: unknown, path: string): number | undefined {
   return v === undefined || v === null ? undefined : int(v, path);
 }
 
-export function moodleType(eventname: string, action: string, target: string | undefined): LearningEventType {
+function moodleType(eventname: string, action: string, target: string | undefined): LearningEventType {
   const t = TYPES[eventname];
   if (t) return t;
   if (action === 'viewed' && target === 'course_module') return 'resource.viewed';
@@ -78,7 +77,7 @@ function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
   }
   const type = moodleType(eventname, action, target);
   // A grade is about the graded student (relateduserid), not the teacher who graded.
-  const learner = GRADED.has(type) && relateduserid ? relateduserid : userid;
+  const learner = type === 'assessment.graded' && relateduserid ? relateduserid : userid;
   const anonymous = e.anonymous === 1 || e.anonymous === true;
   const user = (id: number) => ctx.pseudonym(`moodle:user:${id}`);
   let objectId: string | null;

@@ -7,7 +7,7 @@
  * failed. Every answer is counted by source and code; every rejected body is quarantined, truncated.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, type ErrorCode } from '../../../shared/errors.ts';
+import { ERRORS, type ErrorCode, reject } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { EventJournal, QuarantineEntry } from '../../journal/index.ts';
 import type { MapContext, Mapper } from './common.ts';
@@ -106,11 +106,10 @@ export function registerWebhookRoutes(
     body?: Buffer,
   ) => {
     const name = src?.name ?? 'unknown';
+    // A mapper's rejection message already starts with the catalogue's.
     const message = f.detail?.startsWith(ERRORS[f.code].message)
       ? f.detail
-      : f.detail
-        ? `${ERRORS[f.code].message}: ${f.detail}`
-        : ERRORS[f.code].message;
+      : reject(f.code, f.detail).message;
     deps.metrics.requests.inc({ source: name, code: f.code });
     try {
       await deps.journal.submit([], [quarantine(name, route, f, message, body)]);

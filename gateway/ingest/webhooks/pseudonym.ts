@@ -8,7 +8,7 @@
 import { createHmac } from 'node:crypto';
 
 /** Identifiers that differ only in how they were written are one person: emails are case-insensitive. */
-export function normalizeIdentifier(id: string): string {
+function normalizeIdentifier(id: string): string {
   const s = id.trim();
   if (/^mailto:/i.test(s)) return `mailto:${s.slice(7).toLowerCase()}`;
   if (/^[^\s@/:]+@[^\s@/]+$/.test(s)) return `mailto:${s.toLowerCase()}`;
