@@ -185,10 +185,10 @@ export async function run(): Promise<void> {
         });
       }
     }
+    if (!value.length || !baseline.length) return;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const v = mean(value);
     const b = mean(baseline);
-    if (!value.length || !baseline.length) return;
     emit({
       name: 'modbus',
       value: round(v, 0),

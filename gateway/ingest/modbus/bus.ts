@@ -12,7 +12,7 @@ import type { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import type { Logger } from '../../../shared/logger.ts';
-import { classify, FaultError } from './faults.ts';
+import { classify, errorDetail, FaultError } from './faults.ts';
 import type { FunctionCode } from './registers.ts';
 import type { ModbusDeviceSettings } from './settings.ts';
 
@@ -187,8 +187,8 @@ export class ModbusBus {
     if (fault.kind === 'timeout') this.#lastTimedOut = true;
     // The client may reject after the socket is gone: a dropped connection, not a device fault.
     if (fault.kind === 'connect_failed' && !this.connected)
-      return new FaultError({ kind: 'disconnect' }, errText(err));
-    return new FaultError(fault, errText(err));
+      return new FaultError({ kind: 'disconnect' }, errorDetail(err));
+    return new FaultError(fault, errorDetail(err));
   }
 
   async #connect(timeoutMs: number): Promise<ModbusRTU> {
@@ -227,7 +227,7 @@ export class ModbusBus {
     } catch (err) {
       this.#discard(client);
       if (err instanceof FaultError) throw err;
-      throw new FaultError({ kind: 'connect_failed' }, errText(err));
+      throw new FaultError({ kind: 'connect_failed' }, errorDetail(err));
     } finally {
       clearTimeout(timer);
     }
@@ -306,8 +306,4 @@ export class ModbusBus {
     });
     this.#discard(client);
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err);
 }

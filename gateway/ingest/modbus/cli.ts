@@ -54,8 +54,9 @@ export async function run(
 ): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'probe') {
-    (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help' ? out : err).write(HELP);
-    return sub === undefined || sub === '--help' || sub === '-h' || sub === 'help' ? 0 : 2;
+    const asked = sub === undefined || sub === '--help' || sub === '-h' || sub === 'help';
+    (asked ? out : err).write(HELP);
+    return asked ? 0 : 2;
   }
   let bus: ModbusBus | undefined;
   try {

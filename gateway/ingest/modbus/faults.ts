@@ -26,9 +26,14 @@ export const EXCEPTION_NAMES: Record<number, string> = {
   11: 'gateway target device failed to respond',
 };
 
+/** An exception code as the spec writes it: `02`, `0B`. */
+function hex2(code: number): string {
+  return code.toString(16).padStart(2, '0').toUpperCase();
+}
+
 /** The counter label: `exception_02`, `timeout`, `crc`… */
 export function faultLabel(f: Fault): string {
-  return f.kind === 'exception' ? `exception_${f.code.toString(16).padStart(2, '0').toUpperCase()}` : f.kind;
+  return f.kind === 'exception' ? `exception_${hex2(f.code)}` : f.kind;
 }
 
 export function faultCode(f: Fault): ErrorCode {
@@ -49,7 +54,7 @@ export function faultCode(f: Fault): ErrorCode {
 export function faultMessage(f: Fault, detail?: string): string {
   const base =
     f.kind === 'exception'
-      ? `exception ${f.code.toString(16).padStart(2, '0').toUpperCase()} (${EXCEPTION_NAMES[f.code] ?? 'unknown'})`
+      ? `exception ${hex2(f.code)} (${EXCEPTION_NAMES[f.code] ?? 'unknown'})`
       : f.kind.replace('_', ' ');
   return detail ? `${base}: ${detail}` : base;
 }

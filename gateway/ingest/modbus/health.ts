@@ -59,7 +59,6 @@ export interface ModbusHealth {
   lastPollAt: number | null;
   lastSuccessAt: number | null;
   lastPollMs: number | null;
-  nextPollAt: number | null;
   lastError: LastError | null;
   counters: {
     polls: number;
@@ -70,9 +69,6 @@ export interface ModbusHealth {
     readingsJournaled: number;
     valuesRejected: number;
     retries: number;
-    /** Connection losses and re-establishments of the device's bus (counted by the bus, not per request). */
-    disconnects: number;
-    reconnects: number;
     /** Failed requests by fault label (`exception_02`, `timeout`, `crc`, `disconnect`…). */
     faults: Record<string, number>;
   };
@@ -85,7 +81,6 @@ export function initialHealth(): ModbusHealth {
     lastPollAt: null,
     lastSuccessAt: null,
     lastPollMs: null,
-    nextPollAt: null,
     lastError: null,
     counters: {
       polls: 0,
@@ -96,8 +91,6 @@ export function initialHealth(): ModbusHealth {
       readingsJournaled: 0,
       valuesRejected: 0,
       retries: 0,
-      disconnects: 0,
-      reconnects: 0,
       faults: {},
     },
   };
@@ -147,7 +140,6 @@ export function applyOutcome(h: ModbusHealth, o: PollOutcome, s: ScheduleSetting
     lastPollAt: o.at,
     lastSuccessAt: result === 'failed' ? h.lastSuccessAt : o.at + o.durationMs,
     lastPollMs: o.durationMs,
-    nextPollAt: h.nextPollAt,
     lastError,
     counters: {
       polls: h.counters.polls + 1,
@@ -158,8 +150,6 @@ export function applyOutcome(h: ModbusHealth, o: PollOutcome, s: ScheduleSetting
       readingsJournaled: h.counters.readingsJournaled + o.readingsJournaled,
       valuesRejected: h.counters.valuesRejected + o.valuesRejected,
       retries: h.counters.retries + o.retriedFaults.length,
-      disconnects: h.counters.disconnects,
-      reconnects: h.counters.reconnects,
       faults,
     },
   };

@@ -42,28 +42,35 @@ export class ModbusMetrics {
           for (const [fault, n] of Object.entries(h.counters.faults)) this.inc({ device, fault }, n);
       },
     });
-    new Counter({
-      name: 'ct_modbus_retries_total',
-      help: 'Modbus requests repeated after a timeout, frame error or disconnect, by device',
-      labelNames: ['device'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const { deviceId: device, health: h } of source.devices())
-          this.inc({ device }, h.counters.retries);
-      },
-    });
-    new Counter({
-      name: 'ct_modbus_registers_read_total',
-      help: 'Registers (or bits) read successfully, by device',
-      labelNames: ['device'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const { deviceId: device, health: h } of source.devices())
-          this.inc({ device }, h.counters.registersRead);
-      },
-    });
+    // One series per device, read from its health at scrape time.
+    const perDevice = (
+      Metric: typeof Counter | typeof Gauge,
+      name: string,
+      help: string,
+      value: (h: ModbusHealth) => number,
+    ) =>
+      new Metric({
+        name,
+        help,
+        labelNames: ['device'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const { deviceId: device, health } of source.devices()) this.inc({ device }, value(health));
+        },
+      });
+    perDevice(
+      Counter,
+      'ct_modbus_retries_total',
+      'Modbus requests repeated after a timeout, frame error or disconnect, by device',
+      (h) => h.counters.retries,
+    );
+    perDevice(
+      Counter,
+      'ct_modbus_registers_read_total',
+      'Registers (or bits) read successfully, by device',
+      (h) => h.counters.registersRead,
+    );
     new Counter({
       name: 'ct_modbus_connection_events_total',
       help: 'Modbus bus connections lost (disconnect) and re-established (reconnect), by bus',
@@ -77,26 +84,18 @@ export class ModbusMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'ct_modbus_device_up',
-      help: '1 while a polled device answers (online or degraded), 0 when offline or not yet polled',
-      labelNames: ['device'] as const,
-      registers,
-      collect() {
-        for (const { deviceId: device, health: h } of source.devices())
-          this.set({ device }, h.state === 'online' || h.state === 'degraded' ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'ct_modbus_consecutive_failures',
-      help: 'Failed polls in a row, by device (drives the backoff)',
-      labelNames: ['device'] as const,
-      registers,
-      collect() {
-        for (const { deviceId: device, health: h } of source.devices())
-          this.set({ device }, h.consecutiveFailures);
-      },
-    });
+    perDevice(
+      Gauge,
+      'ct_modbus_device_up',
+      '1 while a polled device answers (online or degraded), 0 when offline or not yet polled',
+      (h) => (h.state === 'online' || h.state === 'degraded' ? 1 : 0),
+    );
+    perDevice(
+      Gauge,
+      'ct_modbus_consecutive_failures',
+      'Failed polls in a row, by device (drives the backoff)',
+      (h) => h.consecutiveFailures,
+    );
     this.pollSeconds = new Histogram({
       name: 'ct_modbus_poll_duration_seconds',
       help: 'Time from the start of a poll to its readings being journaled',

@@ -39,13 +39,22 @@ export interface ModbusPollerDeps {
   random?: () => number;
 }
 
+interface BusEvents {
+  disconnects: number;
+  reconnects: number;
+}
+
 export interface ModbusDeviceReport extends ModbusHealth {
+  /** The health counters plus the connection losses and re-establishments of the device's bus. */
+  counters: ModbusHealth['counters'] & BusEvents;
   transport: 'tcp' | 'rtu';
   endpoint: string;
   unitId: number;
   profile: string | null;
   pollIntervalMs: number;
   blocks: number;
+  /** Owned by the poller's timer, not by the health record. */
+  nextPollAt: number | null;
 }
 
 interface DeviceRun {
@@ -75,6 +84,8 @@ interface DeviceRun {
  */
 const MAX_WRITES_IN_FLIGHT = 32;
 
+const NO_BUS_EVENTS: Readonly<BusEvents> = { disconnects: 0, reconnects: 0 };
+
 /** A fault after which the rest of a poll's blocks are not tried: the device is not answering at all. */
 function unreachable(f: Fault): boolean {
   return f.kind === 'timeout' || f.kind === 'connect_failed' || f.kind === 'disconnect';
@@ -84,7 +95,7 @@ export class ModbusPoller {
   readonly metrics: ModbusMetrics;
   readonly #runs = new Map<string, DeviceRun>();
   readonly #buses = new Map<string, ModbusBus>();
-  readonly #busEvents = new Map<string, { disconnects: number; reconnects: number }>();
+  readonly #busEvents = new Map<string, BusEvents>();
   readonly #opts: ModbusPollerOptions;
   readonly #deps: ModbusPollerDeps;
   readonly #log: Logger;
@@ -143,10 +154,6 @@ export class ModbusPoller {
     }
   }
 
-  get deviceCount(): number {
-    return this.#runs.size;
-  }
-
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
@@ -190,6 +197,8 @@ export class ModbusPoller {
       pollIntervalMs: s.pollIntervalMs,
       blocks: run.blocks.length,
       ...run.health,
+      // Counted once per bus, not per device and request.
+      counters: { ...run.health.counters, ...(this.#busEvents.get(run.bus.key) ?? NO_BUS_EVENTS) },
       nextPollAt: run.nextPollAt,
     };
   }
@@ -219,18 +228,6 @@ export class ModbusPoller {
     if (event === 'disconnect') n.disconnects++;
     else n.reconnects++;
     this.#busEvents.set(key, n);
-    for (const run of this.#runs.values()) {
-      if (run.bus.key !== key) continue;
-      const c = run.health.counters;
-      run.health = {
-        ...run.health,
-        counters: {
-          ...c,
-          disconnects: c.disconnects + (event === 'disconnect' ? 1 : 0),
-          reconnects: c.reconnects + (event === 'reconnect' ? 1 : 0),
-        },
-      };
-    }
     if (event === 'reconnect') this.#log.info({ bus: key }, 'modbus bus reconnected');
     else this.#log.warn({ bus: key }, 'modbus bus connection lost');
   }

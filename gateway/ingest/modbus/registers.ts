@@ -117,8 +117,6 @@ export const registerSchema = z
   })
   .strict();
 
-export type RegisterInput = z.input<typeof registerSchema>;
-
 /** A register map as written in a profile or on a device. */
 export const registerMapSchema = z.object({
   description: z.string().default(''),
@@ -131,8 +129,6 @@ export const registerMapSchema = z.object({
   maxGapRegisters: z.number().int().min(0).max(MAX_REGISTERS_PER_READ).default(0),
   registers: z.array(registerSchema).min(1),
 });
-
-export type RegisterMapInput = z.input<typeof registerMapSchema>;
 
 export interface RegisterMap {
   description: string;
