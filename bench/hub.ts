@@ -8,6 +8,7 @@
  * Both servers run in this process with the clients, on 127.0.0.1 port 0; rounds alternate
  * bare/hub/hub/bare so background noise hits both alike. ~256-byte JSON events, 200 events per batch.
  */
+import type { Socket } from 'node:net';
 import { EventHubProducerClient } from '@azure/event-hubs';
 import rhea, { type EventContext } from 'rhea';
 import { createHub, hubConfigFrom } from '../cloud/hub/index.ts';
@@ -65,8 +66,8 @@ async function startBare(): Promise<{ port: number; stop: () => Promise<void> }>
   container.on('disconnected', () => {});
   container.on('error', () => {});
   const server = container.listen({ port: 0, host: '127.0.0.1' });
-  const sockets = new Set<import('node:net').Socket>();
-  server.on('connection', (s: import('node:net').Socket) => {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

@@ -92,15 +92,6 @@ function annotationPairs(section: Section | undefined): [string, Typed][] {
   return pairs;
 }
 
-export function partitionKeyOf(bytes: Buffer): string | undefined {
-  const sections = splitSections(bytes);
-  const pair = annotationPairs(sections.find((s) => s.code === MESSAGE_ANNOTATIONS)).find(
-    ([k]) => k === 'x-opt-partition-key',
-  );
-  const v = (pair?.[1] as unknown as DescribedTyped | undefined)?.value;
-  return typeof v === 'string' ? v : undefined;
-}
-
 export interface Unpacked {
   /** One encoded AMQP message per event. */
   events: Buffer[];
@@ -149,9 +140,10 @@ const OURS = new Set(['x-opt-sequence-number', 'x-opt-offset', 'x-opt-enqueued-t
 /**
  * The stored event with the broker annotations set (x-opt-sequence-number long, x-opt-offset string,
  * x-opt-enqueued-time timestamp, x-opt-partition-key string); the producer's other annotations are kept.
- * Every other section is copied byte for byte, in the order §3.2 requires.
+ * Every other section is copied byte for byte, in the order §3.2 requires. `runtime` is a section from
+ * runtimeSection(), encoded once per read rather than once per event.
  */
-export function annotate(stored: Buffer, a: Annotations, runtime?: RuntimeInfo): Buffer {
+export function annotate(stored: Buffer, a: Annotations, runtime?: Buffer): Buffer {
   const sections = splitSections(stored);
   const items: Typed[] = [];
   for (const [k, v] of annotationPairs(sections.find((s) => s.code === MESSAGE_ANNOTATIONS))) {
@@ -176,12 +168,12 @@ export function annotate(stored: Buffer, a: Annotations, runtime?: RuntimeInfo):
       stored.subarray(s.start, s.end),
     );
   }
-  if (runtime) head.push(runtimeSection(runtime));
+  if (runtime) head.push(runtime);
   return Buffer.concat([...head, annotations, ...tail]);
 }
 
 /** Delivery annotations the SDK reads for trackLastEnqueuedEventProperties (eventData.ts). */
-function runtimeSection(r: RuntimeInfo): Buffer {
+export function runtimeSection(r: RuntimeInfo): Buffer {
   const items: Typed[] = [
     types.wrap_symbol('last_enqueued_sequence_number'),
     types.wrap_long(r.lastSequenceNumber),

@@ -5,6 +5,7 @@
  */
 import type { Delivery } from 'rhea';
 import type { Logger } from '../../shared/logger.ts';
+import { partitionRef } from './partitions.ts';
 import type { HubStore, NewEvent } from './store.ts';
 
 interface PendingSend {
@@ -65,8 +66,7 @@ export class GroupCommitter {
       }
       for (const p of group) settle(p.delivery);
       const touched = new Map<string, NewEvent>();
-      for (const p of group)
-        for (const e of p.events) touched.set(`${e.hub.toLowerCase()}\u0000${e.partition}`, e);
+      for (const p of group) for (const e of p.events) touched.set(partitionRef(e.hub, e.partition), e);
       for (const e of touched.values()) this.opts.onCommitted(e.hub, e.partition);
     }
   }

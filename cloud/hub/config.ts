@@ -78,7 +78,7 @@ export const hubSchema = z
 export type HubConfigInput = z.input<typeof hubSchema>;
 export type HubConfig = DeepReadonly<z.output<typeof hubSchema>>;
 
-export const HUB_ENV_PREFIX = 'CT_HUB_';
+const HUB_ENV_PREFIX = 'CT_HUB_';
 
 /** Env overrides for the hub use the CT_HUB_ prefix; shared/config.ts reads `CT_`, so strip `HUB_`. */
 function hubEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -4,8 +4,9 @@
  * Ownership between receivers of one consumer group follows epochs.ts.
  */
 import type { Connection, Sender } from 'rhea';
-import { annotate, type RuntimeInfo } from './codec.ts';
+import { annotate, runtimeSection } from './codec.ts';
 import { decideEpoch } from './epochs.ts';
+import { partitionRef } from './partitions.ts';
 import type { HubStore } from './store.ts';
 
 /** Events read from the store per query when feeding a receiver. */
@@ -25,8 +26,6 @@ export interface Consumer {
   closed: boolean;
 }
 
-const partitionKey = (hub: string, partition: number) => `${hub.toLowerCase()}\u0000${partition}`;
-
 export class Consumers {
   readonly #byPartition = new Map<string, Set<Consumer>>();
   readonly #byLink = new WeakMap<Sender, Consumer>();
@@ -41,7 +40,7 @@ export class Consumers {
    * Receivers it displaces are detached with amqp:link:stolen.
    */
   attach(c: Omit<Consumer, 'closed'>): string | undefined {
-    const k = partitionKey(c.hub, c.partition);
+    const k = partitionRef(c.hub, c.partition);
     const peers = [...(this.#byPartition.get(k) ?? [])].filter((p) => p.group === c.group);
     const decision = decideEpoch(
       peers.map((p) => p.epoch),
@@ -74,7 +73,7 @@ export class Consumers {
 
   remove(c: Consumer): void {
     c.closed = true;
-    this.#byPartition.get(partitionKey(c.hub, c.partition))?.delete(c);
+    this.#byPartition.get(partitionRef(c.hub, c.partition))?.delete(c);
   }
 
   dropConnection(conn: Connection): void {
@@ -90,7 +89,7 @@ export class Consumers {
 
   /** New events in a partition: feed every receiver of it. */
   feedPartition(hub: string, partition: number): void {
-    for (const c of this.#byPartition.get(partitionKey(hub, partition)) ?? []) this.feed(c);
+    for (const c of this.#byPartition.get(partitionRef(hub, partition)) ?? []) this.feed(c);
   }
 
   /** Sends stored events to a receiver while it has credit. */
@@ -108,13 +107,14 @@ export class Consumers {
     }
   }
 
-  #runtime(c: Consumer): RuntimeInfo {
+  /** The runtime-metric delivery annotations, encoded once for a chunk of events. */
+  #runtime(c: Consumer): Buffer {
     const info = this.store.info(c.hub, c.partition);
-    return {
+    return runtimeSection({
       lastSequenceNumber: info.lastSequenceNumber,
       lastOffset: info.lastOffset,
       lastEnqueuedMs: info.lastEnqueuedMs,
       retrievalMs: this.now(),
-    };
+    });
   }
 }

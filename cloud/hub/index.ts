@@ -9,14 +9,7 @@ import type { HubConfig } from './config.ts';
 import { HubServer } from './server.ts';
 import { HubStore } from './store.ts';
 
-export {
-  DEV_KEY,
-  type HubConfig,
-  type HubConfigInput,
-  hubConfigFrom,
-  hubSchema,
-  loadHubConfig,
-} from './config.ts';
+export { DEV_KEY, type HubConfig, hubConfigFrom, loadHubConfig } from './config.ts';
 export { partitionForKey } from './partitions.ts';
 
 export interface HubDeps {

@@ -4,6 +4,7 @@
  * the reply bodies with the field names and AMQP types the SDK reads. Pure apart from the store read.
  */
 import rhea from 'rhea';
+import { partitionIndex } from './partitions.ts';
 import type { PartitionInfo } from './store.ts';
 
 export interface ManagementRequest {
@@ -77,8 +78,8 @@ export function handleManagement(req: ManagementRequest, view: ManagementView): 
   if (req.type === 'com.microsoft:partition') {
     const id =
       typeof req.partition === 'string' || typeof req.partition === 'number' ? String(req.partition) : '';
-    const n = /^\d+$/.test(id) ? Number(id) : -1;
-    if (n < 0 || n >= view.partitions) {
+    const n = partitionIndex(id, view.partitions);
+    if (n === undefined) {
       return {
         status: 400,
         condition: 'com.microsoft:argument-out-of-range',

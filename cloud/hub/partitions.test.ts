@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, partitionForKey, RoundRobin } from './partitions.ts';
+import { fnv1a32, partitionForKey, partitionIndex, RoundRobin } from './partitions.ts';
 
 describe('partitionForKey', () => {
   it('is FNV-1a 32 over UTF-8 (published test vectors)', () => {
@@ -32,5 +32,13 @@ describe('RoundRobin', () => {
   it('cycles through the partitions', () => {
     const rr = new RoundRobin(3);
     expect([rr.next(), rr.next(), rr.next(), rr.next()]).toEqual([0, 1, 2, 0]);
+  });
+});
+
+describe('partitionIndex', () => {
+  it('accepts decimal ids within the partition count only', () => {
+    expect(partitionIndex('0', 4)).toBe(0);
+    expect(partitionIndex('3', 4)).toBe(3);
+    for (const bad of ['4', '-1', '1.0', ' 1', '', 'x']) expect(partitionIndex(bad, 4)).toBeUndefined();
   });
 });

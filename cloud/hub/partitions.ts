@@ -25,6 +25,16 @@ export function partitionForKey(partitionKey: string, partitionCount: number): n
   return fnv1a32(partitionKey) % partitionCount;
 }
 
+/** A partition id as a client writes it ('0'…'n-1') → its index; undefined when not one of ours. */
+export function partitionIndex(id: string, partitionCount: number): number | undefined {
+  const n = /^\d+$/.test(id) ? Number(id) : -1;
+  return n >= 0 && n < partitionCount ? n : undefined;
+}
+
+/** Map key for a (hub, partition) pair; hub names are case-insensitive. */
+export const partitionRef = (hub: string, partition: number): string =>
+  `${hub.toLowerCase()}\u0000${partition}`;
+
 /** Round robin for events without a key and without a partition: one counter per hub. */
 export class RoundRobin {
   #next = 0;

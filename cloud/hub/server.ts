@@ -9,7 +9,6 @@
  */
 import type { Server, Socket } from 'node:net';
 import rhea, {
-  type Connection,
   type ContainerOptions,
   type EventContext,
   type Message,
@@ -22,7 +21,7 @@ import { GroupCommitter } from './committer.ts';
 import type { HubConfig } from './config.ts';
 import { Consumers } from './consumers.ts';
 import { parseSelector } from './filters.ts';
-import { partitionForKey, RoundRobin } from './partitions.ts';
+import { partitionForKey, partitionIndex, RoundRobin } from './partitions.ts';
 import { Requests } from './requests.ts';
 import type { HubStore } from './store.ts';
 
@@ -66,6 +65,8 @@ export class HubServer {
   readonly #sockets = new Set<Socket>();
   /** Open sender/receiver links to entities, with the entity path their token must keep covering. */
   readonly #entityLinks = new Map<Sender | Receiver, string>();
+  /** Where a client sender's transfers go, resolved once on attach rather than on every transfer. */
+  readonly #sendTargets = new WeakMap<Receiver, LinkTarget>();
   #tokenSweep: NodeJS.Timeout | undefined;
   #server: Server | undefined;
   #port = 0;
@@ -161,7 +162,7 @@ export class HubServer {
         this.#entityLinks.delete(link);
         continue;
       }
-      if (this.#authorized(link.connection, path)) continue;
+      if (this.#requests.authorized(link.connection, path)) continue;
       this.#entityLinks.delete(link);
       const c = link.is_sender() ? this.#consumers.byLink(link as Sender) : undefined;
       if (c) this.#consumers.remove(c);
@@ -193,10 +194,6 @@ export class HubServer {
     }
   }
 
-  #authorized(conn: Connection, path: string): boolean {
-    return this.#requests.authorized(conn, path);
-  }
-
   #refuse(link: Sender | Receiver, error: AmqpError): void {
     this.#log.debug({ link: link.name, ...error }, 'link refused');
     link.close(error);
@@ -204,7 +201,7 @@ export class HubServer {
 
   /** Refuses a link to `address` unless its connection holds a valid token (CBS put-token) for it. */
   #refuseUnauthorized(link: Sender | Receiver, address: string): boolean {
-    if (this.#authorized(link.connection, address)) return false;
+    if (this.#requests.authorized(link.connection, address)) return false;
     this.#refuse(link, {
       condition: 'amqp:unauthorized-access',
       description: `no valid token for ${address}`,
@@ -244,12 +241,9 @@ export class HubServer {
       });
       return;
     }
-    const partition = /^\d+$/.test(partitionId) ? Number(partitionId) : -1;
-    if (partition < 0 || partition >= this.#config.partitions) {
-      this.#refuse(link, {
-        condition: 'com.microsoft:argument-out-of-range',
-        description: `partition '${partitionId}' is not between 0 and ${this.#config.partitions - 1}`,
-      });
+    const partition = this.#partition(partitionId);
+    if (typeof partition !== 'number') {
+      this.#refuse(link, partition);
       return;
     }
     if (this.#refuseUnauthorized(link, address)) return;
@@ -287,6 +281,7 @@ export class HubServer {
       this.#refuse(link, target);
       return;
     }
+    this.#sendTargets.set(link, target);
     if (this.#refuseUnauthorized(link, address)) return;
     // The SDK sizes its batches by this (createBatch's maxSizeInBytes); larger transfers are rejected.
     (link as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size =
@@ -304,14 +299,17 @@ export class HubServer {
       };
     }
     if (m[2] === undefined) return { hub, partition: undefined };
-    const partition = /^\d+$/.test(m[2]) ? Number(m[2]) : -1;
-    if (partition < 0 || partition >= this.#config.partitions) {
-      return {
+    const partition = this.#partition(m[2]);
+    return typeof partition === 'number' ? { hub, partition } : partition;
+  }
+
+  #partition(id: string): number | AmqpError {
+    return (
+      partitionIndex(id, this.#config.partitions) ?? {
         condition: 'com.microsoft:argument-out-of-range',
-        description: `partition '${m[2]}' is not between 0 and ${this.#config.partitions - 1}`,
-      };
-    }
-    return { hub, partition };
+        description: `partition '${id}' is not between 0 and ${this.#config.partitions - 1}`,
+      }
+    );
   }
 
   #onMessage(ctx: EventContext): void {
@@ -326,7 +324,7 @@ export class HubServer {
       this.#requests.onManagement(ctx.connection, ctx.message as Message, delivery);
       return;
     }
-    const target = this.#parseSendTarget(address);
+    const target = this.#sendTargets.get(link) ?? this.#parseSendTarget(address);
     if ('condition' in target) {
       delivery.reject(target);
       return;

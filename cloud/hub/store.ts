@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StartPosition } from './filters.ts';
+import { partitionRef } from './partitions.ts';
 
 export interface NewEvent {
   hub: string;
@@ -45,6 +46,9 @@ export interface PartitionInfo {
 }
 
 interface PartitionState {
+  /** Lower case. */
+  hub: string;
+  partition: number;
   begin: number;
   next: number;
   nextOffset: number;
@@ -76,10 +80,8 @@ export interface HubStoreOptions {
 
 interface Appended {
   placed: Placed[];
-  touched: Map<string, { s: PartitionState }>;
+  touched: Map<string, PartitionState>;
 }
-
-const key = (hub: string, partition: number) => `${hub.toLowerCase()}\u0000${partition}`;
 
 export class HubStore {
   readonly #db: Database.Database;
@@ -89,6 +91,9 @@ export class HubStore {
   readonly #saveState: Database.Statement;
   readonly #read: Database.Statement;
   readonly #point: Database.Statement;
+  readonly #sizesFrom: Database.Statement;
+  readonly #countBefore: Database.Statement;
+  readonly #deleteBefore: Database.Statement;
   readonly #appendTx: (events: NewEvent[], now: number) => Appended;
 
   constructor(file: string, opts: HubStoreOptions) {
@@ -102,16 +107,14 @@ export class HubStore {
     const insertPartition = this.#db.prepare(
       'INSERT OR IGNORE INTO partitions (hub, partition, next_seq, next_offset, last_offset, last_enqueued_ms) VALUES (?, ?, 0, 0, -1, 0)',
     );
+    const createdMs = this.#db.prepare('SELECT created_ms FROM hubs WHERE name = ?');
     for (const hub of opts.hubs) {
       const h = hub.toLowerCase();
       insertHub.run(h, now);
-      const row = this.#db.prepare('SELECT created_ms FROM hubs WHERE name = ?').get(h) as {
-        created_ms: number;
-      };
-      this.#created.set(h, row.created_ms);
+      this.#created.set(h, (createdMs.get(h) as { created_ms: number }).created_ms);
       for (let p = 0; p < opts.partitions; p++) {
         insertPartition.run(h, p);
-        this.#state.set(key(h, p), this.#loadState(h, p));
+        this.#state.set(partitionRef(h, p), this.#loadState(h, p));
       }
     }
     this.#insert = this.#db.prepare(
@@ -126,6 +129,13 @@ export class HubStore {
     this.#point = this.#db.prepare(
       'SELECT offset, enqueued_ms FROM events WHERE hub = ? AND partition = ? AND seq = ?',
     );
+    this.#sizesFrom = this.#db.prepare(
+      'SELECT seq, size FROM events WHERE hub = ? AND partition = ? AND seq >= ? ORDER BY seq',
+    );
+    this.#countBefore = this.#db.prepare(
+      'SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM events WHERE hub = ? AND partition = ? AND seq < ?',
+    );
+    this.#deleteBefore = this.#db.prepare('DELETE FROM events WHERE hub = ? AND partition = ? AND seq < ?');
     this.#appendTx = this.#db.transaction((events: NewEvent[], at: number) => this.#appendInTx(events, at));
   }
 
@@ -146,6 +156,8 @@ export class HubStore {
       )
       .get(hub, partition) as { begin: number | null; bytes: number };
     return {
+      hub,
+      partition,
       begin: agg.begin ?? p.next_seq,
       next: p.next_seq,
       nextOffset: p.next_offset,
@@ -156,7 +168,7 @@ export class HubStore {
   }
 
   #get(hub: string, partition: number): PartitionState {
-    const s = this.#state.get(key(hub, partition));
+    const s = this.#state.get(partitionRef(hub, partition));
     if (!s) throw new RangeError(`no partition ${partition} in hub ${hub}`);
     return s;
   }
@@ -164,20 +176,19 @@ export class HubStore {
   #appendInTx(events: NewEvent[], at: number): Appended {
     const placed: Placed[] = [];
     // Work on copies so a failed transaction leaves the in-memory counters untouched.
-    const touched = new Map<string, { hub: string; partition: number; s: PartitionState }>();
+    const touched = new Map<string, PartitionState>();
     for (const e of events) {
-      const k = key(e.hub, e.partition);
-      let t = touched.get(k);
-      if (!t) {
-        t = { hub: e.hub.toLowerCase(), partition: e.partition, s: { ...this.#get(e.hub, e.partition) } };
-        touched.set(k, t);
+      const k = partitionRef(e.hub, e.partition);
+      let s = touched.get(k);
+      if (!s) {
+        s = { ...this.#get(e.hub, e.partition) };
+        touched.set(k, s);
       }
-      const s = t.s;
       // Enqueued time never goes backwards within a partition, so time filters can binary-search.
       const enqueuedMs = Math.max(at, s.lastEnqueuedMs);
       const p = { sequenceNumber: s.next, offset: s.nextOffset, enqueuedMs };
       this.#insert.run(
-        t.hub,
+        s.hub,
         e.partition,
         p.sequenceNumber,
         p.offset,
@@ -193,8 +204,8 @@ export class HubStore {
       s.bytes += e.body.length;
       placed.push(p);
     }
-    for (const t of touched.values()) {
-      this.#saveState.run(t.s.next, t.s.nextOffset, t.s.lastOffset, t.s.lastEnqueuedMs, t.hub, t.partition);
+    for (const s of touched.values()) {
+      this.#saveState.run(s.next, s.nextOffset, s.lastOffset, s.lastEnqueuedMs, s.hub, s.partition);
     }
     return { placed, touched };
   }
@@ -203,7 +214,7 @@ export class HubStore {
   append(events: NewEvent[], nowMs: number): Placed[] {
     const { placed, touched } = this.#appendTx(events, nowMs);
     // Only after the commit: a failed transaction leaves the in-memory counters as they were.
-    for (const [k, t] of touched) this.#state.set(k, t.s);
+    for (const [k, s] of touched) this.#state.set(k, s);
     return placed;
   }
 
@@ -295,15 +306,15 @@ export class HubStore {
     let deleted = 0;
     const cutoffMs = nowMs - maxAgeMs;
     const tx = this.#db.transaction(() => {
-      for (const [k, s] of this.#state) {
-        const [hub, p] = k.split('\u0000') as [string, string];
-        const partition = Number(p);
+      for (const s of this.#state.values()) {
+        const { hub, partition } = s;
         let upto = this.#search(hub, partition, (row) => row.enqueued_ms >= cutoffMs);
         if (s.bytes > maxBytesPerPartition) {
           let excess = s.bytes - maxBytesPerPartition;
-          const sizes = this.#db
-            .prepare('SELECT seq, size FROM events WHERE hub = ? AND partition = ? AND seq >= ? ORDER BY seq')
-            .iterate(hub, partition, s.begin) as IterableIterator<{ seq: number; size: number }>;
+          const sizes = this.#sizesFrom.iterate(hub, partition, s.begin) as IterableIterator<{
+            seq: number;
+            size: number;
+          }>;
           for (const row of sizes) {
             if (row.seq >= upto && excess <= 0) break;
             excess -= row.size;
@@ -311,14 +322,8 @@ export class HubStore {
           }
         }
         if (upto <= s.begin) continue;
-        const freed = this.#db
-          .prepare(
-            'SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM events WHERE hub = ? AND partition = ? AND seq < ?',
-          )
-          .get(hub, partition, upto) as { n: number; bytes: number };
-        this.#db
-          .prepare('DELETE FROM events WHERE hub = ? AND partition = ? AND seq < ?')
-          .run(hub, partition, upto);
+        const freed = this.#countBefore.get(hub, partition, upto) as { n: number; bytes: number };
+        this.#deleteBefore.run(hub, partition, upto);
         s.begin = upto;
         s.bytes -= freed.bytes;
         deleted += freed.n;
