@@ -102,7 +102,8 @@ function formatIssue(issue: z.core.$ZodIssue): { field: string; detail: string }
 export function loadConfig<S extends z.ZodType>(
   schema: S,
   raw: unknown,
-  opts: { file: string; env?: NodeJS.ProcessEnv },
+  /** `prefix`: which variables override (default `CT_`; the hub reads `CT_HUB_` so it can share an environment). */
+  opts: { file: string; env?: NodeJS.ProcessEnv; prefix?: string },
 ): DeepReadonly<z.output<S>> {
   const first = schema.safeParse(raw);
   if (!first.success) {
@@ -110,7 +111,7 @@ export function loadConfig<S extends z.ZodType>(
     throw new ConfigError(opts.file, field, detail);
   }
   const merged = structuredClone(first.data) as Record<string, unknown>;
-  applyEnvOverrides(merged, opts.env ?? {});
+  applyEnvOverrides(merged, opts.env ?? {}, opts.prefix);
   const second = schema.safeParse(merged);
   if (!second.success) {
     const { field, detail } = formatIssue(second.error.issues[0]!);

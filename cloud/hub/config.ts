@@ -80,17 +80,8 @@ export type HubConfig = DeepReadonly<z.output<typeof hubSchema>>;
 
 const HUB_ENV_PREFIX = 'CT_HUB_';
 
-/** Env overrides for the hub use the CT_HUB_ prefix; shared/config.ts reads `CT_`, so strip `HUB_`. */
-function hubEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith(HUB_ENV_PREFIX)) out[`CT_${k.slice(HUB_ENV_PREFIX.length)}`] = v;
-  }
-  return out;
-}
-
 export function hubConfigFrom(raw: unknown, env: NodeJS.ProcessEnv = {}, file = '(inline)'): HubConfig {
-  return loadConfig(hubSchema, raw ?? {}, { file, env: hubEnv(env) });
+  return loadConfig(hubSchema, raw ?? {}, { file, env, prefix: HUB_ENV_PREFIX });
 }
 
 export function loadHubConfig(file: string | undefined, env: NodeJS.ProcessEnv): HubConfig {
