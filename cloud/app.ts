@@ -55,8 +55,8 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
         maxEventBytes: config.eventHub.maxEventBytes,
         recoverAfterMs: config.eventHub.recoverAfterMs,
         maxBodyBytes: config.quarantine.maxBodyBytes,
-        loadBalancing: { ...config.loadBalancing },
-        retryOptions: { ...config.retryOptions },
+        loadBalancing: config.loadBalancing,
+        retryOptions: config.retryOptions,
       },
       {
         store,

@@ -140,6 +140,21 @@ describe('cloud API (fastify inject)', () => {
     });
   });
 
+  it('checks integer query parameters against their range, with code and message', async () => {
+    expect((await get('/api/rooms/r1?alerts=0')).statusCode).toBe(200);
+    for (const url of ['/api/rooms/r1?alerts=-1', '/api/rooms/r1?alerts=1001', '/api/quarantine?limit=1.5']) {
+      const bad = await get(url);
+      expect(bad.statusCode, url).toBe(400);
+      expect(bad.json().error.code, url).toBe('CT_ERR_BAD_QUERY');
+    }
+    expect((await get('/api/quarantine?limit=1001')).json()).toEqual({
+      error: {
+        code: 'CT_ERR_BAD_QUERY',
+        message: 'query parameter is invalid: limit must be an integer 1…1000',
+      },
+    });
+  });
+
   it('parses times as epoch ms or ISO 8601', () => {
     expect(parseTime('1700000000000')).toBe(1_700_000_000_000);
     expect(parseTime('2026-01-01T00:00:00Z')).toBe(Date.UTC(2026, 0, 1));

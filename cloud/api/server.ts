@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { ERRORS, type ErrorCode } from '../../shared/errors.ts';
+import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { CloudStore } from '../store/types.ts';
 
@@ -21,12 +21,8 @@ export interface CloudApiDeps {
 const DAY_MS = 86_400_000;
 const MAX_WINDOWS = 10_000;
 
-export function errorBody(code: ErrorCode, detail?: string) {
-  return { error: { code, message: detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message } };
-}
-
 function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
-  return reply.code(ERRORS[code].status).send(errorBody(code, detail));
+  return reply.code(ERRORS[code].status).send({ error: reject(code, detail) });
 }
 
 /** A time as epoch ms or ISO 8601; undefined when absent, NaN when malformed. */
@@ -36,6 +32,12 @@ export function parseTime(v: unknown): number | undefined {
   if (/^-?\d+$/.test(v)) return Number(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v)) return Number.NaN;
   return Date.parse(v);
+}
+
+/** An integer query parameter in [min, max]: `dflt` when absent, undefined when malformed or out of range. */
+function intParam(v: string | undefined, dflt: number, min: number, max: number): number | undefined {
+  const n = v === undefined ? dflt : Number(v);
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
 function tokenMatches(header: string | undefined, tokens: readonly string[]): boolean {
@@ -82,9 +84,8 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   app.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
     '/api/rooms/:roomId',
     async (req, reply) => {
-      const limit = req.query.alerts === undefined ? 20 : Number(req.query.alerts);
-      if (!Number.isInteger(limit) || limit < 0 || limit > 1000)
-        return send(reply, 'CT_ERR_BAD_QUERY', 'alerts must be an integer 0…1000');
+      const limit = intParam(req.query.alerts, 20, 0, 1000);
+      if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'alerts must be an integer 0…1000');
       const room = await store.room(req.params.roomId, limit);
       if (!room) return send(reply, 'CT_ERR_NOT_FOUND', `room ${req.params.roomId}`);
       return room;
@@ -98,11 +99,11 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
     const { deviceId, channel } = req.params;
     const to = parseTime(req.query.to) ?? deps.now();
     const from = parseTime(req.query.from) ?? to - DAY_MS;
-    const limit = req.query.limit === undefined ? MAX_WINDOWS : Number(req.query.limit);
+    const limit = intParam(req.query.limit, MAX_WINDOWS, 1, MAX_WINDOWS);
     if (!Number.isFinite(from) || !Number.isFinite(to))
       return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch milliseconds or ISO 8601 times');
     if (from > to) return send(reply, 'CT_ERR_BAD_QUERY', 'from is after to');
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WINDOWS)
+    if (limit === undefined)
       return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
     const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
     if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `sensor ${deviceId}/${channel}`);
@@ -110,9 +111,8 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   });
 
   app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req, reply) => {
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
+    const limit = intParam(req.query.limit, 100, 1, 1000);
+    if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
     return store.quarantine(limit);
   });
 

@@ -151,12 +151,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
     const endTimer = metrics.applySeconds.startTimer();
     let result: ApplyResult;
     try {
-      const applying = store.applyBatch(
-        partition,
-        prepared,
-        { sequenceNumber: last.sequenceNumber, offset: String(last.offset), enqueuedTimeMs: 0 },
-        now(),
-      );
+      const applying = store.applyBatch(partition, prepared, prepared.at(-1)!.position, now());
       inFlight.add(applying);
       try {
         result = await applying;

@@ -3,7 +3,6 @@ import type Database from 'better-sqlite3';
 import type { Alert, AlertSeverity } from '../../shared/events.ts';
 import type { Quantity } from '../../shared/quantities.ts';
 import type { MergedWindow } from '../consume/merge.ts';
-import { SQL } from './sql.ts';
 import type {
   CheckpointRow,
   ClassCounts,
@@ -95,41 +94,52 @@ function alertFromRow(r: AlertRow): Alert {
   return a;
 }
 
+/** The read statements, prepared once per connection. */
+function prepareReads(db: Database.Database) {
+  const q = (sql: string) => db.prepare(sql);
+  return {
+    gateways: q('SELECT * FROM gateways ORDER BY gateway_id'),
+    roomState: q(
+      'SELECT kind, subject, state, ts, reasons, gateway_id FROM room_state WHERE room_id = ? ORDER BY kind, subject',
+    ),
+    roomAlerts: q('SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?'),
+    roomKnown: q('SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1'),
+    sensor: q('SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?'),
+    rawKnown: q('SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1'),
+    windows: q(
+      `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
+       ORDER BY window_start, window_ms LIMIT ?`,
+    ),
+    quarantineCount: q('SELECT COUNT(*) AS n FROM quarantine'),
+    quarantineList: q('SELECT * FROM quarantine ORDER BY id DESC LIMIT ?'),
+    itemTotals: q(
+      `SELECT COALESCE(SUM(items_alert), 0) AS alert, COALESCE(SUM(items_twin), 0) AS twin,
+         COALESCE(SUM(items_event), 0) AS event, COALESCE(SUM(items_aggregate), 0) AS aggregate,
+         COALESCE(SUM(items_raw), 0) AS raw FROM gateways`,
+    ),
+    readings: q('SELECT COALESCE(SUM(count), 0) AS n FROM aggregates'),
+    listCheckpoints: q(
+      `SELECT namespace, event_hub, consumer_group, partition_id, sequence_number, offset_value FROM checkpoints
+       WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
+    ),
+    listOwnership: q(
+      `SELECT namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at FROM ownership
+       WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
+    ),
+  };
+}
+
 export class SqliteReads {
   readonly db: Database.Database;
-  readonly #q: Record<string, Database.Statement>;
+  readonly #q: ReturnType<typeof prepareReads>;
 
   constructor(db: Database.Database) {
     this.db = db;
-    const q = (sql: string) => db.prepare(sql);
-    this.#q = {
-      gateways: q('SELECT * FROM gateways ORDER BY gateway_id'),
-      roomState: q(
-        'SELECT kind, subject, state, ts, reasons, gateway_id FROM room_state WHERE room_id = ? ORDER BY kind, subject',
-      ),
-      roomAlerts: q('SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?'),
-      roomKnown: q('SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1'),
-      sensor: q('SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?'),
-      rawKnown: q('SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1'),
-      windows: q(
-        `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
-         ORDER BY window_start, window_ms LIMIT ?`,
-      ),
-      quarantineCount: q('SELECT COUNT(*) AS n FROM quarantine'),
-      quarantineList: q('SELECT * FROM quarantine ORDER BY id DESC LIMIT ?'),
-      itemTotals: q(
-        `SELECT COALESCE(SUM(items_alert), 0) AS alert, COALESCE(SUM(items_twin), 0) AS twin,
-           COALESCE(SUM(items_event), 0) AS event, COALESCE(SUM(items_aggregate), 0) AS aggregate,
-           COALESCE(SUM(items_raw), 0) AS raw FROM gateways`,
-      ),
-      readings: q('SELECT COALESCE(SUM(count), 0) AS n FROM aggregates'),
-      listCheckpoints: q(SQL.listCheckpoints),
-      listOwnership: q(SQL.listOwnership),
-    };
+    this.#q = prepareReads(db);
   }
 
   async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {
-    const rows = this.#q.listCheckpoints!.all(ns, eventHubName, consumerGroup) as {
+    const rows = this.#q.listCheckpoints.all(ns, eventHubName, consumerGroup) as {
       namespace: string;
       event_hub: string;
       consumer_group: string;
@@ -148,7 +158,7 @@ export class SqliteReads {
   }
 
   async listOwnership(ns: string, eventHubName: string, consumerGroup: string): Promise<OwnershipRow[]> {
-    const rows = this.#q.listOwnership!.all(ns, eventHubName, consumerGroup) as {
+    const rows = this.#q.listOwnership.all(ns, eventHubName, consumerGroup) as {
       namespace: string;
       event_hub: string;
       consumer_group: string;
@@ -169,7 +179,7 @@ export class SqliteReads {
   }
 
   async gateways(): Promise<GatewaySummary[]> {
-    return (this.#q.gateways!.all() as GatewayRow[]).map((r) => ({
+    return (this.#q.gateways.all() as GatewayRow[]).map((r) => ({
       gatewayId: r.gateway_id,
       lastBatchAt: r.last_batch_at,
       lastEnqueuedAt: r.last_enqueued_at,
@@ -189,7 +199,7 @@ export class SqliteReads {
   }
 
   async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
-    const states = this.#q.roomState!.all(roomId) as {
+    const states = this.#q.roomState.all(roomId) as {
       kind: string;
       subject: string;
       state: string;
@@ -197,8 +207,8 @@ export class SqliteReads {
       reasons: string;
       gateway_id: string;
     }[];
-    const alerts = (this.#q.roomAlerts!.all(roomId, alertsLimit) as AlertRow[]).map(alertFromRow);
-    if (states.length === 0 && alerts.length === 0 && !this.#q.roomKnown!.get(roomId)) return undefined;
+    const alerts = (this.#q.roomAlerts.all(roomId, alertsLimit) as AlertRow[]).map(alertFromRow);
+    if (states.length === 0 && alerts.length === 0 && !this.#q.roomKnown.get(roomId)) return undefined;
     const view: RoomView = { roomId, state: {}, health: {}, recentAlerts: alerts };
     for (const s of states) {
       const v: RoomStateValue = {
@@ -218,15 +228,15 @@ export class SqliteReads {
     channel: string,
     range: QueryRange,
   ): Promise<MergedWindow[] | undefined> {
-    const sensor = this.#q.sensor!.get(deviceId, channel) as SensorRow | undefined;
-    if (!sensor) return this.#q.rawKnown!.get(deviceId, channel) ? [] : undefined;
-    const rows = this.#q.windows!.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
+    const sensor = this.#q.sensor.get(deviceId, channel) as SensorRow | undefined;
+    if (!sensor) return this.#q.rawKnown.get(deviceId, channel) ? [] : undefined;
+    const rows = this.#q.windows.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
   }
 
   async quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }> {
-    const total = (this.#q.quarantineCount!.get() as { n: number }).n;
-    const rows = this.#q.quarantineList!.all(limit) as {
+    const total = (this.#q.quarantineCount.get() as { n: number }).n;
+    const rows = this.#q.quarantineList.all(limit) as {
       id: number;
       at: number;
       partition_id: string;
@@ -256,9 +266,9 @@ export class SqliteReads {
   }
 
   async counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }> {
-    const items = this.#q.itemTotals!.get() as ClassCounts;
-    const readingsRepresented = (this.#q.readings!.get() as { n: number }).n;
-    const quarantined = (this.#q.quarantineCount!.get() as { n: number }).n;
+    const items = this.#q.itemTotals.get() as ClassCounts;
+    const readingsRepresented = (this.#q.readings.get() as { n: number }).n;
+    const quarantined = (this.#q.quarantineCount.get() as { n: number }).n;
     return { items: { ...items }, readingsRepresented, quarantined };
   }
 }

@@ -71,10 +71,6 @@ export const SQL = {
       sequence_number = excluded.sequence_number, offset_value = excluded.offset_value,
       updated_at = excluded.updated_at
     WHERE excluded.sequence_number >= checkpoints.sequence_number`,
-  listCheckpoints: `SELECT namespace, event_hub, consumer_group, partition_id, sequence_number, offset_value
-    FROM checkpoints WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
-  listOwnership: `SELECT namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at
-    FROM ownership WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
   claimNew: `INSERT INTO ownership (namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at)
     VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   claimExisting: `UPDATE ownership SET owner_id = ?, etag = ?, modified_at = ?

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ErrorCode } from '../../shared/errors.ts';
+import { WIRE_CLASSES } from '../../shared/wire.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import { itemTime, type ValidItem } from '../consume/validate.ts';
 import { SqliteReads } from './reads.ts';
@@ -169,7 +170,6 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       const d = delta(h.gatewayId, ev.position.enqueuedTimeMs);
       if (s.batchExists.get(h.gatewayId, h.batchId)) {
         d.duplicateBatches++;
-        result.duplicateBatches++;
         continue;
       }
       let applied = 0;
@@ -181,7 +181,6 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         }
         applied++;
         d.items[item.cls]++;
-        result.itemsApplied[item.cls]++;
         if (item.cls === 'aggregate') result.readingsRepresented += item.value.count;
         const t = itemTime(item);
         if (d.newestItemTs === null || t > d.newestItemTs) d.newestItemTs = t;
@@ -203,11 +202,10 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       );
       d.batches++;
       d.duplicateItems += duplicates;
-      result.batchesApplied++;
-      result.duplicateItems += duplicates;
     }
 
-    for (const [gatewayId, d] of deltas)
+    // Every applied or skipped batch has its gateway's delta: the call's totals are their sums.
+    for (const [gatewayId, d] of deltas) {
       s.upsertGateway.run(
         gatewayId,
         d.at,
@@ -223,6 +221,11 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         d.items.aggregate,
         d.items.raw,
       );
+      result.batchesApplied += d.batches;
+      result.duplicateBatches += d.duplicateBatches;
+      result.duplicateItems += d.duplicateItems;
+      for (const cls of WIRE_CLASSES) result.itemsApplied[cls] += d.items[cls];
+    }
     this.#writeCheckpoint({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now);
     result.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
     return result;
