@@ -8,8 +8,9 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPassword } from './helpers/campus.ts';
 import { STAFF, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { chromiumPath } from './prerequisites.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = chromiumPath();
 
 describe('status page in Chromium', () => {
   let t: TestGateway;

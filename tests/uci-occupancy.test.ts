@@ -14,7 +14,8 @@ import type { Reading } from '../shared/events.ts';
 import { type Quantity, unitOf } from '../shared/quantities.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA_FILE = path.resolve(repoRoot, '../shared/datasets/uci-occupancy/datatraining.txt');
+// A copy of the public training file: see tests/fixtures/uci-occupancy/README.md.
+const DATA_FILE = path.resolve(repoRoot, 'tests/fixtures/uci-occupancy/datatraining.txt');
 
 interface Row {
   ts: number;

@@ -17,9 +17,9 @@ import type { ModbusDeviceReport } from '../../gateway/ingest/modbus/index.ts';
 import { campusFrom } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
 import { createLogger } from '../../shared/logger.ts';
+import { PYTHON } from '../prerequisites.mjs';
 import { getJson, type TestGateway } from './gateway.ts';
 
-export const PYTHON = '/usr/bin/python3';
 const SERVER_PY = fileURLToPath(new URL('./modbus_server.py', import.meta.url));
 
 export interface Point {
