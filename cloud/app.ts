@@ -8,6 +8,7 @@ import { buildCloudApi } from './api/index.ts';
 import { type CloudConfig, hubNameOf } from './config/index.ts';
 import { type Consumer, createConsumer, DbCheckpointStore } from './consume/index.ts';
 import { CloudMetrics } from './metrics.ts';
+import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
 import { type ApplyResult, type CloudStore, SqliteCloudStore } from './store/index.ts';
 
 export interface CloudDeps {
@@ -25,6 +26,7 @@ export interface Cloud {
   /** The API's bound port, after start. */
   readonly port: number;
   readonly consuming: boolean;
+  readonly snapshots: SnapshotService;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -70,12 +72,23 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   } else {
     logger.warn('no eventHub.connectionString: serving the store without consuming');
   }
+  const snapshots = createSnapshotService({
+    store,
+    now,
+    logger: logger.child({ component: 'snapshots' }),
+    metrics,
+    schedule: { cron: config.reporting.snapshotCron, timezone: config.reporting.timezone },
+  });
   const http = buildCloudApi({
     store,
     metrics,
     now,
+    createSnapshot: (cutoffTs) => snapshots.build(cutoffTs, 'api'),
     auth: { open: config.dev, tokens: config.api.tokens, metricsPublic: config.api.metricsPublic },
-    health: () => ({ consuming: consumer?.isRunning ?? false }),
+    health: () => ({
+      consuming: consumer?.isRunning ?? false,
+      nextSnapshotAt: snapshots.nextRun()?.toISOString() ?? null,
+    }),
   });
   let port = 0;
   let listening = false;
@@ -91,19 +104,22 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
     get consuming() {
       return consumer?.isRunning ?? false;
     },
+    snapshots,
     async start() {
       await http.listen({ host: config.api.host, port: config.api.port });
       listening = true;
       const addr = http.server.address();
       port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       consumer?.start();
+      snapshots.start();
       logger.info({ port, consuming: Boolean(consumer), dev: config.dev }, 'cloud started');
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      // Consumer first: its in-flight apply transaction finishes before the store closes.
+      // Consumer and snapshot builds first: their transactions finish before the store closes.
       await consumer?.stop();
+      await snapshots.stop();
       if (listening) await http.close();
       await store.close();
       logger.info('cloud stopped');

@@ -22,7 +22,9 @@ Options:
   -h, --help                    show this help
 
 Endpoints: GET /healthz, /api/gateways, /api/rooms/{roomId},
-  /api/sensors/{deviceId}/{channel}/aggregates?from=&to=, /api/quarantine, /metrics
+  /api/sensors/{deviceId}/{channel}/aggregates?from=&to=, /api/quarantine, /metrics,
+  POST/GET /api/snapshots, GET /api/snapshots/{id} (CSV; JSON with Accept: application/json),
+  GET /snapshots/{id} (the original design's path)
 Every setting can be overridden by CT_ + its key path (CT_API__PORT=0, CT_EVENT_HUB__HUB_NAME=campus-twin).
 `;
 

@@ -72,6 +72,19 @@ export class CloudMetrics {
     registers: [this.registry],
   });
 
+  readonly snapshots = new Counter({
+    name: 'ct_cloud_snapshots_total',
+    help: 'Snapshots built, by trigger (schedule, api, cli) and outcome (ok, failed, skipped_overlap)',
+    labelNames: ['trigger', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotSeconds = new Histogram({
+    name: 'ct_cloud_snapshot_seconds',
+    help: 'Duration of one snapshot build (rooms, enrolments and their analytics, one transaction)',
+    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60],
+    registers: [this.registry],
+  });
+
   record(r: ApplyResult): void {
     if (r.batchesApplied) this.batches.inc(r.batchesApplied);
     for (const [cls, n] of Object.entries(r.itemsApplied)) if (n) this.items.inc({ cls }, n);

@@ -7,13 +7,16 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
 import type { CloudMetrics } from '../metrics.ts';
-import type { CloudStore } from '../store/types.ts';
+import type { CloudStore, SnapshotInfo } from '../store/types.ts';
+import { registerReports } from './reports.ts';
 
 export interface CloudApiDeps {
   store: CloudStore;
   metrics: CloudMetrics;
   now: () => number;
   auth: { open: boolean; tokens: readonly string[]; metricsPublic: boolean };
+  /** Builds a snapshot now (defaults to the store directly; the cloud passes its scheduler's service). */
+  createSnapshot?: (cutoffTs: number) => Promise<SnapshotInfo>;
   /** Extra health details (consumer state). */
   health?: () => Record<string, unknown>;
 }
@@ -114,6 +117,14 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
     const limit = intParam(req.query.limit, 100, 1, 1000);
     if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
     return store.quarantine(limit);
+  });
+
+  registerReports(app, {
+    store,
+    now: deps.now,
+    createSnapshot:
+      deps.createSnapshot ??
+      ((cutoffTs) => store.createSnapshot({ cutoffTs, now: deps.now(), trigger: 'api' })),
   });
 
   app.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));

@@ -3,6 +3,7 @@
  * so an empty file is a valid (secure, non-dev) cloud that serves its store; without
  * `eventHub.connectionString` it consumes nothing.
  */
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
@@ -73,6 +74,17 @@ export const cloudSchema = z
         tokens: z.array(z.string().min(16, 'tokens need at least 16 characters')).default([]),
         /** /metrics without a token (Prometheus inside the network). */
         metricsPublic: z.boolean().default(true),
+      })
+      .prefault({}),
+    reporting: z
+      .object({
+        /** When snapshots are built (node-cron syntax, default hourly on the hour); '' = on demand only. */
+        snapshotCron: z
+          .string()
+          .default('0 * * * *')
+          .refine((v) => v === '' || cron.validate(v), { message: 'not a valid cron expression' }),
+        /** The time zone the cron expression is read in (IANA name). */
+        timezone: z.string().min(1).default('UTC'),
       })
       .prefault({}),
     log: z

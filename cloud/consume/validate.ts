@@ -88,8 +88,35 @@ export interface StoredEvent {
   eventId: string;
   ts: number;
   type: string;
+  source: string;
+  /** What reporting groups and filters by (null when the event has none). */
+  actorId: string | null;
+  courseId: string | null;
+  objectId: string | null;
+  roomId: string | null;
+  score: number | null;
+  maxScore: number | null;
   /** The canonical body, as JSON text. */
   json: string;
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 512) : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** The reporting columns of a canonical learning/admin event body (already checked by eventSchema). */
+export function eventColumns(body: Record<string, unknown>): Omit<StoredEvent, 'json'> {
+  return {
+    eventId: String(body.eventId),
+    ts: Number(body.ts),
+    type: String(body.type),
+    source: String(body.source),
+    actorId: text(body.actorId),
+    courseId: text(body.courseId),
+    objectId: text(body.objectId),
+    roomId: text(body.roomId),
+    score: num(body.score),
+    maxScore: num(body.maxScore),
+  };
 }
 
 /** A validated item: its wire id, class and typed record. */
@@ -188,8 +215,7 @@ export function validateItem(cls: WireClass, item: WireItem): ValidItem | ItemRe
     case 'event': {
       const r = eventSchema.safeParse(item.body);
       if (!r.success) return rejection(item, r.error);
-      const { eventId, ts, type } = r.data;
-      return { id: item.id, cls, value: { eventId, ts, type, json: JSON.stringify(item.body) } };
+      return { id: item.id, cls, value: { ...eventColumns(r.data), json: JSON.stringify(item.body) } };
     }
     case 'raw': {
       const r = rawSchema.safeParse(item.body);

@@ -3,7 +3,21 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
+ * the fields of a learning/admin event that reporting groups and filters by.
+ */
+export const EVENT_COLUMNS_V2 = [
+  ['source', 'TEXT'],
+  ['actor_id', 'TEXT'],
+  ['course_id', 'TEXT'],
+  ['object_id', 'TEXT'],
+  ['room_id', 'TEXT'],
+  ['score', 'REAL'],
+  ['max_score', 'REAL'],
+] as const;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,6 +63,8 @@ CREATE TABLE IF NOT EXISTS twin_changes (
   reasons TEXT NOT NULL,
   PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, ts);
+-- A room's state as of any cut-off: one index seek per (room, kind, subject).
+CREATE INDEX IF NOT EXISTS twin_changes_key ON twin_changes (room_id, kind, subject, ts);
 
 CREATE TABLE IF NOT EXISTS room_state (
   room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
@@ -62,7 +78,8 @@ CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);
 
 CREATE TABLE IF NOT EXISTS events (
   event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, type TEXT NOT NULL,
-  body TEXT NOT NULL);
+  body TEXT NOT NULL, source TEXT, actor_id TEXT, course_id TEXT, object_id TEXT, room_id TEXT, score REAL,
+  max_score REAL);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 
 CREATE TABLE IF NOT EXISTS readings (
@@ -83,4 +100,20 @@ CREATE TABLE IF NOT EXISTS gateways (
   duplicate_items INTEGER NOT NULL, quarantined INTEGER NOT NULL,
   items_alert INTEGER NOT NULL, items_twin INTEGER NOT NULL, items_event INTEGER NOT NULL,
   items_aggregate INTEGER NOT NULL, items_raw INTEGER NOT NULL);
+
+-- Immutable point-in-time copies (snapshots) and the analytics computed from them. Rows are written once,
+-- in the transaction that creates the snapshot, and never updated.
+CREATE TABLE IF NOT EXISTS snapshots (
+  snapshot_id TEXT PRIMARY KEY, cutoff_ts INTEGER NOT NULL, created_at INTEGER NOT NULL, trigger TEXT NOT NULL,
+  rooms INTEGER NOT NULL, enrolments INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS snapshot_rows (
+  snapshot_id TEXT NOT NULL, seq INTEGER NOT NULL, student_id TEXT, course_id TEXT, facility_id TEXT,
+  snapshot_ts INTEGER NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, seq)) WITHOUT ROWID;
+`;
+
+/** Indexes on version-2 columns: run after an older file has been migrated. */
+export const DDL_V2_INDEXES = `
+CREATE INDEX IF NOT EXISTS events_enrolment ON events (actor_id, course_id, ts);
 `;

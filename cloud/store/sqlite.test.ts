@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
+import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 
 storeContract('SQLite in memory', () => new SqliteCloudStore({ file: ':memory:' }));
+snapshotContract('SQLite in memory', () => new SqliteCloudStore({ file: ':memory:' }));
 
 const dir = mkdtempSync(join(tmpdir(), 'ct-store-'));
 let n = 0;
@@ -74,6 +77,53 @@ describe('SQLite store sensor dictionary', () => {
       expect(w?.map((x) => x.roomId)).toEqual(['new', 'new']);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('SQLite store migration', () => {
+  it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v1-'));
+    const file = join(own, 'v1.db');
+    // A version-1 events table, as the store created it before reporting existed.
+    const old = new Database(file);
+    old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schemaVersion', '1');
+      CREATE TABLE events (event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL,
+        type TEXT NOT NULL, body TEXT NOT NULL);`);
+    const insert = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)');
+    for (const e of SNAPSHOT_EVENTS) {
+      const b = e.body as { eventId: string; ts: number; type: string };
+      insert.run(b.eventId, 'gw-1', b.ts, b.type, JSON.stringify(b));
+    }
+    old.close();
+    const s = new SqliteCloudStore({ file });
+    try {
+      const row = s.db
+        .prepare(
+          'SELECT source, actor_id, course_id, object_id, score, max_score FROM events WHERE event_id = ?',
+        )
+        .get('e7');
+      expect(row).toEqual({
+        source: 'caliper',
+        actor_id: 'p_a',
+        course_id: 'c1',
+        object_id: 'a1',
+        score: 8,
+        max_score: 10,
+      });
+      expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").get()).toEqual({
+        value: '2',
+      });
+      const snap = await s.createSnapshot({
+        cutoffTs: 1_800_000_000_000,
+        now: 1_800_000_000_000,
+        trigger: 'cli',
+      });
+      expect(snap.enrolments).toBe(3);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
     }
   });
 });

@@ -10,9 +10,10 @@ import Database from 'better-sqlite3';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { WIRE_CLASSES } from '../../shared/wire.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
-import { itemTime, type ValidItem } from '../consume/validate.ts';
+import { eventColumns, itemTime, type ValidItem } from '../consume/validate.ts';
 import { SqliteReads } from './reads.ts';
-import { DDL, SCHEMA_VERSION } from './schema.ts';
+import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
+import { SqliteSnapshots } from './snapshots.ts';
 import { SQL } from './sql.ts';
 import {
   type ApplyResult,
@@ -22,6 +23,9 @@ import {
   EMPTY_COUNTS,
   type OwnershipRow,
   type PartitionRef,
+  type SnapshotInfo,
+  type SnapshotRow,
+  type SnapshotTrigger,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -60,12 +64,40 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   db.pragma('wal_autocheckpoint = 8192');
   db.transaction(() => {
     db.exec(DDL);
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING').run(
-      'schemaVersion',
-      String(SCHEMA_VERSION),
-    );
+    migrateEvents(db);
+    db.exec(DDL_V2_INDEXES);
+    db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run('schemaVersion', String(SCHEMA_VERSION));
   }).immediate();
   return db;
+}
+
+/** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
+function migrateEvents(db: Database.Database): void {
+  const have = new Set(
+    (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name),
+  );
+  const missing = EVENT_COLUMNS_V2.filter(([name]) => !have.has(name));
+  if (missing.length === 0) return;
+  for (const [name, type] of missing) db.exec(`ALTER TABLE events ADD COLUMN ${name} ${type}`);
+  const page = db.prepare(
+    'SELECT event_id, body FROM events WHERE event_id > ? ORDER BY event_id LIMIT 5000',
+  );
+  const update = db.prepare(
+    `UPDATE events SET source = ?, actor_id = ?, course_id = ?, object_id = ?, room_id = ?, score = ?,
+       max_score = ? WHERE event_id = ?`,
+  );
+  let after = '';
+  for (;;) {
+    const rows = page.all(after) as { event_id: string; body: string }[];
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const c = eventColumns(JSON.parse(r.body) as Record<string, unknown>);
+      update.run(c.source, c.actorId, c.courseId, c.objectId, c.roomId, c.score, c.maxScore, r.event_id);
+    }
+    after = rows[rows.length - 1]!.event_id;
+  }
 }
 
 export class SqliteCloudStore extends SqliteReads implements CloudStore {
@@ -77,9 +109,12 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   >;
   readonly #claim: Database.Transaction<(claims: readonly OwnershipRow[], now: number) => OwnershipRow[]>;
 
+  readonly #snapshots: SqliteSnapshots;
+
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
     const db = this.db;
+    this.#snapshots = new SqliteSnapshots(db);
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -282,7 +317,20 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       }
       case 'event': {
         const e = item.value;
-        s.insertEvent.run(e.eventId, gatewayId, e.ts, e.type, e.json);
+        s.insertEvent.run(
+          e.eventId,
+          gatewayId,
+          e.ts,
+          e.type,
+          e.json,
+          e.source,
+          e.actorId,
+          e.courseId,
+          e.objectId,
+          e.roomId,
+          e.score,
+          e.maxScore,
+        );
         return true;
       }
       case 'raw': {
@@ -364,6 +412,26 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       if (info.changes === 1) won.push({ ...c, etag, lastModifiedTimeInMs: now });
     }
     return won;
+  }
+
+  async createSnapshot(opts: {
+    cutoffTs: number;
+    now: number;
+    trigger: SnapshotTrigger;
+  }): Promise<SnapshotInfo> {
+    return this.#snapshots.create(opts);
+  }
+
+  async listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]> {
+    return this.#snapshots.list(opts.limit, opts.before);
+  }
+
+  async snapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
+    return this.#snapshots.get(snapshotId);
+  }
+
+  async snapshotRows(snapshotId: string, afterSeq: number, limit: number): Promise<SnapshotRow[]> {
+    return this.#snapshots.rows(snapshotId, afterSeq, limit);
   }
 
   async close(): Promise<void> {

@@ -94,6 +94,31 @@ export interface QueryRange {
   limit: number;
 }
 
+export type SnapshotTrigger = 'schedule' | 'api' | 'cli';
+
+/** An immutable point-in-time copy of every room's twin state and every (student, course) engagement. */
+export interface SnapshotInfo {
+  snapshotId: string;
+  cutoffTs: number;
+  createdAt: number;
+  trigger: SnapshotTrigger;
+  rooms: number;
+  enrolments: number;
+}
+
+/**
+ * One row in the original design's shape. A room row has facilityId (the room) and no student or course;
+ * an enrolment row has studentId (a pseudonym) and courseId. `state` is JSON text.
+ */
+export interface SnapshotRow {
+  seq: number;
+  studentId: string | null;
+  courseId: string | null;
+  facilityId: string | null;
+  snapshotTs: number;
+  state: string;
+}
+
 export interface CloudStore {
   /**
    * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE
@@ -122,6 +147,15 @@ export interface CloudStore {
   sensorWindows(deviceId: string, channel: string, range: QueryRange): Promise<MergedWindow[] | undefined>;
   quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }>;
   counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }>;
+
+  // Snapshots (cloud/reporting): built in one transaction, never changed afterwards.
+  /** Copies every room's state and every (student, course) engagement as of `cutoffTs`. */
+  createSnapshot(opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }): Promise<SnapshotInfo>;
+  /** Newest first; `before` is the snapshot id the previous page ended with. */
+  listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]>;
+  snapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
+  /** Rows in `seq` order after `afterSeq` (start with -1): callers page through a large snapshot. */
+  snapshotRows(snapshotId: string, afterSeq: number, limit: number): Promise<SnapshotRow[]>;
 
   close(): Promise<void>;
 }

@@ -1,0 +1,142 @@
+/**
+ * Reporting routes: snapshots (the original design's `GET /snapshots/{id}` CSV shape, JSON on request),
+ * on-demand snapshot creation, the snapshot list. Large snapshots are streamed page by page from the store,
+ * never held whole. The original paths (`/snapshots/{id}`) are aliases of the `/api/...` routes.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
+import { csvLine, isoSeconds } from '../reporting/csv.ts';
+import type { CloudStore, SnapshotInfo, SnapshotRow } from '../store/types.ts';
+
+export const SNAPSHOT_CSV_HEADER = 'snapshot_id,student_id,course_id,facility_id,snapshot_ts,state\n';
+/** Rows fetched from the store per page while streaming. */
+const PAGE_ROWS = 2000;
+
+export interface ReportsDeps {
+  store: CloudStore;
+  now: () => number;
+  /** Builds a snapshot now (the scheduler's service, so on-demand and scheduled builds never overlap). */
+  createSnapshot: (cutoffTs: number) => Promise<SnapshotInfo>;
+}
+
+function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
+  return reply.code(ERRORS[code].status).send({ error: reject(code, detail) });
+}
+
+/** JSON when asked for (`?format=json`, or an Accept naming application/json before text/csv). */
+export function wantsJson(req: FastifyRequest<{ Querystring: { format?: string } }>): boolean {
+  if (req.query.format === 'json') return true;
+  if (req.query.format === 'csv') return false;
+  const accept = req.headers.accept ?? '';
+  const json = accept.indexOf('application/json');
+  const csv = accept.indexOf('text/csv');
+  return json >= 0 && (csv < 0 || json < csv);
+}
+
+export function snapshotJson(s: SnapshotInfo) {
+  return {
+    ...s,
+    cutoff: new Date(s.cutoffTs).toISOString(),
+    createdAtIso: new Date(s.createdAt).toISOString(),
+  };
+}
+
+/** Every row of a snapshot, paged from the store. */
+async function* snapshotRows(store: CloudStore, snapshotId: string): AsyncGenerator<SnapshotRow[]> {
+  let after = -1;
+  for (;;) {
+    const rows = await store.snapshotRows(snapshotId, after, PAGE_ROWS);
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1]!.seq;
+    if (rows.length < PAGE_ROWS) return;
+  }
+}
+
+async function* snapshotCsv(store: CloudStore, id: string): AsyncGenerator<string> {
+  yield SNAPSHOT_CSV_HEADER;
+  for await (const rows of snapshotRows(store, id)) {
+    let chunk = '';
+    for (const r of rows)
+      chunk += csvLine([id, r.studentId, r.courseId, r.facilityId, isoSeconds(r.snapshotTs), r.state]);
+    yield chunk;
+  }
+}
+
+async function* snapshotJsonStream(store: CloudStore, info: SnapshotInfo): AsyncGenerator<string> {
+  yield `{"snapshot":${JSON.stringify(snapshotJson(info))},"rows":[`;
+  let first = true;
+  for await (const rows of snapshotRows(store, info.snapshotId)) {
+    let chunk = '';
+    for (const r of rows) {
+      // `state` is stored as JSON text: spliced in as is, not parsed and re-serialised.
+      chunk += `${first ? '' : ','}{"seq":${r.seq},"studentId":${JSON.stringify(r.studentId)},"courseId":${JSON.stringify(r.courseId)},"facilityId":${JSON.stringify(r.facilityId)},"snapshotTs":${r.snapshotTs},"state":${r.state}}`;
+      first = false;
+    }
+    yield chunk;
+  }
+  yield ']}';
+}
+
+/** A page size from the query: `dflt` when absent, undefined when not an integer in [1, max]. */
+function limitParam(v: string | undefined, dflt: number, max: number): number | undefined {
+  const n = v === undefined ? dflt : Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= max ? n : undefined;
+}
+
+export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
+  const { store } = deps;
+
+  app.post<{ Body: { cutoff?: string | number } | undefined }>('/api/snapshots', async (req, reply) => {
+    const raw = req.body?.cutoff;
+    const now = deps.now();
+    let cutoffTs = now;
+    if (raw !== undefined) {
+      cutoffTs = typeof raw === 'number' ? raw : Date.parse(raw);
+      if (!Number.isFinite(cutoffTs) || !Number.isInteger(cutoffTs) || cutoffTs < 0)
+        return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff must be epoch milliseconds or an ISO 8601 time');
+      if (cutoffTs > now) return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff is in the future');
+    }
+    const info = await deps.createSnapshot(cutoffTs);
+    return reply
+      .code(201)
+      .header('location', `/api/snapshots/${encodeURIComponent(info.snapshotId)}`)
+      .send(snapshotJson(info));
+  });
+
+  app.get<{ Querystring: { limit?: string; before?: string } }>('/api/snapshots', async (req, reply) => {
+    const limit = limitParam(req.query.limit, 50, 500);
+    if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…500');
+    const page = await store.listSnapshots({
+      limit,
+      ...(req.query.before !== undefined ? { before: req.query.before } : {}),
+    });
+    const last = page[page.length - 1];
+    return {
+      snapshots: page.map(snapshotJson),
+      next: page.length === limit && last ? last.snapshotId : null,
+    };
+  });
+
+  const getSnapshot = async (
+    req: FastifyRequest<{ Params: { snapshotId: string }; Querystring: { format?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const info = await store.snapshot(req.params.snapshotId);
+    if (!info) return send(reply, 'CT_ERR_NOT_FOUND', `snapshot ${req.params.snapshotId}`);
+    if (wantsJson(req)) {
+      reply.type('application/json; charset=utf-8');
+      return reply.send(Readable.from(snapshotJsonStream(store, info)));
+    }
+    reply.type('text/csv; charset=utf-8');
+    reply.header(
+      'content-disposition',
+      `attachment; filename="snapshot-${info.snapshotId.replaceAll(':', '')}.csv"`,
+    );
+    return reply.send(Readable.from(snapshotCsv(store, info.snapshotId)));
+  };
+  app.get('/api/snapshots/:snapshotId', getSnapshot);
+  // The original design's path.
+  app.get('/snapshots/:snapshotId', getSnapshot);
+}

@@ -1,0 +1,210 @@
+/**
+ * The CloudStore contract for snapshots: a small campus fed through applyBatch, a snapshot at a cut-off,
+ * and rows compared with values worked out by hand (see the comments). Every store implementation runs it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WireItem } from '../../shared/wire.ts';
+import { P0, prepared } from './contract.ts';
+import type { CloudStore } from './types.ts';
+
+const H = 3_600_000;
+const D = 24 * H;
+/** The cut-off: 08:00 UTC into epoch day 20833. */
+const C = 1_800_000_000_000;
+
+function ev(
+  id: string,
+  source: string,
+  type: string,
+  ts: number,
+  over: Record<string, unknown> = {},
+): WireItem {
+  return {
+    id,
+    body: {
+      eventId: id,
+      source,
+      type,
+      originalType: type,
+      ts,
+      receivedAt: ts,
+      actorId: null,
+      courseId: null,
+      ...over,
+    },
+  };
+}
+const learn = (
+  id: string,
+  type: string,
+  ts: number,
+  actorId: string,
+  courseId: string | null,
+  objectId: string,
+) => ev(id, 'caliper', type, ts, { actorId, courseId, objectId });
+const admin = (id: string, type: string, ts: number, actorId: string, courseId: string) =>
+  ev(id, 'admin', type, ts, { actorId, courseId, roomId: null });
+
+function twin(
+  id: string,
+  roomId: string,
+  kind: string,
+  to: string,
+  ts: number,
+  over: Record<string, unknown> = {},
+) {
+  return { id, body: { roomId, ts, kind, from: 'x', to, reasons: [`${kind} ${to}`], ...over } };
+}
+
+export const SNAPSHOT_EVENTS: WireItem[] = [
+  admin('e1', 'enrolment.created', C - 20 * D, 'p_a', 'c1'),
+  learn('e2', 'resource.viewed', C - 1 * D, 'p_a', 'c1', 'o1'),
+  learn('e3', 'resource.viewed', C - 1 * D + H, 'p_a', 'c1', 'o2'),
+  learn('e4', 'resource.viewed', C - 3 * D, 'p_a', 'c1', 'o1'),
+  learn('e5', 'resource.viewed', C - 10 * D, 'p_a', 'c1', 'o3'),
+  learn('e6', 'assignment.submitted', C - 2 * D, 'p_a', 'c1', 'a1'),
+  { ...learn('e7', 'assessment.graded', C - 2 * D + H, 'p_a', 'c1', 'a1') },
+  learn('e8', 'resource.viewed', C + H, 'p_a', 'c1', 'o9'), // after the cut-off: not counted
+  learn('e9', 'session.login', C - 1 * D, 'p_a', null, 'lms'), // no course: no row
+  admin('e10', 'enrolment.created', C - 30 * D, 'p_b', 'c1'),
+  learn('e11', 'resource.viewed', C - 20 * D, 'p_b', 'c1', 'o1'),
+  admin('e12', 'enrolment.withdrawn', C - 5 * D, 'p_b', 'c1'),
+  admin('e13', 'enrolment.created', C - 15 * D, 'p_c', 'c2'),
+];
+// e7 carries its grade.
+(SNAPSHOT_EVENTS[6]!.body as Record<string, unknown>).score = 8;
+(SNAPSHOT_EVENTS[6]!.body as Record<string, unknown>).maxScore = 10;
+
+export const SNAPSHOT_TWINS: WireItem[] = [
+  twin('t1', 'r1', 'occupancy', 'occupied', C - 2 * H),
+  twin('t2', 'r1', 'occupancy', 'vacant', C + H), // after the cut-off
+  twin('t3', 'r1', 'comfort', 'warn', C - H / 2),
+  twin('t4', 'r1', 'health', 'offline', C - H / 6, { deviceId: 'env-1' }),
+  twin('t5', 'r2', 'occupancy', 'occupied', C + 2 * H), // r2 is unknown at the cut-off
+];
+
+/** p_a in c1, worked by hand (cloud/reporting/engagement.ts defines each figure). */
+export const P_A_C1 = {
+  status: 'enrolled',
+  events: 6, // e2–e7
+  activeDays: 4, // days 20832 (e2, e3), 20831 (e6, e7), 20830 (e4), 20823 (e5)
+  activeDaysLast28: 4,
+  distinctResources: 4, // o1, o2, o3, a1
+  submissions: 1,
+  graded: 1,
+  meanScorePct: 80,
+  firstActivityTs: C - 10 * D,
+  lastActivityTs: C - D + H,
+  daysSinceLastActivity: 0, // 23 h before the cut-off
+  eventsLast7Days: 5,
+  eventsPrev7Days: 1,
+  eventsPerWeek: 2.1, // 6 events / (20 days / 7)
+  trend: 'rising',
+  // 100 × (0.35 × 4/12 + 0.25 × (6/2)/20 + 0.2 × 1 + 0.2 × 1/(20/7/2)) = 49.4
+  engagementScore: 49,
+  riskFlag: 0,
+};
+
+export function snapshotContract(name: string, makeStore: () => CloudStore | Promise<CloudStore>): void {
+  describe(`CloudStore snapshot contract: ${name}`, () => {
+    const open: CloudStore[] = [];
+    afterEach(async () => {
+      for (const s of open.splice(0)) await s.close();
+    });
+    const fed = async () => {
+      const s = await makeStore();
+      open.push(s);
+      const events = [
+        prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
+        prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
+      ];
+      await s.applyBatch(P0, events, events[1]!.position, C + 3 * H);
+      return s;
+    };
+
+    it('copies rooms and enrolments as of the cut-off, with hand-computed engagement', async () => {
+      const s = await fed();
+      const info = await s.createSnapshot({ cutoffTs: C, now: C + 5 * H, trigger: 'api' });
+      expect(info).toEqual({
+        snapshotId: '2027-01-15T08:00:00Z',
+        cutoffTs: C,
+        createdAt: C + 5 * H,
+        trigger: 'api',
+        rooms: 1,
+        enrolments: 3,
+      });
+      const rows = await s.snapshotRows(info.snapshotId, -1, 100);
+      expect(rows.map((r) => [r.seq, r.studentId, r.courseId, r.facilityId, r.snapshotTs])).toEqual([
+        [0, null, null, 'r1', C - H / 6],
+        [1, 'p_a', 'c1', null, C - D + H],
+        [2, 'p_b', 'c1', null, C - 5 * D],
+        [3, 'p_c', 'c2', null, C - 15 * D],
+      ]);
+      const state = rows.map((r) => JSON.parse(r.state) as Record<string, unknown>);
+      expect(state[0]).toEqual({
+        occupancy: { state: 'occupied', since: C - 2 * H, reasons: ['occupancy occupied'] },
+        comfort: { state: 'warn', since: C - H / 2, reasons: ['comfort warn'] },
+        health: { 'env-1': { state: 'offline', since: C - H / 6 } },
+        devices: 1,
+        devicesOffline: 1,
+      });
+      expect(state[1]).toEqual(P_A_C1);
+      // p_b withdrew: one view 20 days ago, 1 active day in 28 → 100 × 0.35 × 1/12 = 2.9; not flagged.
+      expect(state[2]).toMatchObject({
+        status: 'withdrawn',
+        events: 1,
+        engagementScore: 3,
+        riskFlag: 0,
+        trend: 'none',
+      });
+      // p_c enrolled and never active: score 0, flagged.
+      expect(state[3]).toMatchObject({
+        status: 'enrolled',
+        events: 0,
+        lastActivityTs: null,
+        daysSinceLastActivity: null,
+        engagementScore: 0,
+        riskFlag: 1,
+      });
+    });
+
+    it('never changes a snapshot; a second one with the same cut-off gets its own id', async () => {
+      const s = await fed();
+      const first = await s.createSnapshot({ cutoffTs: C, now: C + 5 * H, trigger: 'schedule' });
+      const before = await s.snapshotRows(first.snapshotId, -1, 100);
+      // A late event before the cut-off arrives afterwards.
+      const late = [
+        prepared('event', 'gw-1', 'ev2', [learn('e20', 'forum.posted', C - H, 'p_c', 'c2', 'f1')]),
+      ];
+      await s.applyBatch(P0, late, late[0]!.position, C + 6 * H);
+      const second = await s.createSnapshot({ cutoffTs: C, now: C + 7 * H, trigger: 'api' });
+      expect(second.snapshotId).toBe(`${first.snapshotId}-1`);
+      expect(await s.snapshotRows(first.snapshotId, -1, 100)).toEqual(before);
+      const after = await s.snapshotRows(second.snapshotId, -1, 100);
+      expect(JSON.parse(after[3]!.state)).toMatchObject({ events: 1, lastActivityTs: C - H, riskFlag: 1 });
+      expect(await s.snapshot(first.snapshotId)).toEqual(first);
+      expect(await s.snapshot('nope')).toBeUndefined();
+    });
+
+    it('pages rows by seq and lists snapshots newest first', async () => {
+      const s = await fed();
+      const ids: string[] = [];
+      for (const k of [0, 1, 2])
+        ids.push(
+          (await s.createSnapshot({ cutoffTs: C + k * H, now: C + 5 * H, trigger: 'api' })).snapshotId,
+        );
+      const page1 = await s.snapshotRows(ids[0]!, -1, 3);
+      const page2 = await s.snapshotRows(ids[0]!, page1.at(-1)!.seq, 3);
+      expect([...page1, ...page2].map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+      expect(await s.snapshotRows(ids[0]!, 3, 3)).toEqual([]);
+      const list = await s.listSnapshots({ limit: 2 });
+      expect(list.map((x) => x.snapshotId)).toEqual([ids[2], ids[1]]);
+      const rest = await s.listSnapshots({ limit: 2, before: ids[1]! });
+      expect(rest.map((x) => x.snapshotId)).toEqual([ids[0]]);
+      // At C + 1 h r1 has turned vacant and r2 does not exist yet; at C + 2 h both rooms are there.
+      const at1 = await s.snapshotRows(ids[1]!, -1, 1);
+      expect(JSON.parse(at1[0]!.state).occupancy.state).toBe('vacant');
+      expect((await s.snapshot(ids[2]!))?.rooms).toBe(2);
+    });
+  });
+}

@@ -1,0 +1,257 @@
+/**
+ * The SQLite store's snapshots: one IMMEDIATE transaction reads every room's state and every (student,
+ * course)'s engagement as of the cut-off and writes them as rows that are never changed again. Enrolments
+ * are aggregated in pages (keyset on the (actor_id, course_id, ts) index), so a campus with 100k enrolments
+ * never holds them all in memory. Portable SQL: integer division for days, CASE inside aggregates.
+ */
+import type Database from 'better-sqlite3';
+import { isoSeconds } from '../reporting/csv.ts';
+import {
+  DAY_MS,
+  type EnrolmentFeatures,
+  engagementState,
+  enrolmentSnapshotTs,
+  WEEK_MS,
+} from '../reporting/engagement.ts';
+import { type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
+import type { SnapshotInfo, SnapshotRow, SnapshotTrigger } from './types.ts';
+
+const PAGE = 2000;
+const LEARNING = "source <> 'admin'";
+
+/** Per (student, course), events at or before the cut-off, one page after the (actor, course) key. */
+const ENROLMENT_PAGE = `SELECT actor_id, course_id,
+  SUM(CASE WHEN ${LEARNING} THEN 1 ELSE 0 END) AS events,
+  COUNT(DISTINCT CASE WHEN ${LEARNING} THEN ts / ${DAY_MS} END) AS active_days,
+  COUNT(DISTINCT CASE WHEN ${LEARNING} AND ts > @c28 THEN ts / ${DAY_MS} END) AS active_days_28,
+  MIN(CASE WHEN ${LEARNING} THEN ts END) AS first_ts,
+  MAX(CASE WHEN ${LEARNING} THEN ts END) AS last_ts,
+  SUM(CASE WHEN ${LEARNING} AND ts > @c7 THEN 1 ELSE 0 END) AS last7,
+  SUM(CASE WHEN ${LEARNING} AND ts > @c14 AND ts <= @c7 THEN 1 ELSE 0 END) AS prev7,
+  SUM(CASE WHEN type IN ('assignment.submitted', 'assessment.submitted') THEN 1 ELSE 0 END) AS submissions,
+  COUNT(DISTINCT CASE WHEN ${LEARNING} THEN object_id END) AS resources,
+  AVG(CASE WHEN type = 'assessment.graded' AND max_score > 0 THEN score / max_score END) AS mean_score,
+  SUM(CASE WHEN type = 'assessment.graded' AND max_score > 0 THEN 1 ELSE 0 END) AS graded,
+  MAX(CASE WHEN type = 'enrolment.created' THEN ts END) AS enrolled_ts,
+  MAX(CASE WHEN type = 'enrolment.withdrawn' THEN ts END) AS withdrawn_ts,
+  MAX(CASE WHEN type = 'enrolment.completed' THEN ts END) AS completed_ts
+FROM events
+WHERE actor_id IS NOT NULL AND course_id IS NOT NULL AND ts <= @cutoff
+  AND (actor_id > @actor OR (actor_id = @actor AND course_id > @course))
+GROUP BY actor_id, course_id ORDER BY actor_id, course_id LIMIT ${PAGE}`;
+
+/** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
+const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state, t.ts, t.reasons
+FROM room_state k JOIN twin_changes t
+  ON t.room_id = k.room_id AND t.kind = k.kind AND t.subject = k.subject
+WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
+  WHERE t2.room_id = k.room_id AND t2.kind = k.kind AND t2.subject = k.subject AND t2.ts <= @cutoff
+  ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
+ORDER BY t.room_id, t.kind, t.subject`;
+
+interface EnrolmentRow {
+  actor_id: string;
+  course_id: string;
+  events: number;
+  active_days: number;
+  active_days_28: number;
+  first_ts: number | null;
+  last_ts: number | null;
+  last7: number;
+  prev7: number;
+  submissions: number;
+  resources: number;
+  mean_score: number | null;
+  graded: number;
+  enrolled_ts: number | null;
+  withdrawn_ts: number | null;
+  completed_ts: number | null;
+}
+
+interface SnapshotDbRow {
+  snapshot_id: string;
+  cutoff_ts: number;
+  created_at: number;
+  trigger: string;
+  rooms: number;
+  enrolments: number;
+}
+
+function features(r: EnrolmentRow): EnrolmentFeatures {
+  return {
+    studentId: r.actor_id,
+    courseId: r.course_id,
+    events: r.events,
+    activeDays: r.active_days,
+    activeDaysLast28: r.active_days_28,
+    firstTs: r.first_ts,
+    lastTs: r.last_ts,
+    eventsLast7: r.last7,
+    eventsPrev7: r.prev7,
+    submissions: r.submissions,
+    distinctResources: r.resources,
+    meanScoreRatio: r.mean_score,
+    graded: r.graded,
+    enrolledTs: r.enrolled_ts,
+    withdrawnTs: r.withdrawn_ts,
+    completedTs: r.completed_ts,
+  };
+}
+
+function info(r: SnapshotDbRow): SnapshotInfo {
+  return {
+    snapshotId: r.snapshot_id,
+    cutoffTs: r.cutoff_ts,
+    createdAt: r.created_at,
+    trigger: r.trigger as SnapshotTrigger,
+    rooms: r.rooms,
+    enrolments: r.enrolments,
+  };
+}
+
+export class SqliteSnapshots {
+  readonly #q;
+  readonly #create: Database.Transaction<
+    (opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }) => SnapshotInfo
+  >;
+
+  constructor(db: Database.Database) {
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      enrolmentPage: q(ENROLMENT_PAGE),
+      roomKeys: q(ROOM_KEYS),
+      idTaken: q('SELECT 1 AS x FROM snapshots WHERE snapshot_id = ?'),
+      insertSnapshot: q(
+        `INSERT INTO snapshots (snapshot_id, cutoff_ts, created_at, trigger, rooms, enrolments)
+         VALUES (?,?,?,?,?,?)`,
+      ),
+      insertRow: q(
+        `INSERT INTO snapshot_rows (snapshot_id, seq, student_id, course_id, facility_id, snapshot_ts, state)
+         VALUES (?,?,?,?,?,?,?)`,
+      ),
+      get: q('SELECT * FROM snapshots WHERE snapshot_id = ?'),
+      list: q('SELECT * FROM snapshots ORDER BY snapshot_id DESC LIMIT ?'),
+      listBefore: q('SELECT * FROM snapshots WHERE snapshot_id < ? ORDER BY snapshot_id DESC LIMIT ?'),
+      rows: q(
+        `SELECT seq, student_id, course_id, facility_id, snapshot_ts, state FROM snapshot_rows
+         WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+    };
+    this.#create = db.transaction((opts) => this.#build(opts));
+  }
+
+  /** IMMEDIATE: the copy is consistent (no apply commits in between) and two builders never interleave. */
+  create(opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }): SnapshotInfo {
+    return this.#create.immediate(opts);
+  }
+
+  #build({
+    cutoffTs,
+    now,
+    trigger,
+  }: {
+    cutoffTs: number;
+    now: number;
+    trigger: SnapshotTrigger;
+  }): SnapshotInfo {
+    const q = this.#q;
+    const snapshotId = this.#freeId(isoSeconds(cutoffTs));
+    let seq = 0;
+    const keys = (
+      q.roomKeys.all({ cutoff: cutoffTs }) as {
+        room_id: string;
+        kind: string;
+        subject: string;
+        to_state: string;
+        ts: number;
+        reasons: string;
+      }[]
+    ).map(
+      (r): RoomKeyState => ({
+        roomId: r.room_id,
+        kind: r.kind,
+        subject: r.subject,
+        state: r.to_state,
+        ts: r.ts,
+        reasons: JSON.parse(r.reasons) as string[],
+      }),
+    );
+    const rooms = roomSnapshots(keys);
+    for (const room of rooms) {
+      q.insertRow.run(snapshotId, seq++, null, null, room.roomId, room.ts, JSON.stringify(room.state));
+    }
+    let enrolments = 0;
+    const params = {
+      cutoff: cutoffTs,
+      c7: cutoffTs - WEEK_MS,
+      c14: cutoffTs - 2 * WEEK_MS,
+      c28: cutoffTs - 4 * WEEK_MS,
+      actor: '',
+      course: '',
+    };
+    for (;;) {
+      const page = q.enrolmentPage.all(params) as EnrolmentRow[];
+      for (const r of page) {
+        const f = features(r);
+        const state = engagementState(f, cutoffTs);
+        q.insertRow.run(
+          snapshotId,
+          seq++,
+          f.studentId,
+          f.courseId,
+          null,
+          enrolmentSnapshotTs(f, cutoffTs),
+          JSON.stringify(state),
+        );
+      }
+      enrolments += page.length;
+      const last = page[page.length - 1];
+      if (!last || page.length < PAGE) break;
+      params.actor = last.actor_id;
+      params.course = last.course_id;
+    }
+    q.insertSnapshot.run(snapshotId, cutoffTs, now, trigger, rooms.length, enrolments);
+    return { snapshotId, cutoffTs, createdAt: now, trigger, rooms: rooms.length, enrolments };
+  }
+
+  /** The cut-off's ISO time, or with `-1`, `-2`… when a snapshot with that cut-off exists. */
+  #freeId(base: string): string {
+    if (!this.#q.idTaken.get(base)) return base;
+    for (let n = 1; ; n++) {
+      const id = `${base}-${n}`;
+      if (!this.#q.idTaken.get(id)) return id;
+    }
+  }
+
+  list(limit: number, before?: string): SnapshotInfo[] {
+    const rows = (
+      before === undefined ? this.#q.list.all(limit) : this.#q.listBefore.all(before, limit)
+    ) as SnapshotDbRow[];
+    return rows.map(info);
+  }
+
+  get(snapshotId: string): SnapshotInfo | undefined {
+    const r = this.#q.get.get(snapshotId) as SnapshotDbRow | undefined;
+    return r ? info(r) : undefined;
+  }
+
+  rows(snapshotId: string, afterSeq: number, limit: number): SnapshotRow[] {
+    return (
+      this.#q.rows.all(snapshotId, afterSeq, limit) as {
+        seq: number;
+        student_id: string | null;
+        course_id: string | null;
+        facility_id: string | null;
+        snapshot_ts: number;
+        state: string;
+      }[]
+    ).map((r) => ({
+      seq: r.seq,
+      studentId: r.student_id,
+      courseId: r.course_id,
+      facilityId: r.facility_id,
+      snapshotTs: r.snapshot_ts,
+      state: r.state,
+    }));
+  }
+}
