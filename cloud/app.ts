@@ -4,6 +4,7 @@
  * Without `eventHub.connectionString` it serves the store and consumes nothing.
  */
 import { createLogger, type Logger } from '../shared/logger.ts';
+import type { AuthConfig } from './api/auth.ts';
 import { buildCloudApi } from './api/index.ts';
 import { type CloudConfig, hubNameOf } from './config/index.ts';
 import { type Consumer, createConsumer, DbCheckpointStore } from './consume/index.ts';
@@ -29,6 +30,21 @@ export interface Cloud {
   readonly snapshots: SnapshotService;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The API's JWT settings, when a secret or a JWKS URL is configured. */
+function jwtAuthOf(config: CloudConfig): Pick<AuthConfig, 'jwt'> {
+  const j = config.api.jwt;
+  if (!j.hs256Secret && !j.jwksUrl) return {};
+  return {
+    jwt: {
+      audience: j.audience,
+      clockToleranceSec: j.clockToleranceSec,
+      ...(j.issuer ? { issuer: j.issuer } : {}),
+      ...(j.hs256Secret ? { hs256Secret: j.hs256Secret } : {}),
+      ...(j.jwksUrl ? { jwksUrl: j.jwksUrl } : {}),
+    },
+  };
 }
 
 export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
@@ -84,7 +100,12 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
     metrics,
     now,
     createSnapshot: (cutoffTs) => snapshots.build(cutoffTs, 'api'),
-    auth: { open: config.dev, tokens: config.api.tokens, metricsPublic: config.api.metricsPublic },
+    auth: {
+      open: config.dev,
+      tokens: config.api.tokens,
+      metricsPublic: config.api.metricsPublic,
+      ...jwtAuthOf(config),
+    },
     health: () => ({
       consuming: consumer?.isRunning ?? false,
       nextSnapshotAt: snapshots.nextRun()?.toISOString() ?? null,

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { untilSignal } from '../shared/cli/signals.ts';
 
 const HELP = `Usage: campus-twin cloud [options]
+       campus-twin cloud token [--scopes reports:read,admin] [--subject NAME] [--ttl SECONDS]
 
 Runs the cloud service — Event Hubs consumer (exactly-once apply into the store) and the read API —
 until SIGINT or SIGTERM.
@@ -28,7 +29,71 @@ Endpoints: GET /healthz, /api/gateways, /api/rooms/{roomId},
 Every setting can be overridden by CT_ + its key path (CT_API__PORT=0, CT_EVENT_HUB__HUB_NAME=campus-twin).
 `;
 
+const TOKEN_HELP = `Usage: campus-twin cloud token [options]
+
+Mints an HS256 JWT for the cloud API, signed with api.jwt.hs256Secret (from the config file or
+CT_API__JWT__HS256_SECRET), and prints it on stdout. For development and scripts; production tokens come
+from your identity provider (api.jwt.jwksUrl).
+
+Options:
+  -c, --config FILE     cloud settings (default: config/cloud.yaml)
+      --scopes LIST     comma-separated: reports:read, risk:read, admin (default: reports:read)
+      --subject NAME    the token's sub claim (default: dev)
+      --ttl SECONDS     lifetime (default: 3600)
+  -h, --help            show this help
+`;
+
+async function runToken(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      scopes: { type: 'string' },
+      subject: { type: 'string' },
+      ttl: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(TOKEN_HELP);
+    return 0;
+  }
+  const { loadCloudConfig } = await import('./config/index.ts');
+  const { mintDevToken, SCOPES } = await import('./api/auth.ts');
+  const config = loadCloudConfig(
+    values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml'),
+    process.env,
+  );
+  const { hs256Secret, audience, issuer } = config.api.jwt;
+  if (!hs256Secret) {
+    process.stderr.write(
+      'campus-twin cloud token: api.jwt.hs256Secret is not set (CT_API__JWT__HS256_SECRET)\n',
+    );
+    return 2;
+  }
+  const scopes = (values.scopes ?? 'reports:read').split(',').map((x) => x.trim());
+  const unknown = scopes.filter((x) => !(SCOPES as readonly string[]).includes(x));
+  const ttl = Number(values.ttl ?? 3600);
+  if (unknown.length > 0 || !Number.isInteger(ttl) || ttl <= 0) {
+    process.stderr.write(
+      `campus-twin cloud token: ${unknown.length ? `unknown scope(s) ${unknown.join(', ')} (known: ${SCOPES.join(', ')})` : '--ttl must be a positive whole number of seconds'}\n`,
+    );
+    return 2;
+  }
+  const token = await mintDevToken({
+    secret: hs256Secret,
+    subject: values.subject ?? 'dev',
+    scopes: scopes as (typeof SCOPES)[number][],
+    audience,
+    ...(issuer ? { issuer } : {}),
+    expiresInSec: ttl,
+  });
+  process.stdout.write(`${token}\n`);
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'token') return runToken(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -72,6 +72,12 @@ export class CloudMetrics {
     registers: [this.registry],
   });
 
+  readonly authRefused = new Counter({
+    name: 'ct_cloud_api_auth_refused_total',
+    help: 'API requests refused: 401 by reason (missing, malformed, expired, bad_signature, bad_claims, unknown_token) or 403 forbidden (scope)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly snapshots = new Counter({
     name: 'ct_cloud_snapshots_total',
     help: 'Snapshots built, by trigger (schedule, api, cli) and outcome (ok, failed, skipped_overlap)',

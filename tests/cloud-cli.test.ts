@@ -1,4 +1,4 @@
-/** `campus-twin cloud` flags: connection string with EntityPath, data dir, port, dev mode, help. */
+/** `campus-twin cloud` flags: connection string with EntityPath, data dir, port, dev mode, help; `cloud token`. */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,5 +66,43 @@ describe('campus-twin cloud (CLI flags)', () => {
     expect(existsSync(join(dataDir, 'cloud.db'))).toBe(true);
     expect(await cloud.kill('SIGTERM')).toBe(0);
     expect(cloud.stderr()).not.toMatch(/campus-twin: /); // no crash report on the way out
+  });
+
+  it('mints JWTs with `cloud token` that a running cloud accepts, with their scopes and nothing more', async () => {
+    const env = { ...process.env, CT_API__JWT__HS256_SECRET: 'cli-test-secret-0123456789abcdefghij' };
+    const mint = (...args: string[]) =>
+      execFileSync(process.execPath, [CLI, 'cloud', 'token', ...args], {
+        cwd: REPO_ROOT,
+        env,
+        encoding: 'utf8',
+      }).trim();
+    const reader = mint('--scopes', 'reports:read', '--subject', 'analyst');
+    const admin = mint('--scopes', 'admin', '--ttl', '60');
+    expect(reader.split('.')).toHaveLength(3);
+    const secured = await startCli(
+      ['cloud', '--data-dir', join(dir, 'jwt'), '--http-port', '0', '--log-level', 'warn'],
+      { CT_API__JWT__HS256_SECRET: env.CT_API__JWT__HS256_SECRET, CT_REPORTING__SNAPSHOT_CRON: '' },
+      'cloud:ready',
+    );
+    try {
+      const url = `http://127.0.0.1:${secured.ready.port}/api/snapshots`;
+      const call = (token: string | null, method = 'GET') =>
+        fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      expect((await call(null)).status).toBe(401);
+      expect((await call(reader)).status).toBe(200);
+      const forbidden = await call(reader, 'POST');
+      expect(forbidden.status).toBe(403);
+      expect(((await forbidden.json()) as { error: { code: string } }).error.code).toBe('CT_ERR_FORBIDDEN');
+      expect((await call(admin, 'POST')).status).toBe(201);
+      // A token signed with another secret is refused.
+      const other = execFileSync(process.execPath, [CLI, 'cloud', 'token'], {
+        cwd: REPO_ROOT,
+        env: { ...env, CT_API__JWT__HS256_SECRET: 'another-secret-0123456789abcdefghijk' },
+        encoding: 'utf8',
+      }).trim();
+      expect((await call(other)).status).toBe(401);
+    } finally {
+      expect(await secured.kill('SIGTERM')).toBe(0);
+    }
   });
 });

@@ -88,22 +88,26 @@ function limitParam(v: string | undefined, dflt: number, max: number): number | 
 export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
   const { store } = deps;
 
-  app.post<{ Body: { cutoff?: string | number } | undefined }>('/api/snapshots', async (req, reply) => {
-    const raw = req.body?.cutoff;
-    const now = deps.now();
-    let cutoffTs = now;
-    if (raw !== undefined) {
-      cutoffTs = typeof raw === 'number' ? raw : Date.parse(raw);
-      if (!Number.isFinite(cutoffTs) || !Number.isInteger(cutoffTs) || cutoffTs < 0)
-        return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff must be epoch milliseconds or an ISO 8601 time');
-      if (cutoffTs > now) return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff is in the future');
-    }
-    const info = await deps.createSnapshot(cutoffTs);
-    return reply
-      .code(201)
-      .header('location', `/api/snapshots/${encodeURIComponent(info.snapshotId)}`)
-      .send(snapshotJson(info));
-  });
+  app.post<{ Body: { cutoff?: string | number } | undefined }>(
+    '/api/snapshots',
+    { config: { scope: 'admin' } },
+    async (req, reply) => {
+      const raw = req.body?.cutoff;
+      const now = deps.now();
+      let cutoffTs = now;
+      if (raw !== undefined) {
+        cutoffTs = typeof raw === 'number' ? raw : Date.parse(raw);
+        if (!Number.isFinite(cutoffTs) || !Number.isInteger(cutoffTs) || cutoffTs < 0)
+          return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff must be epoch milliseconds or an ISO 8601 time');
+        if (cutoffTs > now) return send(reply, 'CT_ERR_BAD_QUERY', 'cutoff is in the future');
+      }
+      const info = await deps.createSnapshot(cutoffTs);
+      return reply
+        .code(201)
+        .header('location', `/api/snapshots/${encodeURIComponent(info.snapshotId)}`)
+        .send(snapshotJson(info));
+    },
+  );
 
   app.get<{ Querystring: { limit?: string; before?: string } }>('/api/snapshots', async (req, reply) => {
     const limit = limitParam(req.query.limit, 50, 500);

@@ -3,18 +3,28 @@
  * /api/sensors/{deviceId}/{channel}/aggregates, /api/quarantine, /metrics. `buildCloudApi` returns the
  * fastify app; listening happens in cloud/app.ts. Auth: a bearer token from `api.tokens`, or none in dev.
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { CloudStore, SnapshotInfo } from '../store/types.ts';
+import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
 import { registerReports } from './reports.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a caller needs (default reports:read). */
+    scope?: Scope;
+    /** No credentials needed. */
+    public?: boolean;
+  }
+}
 
 export interface CloudApiDeps {
   store: CloudStore;
   metrics: CloudMetrics;
   now: () => number;
-  auth: { open: boolean; tokens: readonly string[]; metricsPublic: boolean };
+  /** Static tokens and/or JWT settings (auth.ts); `open` in dev mode; /metrics without a token if public. */
+  auth: AuthConfig & { metricsPublic: boolean };
   /** Builds a snapshot now (defaults to the store directly; the cloud passes its scheduler's service). */
   createSnapshot?: (cutoffTs: number) => Promise<SnapshotInfo>;
   /** Extra health details (consumer state). */
@@ -43,34 +53,36 @@ function intParam(v: string | undefined, dflt: number, min: number, max: number)
   return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
-function tokenMatches(header: string | undefined, tokens: readonly string[]): boolean {
-  const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
-  let ok = false;
-  for (const t of tokens) {
-    const want = Buffer.from(t);
-    if (want.length === given.length && timingSafeEqual(want, given)) ok = true;
-  }
-  return ok;
-}
-
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const { store, auth } = deps;
 
+  const authenticator = createAuthenticator(auth);
+
+  // Every route names the scope it needs in its config (default reports:read); `public` routes need none.
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (auth.open || path === '/healthz' || (path === '/metrics' && auth.metricsPublic)) return;
-    if (!tokenMatches(req.headers.authorization, auth.tokens)) {
-      reply.header('www-authenticate', 'Bearer');
-      return send(reply, 'CT_ERR_AUTH', 'a valid bearer token is required');
+    const config = req.routeOptions.config;
+    if (config.public) return;
+    const result = await authenticator.authenticate(req.headers.authorization);
+    if (!result.ok) {
+      deps.metrics.authRefused.inc({ reason: result.reason });
+      reply.header(
+        'www-authenticate',
+        result.reason === 'missing' ? 'Bearer' : 'Bearer error="invalid_token"',
+      );
+      return send(reply, 'CT_ERR_AUTH', result.message);
+    }
+    const scope = config.scope ?? 'reports:read';
+    if (!hasScope(result, scope)) {
+      deps.metrics.authRefused.inc({ reason: 'forbidden' });
+      reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+      return send(reply, 'CT_ERR_FORBIDDEN', `this request needs the ${scope} scope`);
     }
   });
 
-  app.get('/healthz', async () => ({ ok: true, ...(deps.health?.() ?? {}) }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true, ...(deps.health?.() ?? {}) }));
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { public: auth.metricsPublic, scope: 'admin' } }, async (_req, reply) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
@@ -113,11 +125,16 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
     return { deviceId, channel, from, to, windows };
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req, reply) => {
-    const limit = intParam(req.query.limit, 100, 1, 1000);
-    if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
-    return store.quarantine(limit);
-  });
+  // Quarantined bodies are raw gateway payloads: operators only.
+  app.get<{ Querystring: { limit?: string } }>(
+    '/api/quarantine',
+    { config: { scope: 'admin' } },
+    async (req, reply) => {
+      const limit = intParam(req.query.limit, 100, 1, 1000);
+      if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
+      return store.quarantine(limit);
+    },
+  );
 
   registerReports(app, {
     store,

@@ -72,6 +72,26 @@ export const cloudSchema = z
         port: port.default(8000),
         /** Bearer tokens accepted by /api (outside dev mode). */
         tokens: z.array(z.string().min(16, 'tokens need at least 16 characters')).default([]),
+        /**
+         * JWT bearer tokens (scopes reports:read, risk:read, admin in the `scope` claim): an HS256 secret
+         * and/or a JWKS URL for RS256/ES256 (an identity provider's). Off while both are empty.
+         */
+        jwt: z
+          .object({
+            audience: z.string().min(1).default('campus-twin'),
+            /** Checked when set. */
+            issuer: z.string().default(''),
+            hs256Secret: z
+              .string()
+              .default('')
+              .refine((v) => v === '' || v.length >= 32, { message: 'needs at least 32 characters' }),
+            jwksUrl: z
+              .string()
+              .default('')
+              .refine((v) => v === '' || URL.canParse(v), { message: 'not a URL' }),
+            clockToleranceSec: z.number().int().min(0).max(300).default(30),
+          })
+          .prefault({}),
         /** /metrics without a token (Prometheus inside the network). */
         metricsPublic: z.boolean().default(true),
       })
