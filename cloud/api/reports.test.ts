@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
 import { P0, prepared } from '../store/contract.ts';
-import { P_A_C1, SNAPSHOT_EVENTS, SNAPSHOT_TWINS } from '../store/contract-snapshots.ts';
+import {
+  P_A_C1,
+  ROOM_RESULTS,
+  SNAPSHOT_EVENTS,
+  SNAPSHOT_TWINS,
+  SNAPSHOT_WINDOWS,
+} from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
-import { SNAPSHOT_CSV_HEADER } from './reports.ts';
+import { ANALYTICS_CSV_HEADER, SNAPSHOT_CSV_HEADER } from './reports.ts';
 import { buildCloudApi } from './server.ts';
 
 const TOKEN = 'reports-test-token-0123456789';
@@ -53,8 +59,9 @@ describe('reporting API: snapshots', () => {
     const events = [
       prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
       prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
+      prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
     ];
-    await store.applyBatch(P0, events, events[1]!.position, NOW);
+    await store.applyBatch(P0, events, events[2]!.position, NOW);
     const r = await app.inject({
       method: 'POST',
       url: '/api/snapshots',
@@ -125,6 +132,47 @@ describe('reporting API: snapshots', () => {
         state: P_A_C1,
       });
     }
+  });
+
+  it('serves analytics in the original CSV shape at /api/analytics/{id} and /analytics/{id}', async () => {
+    for (const url of [`/api/analytics/${snapshotId}`, `/analytics/${encodeURIComponent(snapshotId)}`]) {
+      const r = await app.inject({ method: 'GET', url, headers: auth });
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(r.body.startsWith('result_id,snapshot_id,metric,value,computed_ts\n')).toBe(true);
+      const rows = parseCsv(r.body);
+      expect(rows[0]).toEqual(ANALYTICS_CSV_HEADER.trim().split(','));
+      expect(rows).toHaveLength(1 + 12);
+      expect(rows.slice(1, 7)).toEqual(
+        ROOM_RESULTS.map(([id, metric, value]) => [
+          id,
+          snapshotId,
+          metric,
+          String(value),
+          '2027-01-15T13:00:00Z',
+        ]),
+      );
+      expect(rows[7]).toEqual([
+        'enrolment/p_a/c1/engagement_score',
+        snapshotId,
+        'engagement_score',
+        '49',
+        '2027-01-15T13:00:00Z',
+      ]);
+    }
+    const risk = await app.inject({
+      method: 'GET',
+      url: `/api/analytics/${snapshotId}?metric=risk_flag`,
+      headers: { ...auth, accept: 'application/json' },
+    });
+    const body = risk.json();
+    expect(body.snapshot.snapshotId).toBe(snapshotId);
+    expect(body.results.map((x: { studentId: string; value: number }) => [x.studentId, x.value])).toEqual([
+      ['p_a', 0],
+      ['p_b', 0],
+      ['p_c', 1],
+    ]);
+    expect((await app.inject({ method: 'GET', url: '/analytics/nope', headers: auth })).statusCode).toBe(404);
   });
 
   it('lists snapshots newest first, page by page', async () => {

@@ -1,15 +1,17 @@
 /**
  * Reporting routes: snapshots (the original design's `GET /snapshots/{id}` CSV shape, JSON on request),
- * on-demand snapshot creation, the snapshot list. Large snapshots are streamed page by page from the store,
+ * their analytics (`GET /analytics/{id}`: `result_id,snapshot_id,metric,value,computed_ts`), on-demand
+ * snapshot creation, the snapshot list. Large snapshots are streamed page by page from the store,
  * never held whole. The original paths (`/snapshots/{id}`) are aliases of the `/api/...` routes.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
 import { csvLine, isoSeconds } from '../reporting/csv.ts';
-import type { CloudStore, SnapshotInfo, SnapshotRow } from '../store/types.ts';
+import type { AnalyticsRow, CloudStore, SnapshotInfo, SnapshotRow } from '../store/types.ts';
 
 export const SNAPSHOT_CSV_HEADER = 'snapshot_id,student_id,course_id,facility_id,snapshot_ts,state\n';
+export const ANALYTICS_CSV_HEADER = 'result_id,snapshot_id,metric,value,computed_ts\n';
 /** Rows fetched from the store per page while streaming. */
 const PAGE_ROWS = 2000;
 
@@ -52,6 +54,49 @@ async function* snapshotRows(store: CloudStore, snapshotId: string): AsyncGenera
     after = rows[rows.length - 1]!.seq;
     if (rows.length < PAGE_ROWS) return;
   }
+}
+
+/** Every analytics row of a snapshot, paged from the store. */
+async function* analyticsPages(store: CloudStore, snapshotId: string): AsyncGenerator<AnalyticsRow[]> {
+  let after = -1;
+  for (;;) {
+    const rows = await store.analyticsRows(snapshotId, after, PAGE_ROWS);
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1]!.seq;
+    if (rows.length < PAGE_ROWS) return;
+  }
+}
+
+async function* analyticsCsv(store: CloudStore, id: string, metric?: string): AsyncGenerator<string> {
+  yield ANALYTICS_CSV_HEADER;
+  for await (const rows of analyticsPages(store, id)) {
+    let chunk = '';
+    for (const r of rows) {
+      if (metric !== undefined && r.metric !== metric) continue;
+      chunk += csvLine([r.resultId, id, r.metric, r.value, isoSeconds(r.computedTs)]);
+    }
+    yield chunk;
+  }
+}
+
+async function* analyticsJson(
+  store: CloudStore,
+  info: SnapshotInfo,
+  metric?: string,
+): AsyncGenerator<string> {
+  yield `{"snapshot":${JSON.stringify(snapshotJson(info))},"results":[`;
+  let first = true;
+  for await (const rows of analyticsPages(store, info.snapshotId)) {
+    let chunk = '';
+    for (const r of rows) {
+      if (metric !== undefined && r.metric !== metric) continue;
+      chunk += (first ? '' : ',') + JSON.stringify(r);
+      first = false;
+    }
+    yield chunk;
+  }
+  yield ']}';
 }
 
 async function* snapshotCsv(store: CloudStore, id: string): AsyncGenerator<string> {
@@ -140,6 +185,31 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
     );
     return reply.send(Readable.from(snapshotCsv(store, info.snapshotId)));
   };
+  const getAnalytics = async (
+    req: FastifyRequest<{
+      Params: { snapshotId: string };
+      Querystring: { format?: string; metric?: string };
+    }>,
+    reply: FastifyReply,
+  ) => {
+    const info = await store.snapshot(req.params.snapshotId);
+    if (!info) return send(reply, 'CT_ERR_NOT_FOUND', `snapshot ${req.params.snapshotId}`);
+    const metric = req.query.metric || undefined;
+    if (wantsJson(req)) {
+      reply.type('application/json; charset=utf-8');
+      return reply.send(Readable.from(analyticsJson(store, info, metric)));
+    }
+    reply.type('text/csv; charset=utf-8');
+    reply.header(
+      'content-disposition',
+      `attachment; filename="analytics-${info.snapshotId.replaceAll(':', '')}.csv"`,
+    );
+    return reply.send(Readable.from(analyticsCsv(store, info.snapshotId, metric)));
+  };
+  app.get('/api/analytics/:snapshotId', getAnalytics);
+  // The original design's path.
+  app.get('/analytics/:snapshotId', getAnalytics);
+
   app.get('/api/snapshots/:snapshotId', getSnapshot);
   // The original design's path.
   app.get('/snapshots/:snapshotId', getSnapshot);

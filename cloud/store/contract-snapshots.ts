@@ -3,8 +3,9 @@
  * and rows compared with values worked out by hand (see the comments). Every store implementation runs it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Aggregate } from '../../shared/events.ts';
 import type { WireItem } from '../../shared/wire.ts';
-import { P0, prepared } from './contract.ts';
+import { agg, aggItem, P0, prepared } from './contract.ts';
 import type { CloudStore } from './types.ts';
 
 const H = 3_600_000;
@@ -81,7 +82,65 @@ export const SNAPSHOT_TWINS: WireItem[] = [
   twin('t3', 'r1', 'comfort', 'warn', C - H / 2),
   twin('t4', 'r1', 'health', 'offline', C - H / 6, { deviceId: 'env-1' }),
   twin('t5', 'r2', 'occupancy', 'occupied', C + 2 * H), // r2 is unknown at the cut-off
+  // Inside the analytics period [C − 24 h, C), which starts at 08:00 UTC; open hours 08:00–18:00 = minutes 0–599.
+  twin('t6', 'r1', 'occupancy', 'occupied', C - D + 1 * H), // minute 60
+  twin('t7', 'r1', 'occupancy', 'vacant', C - D + 4 * H), // minute 240
+  twin('t8', 'r1', 'health', 'online', C - D + 4 * H, { deviceId: 'env-1' }),
 ];
+
+const M = 60_000;
+const P = C - D; // the period's first minute
+function win(
+  deviceId: string,
+  roomId: string,
+  quantity: Aggregate['quantity'],
+  minute: number,
+  v: { mean?: number; first?: number; last?: number; windowMs?: number },
+) {
+  const mean = v.mean ?? 0;
+  return aggItem(
+    agg({
+      deviceId,
+      channel: quantity,
+      roomId,
+      quantity,
+      unit: quantity === 'co2' ? 'ppm' : quantity === 'power' ? 'kW' : 'kWh',
+      windowStart: P + minute * M,
+      windowMs: v.windowMs ?? M,
+      count: 1,
+      sum: mean,
+      mean,
+      min: Math.min(mean, v.first ?? mean),
+      max: Math.max(mean, v.last ?? mean),
+      first: v.first ?? mean,
+      last: v.last ?? mean,
+    }),
+  );
+}
+
+export const SNAPSHOT_WINDOWS = [
+  win('co2-1', 'r1', 'co2', -5, { mean: 2000 }), // before the period
+  win('co2-1', 'r1', 'co2', 100, { mean: 1200 }), // 1 minute over
+  win('co2-1', 'r1', 'co2', 101, { mean: 1000 }), // not over (1000 is the limit)
+  win('co2-1', 'r1', 'co2', 102, { mean: 900 }),
+  win('co2-1', 'r1', 'co2', 1300, { mean: 1100, windowMs: 5 * M }), // 5 minutes over, another window size
+  win('meter-1', 'r1', 'energy', 10, { first: 100, last: 101, mean: 100.5 }),
+  win('meter-1', 'r1', 'energy', 500, { first: 105, last: 107.5, mean: 106 }),
+  win('pm-2', 'r2', 'power', 0, { mean: 2 }),
+  win('pm-2', 'r2', 'power', 1, { mean: 4 }),
+];
+
+/** Worked by hand from the twins and windows above (cloud/reporting/room-analytics.ts defines each). */
+export const ROOM_RESULTS = [
+  // occupied minutes 60–239 = 180 of the open minutes with a known state, 60–599 = 540
+  ['room/r1/utilization', 'utilization', 0.333, 'r1'],
+  ['room/r1/comfort_violation_minutes', 'comfort_violation_minutes', 30, 'r1'], // warn from C − 30 min
+  ['room/r1/co2_over_1000_minutes', 'co2_over_1000_minutes', 6, 'r1'],
+  ['room/r1/energy_kwh', 'energy_kwh', 7.5, 'r1'], // 107.5 − 100
+  // online from minute 240, offline for the last 10 of 1,200 known minutes
+  ['room/r1/device_offline_share', 'device_offline_share', 0.008, 'r1'],
+  ['room/r2/energy_kwh', 'energy_kwh', 0.1, 'r2'], // (2 kW + 4 kW) × 1 min
+] as const;
 
 /** p_a in c1, worked by hand (cloud/reporting/engagement.ts defines each figure). */
 export const P_A_C1 = {
@@ -117,8 +176,9 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
       const events = [
         prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
         prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
+        prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
       ];
-      await s.applyBatch(P0, events, events[1]!.position, C + 3 * H);
+      await s.applyBatch(P0, events, events[2]!.position, C + 3 * H);
       return s;
     };
 
@@ -132,6 +192,8 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
         trigger: 'api',
         rooms: 1,
         enrolments: 3,
+        results: 12,
+        periodFrom: C - D,
       });
       const rows = await s.snapshotRows(info.snapshotId, -1, 100);
       expect(rows.map((r) => [r.seq, r.studentId, r.courseId, r.facilityId, r.snapshotTs])).toEqual([
@@ -166,6 +228,35 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
         engagementScore: 0,
         riskFlag: 1,
       });
+    });
+
+    it('computes facility and engagement analytics with the snapshot, as worked by hand', async () => {
+      const s = await fed();
+      const info = await s.createSnapshot({ cutoffTs: C, now: C + 5 * H, trigger: 'api' });
+      const rows = await s.analyticsRows(info.snapshotId, -1, 100);
+      expect(rows.map((r) => r.seq)).toEqual([...Array(12).keys()]);
+      expect(rows.every((r) => r.computedTs === C + 5 * H)).toBe(true);
+      expect(rows.slice(0, 6).map((r) => [r.resultId, r.metric, r.value, r.facilityId])).toEqual(
+        ROOM_RESULTS,
+      );
+      expect(rows.slice(6).map((r) => [r.resultId, r.value, r.studentId, r.courseId])).toEqual([
+        ['enrolment/p_a/c1/engagement_score', 49, 'p_a', 'c1'],
+        ['enrolment/p_a/c1/risk_flag', 0, 'p_a', 'c1'],
+        ['enrolment/p_b/c1/engagement_score', 3, 'p_b', 'c1'],
+        ['enrolment/p_b/c1/risk_flag', 0, 'p_b', 'c1'],
+        ['enrolment/p_c/c2/engagement_score', 0, 'p_c', 'c2'],
+        ['enrolment/p_c/c2/risk_flag', 1, 'p_c', 'c2'],
+      ]);
+      // Open hours change utilization only: all day, r1 was occupied 180 + 120 (from C − 2 h) of 1,380 minutes.
+      const allDay = await s.createSnapshot({
+        cutoffTs: C,
+        now: C + 6 * H,
+        trigger: 'api',
+        analytics: { periodMs: D, openHours: '00:00-24:00', timeZone: 'UTC' },
+      });
+      const u = (await s.analyticsRows(allDay.snapshotId, -1, 1))[0]!;
+      expect([u.metric, u.value]).toEqual(['utilization', 0.217]);
+      expect(await s.analyticsRows('nope', -1, 10)).toEqual([]);
     });
 
     it('never changes a snapshot; a second one with the same cut-off gets its own id', async () => {

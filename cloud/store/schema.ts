@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS twin_changes (
 CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, ts);
 -- A room's state as of any cut-off: one index seek per (room, kind, subject).
 CREATE INDEX IF NOT EXISTS twin_changes_key ON twin_changes (room_id, kind, subject, ts);
+-- Facility analytics read the changes inside a period, across rooms.
+CREATE INDEX IF NOT EXISTS twin_changes_ts ON twin_changes (ts);
 
 CREATE TABLE IF NOT EXISTS room_state (
   room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
@@ -105,11 +107,16 @@ CREATE TABLE IF NOT EXISTS gateways (
 -- in the transaction that creates the snapshot, and never updated.
 CREATE TABLE IF NOT EXISTS snapshots (
   snapshot_id TEXT PRIMARY KEY, cutoff_ts INTEGER NOT NULL, created_at INTEGER NOT NULL, trigger TEXT NOT NULL,
-  rooms INTEGER NOT NULL, enrolments INTEGER NOT NULL);
+  rooms INTEGER NOT NULL, enrolments INTEGER NOT NULL, results INTEGER NOT NULL, period_from INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS snapshot_rows (
   snapshot_id TEXT NOT NULL, seq INTEGER NOT NULL, student_id TEXT, course_id TEXT, facility_id TEXT,
   snapshot_ts INTEGER NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, seq)) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS analytics_results (
+  snapshot_id TEXT NOT NULL, seq INTEGER NOT NULL, result_id TEXT NOT NULL, metric TEXT NOT NULL,
+  value REAL NOT NULL, student_id TEXT, course_id TEXT, facility_id TEXT, computed_ts INTEGER NOT NULL,
   PRIMARY KEY (snapshot_id, seq)) WITHOUT ROWID;
 `;
 

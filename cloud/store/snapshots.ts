@@ -13,8 +13,22 @@ import {
   enrolmentSnapshotTs,
   WEEK_MS,
 } from '../reporting/engagement.ts';
+import {
+  openHoursMask,
+  type RoomPeriod,
+  roomAnalytics,
+  type Timeline,
+  type WindowValue,
+} from '../reporting/room-analytics.ts';
 import { type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
-import type { SnapshotInfo, SnapshotRow, SnapshotTrigger } from './types.ts';
+import {
+  type AnalyticsRow,
+  DEFAULT_ANALYTICS,
+  type SnapshotInfo,
+  type SnapshotOptions,
+  type SnapshotRow,
+  type SnapshotTrigger,
+} from './types.ts';
 
 const PAGE = 2000;
 const LEARNING = "source <> 'admin'";
@@ -49,6 +63,23 @@ WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
   ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
 ORDER BY t.room_id, t.kind, t.subject`;
 
+/** Twin changes inside a period, per key in time order. */
+const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_changes
+WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
+
+/** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
+const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
+  SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
+  UNION ALL
+  SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
+  WHERE w.ms IS NOT NULL)
+SELECT ms FROM w WHERE ms IS NOT NULL`;
+
+const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
+WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
+
+const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
+
 interface EnrolmentRow {
   actor_id: string;
   course_id: string;
@@ -75,6 +106,8 @@ interface SnapshotDbRow {
   trigger: string;
   rooms: number;
   enrolments: number;
+  results: number;
+  period_from: number;
 }
 
 function features(r: EnrolmentRow): EnrolmentFeatures {
@@ -106,14 +139,14 @@ function info(r: SnapshotDbRow): SnapshotInfo {
     trigger: r.trigger as SnapshotTrigger,
     rooms: r.rooms,
     enrolments: r.enrolments,
+    results: r.results,
+    periodFrom: r.period_from,
   };
 }
 
 export class SqliteSnapshots {
   readonly #q;
-  readonly #create: Database.Transaction<
-    (opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }) => SnapshotInfo
-  >;
+  readonly #create: Database.Transaction<(opts: SnapshotOptions) => SnapshotInfo>;
 
   constructor(db: Database.Database) {
     const q = (sql: string) => db.prepare(sql);
@@ -122,8 +155,23 @@ export class SqliteSnapshots {
       roomKeys: q(ROOM_KEYS),
       idTaken: q('SELECT 1 AS x FROM snapshots WHERE snapshot_id = ?'),
       insertSnapshot: q(
-        `INSERT INTO snapshots (snapshot_id, cutoff_ts, created_at, trigger, rooms, enrolments)
-         VALUES (?,?,?,?,?,?)`,
+        `INSERT INTO snapshots (snapshot_id, cutoff_ts, created_at, trigger, rooms, enrolments, results, period_from)
+         VALUES (?,?,?,?,?,?,?,?)`,
+      ),
+      insertResult: q(
+        `INSERT INTO analytics_results (snapshot_id, seq, result_id, metric, value, student_id, course_id,
+           facility_id, computed_ts) VALUES (?,?,?,?,?,?,?,?,?)`,
+      ),
+      periodChanges: q(PERIOD_CHANGES),
+      analyticSensors: q(
+        `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
+         ORDER BY room_id, sensor_id`,
+      ),
+      windowSizes: q(WINDOW_SIZES),
+      periodWindows: q(PERIOD_WINDOWS),
+      analytics: q(
+        `SELECT seq, result_id, metric, value, student_id, course_id, facility_id, computed_ts FROM analytics_results
+         WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
       insertRow: q(
         `INSERT INTO snapshot_rows (snapshot_id, seq, student_id, course_id, facility_id, snapshot_ts, state)
@@ -141,24 +189,15 @@ export class SqliteSnapshots {
   }
 
   /** IMMEDIATE: the copy is consistent (no apply commits in between) and two builders never interleave. */
-  create(opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }): SnapshotInfo {
+  create(opts: SnapshotOptions): SnapshotInfo {
     return this.#create.immediate(opts);
   }
 
-  #build({
-    cutoffTs,
-    now,
-    trigger,
-  }: {
-    cutoffTs: number;
-    now: number;
-    trigger: SnapshotTrigger;
-  }): SnapshotInfo {
+  /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
+  #keyStates(cutoff: number): RoomKeyState[] {
     const q = this.#q;
-    const snapshotId = this.#freeId(isoSeconds(cutoffTs));
-    let seq = 0;
-    const keys = (
-      q.roomKeys.all({ cutoff: cutoffTs }) as {
+    return (
+      q.roomKeys.all({ cutoff }) as {
         room_id: string;
         kind: string;
         subject: string;
@@ -176,9 +215,30 @@ export class SqliteSnapshots {
         reasons: JSON.parse(r.reasons) as string[],
       }),
     );
-    const rooms = roomSnapshots(keys);
+  }
+
+  #build({ cutoffTs, now, trigger, analytics = DEFAULT_ANALYTICS }: SnapshotOptions): SnapshotInfo {
+    const q = this.#q;
+    const snapshotId = this.#freeId(isoSeconds(cutoffTs));
+    let seq = 0;
+    let resultSeq = 0;
+    const result = (
+      metric: string,
+      value: number,
+      resultId: string,
+      s: string | null,
+      c: string | null,
+      f: string | null,
+    ) => q.insertResult.run(snapshotId, resultSeq++, resultId, metric, value, s, c, f, now);
+    const rooms = roomSnapshots(this.#keyStates(cutoffTs));
     for (const room of rooms) {
       q.insertRow.run(snapshotId, seq++, null, null, room.roomId, room.ts, JSON.stringify(room.state));
+    }
+    const periodFrom = cutoffTs - analytics.periodMs;
+    const open = openHoursMask(periodFrom, cutoffTs, analytics.openHours, analytics.timeZone);
+    for (const p of this.#roomPeriods(periodFrom, cutoffTs)) {
+      for (const m of roomAnalytics(p, open))
+        result(m.metric, m.value, `room/${p.roomId}/${m.metric}`, null, null, p.roomId);
     }
     let enrolments = 0;
     const params = {
@@ -203,6 +263,16 @@ export class SqliteSnapshots {
           enrolmentSnapshotTs(f, cutoffTs),
           JSON.stringify(state),
         );
+        const id = `enrolment/${f.studentId}/${f.courseId}`;
+        result(
+          'engagement_score',
+          state.engagementScore,
+          `${id}/engagement_score`,
+          f.studentId,
+          f.courseId,
+          null,
+        );
+        result('risk_flag', state.riskFlag, `${id}/risk_flag`, f.studentId, f.courseId, null);
       }
       enrolments += page.length;
       const last = page[page.length - 1];
@@ -210,8 +280,82 @@ export class SqliteSnapshots {
       params.actor = last.actor_id;
       params.course = last.course_id;
     }
-    q.insertSnapshot.run(snapshotId, cutoffTs, now, trigger, rooms.length, enrolments);
-    return { snapshotId, cutoffTs, createdAt: now, trigger, rooms: rooms.length, enrolments };
+    q.insertSnapshot.run(snapshotId, cutoffTs, now, trigger, rooms.length, enrolments, resultSeq, periodFrom);
+    return {
+      snapshotId,
+      cutoffTs,
+      createdAt: now,
+      trigger,
+      rooms: rooms.length,
+      enrolments,
+      results: resultSeq,
+      periodFrom,
+    };
+  }
+
+  /** Every room with twin history or analytic sensors, with its timelines and windows in [from, to). */
+  #roomPeriods(from: number, to: number): RoomPeriod[] {
+    const q = this.#q;
+    const periods = new Map<string, RoomPeriod>();
+    const period = (roomId: string): RoomPeriod => {
+      let p = periods.get(roomId);
+      if (!p) {
+        p = { roomId, from, to, health: new Map(), co2: [], energy: [], power: [] };
+        periods.set(roomId, p);
+      }
+      return p;
+    };
+    const timeline = (p: RoomPeriod, kind: string, subject: string): Timeline | undefined => {
+      if (kind === 'occupancy' || kind === 'comfort') {
+        p[kind] ??= { initial: null, changes: [] };
+        return p[kind];
+      }
+      if (kind !== 'health') return undefined;
+      let t = p.health.get(subject);
+      if (!t) {
+        t = { initial: null, changes: [] };
+        p.health.set(subject, t);
+      }
+      return t;
+    };
+    for (const k of this.#keyStates(from)) {
+      const t = timeline(period(k.roomId), k.kind, k.subject);
+      if (t) t.initial = k.state;
+    }
+    const changes = q.periodChanges.all({ from, to }) as {
+      room_id: string;
+      kind: string;
+      subject: string;
+      to_state: string;
+      ts: number;
+    }[];
+    for (const c of changes)
+      timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
+    const sensors = q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: string }[];
+    for (const sensor of sensors) {
+      const windows: WindowValue[] = [];
+      for (const { ms } of q.windowSizes.all({ sensor: sensor.sensor_id }) as { ms: number }[]) {
+        const rows = q.periodWindows.all({ sensor: sensor.sensor_id, ms, from, to }) as {
+          window_start: number;
+          window_ms: number;
+          sum: number;
+          count: number;
+          first_value: number;
+          last_value: number;
+        }[];
+        for (const r of rows)
+          windows.push({
+            windowStart: r.window_start,
+            windowMs: r.window_ms,
+            mean: r.sum / r.count,
+            first: r.first_value,
+            last: r.last_value,
+          });
+      }
+      if (windows.length === 0) continue;
+      period(sensor.room_id)[sensor.quantity as (typeof ANALYTIC_QUANTITIES)[number]].push(windows);
+    }
+    return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
   }
 
   /** The cut-off's ISO time, or with `-1`, `-2`… when a snapshot with that cut-off exists. */
@@ -233,6 +377,30 @@ export class SqliteSnapshots {
   get(snapshotId: string): SnapshotInfo | undefined {
     const r = this.#q.get.get(snapshotId) as SnapshotDbRow | undefined;
     return r ? info(r) : undefined;
+  }
+
+  analytics(snapshotId: string, afterSeq: number, limit: number): AnalyticsRow[] {
+    return (
+      this.#q.analytics.all(snapshotId, afterSeq, limit) as {
+        seq: number;
+        result_id: string;
+        metric: string;
+        value: number;
+        student_id: string | null;
+        course_id: string | null;
+        facility_id: string | null;
+        computed_ts: number;
+      }[]
+    ).map((r) => ({
+      seq: r.seq,
+      resultId: r.result_id,
+      metric: r.metric,
+      value: r.value,
+      computedTs: r.computed_ts,
+      studentId: r.student_id,
+      courseId: r.course_id,
+      facilityId: r.facility_id,
+    }));
   }
 
   rows(snapshotId: string, afterSeq: number, limit: number): SnapshotRow[] {

@@ -16,6 +16,7 @@ import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.
 import { SqliteSnapshots } from './snapshots.ts';
 import { SQL } from './sql.ts';
 import {
+  type AnalyticsRow,
   type ApplyResult,
   type CheckpointRow,
   type ClassCounts,
@@ -24,8 +25,8 @@ import {
   type OwnershipRow,
   type PartitionRef,
   type SnapshotInfo,
+  type SnapshotOptions,
   type SnapshotRow,
-  type SnapshotTrigger,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -414,12 +415,12 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     return won;
   }
 
-  async createSnapshot(opts: {
-    cutoffTs: number;
-    now: number;
-    trigger: SnapshotTrigger;
-  }): Promise<SnapshotInfo> {
+  async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {
     return this.#snapshots.create(opts);
+  }
+
+  async analyticsRows(snapshotId: string, afterSeq: number, limit: number): Promise<AnalyticsRow[]> {
+    return this.#snapshots.analytics(snapshotId, afterSeq, limit);
   }
 
   async listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]> {

@@ -96,6 +96,14 @@ export interface QueryRange {
 
 export type SnapshotTrigger = 'schedule' | 'api' | 'cli';
 
+export interface SnapshotOptions {
+  cutoffTs: number;
+  now: number;
+  trigger: SnapshotTrigger;
+  /** Defaults to DEFAULT_ANALYTICS. */
+  analytics?: AnalyticsOptions;
+}
+
 /** An immutable point-in-time copy of every room's twin state and every (student, course) engagement. */
 export interface SnapshotInfo {
   snapshotId: string;
@@ -104,6 +112,37 @@ export interface SnapshotInfo {
   trigger: SnapshotTrigger;
   rooms: number;
   enrolments: number;
+  /** Analytics results computed with it, and the start of the period facility analytics cover. */
+  results: number;
+  periodFrom: number;
+}
+
+/** How facility analytics are computed with a snapshot (cloud/reporting/room-analytics.ts). */
+export interface AnalyticsOptions {
+  /** The period before the cut-off that room metrics cover. */
+  periodMs: number;
+  /** Daily open hours "HH:MM-HH:MM" in `timeZone`: utilization counts only these. */
+  openHours: string;
+  timeZone: string;
+}
+
+export const DEFAULT_ANALYTICS: AnalyticsOptions = {
+  periodMs: 86_400_000,
+  openHours: '08:00-18:00',
+  timeZone: 'UTC',
+};
+
+/** One analytics figure in the original design's shape, with the subject it is about. */
+export interface AnalyticsRow {
+  seq: number;
+  /** `room/{roomId}/{metric}` or `enrolment/{studentId}/{courseId}/{metric}`. */
+  resultId: string;
+  metric: string;
+  value: number;
+  computedTs: number;
+  studentId: string | null;
+  courseId: string | null;
+  facilityId: string | null;
 }
 
 /**
@@ -150,12 +189,14 @@ export interface CloudStore {
 
   // Snapshots (cloud/reporting): built in one transaction, never changed afterwards.
   /** Copies every room's state and every (student, course) engagement as of `cutoffTs`. */
-  createSnapshot(opts: { cutoffTs: number; now: number; trigger: SnapshotTrigger }): Promise<SnapshotInfo>;
+  createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo>;
   /** Newest first; `before` is the snapshot id the previous page ended with. */
   listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]>;
   snapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   /** Rows in `seq` order after `afterSeq` (start with -1): callers page through a large snapshot. */
   snapshotRows(snapshotId: string, afterSeq: number, limit: number): Promise<SnapshotRow[]>;
+  /** The analytics computed with a snapshot, in `seq` order after `afterSeq`. */
+  analyticsRows(snapshotId: string, afterSeq: number, limit: number): Promise<AnalyticsRow[]>;
 
   close(): Promise<void>;
 }
