@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   hub: () => import('./hub.ts'),
   wire: () => import('./wire.ts'),
   drain: () => import('./drain.ts'),
+  api: () => import('./api.ts'),
 };
 
 process.on('exit', cleanupAll);
