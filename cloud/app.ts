@@ -3,12 +3,15 @@
  * reads no env, argv or signals (cloud/cli.ts does), so tests run several clouds in one process on port 0.
  * Without `eventHub.connectionString` it serves the store and consumes nothing.
  */
+import { loadCampus } from '../gateway/registry/index.ts';
+import type { Campus } from '../shared/campus.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import type { AuthConfig } from './api/auth.ts';
 import { buildCloudApi } from './api/index.ts';
 import { type CloudConfig, hubNameOf } from './config/index.ts';
 import { type Consumer, createConsumer, DbCheckpointStore } from './consume/index.ts';
 import { CloudMetrics } from './metrics.ts';
+import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
 import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
 import { type ApplyResult, type CloudStore, SqliteCloudStore } from './store/index.ts';
 
@@ -30,6 +33,25 @@ export interface Cloud {
   readonly snapshots: SnapshotService;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The reporting directory of a campus registry: buildings, floors, rooms (devices and secrets left out). */
+function directoryOf(campus: Campus): Directory {
+  return {
+    buildings: [...campus.buildings.values()],
+    rooms: new Map(
+      [...campus.rooms.values()].map((r) => [
+        r.roomId,
+        {
+          roomId: r.roomId,
+          name: r.name,
+          buildingId: r.buildingId,
+          floorId: r.floorId,
+          capacity: r.capacity,
+        },
+      ]),
+    ),
+  };
 }
 
 /** The API's JWT settings, when a secret or a JWKS URL is configured. */
@@ -94,8 +116,15 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
     logger: logger.child({ component: 'snapshots' }),
     metrics,
     schedule: { cron: config.reporting.snapshotCron, timezone: config.reporting.timezone },
+    analytics: {
+      periodMs: config.reporting.analyticsPeriodMs,
+      openHours: config.reporting.openHours,
+      timeZone: config.reporting.timezone,
+    },
   });
+  const directory = config.campusFile ? directoryOf(loadCampus(config.campusFile)) : EMPTY_DIRECTORY;
   const http = buildCloudApi({
+    directory,
     store,
     metrics,
     now,

@@ -6,24 +6,25 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
 import { csvLine, isoSeconds } from '../reporting/csv.ts';
 import type { AnalyticsRow, CloudStore, SnapshotInfo, SnapshotRow } from '../store/types.ts';
+import { intParam, send } from './params.ts';
 
 export const SNAPSHOT_CSV_HEADER = 'snapshot_id,student_id,course_id,facility_id,snapshot_ts,state\n';
 export const ANALYTICS_CSV_HEADER = 'result_id,snapshot_id,metric,value,computed_ts\n';
-/** Rows fetched from the store per page while streaming. */
-const PAGE_ROWS = 2000;
+/**
+ * Rows fetched from the store per page while streaming (~200 KB of CSV), and at most one page waiting in
+ * the stream: a slow client holds back the reads instead of letting pages pile up in memory.
+ */
+const PAGE_ROWS = 500;
+const stream = (chunks: AsyncIterable<string>) =>
+  Readable.from(chunks, { objectMode: false, highWaterMark: 1 });
 
 export interface ReportsDeps {
   store: CloudStore;
   now: () => number;
   /** Builds a snapshot now (the scheduler's service, so on-demand and scheduled builds never overlap). */
   createSnapshot: (cutoffTs: number) => Promise<SnapshotInfo>;
-}
-
-function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
-  return reply.code(ERRORS[code].status).send({ error: reject(code, detail) });
 }
 
 /** JSON when asked for (`?format=json`, or an Accept naming application/json before text/csv). */
@@ -124,12 +125,6 @@ async function* snapshotJsonStream(store: CloudStore, info: SnapshotInfo): Async
   yield ']}';
 }
 
-/** A page size from the query: `dflt` when absent, undefined when not an integer in [1, max]. */
-function limitParam(v: string | undefined, dflt: number, max: number): number | undefined {
-  const n = v === undefined ? dflt : Number(v);
-  return Number.isInteger(n) && n >= 1 && n <= max ? n : undefined;
-}
-
 export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
   const { store } = deps;
 
@@ -155,7 +150,7 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
   );
 
   app.get<{ Querystring: { limit?: string; before?: string } }>('/api/snapshots', async (req, reply) => {
-    const limit = limitParam(req.query.limit, 50, 500);
+    const limit = intParam(req.query.limit, 50, 1, 500);
     if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…500');
     const page = await store.listSnapshots({
       limit,
@@ -176,14 +171,14 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
     if (!info) return send(reply, 'CT_ERR_NOT_FOUND', `snapshot ${req.params.snapshotId}`);
     if (wantsJson(req)) {
       reply.type('application/json; charset=utf-8');
-      return reply.send(Readable.from(snapshotJsonStream(store, info)));
+      return reply.send(stream(snapshotJsonStream(store, info)));
     }
     reply.type('text/csv; charset=utf-8');
     reply.header(
       'content-disposition',
       `attachment; filename="snapshot-${info.snapshotId.replaceAll(':', '')}.csv"`,
     );
-    return reply.send(Readable.from(snapshotCsv(store, info.snapshotId)));
+    return reply.send(stream(snapshotCsv(store, info.snapshotId)));
   };
   const getAnalytics = async (
     req: FastifyRequest<{
@@ -197,14 +192,14 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
     const metric = req.query.metric || undefined;
     if (wantsJson(req)) {
       reply.type('application/json; charset=utf-8');
-      return reply.send(Readable.from(analyticsJson(store, info, metric)));
+      return reply.send(stream(analyticsJson(store, info, metric)));
     }
     reply.type('text/csv; charset=utf-8');
     reply.header(
       'content-disposition',
       `attachment; filename="analytics-${info.snapshotId.replaceAll(':', '')}.csv"`,
     );
-    return reply.send(Readable.from(analyticsCsv(store, info.snapshotId, metric)));
+    return reply.send(stream(analyticsCsv(store, info.snapshotId, metric)));
   };
   app.get('/api/analytics/:snapshotId', getAnalytics);
   // The original design's path.

@@ -3,12 +3,16 @@
  * /api/sensors/{deviceId}/{channel}/aggregates, /api/quarantine, /metrics. `buildCloudApi` returns the
  * fastify app; listening happens in cloud/app.ts. Auth: a bearer token from `api.tokens`, or none in dev.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.ts';
+import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
 import type { CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
+import { intParam, parseTime, send } from './params.ts';
 import { registerReports } from './reports.ts';
+import { registerRooms } from './rooms.ts';
+
+export { parseTime };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,31 +31,14 @@ export interface CloudApiDeps {
   auth: AuthConfig & { metricsPublic: boolean };
   /** Builds a snapshot now (defaults to the store directly; the cloud passes its scheduler's service). */
   createSnapshot?: (cutoffTs: number) => Promise<SnapshotInfo>;
+  /** Buildings, floors and room names from the campus registry (empty without one). */
+  directory?: Directory;
   /** Extra health details (consumer state). */
   health?: () => Record<string, unknown>;
 }
 
 const DAY_MS = 86_400_000;
 const MAX_WINDOWS = 10_000;
-
-function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
-  return reply.code(ERRORS[code].status).send({ error: reject(code, detail) });
-}
-
-/** A time as epoch ms or ISO 8601; undefined when absent, NaN when malformed. */
-export function parseTime(v: unknown): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') return Number.NaN;
-  if (/^-?\d+$/.test(v)) return Number(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v)) return Number.NaN;
-  return Date.parse(v);
-}
-
-/** An integer query parameter in [min, max]: `dflt` when absent, undefined when malformed or out of range. */
-function intParam(v: string | undefined, dflt: number, min: number, max: number): number | undefined {
-  const n = v === undefined ? dflt : Number(v);
-  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
-}
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
@@ -136,6 +123,7 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
     },
   );
 
+  registerRooms(app, { store, now: deps.now, directory: deps.directory ?? EMPTY_DIRECTORY });
   registerReports(app, {
     store,
     now: deps.now,

@@ -96,6 +96,11 @@ export const cloudSchema = z
         metricsPublic: z.boolean().default(true),
       })
       .prefault({}),
+    /**
+     * The campus registry (the gateways' campus.yaml): buildings, floors, room names and capacities for the
+     * reporting API. '' = none (rooms are still reported, without building or floor).
+     */
+    campusFile: z.string().default(''),
     reporting: z
       .object({
         /** When snapshots are built (node-cron syntax, default hourly on the hour); '' = on demand only. */
@@ -105,6 +110,13 @@ export const cloudSchema = z
           .refine((v) => v === '' || cron.validate(v), { message: 'not a valid cron expression' }),
         /** The time zone the cron expression is read in (IANA name). */
         timezone: z.string().min(1).default('UTC'),
+        /** Daily open hours "HH:MM-HH:MM" (in `timezone`): room utilization counts only these. */
+        openHours: z
+          .string()
+          .regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'open hours look like 08:00-18:00')
+          .default('08:00-18:00'),
+        /** The period before a snapshot's cut-off that its facility analytics cover. */
+        analyticsPeriodMs: ms.default(86_400_000),
       })
       .prefault({}),
     log: z

@@ -7,7 +7,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../../shared/logger.ts';
 import type { CloudMetrics } from '../metrics.ts';
-import type { CloudStore, SnapshotInfo, SnapshotTrigger } from '../store/types.ts';
+import type { AnalyticsOptions, CloudStore, SnapshotInfo, SnapshotTrigger } from '../store/types.ts';
 
 export interface SnapshotScheduleConfig {
   /** A node-cron expression (5 or 6 fields); '' disables the schedule. */
@@ -31,6 +31,8 @@ export function createSnapshotService(deps: {
   logger: Logger;
   metrics: CloudMetrics;
   schedule: SnapshotScheduleConfig;
+  /** How facility analytics are computed (store default when absent). */
+  analytics?: AnalyticsOptions;
 }): SnapshotService {
   const { store, logger, metrics } = deps;
   let tail: Promise<unknown> = Promise.resolve();
@@ -40,7 +42,12 @@ export function createSnapshotService(deps: {
   const run = async (cutoffTs: number, trigger: SnapshotTrigger): Promise<SnapshotInfo> => {
     const end = metrics.snapshotSeconds.startTimer();
     try {
-      const info = await store.createSnapshot({ cutoffTs, now: deps.now(), trigger });
+      const info = await store.createSnapshot({
+        cutoffTs,
+        now: deps.now(),
+        trigger,
+        ...(deps.analytics ? { analytics: deps.analytics } : {}),
+      });
       const seconds = end();
       metrics.snapshots.inc({ trigger, outcome: 'ok' });
       logger.info({ ...info, seconds }, 'snapshot built');

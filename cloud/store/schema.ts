@@ -123,4 +123,5 @@ CREATE TABLE IF NOT EXISTS analytics_results (
 /** Indexes on version-2 columns: run after an older file has been migrated. */
 export const DDL_V2_INDEXES = `
 CREATE INDEX IF NOT EXISTS events_enrolment ON events (actor_id, course_id, ts);
+CREATE INDEX IF NOT EXISTS events_course ON events (course_id, actor_id, ts);
 `;

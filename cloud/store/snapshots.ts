@@ -33,8 +33,12 @@ import {
 const PAGE = 2000;
 const LEARNING = "source <> 'admin'";
 
-/** Per (student, course), events at or before the cut-off, one page after the (actor, course) key. */
-const ENROLMENT_PAGE = `SELECT actor_id, course_id,
+/**
+ * Per (student, course), events at or before the cut-off, one page after the (actor, course) key;
+ * `byCourse` restricts it to one course (@courseId). Shared by snapshots and the live course report.
+ */
+export function enrolmentPageSql(byCourse: boolean): string {
+  return `SELECT actor_id, course_id,
   SUM(CASE WHEN ${LEARNING} THEN 1 ELSE 0 END) AS events,
   COUNT(DISTINCT CASE WHEN ${LEARNING} THEN ts / ${DAY_MS} END) AS active_days,
   COUNT(DISTINCT CASE WHEN ${LEARNING} AND ts > @c28 THEN ts / ${DAY_MS} END) AS active_days_28,
@@ -51,8 +55,19 @@ const ENROLMENT_PAGE = `SELECT actor_id, course_id,
   MAX(CASE WHEN type = 'enrolment.completed' THEN ts END) AS completed_ts
 FROM events
 WHERE actor_id IS NOT NULL AND course_id IS NOT NULL AND ts <= @cutoff
-  AND (actor_id > @actor OR (actor_id = @actor AND course_id > @course))
-GROUP BY actor_id, course_id ORDER BY actor_id, course_id LIMIT ${PAGE}`;
+  ${byCourse ? 'AND course_id = @courseId AND actor_id > @actor' : 'AND (actor_id > @actor OR (actor_id = @actor AND course_id > @course))'}
+GROUP BY actor_id, course_id ORDER BY actor_id, course_id LIMIT @limit`;
+}
+
+/** The cut-off parameters of enrolmentPageSql. */
+export function enrolmentParams(cutoffTs: number) {
+  return {
+    cutoff: cutoffTs,
+    c7: cutoffTs - WEEK_MS,
+    c14: cutoffTs - 2 * WEEK_MS,
+    c28: cutoffTs - 4 * WEEK_MS,
+  };
+}
 
 /** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
 const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state, t.ts, t.reasons
@@ -68,19 +83,19 @@ const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_ch
 WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
 
 /** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
-const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
+export const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
   SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
   UNION ALL
   SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
   WHERE w.ms IS NOT NULL)
 SELECT ms FROM w WHERE ms IS NOT NULL`;
 
-const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
+export const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
 WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
 
 const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
 
-interface EnrolmentRow {
+export interface EnrolmentRow {
   actor_id: string;
   course_id: string;
   events: number;
@@ -110,7 +125,7 @@ interface SnapshotDbRow {
   period_from: number;
 }
 
-function features(r: EnrolmentRow): EnrolmentFeatures {
+export function features(r: EnrolmentRow): EnrolmentFeatures {
   return {
     studentId: r.actor_id,
     courseId: r.course_id,
@@ -151,7 +166,7 @@ export class SqliteSnapshots {
   constructor(db: Database.Database) {
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
-      enrolmentPage: q(ENROLMENT_PAGE),
+      enrolmentPage: q(enrolmentPageSql(false)),
       roomKeys: q(ROOM_KEYS),
       idTaken: q('SELECT 1 AS x FROM snapshots WHERE snapshot_id = ?'),
       insertSnapshot: q(
@@ -241,14 +256,7 @@ export class SqliteSnapshots {
         result(m.metric, m.value, `room/${p.roomId}/${m.metric}`, null, null, p.roomId);
     }
     let enrolments = 0;
-    const params = {
-      cutoff: cutoffTs,
-      c7: cutoffTs - WEEK_MS,
-      c14: cutoffTs - 2 * WEEK_MS,
-      c28: cutoffTs - 4 * WEEK_MS,
-      actor: '',
-      course: '',
-    };
+    const params = { ...enrolmentParams(cutoffTs), actor: '', course: '', limit: PAGE };
     for (;;) {
       const page = q.enrolmentPage.all(params) as EnrolmentRow[];
       for (const r of page) {

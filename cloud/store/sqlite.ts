@@ -11,7 +11,9 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { WIRE_CLASSES } from '../../shared/wire.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import { eventColumns, itemTime, type ValidItem } from '../consume/validate.ts';
+import type { StateRow } from '../reporting/directory.ts';
 import { SqliteReads } from './reads.ts';
+import { SqliteReportReads } from './report-reads.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import { SQL } from './sql.ts';
@@ -21,9 +23,11 @@ import {
   type CheckpointRow,
   type ClassCounts,
   type CloudStore,
+  type CourseEngagementRow,
   EMPTY_COUNTS,
   type OwnershipRow,
   type PartitionRef,
+  type RoomWindows,
   type SnapshotInfo,
   type SnapshotOptions,
   type SnapshotRow,
@@ -111,11 +115,13 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #claim: Database.Transaction<(claims: readonly OwnershipRow[], now: number) => OwnershipRow[]>;
 
   readonly #snapshots: SqliteSnapshots;
+  readonly #reports: SqliteReportReads;
 
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
     const db = this.db;
     this.#snapshots = new SqliteSnapshots(db);
+    this.#reports = new SqliteReportReads(db);
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -413,6 +419,32 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       if (info.changes === 1) won.push({ ...c, etag, lastModifiedTimeInMs: now });
     }
     return won;
+  }
+
+  async roomStates(): Promise<StateRow[]> {
+    return this.#reports.roomStates();
+  }
+
+  async alertCounts(since: number): Promise<Map<string, number>> {
+    return this.#reports.alertCounts(since);
+  }
+
+  async roomWindows(
+    roomId: string,
+    quantity: string,
+    from: number,
+    to: number,
+  ): Promise<RoomWindows | undefined> {
+    return this.#reports.roomWindows(roomId, quantity, from, to);
+  }
+
+  async courseEngagement(
+    courseId: string,
+    cutoffTs: number,
+    after: string,
+    limit: number,
+  ): Promise<CourseEngagementRow[]> {
+    return this.#reports.courseEngagement(courseId, cutoffTs, after, limit);
   }
 
   async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {

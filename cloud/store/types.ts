@@ -8,6 +8,9 @@ import type { Alert, TwinChangeKind } from '../../shared/events.ts';
 import type { WireClass } from '../../shared/wire.ts';
 import type { MergedWindow } from '../consume/merge.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+import type { StateRow } from '../reporting/directory.ts';
+import type { EngagementState } from '../reporting/engagement.ts';
+import type { StoredWindow } from '../reporting/history.ts';
 
 /** One partition of one consumer group of one event hub (the key of checkpoints and ownership). */
 export interface PartitionRef {
@@ -158,6 +161,18 @@ export interface SnapshotRow {
   state: string;
 }
 
+/** A room's sensors of one quantity and their stored windows in a range (any window size). */
+export interface RoomWindows {
+  sensors: { deviceId: string; channel: string }[];
+  windows: StoredWindow[];
+}
+
+export interface CourseEngagementRow {
+  studentId: string;
+  courseId: string;
+  state: EngagementState;
+}
+
 export interface CloudStore {
   /**
    * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE
@@ -186,6 +201,21 @@ export interface CloudStore {
   sensorWindows(deviceId: string, channel: string, range: QueryRange): Promise<MergedWindow[] | undefined>;
   quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }>;
   counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }>;
+
+  // Live reporting reads (cloud/api/rooms.ts).
+  /** Every room's latest state per kind and subject. */
+  roomStates(): Promise<StateRow[]>;
+  /** Alerts per room since `since`. */
+  alertCounts(since: number): Promise<Map<string, number>>;
+  /** undefined when the room has no sensor of that quantity. */
+  roomWindows(roomId: string, quantity: string, from: number, to: number): Promise<RoomWindows | undefined>;
+  /** One course's enrolments as of `cutoffTs`, students after `after` ('' to start), at most `limit`. */
+  courseEngagement(
+    courseId: string,
+    cutoffTs: number,
+    after: string,
+    limit: number,
+  ): Promise<CourseEngagementRow[]>;
 
   // Snapshots (cloud/reporting): built in one transaction, never changed afterwards.
   /** Copies every room's state and every (student, course) engagement as of `cutoffTs`. */

@@ -100,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   const cloud = createCloud(
     cloudConfigFrom({
       dev: true,
+      campusFile: values.campus,
       eventHub: { connectionString, hubName },
       store: { file: join(dataDir, 'cloud', 'cloud.db') },
       api: { host: '127.0.0.1', port: random ? 0 : 8000 },

@@ -1,0 +1,154 @@
+/**
+ * Rooms and buildings as reporting shows them: the campus registry (which building and floor a room is on,
+ * its name and capacity) joined with each room's latest twin state in the store. Pure; the registry is
+ * optional (a room the registry does not name is listed with null building and floor).
+ */
+
+export interface DirectoryRoom {
+  roomId: string;
+  name: string;
+  buildingId: string;
+  floorId: string;
+  capacity: number;
+}
+
+export interface DirectoryBuilding {
+  buildingId: string;
+  name: string;
+  floors: readonly { floorId: string; level: number; roomIds: readonly string[] }[];
+}
+
+export interface Directory {
+  buildings: readonly DirectoryBuilding[];
+  rooms: ReadonlyMap<string, DirectoryRoom>;
+}
+
+export const EMPTY_DIRECTORY: Directory = { buildings: [], rooms: new Map() };
+
+/** One (room, kind, subject) latest state, as the store keeps it. */
+export interface StateRow {
+  roomId: string;
+  kind: string;
+  subject: string;
+  state: string;
+  ts: number;
+  reasons: string[];
+}
+
+export interface RoomSummary {
+  roomId: string;
+  name: string | null;
+  buildingId: string | null;
+  floorId: string | null;
+  capacity: number | null;
+  occupancy: string | null;
+  occupancySince: number | null;
+  comfort: string | null;
+  comfortReasons: string[];
+  devices: { online: number; stale: number; offline: number };
+  lastChangeTs: number | null;
+  /** Comfort warn/alert, or a device stale or offline. */
+  needsAttention: boolean;
+}
+
+/** Every room the registry names or the store has state for, sorted by building, floor, room. */
+export function roomSummaries(dir: Directory, states: readonly StateRow[]): RoomSummary[] {
+  const out = new Map<string, RoomSummary>();
+  const get = (roomId: string): RoomSummary => {
+    let r = out.get(roomId);
+    if (!r) {
+      const d = dir.rooms.get(roomId);
+      r = {
+        roomId,
+        name: d?.name ?? null,
+        buildingId: d?.buildingId ?? null,
+        floorId: d?.floorId ?? null,
+        capacity: d?.capacity ?? null,
+        occupancy: null,
+        occupancySince: null,
+        comfort: null,
+        comfortReasons: [],
+        devices: { online: 0, stale: 0, offline: 0 },
+        lastChangeTs: null,
+        needsAttention: false,
+      };
+      out.set(roomId, r);
+    }
+    return r;
+  };
+  for (const roomId of dir.rooms.keys()) get(roomId);
+  for (const s of states) {
+    const r = get(s.roomId);
+    r.lastChangeTs = Math.max(r.lastChangeTs ?? s.ts, s.ts);
+    if (s.kind === 'occupancy') {
+      r.occupancy = s.state;
+      r.occupancySince = s.ts;
+    } else if (s.kind === 'comfort') {
+      r.comfort = s.state;
+      r.comfortReasons = s.reasons;
+    } else if (
+      s.kind === 'health' &&
+      (s.state === 'online' || s.state === 'stale' || s.state === 'offline')
+    ) {
+      r.devices[s.state]++;
+    }
+  }
+  for (const r of out.values())
+    r.needsAttention =
+      r.comfort === 'warn' || r.comfort === 'alert' || r.devices.stale + r.devices.offline > 0;
+  const key = (r: RoomSummary) => `${r.buildingId ?? '\uffff'}\u0000${r.floorId ?? ''}\u0000${r.roomId}`;
+  return [...out.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+export interface BuildingSummary {
+  buildingId: string;
+  name: string;
+  floors: number;
+  rooms: number;
+  roomsWithState: number;
+  occupied: number;
+  /** Occupied rooms ÷ rooms whose occupancy is known (null with none known). */
+  occupiedShare: number | null;
+  comfort: { ok: number; warn: number; alert: number; unknown: number };
+  devices: { online: number; stale: number; offline: number };
+  roomsNeedingAttention: number;
+  alertsLast24h: number;
+}
+
+export function buildingSummary(
+  b: DirectoryBuilding,
+  rooms: readonly RoomSummary[],
+  alertsByRoom: ReadonlyMap<string, number>,
+): BuildingSummary {
+  const mine = rooms.filter((r) => r.buildingId === b.buildingId);
+  const comfort = { ok: 0, warn: 0, alert: 0, unknown: 0 };
+  const devices = { online: 0, stale: 0, offline: 0 };
+  let occupied = 0;
+  let known = 0;
+  let alerts = 0;
+  for (const r of mine) {
+    if (r.comfort === 'ok' || r.comfort === 'warn' || r.comfort === 'alert') comfort[r.comfort]++;
+    else comfort.unknown++;
+    devices.online += r.devices.online;
+    devices.stale += r.devices.stale;
+    devices.offline += r.devices.offline;
+    if (r.occupancy === 'occupied' || r.occupancy === 'vacant') {
+      known++;
+      if (r.occupancy === 'occupied') occupied++;
+    }
+    alerts += alertsByRoom.get(r.roomId) ?? 0;
+  }
+  return {
+    buildingId: b.buildingId,
+    name: b.name,
+    floors: b.floors.length,
+    rooms: mine.length,
+    roomsWithState: mine.filter((r) => r.lastChangeTs !== null).length,
+    occupied,
+    occupiedShare: known === 0 ? null : Math.round((occupied / known) * 1000) / 1000,
+    comfort,
+    devices,
+    roomsNeedingAttention: mine.filter((r) => r.needsAttention).length,
+    alertsLast24h: alerts,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The SQLite store's live reporting reads: every room's latest state, alert counts, a room's windows for one
+ * quantity (for history), and one course's engagement computed now. Statements prepared once.
+ */
+import type Database from 'better-sqlite3';
+import type { StateRow } from '../reporting/directory.ts';
+import { engagementState } from '../reporting/engagement.ts';
+import type { StoredWindow } from '../reporting/history.ts';
+import {
+  type EnrolmentRow,
+  enrolmentPageSql,
+  enrolmentParams,
+  features,
+  PERIOD_WINDOWS,
+  WINDOW_SIZES,
+} from './snapshots.ts';
+import type { CourseEngagementRow, RoomWindows } from './types.ts';
+
+export class SqliteReportReads {
+  readonly #q;
+
+  constructor(db: Database.Database) {
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      states: q(
+        'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
+      ),
+      alerts: q(
+        'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
+      ),
+      roomSensors: q(
+        'SELECT sensor_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ? ORDER BY device_id, channel',
+      ),
+      windowSizes: q(WINDOW_SIZES),
+      windows: q(
+        PERIOD_WINDOWS.replace(
+          'window_start, window_ms, sum, count',
+          'window_start, window_ms, sum, count, min, max',
+        ),
+      ),
+      course: q(enrolmentPageSql(true)),
+    };
+  }
+
+  roomStates(): StateRow[] {
+    return (
+      this.#q.states.all() as {
+        room_id: string;
+        kind: string;
+        subject: string;
+        state: string;
+        ts: number;
+        reasons: string;
+      }[]
+    ).map((r) => ({
+      roomId: r.room_id,
+      kind: r.kind,
+      subject: r.subject,
+      state: r.state,
+      ts: r.ts,
+      reasons: JSON.parse(r.reasons) as string[],
+    }));
+  }
+
+  alertCounts(since: number): Map<string, number> {
+    const rows = this.#q.alerts.all(since) as { room_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.room_id, r.n]));
+  }
+
+  roomWindows(roomId: string, quantity: string, from: number, to: number): RoomWindows | undefined {
+    const sensors = this.#q.roomSensors.all(roomId, quantity) as {
+      sensor_id: number;
+      device_id: string;
+      channel: string;
+    }[];
+    if (sensors.length === 0) return undefined;
+    const windows: StoredWindow[] = [];
+    for (const s of sensors) {
+      for (const { ms } of this.#q.windowSizes.all({ sensor: s.sensor_id }) as { ms: number }[]) {
+        const rows = this.#q.windows.all({ sensor: s.sensor_id, ms, from, to }) as {
+          window_start: number;
+          window_ms: number;
+          sum: number;
+          count: number;
+          min: number;
+          max: number;
+        }[];
+        for (const r of rows)
+          windows.push({
+            windowStart: r.window_start,
+            windowMs: r.window_ms,
+            count: r.count,
+            sum: r.sum,
+            min: r.min,
+            max: r.max,
+          });
+      }
+    }
+    return { sensors: sensors.map((s) => ({ deviceId: s.device_id, channel: s.channel })), windows };
+  }
+
+  courseEngagement(courseId: string, cutoffTs: number, after: string, limit: number): CourseEngagementRow[] {
+    const rows = this.#q.course.all({
+      ...enrolmentParams(cutoffTs),
+      courseId,
+      actor: after,
+      limit,
+    }) as EnrolmentRow[];
+    return rows.map((r) => ({
+      studentId: r.actor_id,
+      courseId: r.course_id,
+      state: engagementState(features(r), cutoffTs),
+    }));
+  }
+}
