@@ -125,6 +125,7 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   const directory = config.campusFile ? directoryOf(loadCampus(config.campusFile)) : EMPTY_DIRECTORY;
   const http = buildCloudApi({
     directory,
+    rateLimit: config.api.rateLimit,
     store,
     metrics,
     now,

@@ -78,6 +78,11 @@ export class CloudMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'ct_cloud_api_rate_limited_total',
+    help: 'API requests refused with 429 because their caller (token, else address) exceeded api.rateLimit',
+    registers: [this.registry],
+  });
   readonly snapshots = new Counter({
     name: 'ct_cloud_snapshots_total',
     help: 'Snapshots built, by trigger (schedule, api, cli) and outcome (ok, failed, skipped_overlap)',

@@ -1,16 +1,29 @@
 /**
- * The cloud's first read API: /healthz, /api/gateways, /api/rooms/{roomId},
- * /api/sensors/{deviceId}/{channel}/aggregates, /api/quarantine, /metrics. `buildCloudApi` returns the
- * fastify app; listening happens in cloud/app.ts. Auth: a bearer token from `api.tokens`, or none in dev.
+ * The cloud's API: `buildCloudApi` returns the fastify app (listening happens in cloud/app.ts). Owns the
+ * cross-cutting parts — OpenAPI (`/docs`), auth with per-route scopes, rate limits per caller — and the
+ * operational routes (/healthz, /metrics, /api/gateways, /api/rooms/{id}, sensor windows, quarantine);
+ * reporting routes live in rooms.ts and reports.ts.
  */
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
 import type { CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
+import { registerOpenApi } from './openapi.ts';
 import { intParam, parseTime, send } from './params.ts';
 import { registerReports } from './reports.ts';
 import { registerRooms } from './rooms.ts';
+import {
+  aggregatesResponse,
+  errors,
+  gatewaysResponse,
+  params,
+  quarantineResponse,
+  query,
+  roomResponse,
+} from './schemas.ts';
 
 export { parseTime };
 
@@ -33,6 +46,8 @@ export interface CloudApiDeps {
   createSnapshot?: (cutoffTs: number) => Promise<SnapshotInfo>;
   /** Buildings, floors and room names from the campus registry (empty without one). */
   directory?: Directory;
+  /** Requests per caller (bearer token, else address) per window; 0 = no limit. */
+  rateLimit?: { max: number; timeWindowMs: number };
   /** Extra health details (consumer state). */
   health?: () => Record<string, unknown>;
 }
@@ -42,12 +57,55 @@ const MAX_WINDOWS = 10_000;
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
-  const { store, auth } = deps;
+  registerOpenApi(app);
+  // Everything below shares the auth hook and the rate limit; /docs (registered above) is public.
+  app.register(async (api) => {
+    await registerRateLimit(api, deps);
+    registerAuth(api, deps);
+    registerOperational(api, deps);
+    registerRooms(api, { store: deps.store, now: deps.now, directory: deps.directory ?? EMPTY_DIRECTORY });
+    registerReports(api, {
+      store: deps.store,
+      now: deps.now,
+      createSnapshot:
+        deps.createSnapshot ??
+        ((cutoffTs) => deps.store.createSnapshot({ cutoffTs, now: deps.now(), trigger: 'api' })),
+    });
+    api.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));
+  });
+  return app;
+}
 
-  const authenticator = createAuthenticator(auth);
+/** The caller a rate limit counts: a hash of its bearer token, else its address. */
+function callerKey(authorization: string | undefined, ip: string): string {
+  const token = authorization ? /^Bearer\s+(\S+)/i.exec(authorization)?.[1] : undefined;
+  return token ? `t:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}` : `ip:${ip}`;
+}
 
+async function registerRateLimit(api: FastifyInstance, deps: CloudApiDeps): Promise<void> {
+  const limit = deps.rateLimit;
+  if (!limit || limit.max === 0) return;
+  await api.register(rateLimit, {
+    max: limit.max,
+    timeWindow: limit.timeWindowMs,
+    keyGenerator: (req) => callerKey(req.headers.authorization, req.ip),
+    errorResponseBuilder: (_req, ctx) => {
+      deps.metrics.rateLimited.inc();
+      return {
+        statusCode: 429,
+        error: {
+          code: 'CT_ERR_RATE_LIMITED',
+          message: `too many requests; retry later: at most ${ctx.max} per ${ctx.after} per caller`,
+        },
+      };
+    },
+  });
+}
+
+function registerAuth(api: FastifyInstance, deps: CloudApiDeps): void {
+  const authenticator = createAuthenticator(deps.auth);
   // Every route names the scope it needs in its config (default reports:read); `public` routes need none.
-  app.addHook('onRequest', async (req, reply) => {
+  api.addHook('onRequest', async (req, reply) => {
     const config = req.routeOptions.config;
     if (config.public) return;
     const result = await authenticator.authenticate(req.headers.authorization);
@@ -66,25 +124,70 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
       return send(reply, 'CT_ERR_FORBIDDEN', `this request needs the ${scope} scope`);
     }
   });
+}
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true, ...(deps.health?.() ?? {}) }));
+function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
+  const { store, auth } = deps;
+  api.get(
+    '/healthz',
+    {
+      config: { public: true, rateLimit: false },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness, consumer state and the next scheduled snapshot',
+        security: [],
+        response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } },
+      },
+    },
+    async () => ({ ok: true, ...(deps.health?.() ?? {}) }),
+  );
 
-  app.get('/metrics', { config: { public: auth.metricsPublic, scope: 'admin' } }, async (_req, reply) => {
-    reply.type(deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
+  api.get(
+    '/metrics',
+    {
+      config: { public: auth.metricsPublic, scope: 'admin', rateLimit: false },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (admin scope unless api.metricsPublic)',
+        response: { 200: { type: 'string', description: 'Prometheus text format' }, ...errors() },
+      },
+    },
+    async (_req, reply) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
 
-  app.get('/api/gateways', async () => {
-    const now = deps.now();
-    const gateways = (await store.gateways()).map((g) => ({
-      ...g,
-      lagMs: g.newestItemTs === null ? null : Math.max(0, now - g.newestItemTs),
-    }));
-    return { now, gateways };
-  });
+  api.get(
+    '/api/gateways',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Every gateway that fed this cloud, with counters and lag',
+        response: { 200: gatewaysResponse, ...errors() },
+      },
+    },
+    async () => {
+      const now = deps.now();
+      const gateways = (await store.gateways()).map((g) => ({
+        ...g,
+        lagMs: g.newestItemTs === null ? null : Math.max(0, now - g.newestItemTs),
+      }));
+      return { now, gateways };
+    },
+  );
 
-  app.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
+  api.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
     '/api/rooms/:roomId',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: "A room's latest twin state, device health and recent alerts",
+        params: params('roomId'),
+        querystring: query({ alerts: 'recent alerts to include, 0…1000 (default 20)' }),
+        response: { 200: roomResponse, ...errors(400, 404) },
+      },
+    },
     async (req, reply) => {
       const limit = intParam(req.query.alerts, 20, 0, 1000);
       if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'alerts must be an integer 0…1000');
@@ -94,44 +197,56 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
     },
   );
 
-  app.get<{
+  api.get<{
     Params: { deviceId: string; channel: string };
     Querystring: { from?: string; to?: string; limit?: string };
-  }>('/api/sensors/:deviceId/:channel/aggregates', async (req, reply) => {
-    const { deviceId, channel } = req.params;
-    const to = parseTime(req.query.to) ?? deps.now();
-    const from = parseTime(req.query.from) ?? to - DAY_MS;
-    const limit = intParam(req.query.limit, MAX_WINDOWS, 1, MAX_WINDOWS);
-    if (!Number.isFinite(from) || !Number.isFinite(to))
-      return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch milliseconds or ISO 8601 times');
-    if (from > to) return send(reply, 'CT_ERR_BAD_QUERY', 'from is after to');
-    if (limit === undefined)
-      return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
-    const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
-    if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `sensor ${deviceId}/${channel}`);
-    return { deviceId, channel, from, to, windows };
-  });
+  }>(
+    '/api/sensors/:deviceId/:channel/aggregates',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: "One sensor's stored windows in [from, to)",
+        params: params('deviceId', 'channel'),
+        querystring: query({
+          from: 'epoch ms or ISO 8601 (default to − 24 h)',
+          to: 'epoch ms or ISO 8601 (default now)',
+          limit: `at most this many windows, 1…${MAX_WINDOWS}`,
+        }),
+        response: { 200: aggregatesResponse, ...errors(400, 404) },
+      },
+    },
+    async (req, reply) => {
+      const { deviceId, channel } = req.params;
+      const to = parseTime(req.query.to) ?? deps.now();
+      const from = parseTime(req.query.from) ?? to - DAY_MS;
+      const limit = intParam(req.query.limit, MAX_WINDOWS, 1, MAX_WINDOWS);
+      if (!Number.isFinite(from) || !Number.isFinite(to))
+        return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch milliseconds or ISO 8601 times');
+      if (from > to) return send(reply, 'CT_ERR_BAD_QUERY', 'from is after to');
+      if (limit === undefined)
+        return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
+      const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
+      if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `sensor ${deviceId}/${channel}`);
+      return { deviceId, channel, from, to, windows };
+    },
+  );
 
   // Quarantined bodies are raw gateway payloads: operators only.
-  app.get<{ Querystring: { limit?: string } }>(
+  api.get<{ Querystring: { limit?: string } }>(
     '/api/quarantine',
-    { config: { scope: 'admin' } },
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Quarantined events and items, newest first (admin scope)',
+        querystring: query({ limit: '1…1000 (default 100)' }),
+        response: { 200: quarantineResponse, ...errors(400) },
+      },
+    },
     async (req, reply) => {
       const limit = intParam(req.query.limit, 100, 1, 1000);
       if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'limit must be an integer 1…1000');
       return store.quarantine(limit);
     },
   );
-
-  registerRooms(app, { store, now: deps.now, directory: deps.directory ?? EMPTY_DIRECTORY });
-  registerReports(app, {
-    store,
-    now: deps.now,
-    createSnapshot:
-      deps.createSnapshot ??
-      ((cutoffTs) => store.createSnapshot({ cutoffTs, now: deps.now(), trigger: 'api' })),
-  });
-
-  app.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));
-  return app;
 }

@@ -92,6 +92,13 @@ export const cloudSchema = z
             clockToleranceSec: z.number().int().min(0).max(300).default(30),
           })
           .prefault({}),
+        /** Requests per caller (per bearer token, else per address) per window; max 0 = no limit. */
+        rateLimit: z
+          .object({
+            max: z.number().int().min(0).default(600),
+            timeWindowMs: ms.default(60_000),
+          })
+          .prefault({}),
         /** /metrics without a token (Prometheus inside the network). */
         metricsPublic: z.boolean().default(true),
       })
