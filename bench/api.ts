@@ -1,7 +1,7 @@
 /**
  * `api`: the cloud's read API under autocannon, 50 concurrent keep-alive connections, against bare fastify
  * routes measured in the same run:
- *   - room state (`GET /api/rooms/r1`) and room history (`GET /api/sensors/env-1/temperature/aggregates`
+ *   - room state (`GET /api/rooms/r1`) and room history (`GET /api/rooms/r1/history?quantity=temperature`
  *     over 24 h = 1,440 windows): requests/s and p99 against fastify's hello world (`GET /`);
  *   - snapshot CSV (`GET /api/snapshots/{id}`, 10,000 rows): MB/s of response against a bare route that
  *     streams the same CSV bytes from memory (`GET /csv`).
@@ -180,7 +180,8 @@ export async function run(): Promise<void> {
     progress('api', 'cloud api ready', { filled, snapshot: snapshot.snapshotId });
     const port = cloud.ready.ports.http;
     const roomPath = `/api/rooms/${roomId}`;
-    const historyPath = `/api/sensors/${sensor.deviceId}/${sensor.channel}/aggregates?from=${sensor.from}&to=${sensor.to}`;
+    // The reporting route: the room's temperature sensors re-aggregated (here at their own 1-min windows).
+    const historyPath = `/api/rooms/${roomId}/history?quantity=temperature&from=${sensor.from}&to=${sensor.to}`;
     const snapshotPath = `/api/snapshots/${encodeURIComponent(snapshot.snapshotId)}`;
 
     // Check once that every route answers what it should, so the figures are about real answers.
@@ -201,7 +202,7 @@ export async function run(): Promise<void> {
       throw new Error(`${roomPath}: ${room.status} ${room.body.slice(0, 300)}`);
     const history = await get(port, historyPath);
     const windows =
-      history.status === 200 ? (JSON.parse(history.body) as { windows: unknown[] }).windows.length : -1;
+      history.status === 200 ? (JSON.parse(history.body) as { buckets: unknown[] }).buckets.length : -1;
     if (windows !== sensor.windows)
       throw new Error(`${historyPath}: ${history.status}, ${windows} windows, want ${sensor.windows}`);
     const csv = await get(port, snapshotPath);

@@ -493,7 +493,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       // period, and the twin changed only after A.
       [`room/${ROOM}/co2_over_1000_minutes`, snapshotId, 'co2_over_1000_minutes', '8', computed],
       ...order.flatMap((s) => {
-        const id = `enrolment/${P[s]}/${COURSE}`;
+        const id = `enrolment/${P[s]}/${encodeURIComponent(COURSE)}`;
         const st = EXPECTED_STATE[s];
         return [
           [`${id}/engagement_score`, snapshotId, 'engagement_score', String(st.engagementScore), computed],
@@ -504,15 +504,18 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     expect(Number(rows[0]![3])).toBe(EXPECTED_CO2_MINUTES);
     // The values by student, as a reader would check them: Alice 56/0, Bob 21/1, Carol 6/0.
     const byId = new Map(rows.map((row) => [row[0]!, Number(row[3])]));
-    expect(byId.get(`enrolment/${P.alice}/${COURSE}/engagement_score`)).toBe(56);
-    expect(byId.get(`enrolment/${P.bob}/${COURSE}/risk_flag`)).toBe(1);
-    expect(byId.get(`enrolment/${P.carol}/${COURSE}/engagement_score`)).toBe(6);
+    expect(byId.get(`enrolment/${P.alice}/${encodeURIComponent(COURSE)}/engagement_score`)).toBe(56);
+    expect(byId.get(`enrolment/${P.bob}/${encodeURIComponent(COURSE)}/risk_flag`)).toBe(1);
+    expect(byId.get(`enrolment/${P.carol}/${encodeURIComponent(COURSE)}/engagement_score`)).toBe(6);
     // ?metric= filters.
     const only = parseCsv(
       await (await get(`/api/analytics/${encodeURIComponent(snapshotId)}?metric=risk_flag`)).text(),
     );
     expect(only.slice(1).map((row) => [row[0], row[3]])).toEqual(
-      order.map((s) => [`enrolment/${P[s]}/${COURSE}/risk_flag`, String(EXPECTED_STATE[s].riskFlag)]),
+      order.map((s) => [
+        `enrolment/${P[s]}/${encodeURIComponent(COURSE)}/risk_flag`,
+        String(EXPECTED_STATE[s].riskFlag),
+      ]),
     );
   });
 

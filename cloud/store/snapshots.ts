@@ -31,6 +31,8 @@ import {
 } from './types.ts';
 
 const PAGE = 2000;
+/** Result ids are `/`-separated: a course id that is a URL is percent-encoded so the id splits cleanly. */
+const enc = encodeURIComponent;
 const LEARNING = "source <> 'admin'";
 
 /**
@@ -253,7 +255,7 @@ export class SqliteSnapshots {
     const open = openHoursMask(periodFrom, cutoffTs, analytics.openHours, analytics.timeZone);
     for (const p of this.#roomPeriods(periodFrom, cutoffTs)) {
       for (const m of roomAnalytics(p, open))
-        result(m.metric, m.value, `room/${p.roomId}/${m.metric}`, null, null, p.roomId);
+        result(m.metric, m.value, `room/${enc(p.roomId)}/${m.metric}`, null, null, p.roomId);
     }
     let enrolments = 0;
     const params = { ...enrolmentParams(cutoffTs), actor: '', course: '', limit: PAGE };
@@ -271,7 +273,7 @@ export class SqliteSnapshots {
           enrolmentSnapshotTs(f, cutoffTs),
           JSON.stringify(state),
         );
-        const id = `enrolment/${f.studentId}/${f.courseId}`;
+        const id = `enrolment/${enc(f.studentId)}/${enc(f.courseId)}`;
         result(
           'engagement_score',
           state.engagementScore,

@@ -138,7 +138,7 @@ export const DEFAULT_ANALYTICS: AnalyticsOptions = {
 /** One analytics figure in the original design's shape, with the subject it is about. */
 export interface AnalyticsRow {
   seq: number;
-  /** `room/{roomId}/{metric}` or `enrolment/{studentId}/{courseId}/{metric}`. */
+  /** `room/{roomId}/{metric}` or `enrolment/{studentId}/{courseId}/{metric}`, ids percent-encoded. */
   resultId: string;
   metric: string;
   value: number;
