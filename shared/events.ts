@@ -100,7 +100,8 @@ export const LEARNING_EVENT_TYPES = [
   'other',
 ] as const;
 export type LearningEventType = (typeof LEARNING_EVENT_TYPES)[number];
-export type LearningSource = 'caliper' | 'xapi' | 'canvas' | 'moodle';
+/** `import`: loaded from a history file (`campus-twin cloud import`), not received live. */
+export type LearningSource = 'caliper' | 'xapi' | 'canvas' | 'moodle' | 'import';
 
 /**
  * One learner action from the LMS (Caliper 1.1/1.2, xAPI 1.0.3, Canvas Live Events, Moodle). Student
@@ -120,6 +121,11 @@ export interface LearningEvent {
   receivedAt: number;
   score?: number;
   maxScore?: number;
+  /**
+   * How many actions this event stands for (default 1): a summary such as a day's page views in an imported
+   * history. Activity counts weigh an event by it.
+   */
+  count?: number;
   /** Only with webhooks.pseudonym.keepNames / keepEmails (off by default). */
   actorName?: string;
   actorEmail?: string;

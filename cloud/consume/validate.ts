@@ -69,7 +69,8 @@ const eventSchema = z.looseObject({
   eventId: id,
   ts: ms,
   type: z.enum([...LEARNING_EVENT_TYPES, ...ADMIN_EVENT_TYPES.filter((t) => t !== 'other')]),
-  source: z.enum(['caliper', 'xapi', 'canvas', 'moodle', 'admin']),
+  source: z.enum(['caliper', 'xapi', 'canvas', 'moodle', 'import', 'admin']),
+  count: z.number().int().positive().max(1_000_000).optional(),
 });
 
 const rawSchema = z.object({
@@ -96,6 +97,8 @@ export interface StoredEvent {
   roomId: string | null;
   score: number | null;
   maxScore: number | null;
+  /** Actions the event stands for (1 unless a summary). */
+  count: number;
   /** The canonical body, as JSON text. */
   json: string;
 }
@@ -116,6 +119,8 @@ export function eventColumns(body: Record<string, unknown>): Omit<StoredEvent, '
     roomId: text(body.roomId),
     score: num(body.score),
     maxScore: num(body.maxScore),
+    count:
+      typeof body.count === 'number' && Number.isSafeInteger(body.count) && body.count > 0 ? body.count : 1,
   };
 }
 

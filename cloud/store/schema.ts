@@ -17,6 +17,7 @@ export const EVENT_COLUMNS_V2 = [
   ['room_id', 'TEXT'],
   ['score', 'REAL'],
   ['max_score', 'REAL'],
+  ['count', 'INTEGER NOT NULL DEFAULT 1'],
 ] as const;
 
 export const DDL = `
@@ -81,7 +82,7 @@ CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);
 CREATE TABLE IF NOT EXISTS events (
   event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, type TEXT NOT NULL,
   body TEXT NOT NULL, source TEXT, actor_id TEXT, course_id TEXT, object_id TEXT, room_id TEXT, score REAL,
-  max_score REAL);
+  max_score REAL, count INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 
 CREATE TABLE IF NOT EXISTS readings (
@@ -102,6 +103,14 @@ CREATE TABLE IF NOT EXISTS gateways (
   duplicate_items INTEGER NOT NULL, quarantined INTEGER NOT NULL,
   items_alert INTEGER NOT NULL, items_twin INTEGER NOT NULL, items_event INTEGER NOT NULL,
   items_aggregate INTEGER NOT NULL, items_raw INTEGER NOT NULL);
+
+-- The course catalogue (from imports): start and end, and assessments with their due dates, so that risk
+-- features can be taken at "day N of the course" and submissions judged on time, late or missing.
+CREATE TABLE IF NOT EXISTS courses (
+  course_id TEXT PRIMARY KEY, name TEXT, start_ts INTEGER NOT NULL, end_ts INTEGER);
+CREATE TABLE IF NOT EXISTS course_assessments (
+  course_id TEXT NOT NULL, assessment_id TEXT NOT NULL, kind TEXT, due_ts INTEGER, weight REAL,
+  PRIMARY KEY (course_id, assessment_id)) WITHOUT ROWID;
 
 -- Immutable point-in-time copies (snapshots) and the analytics computed from them. Rows are written once,
 -- in the transaction that creates the snapshot, and never updated.

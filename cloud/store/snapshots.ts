@@ -41,13 +41,13 @@ const LEARNING = "source <> 'admin'";
  */
 export function enrolmentPageSql(byCourse: boolean): string {
   return `SELECT actor_id, course_id,
-  SUM(CASE WHEN ${LEARNING} THEN 1 ELSE 0 END) AS events,
+  SUM(CASE WHEN ${LEARNING} THEN count ELSE 0 END) AS events,
   COUNT(DISTINCT CASE WHEN ${LEARNING} THEN ts / ${DAY_MS} END) AS active_days,
   COUNT(DISTINCT CASE WHEN ${LEARNING} AND ts > @c28 THEN ts / ${DAY_MS} END) AS active_days_28,
   MIN(CASE WHEN ${LEARNING} THEN ts END) AS first_ts,
   MAX(CASE WHEN ${LEARNING} THEN ts END) AS last_ts,
-  SUM(CASE WHEN ${LEARNING} AND ts > @c7 THEN 1 ELSE 0 END) AS last7,
-  SUM(CASE WHEN ${LEARNING} AND ts > @c14 AND ts <= @c7 THEN 1 ELSE 0 END) AS prev7,
+  SUM(CASE WHEN ${LEARNING} AND ts > @c7 THEN count ELSE 0 END) AS last7,
+  SUM(CASE WHEN ${LEARNING} AND ts > @c14 AND ts <= @c7 THEN count ELSE 0 END) AS prev7,
   SUM(CASE WHEN type IN ('assignment.submitted', 'assessment.submitted') THEN 1 ELSE 0 END) AS submissions,
   COUNT(DISTINCT CASE WHEN ${LEARNING} THEN object_id END) AS resources,
   AVG(CASE WHEN type = 'assessment.graded' AND max_score > 0 THEN score / max_score END) AS mean_score,

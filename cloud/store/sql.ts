@@ -42,7 +42,7 @@ export const SQL = {
   insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message)
     VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertEvent: `INSERT INTO events (event_id, gateway_id, ts, type, body, source, actor_id, course_id, object_id,
-    room_id, score, max_score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+    room_id, score, max_score, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertReading: `INSERT INTO readings (gateway_id, item_id, device_id, channel, room_id, quantity, value, unit, ts,
     received_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertQuarantine: `INSERT INTO quarantine (at, partition_id, sequence_number, gateway_id, batch_id, item_id, code,

@@ -10,8 +10,10 @@ import Database from 'better-sqlite3';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { WIRE_CLASSES } from '../../shared/wire.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
-import { eventColumns, itemTime, type ValidItem } from '../consume/validate.ts';
+import { eventColumns, itemTime, type StoredEvent, type ValidItem } from '../consume/validate.ts';
+import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
+import { SqliteHistory } from './history.ts';
 import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
@@ -91,7 +93,7 @@ function migrateEvents(db: Database.Database): void {
   );
   const update = db.prepare(
     `UPDATE events SET source = ?, actor_id = ?, course_id = ?, object_id = ?, room_id = ?, score = ?,
-       max_score = ? WHERE event_id = ?`,
+       max_score = ?, count = ? WHERE event_id = ?`,
   );
   let after = '';
   for (;;) {
@@ -99,7 +101,17 @@ function migrateEvents(db: Database.Database): void {
     if (rows.length === 0) break;
     for (const r of rows) {
       const c = eventColumns(JSON.parse(r.body) as Record<string, unknown>);
-      update.run(c.source, c.actorId, c.courseId, c.objectId, c.roomId, c.score, c.maxScore, r.event_id);
+      update.run(
+        c.source,
+        c.actorId,
+        c.courseId,
+        c.objectId,
+        c.roomId,
+        c.score,
+        c.maxScore,
+        c.count,
+        r.event_id,
+      );
     }
     after = rows[rows.length - 1]!.event_id;
   }
@@ -116,12 +128,14 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
 
   readonly #snapshots: SqliteSnapshots;
   readonly #reports: SqliteReportReads;
+  readonly #history: SqliteHistory;
 
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
     const db = this.db;
     this.#snapshots = new SqliteSnapshots(db);
     this.#reports = new SqliteReportReads(db);
+    this.#history = new SqliteHistory(db);
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -337,6 +351,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
           e.roomId,
           e.score,
           e.maxScore,
+          e.count,
         );
         return true;
       }
@@ -445,6 +460,18 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     limit: number,
   ): Promise<CourseEngagementRow[]> {
     return this.#reports.courseEngagement(courseId, cutoffTs, after, limit);
+  }
+
+  async importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }> {
+    return this.#history.importEvents(events);
+  }
+
+  async upsertCourses(courses: readonly CourseRecord[]): Promise<void> {
+    this.#history.upsertCourses(courses);
+  }
+
+  async courses(): Promise<CourseRecord[]> {
+    return this.#history.courses();
   }
 
   async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {

@@ -8,6 +8,8 @@ import type { Alert, TwinChangeKind } from '../../shared/events.ts';
 import type { WireClass } from '../../shared/wire.ts';
 import type { MergedWindow } from '../consume/merge.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+import type { StoredEvent } from '../consume/validate.ts';
+import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { EngagementState } from '../reporting/engagement.ts';
 import type { StoredWindow } from '../reporting/history.ts';
@@ -216,6 +218,11 @@ export interface CloudStore {
     after: string,
     limit: number,
   ): Promise<CourseEngagementRow[]>;
+
+  // History (`campus-twin cloud import`): events by id, deduplicated; the course catalogue.
+  importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }>;
+  upsertCourses(courses: readonly CourseRecord[]): Promise<void>;
+  courses(): Promise<CourseRecord[]>;
 
   // Snapshots (cloud/reporting): built in one transaction, never changed afterwards.
   /** Copies every room's state and every (student, course) engagement as of `cutoffTs`. */
