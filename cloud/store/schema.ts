@@ -112,6 +112,15 @@ CREATE TABLE IF NOT EXISTS course_assessments (
   course_id TEXT NOT NULL, assessment_id TEXT NOT NULL, kind TEXT, due_ts INTEGER, weight REAL,
   PRIMARY KEY (course_id, assessment_id)) WITHOUT ROWID;
 
+-- Dropout-risk models (content-addressed, the whole record as JSON) and the latest score per enrolment.
+CREATE TABLE IF NOT EXISTS risk_models (
+  model_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, cutoff_day INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS risk_scores (
+  course_id TEXT NOT NULL, student_id TEXT NOT NULL, model_id TEXT NOT NULL, probability REAL NOT NULL,
+  course_day INTEGER NOT NULL, factors TEXT NOT NULL, computed_at INTEGER NOT NULL,
+  PRIMARY KEY (course_id, student_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS risk_scores_student ON risk_scores (student_id);
+
 -- Immutable point-in-time copies (snapshots) and the analytics computed from them. Rows are written once,
 -- in the transaction that creates the snapshot, and never updated.
 CREATE TABLE IF NOT EXISTS snapshots (

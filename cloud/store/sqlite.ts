@@ -13,9 +13,11 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import { eventColumns, itemTime, type StoredEvent, type ValidItem } from '../consume/validate.ts';
 import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
+import type { Outcome, RiskInputs } from '../risk/features.ts';
 import { SqliteHistory } from './history.ts';
 import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
+import { SqliteRiskReads } from './risk-reads.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import { SQL } from './sql.ts';
@@ -29,6 +31,8 @@ import {
   EMPTY_COUNTS,
   type OwnershipRow,
   type PartitionRef,
+  type RiskModelRecord,
+  type RiskScoreRow,
   type RoomWindows,
   type SnapshotInfo,
   type SnapshotOptions,
@@ -129,6 +133,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #snapshots: SqliteSnapshots;
   readonly #reports: SqliteReportReads;
   readonly #history: SqliteHistory;
+  readonly #risk: SqliteRiskReads;
 
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
@@ -136,6 +141,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     this.#snapshots = new SqliteSnapshots(db);
     this.#reports = new SqliteReportReads(db);
     this.#history = new SqliteHistory(db);
+    this.#risk = new SqliteRiskReads(db);
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -472,6 +478,34 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
 
   async courses(): Promise<CourseRecord[]> {
     return this.#history.courses();
+  }
+
+  async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {
+    return this.#risk.riskInputs(courseId, startTs, cutTs);
+  }
+
+  async riskOutcomes(courseId: string): Promise<Map<string, Outcome>> {
+    return this.#risk.outcomes(courseId);
+  }
+
+  async eventCourses(): Promise<{ courseId: string; firstTs: number }[]> {
+    return this.#risk.eventCourses();
+  }
+
+  async saveRiskModel(m: RiskModelRecord): Promise<void> {
+    this.#risk.saveModel(m);
+  }
+
+  async riskModels(): Promise<RiskModelRecord[]> {
+    return this.#risk.models();
+  }
+
+  async replaceRiskScores(courseId: string, rows: readonly RiskScoreRow[]): Promise<void> {
+    this.#risk.replaceScores(courseId, rows);
+  }
+
+  async riskScores(q: { studentId?: string; courseId?: string; top: number }): Promise<RiskScoreRow[]> {
+    return this.#risk.scores(q);
   }
 
   async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {

@@ -13,6 +13,10 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { EngagementState } from '../reporting/engagement.ts';
 import type { StoredWindow } from '../reporting/history.ts';
+import type { ReliabilityBin } from '../risk/evaluate.ts';
+import type { Factor } from '../risk/explain.ts';
+import type { Outcome, RiskInputs } from '../risk/features.ts';
+import type { LogisticModel } from '../risk/logistic.ts';
 
 /** One partition of one consumer group of one event hub (the key of checkpoints and ownership). */
 export interface PartitionRef {
@@ -175,6 +179,46 @@ export interface CourseEngagementRow {
   state: EngagementState;
 }
 
+/** A trained dropout model with how it was trained and how it did on held-out courses. */
+export interface RiskModelRecord {
+  /** A hash of the model's content: the same data and settings give the same id. */
+  modelId: string;
+  createdAt: number;
+  kind: 'logistic-l2';
+  cutoffDay: number;
+  features: string[];
+  model: LogisticModel;
+  /** P(dropout | engagement score at the cut-off): what the original `{"engagement_score"}` endpoint uses. */
+  engagement: LogisticModel;
+  training: { courses: string[]; rows: number; positives: number; fromTs: number; toTs: number };
+  holdout: {
+    courses: string[];
+    rows: number;
+    positives: number;
+    auc: number | null;
+    /** Students still enrolled at the cut-off (no withdrawal at or before it). */
+    rowsStillEnrolled: number;
+    aucStillEnrolled: number | null;
+    brier: number | null;
+    bins: ReliabilityBin[];
+    /** The same held-out rows ranked by fewer clicks = more risk. */
+    baselineAucNegClicks: number | null;
+    engagementAuc: number | null;
+  };
+  /** Standardised weights, largest magnitude first. */
+  importances: { feature: string; weight: number }[];
+}
+
+export interface RiskScoreRow {
+  courseId: string;
+  studentId: string;
+  modelId: string;
+  probability: number;
+  courseDay: number;
+  factors: Factor[];
+  computedAt: number;
+}
+
 export interface CloudStore {
   /**
    * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE
@@ -223,6 +267,19 @@ export interface CloudStore {
   importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }>;
   upsertCourses(courses: readonly CourseRecord[]): Promise<void>;
   courses(): Promise<CourseRecord[]>;
+
+  // Dropout risk (cloud/risk).
+  /** Per student, one course's events at or before `cutTs` aggregated into feature inputs. */
+  riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]>;
+  /** Outcomes (labels) from admin events at any time. Never feature inputs. */
+  riskOutcomes(courseId: string): Promise<Map<string, Outcome>>;
+  /** Courses with events, and their first event's time. */
+  eventCourses(): Promise<{ courseId: string; firstTs: number }[]>;
+  saveRiskModel(m: RiskModelRecord): Promise<void>;
+  /** Newest first. */
+  riskModels(): Promise<RiskModelRecord[]>;
+  replaceRiskScores(courseId: string, rows: readonly RiskScoreRow[]): Promise<void>;
+  riskScores(q: { studentId?: string; courseId?: string; top: number }): Promise<RiskScoreRow[]>;
 
   // Snapshots (cloud/reporting): built in one transaction, never changed afterwards.
   /** Copies every room's state and every (student, course) engagement as of `cutoffTs`. */

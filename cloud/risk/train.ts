@@ -1,0 +1,227 @@
+/**
+ * Training and scoring over the store. `trainRisk` builds one row per (student, course) with a known
+ * outcome, features as of the course's day N, holds out the newest courses (by start), fits the model on the
+ * rest and measures it on the held-out ones; `scoreCourses` scores every student still enrolled now, with the
+ * model trained nearest to the course's current day, and keeps the top factors with each score.
+ */
+import { createHash } from 'node:crypto';
+import type { CloudStore, RiskModelRecord, RiskScoreRow } from '../store/types.ts';
+import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
+import { topFactors } from './explain.ts';
+import { type CourseFrame, DAY_MS, FEATURES, featureVector, label } from './features.ts';
+import { fitLogistic, type LogisticModel, predict } from './logistic.ts';
+
+export interface TrainOptions {
+  cutoffDay: number;
+  /** Courses starting at or after this are held out (default: the latest start among the courses). */
+  holdoutFromTs?: number;
+  l2?: number;
+  now: number;
+}
+
+interface Row {
+  courseId: string;
+  studentId: string;
+  x: number[];
+  y: 0 | 1;
+  engagementScore: number;
+  clicks: number;
+  stillEnrolled: boolean;
+}
+
+/** Every course with a start (the catalogue's, else its first event) and its assessments' due dates. */
+async function courseFrames(
+  store: CloudStore,
+): Promise<(Omit<CourseFrame, 'cutTs'> & { startTs: number })[]> {
+  const catalogue = new Map((await store.courses()).map((c) => [c.courseId, c]));
+  return (await store.eventCourses())
+    .map(({ courseId, firstTs }) => {
+      const c = catalogue.get(courseId);
+      return {
+        courseId,
+        startTs: c?.startTs ?? firstTs,
+        assessments: (c?.assessments ?? []).flatMap((a) =>
+          a.dueTs === null ? [] : [{ assessmentId: a.assessmentId, dueTs: a.dueTs }],
+        ),
+      };
+    })
+    .sort((a, b) => a.startTs - b.startTs || (a.courseId < b.courseId ? -1 : 1));
+}
+
+async function engagementScores(
+  store: CloudStore,
+  courseId: string,
+  cutTs: number,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let after = '';
+  for (;;) {
+    const page = await store.courseEngagement(courseId, cutTs, after, 5000);
+    for (const r of page) out.set(r.studentId, r.state.engagementScore);
+    if (page.length < 5000) return out;
+    after = page[page.length - 1]!.studentId;
+  }
+}
+
+async function labelledRows(
+  store: CloudStore,
+  cutoffDay: number,
+  now: number,
+): Promise<{ rows: Row[]; starts: Map<string, number> }> {
+  const rows: Row[] = [];
+  const starts = new Map<string, number>();
+  for (const c of await courseFrames(store)) {
+    const frame: CourseFrame = { ...c, cutTs: c.startTs + cutoffDay * DAY_MS };
+    if (frame.cutTs > now) continue;
+    const outcomes = await store.riskOutcomes(c.courseId);
+    const engagement = await engagementScores(store, c.courseId, frame.cutTs);
+    for (const inputs of await store.riskInputs(c.courseId, c.startTs, frame.cutTs)) {
+      const o = outcomes.get(inputs.studentId);
+      const y = label(o);
+      if (y === null) continue;
+      starts.set(c.courseId, c.startTs);
+      rows.push({
+        courseId: c.courseId,
+        studentId: inputs.studentId,
+        x: featureVector(frame, inputs),
+        y,
+        engagementScore: engagement.get(inputs.studentId) ?? 0,
+        clicks: inputs.clicks,
+        stillEnrolled: o?.withdrawnTs == null || o.withdrawnTs > frame.cutTs,
+      });
+    }
+  }
+  return { rows, starts };
+}
+
+const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
+
+export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<RiskModelRecord> {
+  const l2 = opts.l2 ?? 1;
+  const { rows, starts } = await labelledRows(store, opts.cutoffDay, opts.now);
+  if (rows.length === 0)
+    throw new Error(`no (student, course) with a known outcome whose day ${opts.cutoffDay} has passed`);
+  const holdoutFrom = opts.holdoutFromTs ?? Math.max(...starts.values());
+  const train = rows.filter((r) => (starts.get(r.courseId) ?? 0) < holdoutFrom);
+  const test = rows.filter((r) => (starts.get(r.courseId) ?? 0) >= holdoutFrom);
+  if (train.length === 0 || test.length === 0)
+    throw new Error(
+      'need courses on both sides of the hold-out start: import more than one term, or set --holdout-from',
+    );
+  const model = fitLogistic(
+    train.map((r) => r.x),
+    train.map((r) => r.y),
+    l2,
+  );
+  const engagement = fitLogistic(
+    train.map((r) => [r.engagementScore]),
+    train.map((r) => r.y),
+    l2,
+  );
+  const probs = test.map((r) => predict(model, r.x));
+  const ys = test.map((r) => r.y);
+  const still = test.flatMap((r, i) => (r.stillEnrolled ? [i] : []));
+  const courses = (side: Row[]) => [...new Set(side.map((r) => r.courseId))].sort();
+  const trainStarts = courses(train).map((c) => starts.get(c)!);
+  const body = {
+    kind: 'logistic-l2' as const,
+    cutoffDay: opts.cutoffDay,
+    features: FEATURES.map((f) => f.name),
+    model,
+    engagement,
+    training: {
+      courses: courses(train),
+      rows: train.length,
+      positives: train.filter((r) => r.y === 1).length,
+      fromTs: Math.min(...trainStarts),
+      toTs: Math.max(...trainStarts),
+    },
+    holdout: {
+      courses: courses(test),
+      rows: test.length,
+      positives: test.filter((r) => r.y === 1).length,
+      auc: r4(rocAuc(probs, ys)),
+      rowsStillEnrolled: still.length,
+      aucStillEnrolled: r4(
+        rocAuc(
+          still.map((i) => probs[i]!),
+          still.map((i) => ys[i]!),
+        ),
+      ),
+      brier: r4(brier(probs, ys)),
+      bins: reliabilityBins(probs, ys, 10),
+      baselineAucNegClicks: r4(
+        rocAuc(
+          test.map((r) => -r.clicks),
+          ys,
+        ),
+      ),
+      engagementAuc: r4(
+        rocAuc(
+          test.map((r) => predict(engagement, [r.engagementScore])),
+          ys,
+        ),
+      ),
+    },
+    importances: model.weights
+      .map((w, j) => ({ feature: FEATURES[j]!.name, weight: Math.round(w * 10_000) / 10_000 }))
+      .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || (a.feature < b.feature ? -1 : 1)),
+  };
+  const modelId = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return { modelId, createdAt: opts.now, ...body };
+}
+
+/** The model trained nearest below the course's day (else the earliest one); the newest of equals. */
+export function modelFor(models: readonly RiskModelRecord[], courseDay: number): RiskModelRecord | undefined {
+  if (models.length === 0) return undefined;
+  const eligible = models.filter((m) => m.cutoffDay <= courseDay);
+  const minDay = Math.min(...models.map((m) => m.cutoffDay));
+  const pool = eligible.length > 0 ? eligible : models.filter((m) => m.cutoffDay === minDay);
+  return [...pool].sort(
+    (a, b) => b.cutoffDay - a.cutoffDay || b.createdAt - a.createdAt || (a.modelId < b.modelId ? -1 : 1),
+  )[0];
+}
+
+/** Scores every student still enrolled now in every course that has started; returns how many. */
+export async function scoreCourses(
+  store: CloudStore,
+  now: number,
+): Promise<{ courses: number; scores: number }> {
+  const models = await store.riskModels();
+  if (models.length === 0) return { courses: 0, scores: 0 };
+  let courses = 0;
+  let scores = 0;
+  for (const c of await courseFrames(store)) {
+    if (c.startTs > now) continue;
+    const courseDay = Math.floor((now - c.startTs) / DAY_MS);
+    const m = modelFor(models, courseDay);
+    if (!m) continue;
+    const frame: CourseFrame = { ...c, cutTs: now };
+    const outcomes = await store.riskOutcomes(c.courseId);
+    const rows: RiskScoreRow[] = [];
+    for (const inputs of await store.riskInputs(c.courseId, c.startTs, now)) {
+      const o = outcomes.get(inputs.studentId);
+      // Already withdrawn or completed: nothing left to predict.
+      if ((o?.withdrawnTs ?? Infinity) <= now || (o?.completedTs ?? Infinity) <= now) continue;
+      const x = featureVector(frame, inputs);
+      rows.push({
+        courseId: c.courseId,
+        studentId: inputs.studentId,
+        modelId: m.modelId,
+        probability: Math.round(predict(m.model, x) * 10_000) / 10_000,
+        courseDay,
+        factors: topFactors(m.model, x, 3),
+        computedAt: now,
+      });
+    }
+    await store.replaceRiskScores(c.courseId, rows);
+    courses++;
+    scores += rows.length;
+  }
+  return { courses, scores };
+}
+
+/** P(dropout) for the original design's `{"engagement_score": n}`. */
+export function engagementProbability(m: RiskModelRecord, engagementScore: number): number {
+  return predict(m.engagement as LogisticModel, [engagementScore]);
+}
