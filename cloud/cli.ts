@@ -10,6 +10,7 @@ import { untilSignal } from '../shared/cli/signals.ts';
 const HELP = `Usage: campus-twin cloud [options]
        campus-twin cloud token [--scopes reports:read,admin] [--subject NAME] [--ttl SECONDS]
        campus-twin cloud import FILE.jsonl[.gz]   (history of learning/admin events and courses)
+       campus-twin cloud train-risk --cutoff-day 28   (dropout model on real outcomes)
 
 Runs the cloud service — Event Hubs consumer (exactly-once apply into the store) and the read API —
 until SIGINT or SIGTERM.
@@ -96,6 +97,7 @@ async function runToken(argv: string[]): Promise<number> {
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'token') return runToken(argv.slice(1));
   if (argv[0] === 'import') return (await import('./history/cli.ts')).runImport(argv.slice(1));
+  if (argv[0] === 'train-risk') return (await import('./risk/cli.ts')).runTrainRisk(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {

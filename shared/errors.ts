@@ -18,6 +18,10 @@ export const ERRORS = {
   CT_ERR_SUBSCRIBE_DENIED: { status: 403, message: 'subscription not allowed for this client' },
   CT_ERR_AUTH: { status: 401, message: 'bad credentials' },
   CT_ERR_FORBIDDEN: { status: 403, message: 'the credentials lack the scope this request needs' },
+  CT_ERR_MODEL_UNAVAILABLE: {
+    status: 503,
+    message: 'no dropout model has been trained yet (campus-twin cloud train-risk)',
+  },
   CT_ERR_OUTBOX_FULL: { status: 503, message: 'outbox is full; retry later' },
   CT_ERR_CONFIG: { status: 500, message: 'configuration is invalid' },
   CT_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },

@@ -35,6 +35,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       tags: [
         { name: 'rooms', description: 'Buildings, rooms, their state and history' },
         { name: 'reports', description: 'Snapshots and analytics (also at the original design’s paths)' },
+        { name: 'risk', description: 'Dropout risk from a model trained on real outcomes (scope risk:read)' },
         { name: 'operations', description: 'Health, metrics, gateways, quarantine' },
       ],
     },

@@ -14,6 +14,7 @@ import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './au
 import { registerOpenApi } from './openapi.ts';
 import { intParam, parseTime, send } from './params.ts';
 import { registerReports } from './reports.ts';
+import { registerRisk } from './risk.ts';
 import { registerRooms } from './rooms.ts';
 import {
   aggregatesResponse,
@@ -71,6 +72,7 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
         deps.createSnapshot ??
         ((cutoffTs) => deps.store.createSnapshot({ cutoffTs, now: deps.now(), trigger: 'api' })),
     });
+    registerRisk(api, { store: deps.store });
     api.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));
   });
   return app;

@@ -14,6 +14,8 @@ export interface RiskInputs {
   /** Learning actions (events weighted by their count), grades excluded. */
   clicks: number;
   clicksBeforeStart: number;
+  /** Actions from the course start to the cut-off. */
+  clicksSinceStart: number;
   clicksLast7: number;
   clicksPrev7: number;
   activeDays: number;
@@ -58,7 +60,37 @@ export const FEATURES: readonly FeatureDef[] = [
   { name: 'mean_score', label: 'mean assessment score', unit: '%' },
   { name: 'has_grade', label: 'has any grade yet', unit: 'yes/no' },
   { name: 'registration_lead_days', label: 'days registered before the start', unit: 'days' },
+  { name: 'log_clicks_since_start', label: 'activity since the course started', unit: 'actions' },
+  { name: 'rel_clicks', label: 'activity against the course median', unit: 'log ratio' },
+  { name: 'rel_clicks_last7', label: 'last 7 days against the course median', unit: 'log ratio' },
+  { name: 'rel_active_days', label: 'active days against the course median', unit: 'log ratio' },
 ];
+
+/**
+ * What the whole cohort of a course did by the same cut-off (medians of log activity). Courses differ a lot
+ * in how many clicks they ask for; activity relative to the cohort carries over from one course to another.
+ * Computed from every student's inputs at the cut-off: no outcome, nothing after the cut-off.
+ */
+export interface Cohort {
+  medianLogClicks: number;
+  medianLogLast7: number;
+  medianLogActiveDays: number;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function cohortOf(all: readonly RiskInputs[]): Cohort {
+  return {
+    medianLogClicks: median(all.map((r) => Math.log1p(r.clicks))),
+    medianLogLast7: median(all.map((r) => Math.log1p(r.clicksLast7))),
+    medianLogActiveDays: median(all.map((r) => Math.log1p(r.activeDays))),
+  };
+}
 
 /** Days since the last activity are capped here (and used when there was none). */
 const DAYS_SINCE_CAP = 60;
@@ -83,7 +115,7 @@ export function submissionCounts(
 }
 
 /** The feature vector, in FEATURES order. */
-export function featureVector(frame: CourseFrame, r: RiskInputs): number[] {
+export function featureVector(frame: CourseFrame, r: RiskInputs, cohort: Cohort): number[] {
   const s = submissionCounts(frame, r.submissions);
   const daysSince =
     r.lastActivityTs === null
@@ -106,6 +138,10 @@ export function featureVector(frame: CourseFrame, r: RiskInputs): number[] {
     r.meanScore === null ? 0 : 100 * r.meanScore,
     r.graded > 0 ? 1 : 0,
     lead,
+    Math.log1p(r.clicksSinceStart),
+    Math.log1p(r.clicks) - cohort.medianLogClicks,
+    Math.log1p(r.clicksLast7) - cohort.medianLogLast7,
+    Math.log1p(r.activeDays) - cohort.medianLogActiveDays,
   ];
 }
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
 import { topFactors } from './explain.ts';
 import {
+  type Cohort,
   type CourseFrame,
+  cohortOf,
   DAY_MS,
   FEATURES,
   featureVector,
@@ -93,6 +95,7 @@ const inputs = (over: Partial<RiskInputs> = {}): RiskInputs => ({
   courseId: 'c',
   clicks: 99,
   clicksBeforeStart: 9,
+  clicksSinceStart: 90,
   clicksLast7: 19,
   clicksPrev7: 9,
   activeDays: 11,
@@ -109,13 +112,16 @@ const inputs = (over: Partial<RiskInputs> = {}): RiskInputs => ({
   ...over,
 });
 
+/** A cohort whose medians are e − 1 actions (log1p = 1) everywhere. */
+const COHORT: Cohort = { medianLogClicks: 1, medianLogLast7: 1, medianLogActiveDays: 1 };
+
 describe('features', () => {
   it('judges submissions against due dates up to the cut-off', () => {
     expect(submissionCounts(frame, inputs().submissions)).toEqual({ onTime: 1, late: 1, missing: 1 });
   });
 
   it('builds the vector in FEATURES order, by hand', () => {
-    const v = featureVector(frame, inputs());
+    const v = featureVector(frame, inputs(), COHORT);
     expect(v).toHaveLength(FEATURES.length);
     expect(v.map((x) => Math.round(x * 1000) / 1000)).toEqual([
       Math.round(Math.log(100) * 1000) / 1000,
@@ -132,10 +138,18 @@ describe('features', () => {
       72,
       1,
       30,
+      Math.round(Math.log(91) * 1000) / 1000,
+      Math.round((Math.log(100) - 1) * 1000) / 1000,
+      Math.round((Math.log(20) - 1) * 1000) / 1000,
+      Math.round((Math.log(12) - 1) * 1000) / 1000,
     ]);
+    // The cohort's medians: of log1p(clicks) over 0, 9 and 99 clicks, the middle one.
+    const co = cohortOf([inputs({ clicks: 0 }), inputs({ clicks: 9 }), inputs({ clicks: 99 })]);
+    expect(co.medianLogClicks).toBeCloseTo(Math.log(10), 12);
     const none = featureVector(
       frame,
       inputs({ lastActivityTs: null, clicks: 0, graded: 0, meanScore: null, registeredTs: null }),
+      COHORT,
     );
     expect([none[6], none[7], none[11], none[12], none[13]]).toEqual([60, 1, 0, 0, 0]);
   });
@@ -162,12 +176,13 @@ describe('explanations', () => {
           activeDays: Math.floor(rand() * 28),
           lastActivityTs: START + Math.floor(rand() * 28) * DAY_MS,
         }),
+        COHORT,
       );
       x.push(v);
       y.push(rand() < 1 / (1 + Math.exp(v[0]! - 4 + 0.1 * v[6]!)) ? 1 : 0);
     }
     const m = fitLogistic(x, y);
-    const quiet = featureVector(frame, inputs({ clicks: 2, activeDays: 1, lastActivityTs: START }));
+    const quiet = featureVector(frame, inputs({ clicks: 2, activeDays: 1, lastActivityTs: START }), COHORT);
     const f = topFactors(m, quiet, 3);
     expect(f).toHaveLength(3);
     const c = contributions(m, quiet);

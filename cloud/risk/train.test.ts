@@ -4,93 +4,9 @@
  * deterministic, post-cut-off events cannot change a model or a score (leakage), and scores carry factors.
  */
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../consume/validate.ts';
-import { eventColumns } from '../consume/validate.ts';
-import { SqliteCloudStore } from '../store/sqlite.ts';
 import { DAY_MS } from './features.ts';
+import { NOW, storeWith, TERM_STARTS } from './synthetic.ts';
 import { modelFor, scoreCourses, trainRisk } from './train.ts';
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const TERM_STARTS = [Date.UTC(2024, 1, 1), Date.UTC(2024, 9, 1), Date.UTC(2025, 1, 1)];
-const NOW = Date.UTC(2026, 0, 1);
-
-function stored(body: Record<string, unknown>): StoredEvent {
-  return { ...eventColumns(body), json: JSON.stringify(body) };
-}
-
-/** Events of a synthetic campus; `postCutoff` decides what happens after day 28 (the leakage test varies it). */
-function campus(seed: number, postCutoff: (rand: () => number, day: number) => number) {
-  const rand = rng(seed);
-  const events: StoredEvent[] = [];
-  const courses = TERM_STARTS.map((start, t) => ({
-    courseId: `C-${t}`,
-    name: null,
-    startTs: start,
-    endTs: start + 200 * DAY_MS,
-    assessments: [{ assessmentId: `a-${t}`, kind: 'TMA', dueTs: start + 20 * DAY_MS, weight: 10 }],
-  }));
-  const rand2 = rng(seed + 1000);
-  for (const c of courses) {
-    for (let s = 0; s < 150; s++) {
-      const student = `p_${c.courseId}_${s}`;
-      const engaged = rand(); // 0…1
-      const ev = (id: string, type: string, ts: number, over: Record<string, unknown> = {}) =>
-        events.push(
-          stored({
-            eventId: `${student}:${id}`,
-            source: over.source ?? 'import',
-            type,
-            originalType: type,
-            ts,
-            receivedAt: ts,
-            actorId: student,
-            courseId: c.courseId,
-            objectId: null,
-            ...over,
-          }),
-        );
-      ev('reg', 'enrolment.created', c.startTs - Math.floor(rand() * 60) * DAY_MS, { source: 'admin' });
-      for (let d = -5; d < 28; d++)
-        if (rand() < engaged * 0.8)
-          ev(`v${d}`, 'resource.viewed', c.startTs + d * DAY_MS + 43_200_000, {
-            count: 1 + Math.floor(rand() * 20 * engaged),
-          });
-      if (rand() < engaged)
-        ev('sub', 'assessment.submitted', c.startTs + (15 + Math.floor(rand() * 8)) * DAY_MS, {
-          objectId: c.assessments[0]!.assessmentId,
-        });
-      // After the cut-off: activity drawn by the variant, then the outcome.
-      for (let d = 28; d < 150; d++)
-        if (postCutoff(rand2, d) < engaged * 0.5)
-          ev(`v${d}`, 'resource.viewed', c.startTs + d * DAY_MS + 43_200_000, { count: 3 });
-      const withdraws = rand() > engaged * 1.3;
-      if (withdraws)
-        ev('out', 'enrolment.withdrawn', c.startTs + (30 + Math.floor(rand() * 100)) * DAY_MS, {
-          source: 'admin',
-        });
-      else ev('out', 'enrolment.completed', c.endTs, { source: 'admin' });
-    }
-  }
-  return { events, courses };
-}
-
-async function storeWith(seed: number, postCutoff: (rand: () => number, day: number) => number) {
-  const store = new SqliteCloudStore({ file: ':memory:' });
-  const { events, courses } = campus(seed, postCutoff);
-  await store.upsertCourses(courses);
-  await store.importEvents(events);
-  return store;
-}
 
 describe('dropout risk: training and scoring on a synthetic campus', () => {
   it('trains on older terms, measures on the newest, and is deterministic', async () => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { CloudStore, RiskModelRecord, RiskScoreRow } from '../store/types.ts';
 import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
 import { topFactors } from './explain.ts';
-import { type CourseFrame, DAY_MS, FEATURES, featureVector, label } from './features.ts';
+import { type CourseFrame, cohortOf, DAY_MS, FEATURES, featureVector, label } from './features.ts';
 import { fitLogistic, type LogisticModel, predict } from './logistic.ts';
 
 export interface TrainOptions {
@@ -75,7 +75,9 @@ async function labelledRows(
     if (frame.cutTs > now) continue;
     const outcomes = await store.riskOutcomes(c.courseId);
     const engagement = await engagementScores(store, c.courseId, frame.cutTs);
-    for (const inputs of await store.riskInputs(c.courseId, c.startTs, frame.cutTs)) {
+    const all = await store.riskInputs(c.courseId, c.startTs, frame.cutTs);
+    const cohort = cohortOf(all);
+    for (const inputs of all) {
       const o = outcomes.get(inputs.studentId);
       const y = label(o);
       if (y === null) continue;
@@ -83,7 +85,7 @@ async function labelledRows(
       rows.push({
         courseId: c.courseId,
         studentId: inputs.studentId,
-        x: featureVector(frame, inputs),
+        x: featureVector(frame, inputs, cohort),
         y,
         engagementScore: engagement.get(inputs.studentId) ?? 0,
         clicks: inputs.clicks,
@@ -199,11 +201,13 @@ export async function scoreCourses(
     const frame: CourseFrame = { ...c, cutTs: now };
     const outcomes = await store.riskOutcomes(c.courseId);
     const rows: RiskScoreRow[] = [];
-    for (const inputs of await store.riskInputs(c.courseId, c.startTs, now)) {
+    const all = await store.riskInputs(c.courseId, c.startTs, now);
+    const cohort = cohortOf(all);
+    for (const inputs of all) {
       const o = outcomes.get(inputs.studentId);
       // Already withdrawn or completed: nothing left to predict.
       if ((o?.withdrawnTs ?? Infinity) <= now || (o?.completedTs ?? Infinity) <= now) continue;
-      const x = featureVector(frame, inputs);
+      const x = featureVector(frame, inputs, cohort);
       rows.push({
         courseId: c.courseId,
         studentId: inputs.studentId,

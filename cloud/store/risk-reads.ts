@@ -13,6 +13,7 @@ const L = "source <> 'admin' AND type <> 'assessment.graded'";
 const INPUTS = `SELECT actor_id,
   SUM(CASE WHEN ${L} THEN count ELSE 0 END) AS clicks,
   SUM(CASE WHEN ${L} AND ts < @start THEN count ELSE 0 END) AS clicks_before,
+  SUM(CASE WHEN ${L} AND ts >= @start THEN count ELSE 0 END) AS clicks_since,
   SUM(CASE WHEN ${L} AND ts > @cut - ${7 * DAY} THEN count ELSE 0 END) AS last7,
   SUM(CASE WHEN ${L} AND ts > @cut - ${14 * DAY} AND ts <= @cut - ${7 * DAY} THEN count ELSE 0 END) AS prev7,
   COUNT(DISTINCT CASE WHEN ${L} THEN ts / ${DAY} END) AS active_days,
@@ -102,6 +103,7 @@ export class SqliteRiskReads {
       actor_id: string;
       clicks: number;
       clicks_before: number;
+      clicks_since: number;
       last7: number;
       prev7: number;
       active_days: number;
@@ -117,6 +119,7 @@ export class SqliteRiskReads {
       courseId,
       clicks: r.clicks,
       clicksBeforeStart: r.clicks_before,
+      clicksSinceStart: r.clicks_since,
       clicksLast7: r.last7,
       clicksPrev7: r.prev7,
       activeDays: r.active_days,

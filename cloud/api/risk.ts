@@ -1,0 +1,188 @@
+/**
+ * Dropout-risk routes (scope risk:read): the original design's `POST /predict/dropout` (`{"engagement_score":
+ * n}` → `{"dropout_probability"}`, from a model fitted on real outcomes) and a full feature object; each
+ * student's latest scores with their reasons; the highest risks in a course; the trained models.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { topFactors } from '../risk/explain.ts';
+import { FEATURES } from '../risk/features.ts';
+import { predict } from '../risk/logistic.ts';
+import { engagementProbability } from '../risk/train.ts';
+import type { CloudStore } from '../store/types.ts';
+import { intParam, send } from './params.ts';
+import { errors, params, query } from './schemas.ts';
+
+const SCOPE = { scope: 'risk:read' as const };
+const factor = {
+  type: 'object',
+  properties: {
+    feature: { type: 'string' },
+    value: { type: 'number' },
+    typical: { type: 'number' },
+    contribution: { type: 'number' },
+    direction: { type: 'string', enum: ['raises', 'lowers'] },
+    text: { type: 'string' },
+  },
+  required: ['feature', 'value', 'typical', 'contribution', 'direction', 'text'],
+};
+const score = {
+  type: 'object',
+  properties: {
+    courseId: { type: 'string' },
+    studentId: { type: 'string', description: 'pseudonym' },
+    modelId: { type: 'string' },
+    probability: { type: 'number' },
+    courseDay: { type: 'integer' },
+    factors: { type: 'array', items: factor },
+    computedAt: { type: 'integer' },
+  },
+  required: ['courseId', 'studentId', 'modelId', 'probability', 'courseDay', 'factors', 'computedAt'],
+};
+
+export function registerRisk(app: FastifyInstance, deps: { store: CloudStore }): void {
+  const { store } = deps;
+
+  const predictDropout = async (req: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const models = await store.riskModels();
+    const m = models[0];
+    if (!m) return send(reply, 'CT_ERR_MODEL_UNAVAILABLE');
+    if ('engagement_score' in body) {
+      const e = body.engagement_score;
+      if (typeof e !== 'number' || !Number.isFinite(e) || e < 0 || e > 100)
+        return send(reply, 'CT_ERR_BAD_QUERY', 'engagement_score must be a number 0…100');
+      return { dropout_probability: Math.round(engagementProbability(m, e) * 10_000) / 10_000 };
+    }
+    const f = body.features;
+    if (!f || typeof f !== 'object' || Array.isArray(f))
+      return send(reply, 'CT_ERR_BAD_QUERY', 'send {"engagement_score": n} or {"features": {name: value}}');
+    const given = f as Record<string, unknown>;
+    const unknown = Object.keys(given).filter((k) => !FEATURES.some((d) => d.name === k));
+    if (unknown.length > 0)
+      return send(
+        reply,
+        'CT_ERR_BAD_QUERY',
+        `unknown feature(s) ${unknown.join(', ')}; known: ${FEATURES.map((d) => d.name).join(', ')}`,
+      );
+    // A feature left out is taken as typical (the training mean).
+    const x = FEATURES.map((d, j) => {
+      const v = given[d.name];
+      return typeof v === 'number' && Number.isFinite(v) ? v : m.model.means[j]!;
+    });
+    return {
+      dropout_probability: Math.round(predict(m.model, x) * 10_000) / 10_000,
+      modelId: m.modelId,
+      cutoffDay: m.cutoffDay,
+      factors: topFactors(m.model, x, 3),
+    };
+  };
+  const predictSchema = (original: boolean) => ({
+    config: SCOPE,
+    schema: {
+      tags: ['risk'],
+      summary: original
+        ? 'The original design’s path for POST /api/predict/dropout'
+        : 'Dropout probability from an engagement score (original shape) or a full feature object',
+      body: {
+        oneOf: [
+          {
+            type: 'object',
+            properties: { engagement_score: { type: 'number' } },
+            required: ['engagement_score'],
+          },
+          { type: 'object', properties: { features: { type: 'object' } }, required: ['features'] },
+        ],
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            dropout_probability: { type: 'number' },
+            modelId: { type: 'string' },
+            cutoffDay: { type: 'integer' },
+            factors: { type: 'array', items: factor },
+          },
+          required: ['dropout_probability'],
+        },
+        ...errors(400, 503),
+      },
+    },
+  });
+  app.post('/api/predict/dropout', predictSchema(false), predictDropout);
+  app.post('/predict/dropout', predictSchema(true), predictDropout);
+
+  app.get<{ Params: { studentId: string } }>(
+    '/api/students/:studentId/risk',
+    {
+      config: SCOPE,
+      schema: {
+        tags: ['risk'],
+        summary: "One student's latest dropout risk in each course, with its top factors",
+        params: params('studentId'),
+        response: {
+          200: {
+            type: 'object',
+            properties: { studentId: { type: 'string' }, scores: { type: 'array', items: score } },
+            required: ['studentId', 'scores'],
+          },
+          ...errors(404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const scores = await store.riskScores({ studentId: req.params.studentId, top: 1000 });
+      if (scores.length === 0)
+        return send(reply, 'CT_ERR_NOT_FOUND', `no risk score for ${req.params.studentId}`);
+      return { studentId: req.params.studentId, scores };
+    },
+  );
+
+  app.get<{ Querystring: { course?: string; top?: string } }>(
+    '/api/risk/students',
+    {
+      config: SCOPE,
+      schema: {
+        tags: ['risk'],
+        summary: 'The highest dropout risks, in one course or across all',
+        querystring: query({ course: 'course id (default: all courses)', top: '1…1000 (default 20)' }),
+        response: {
+          200: {
+            type: 'object',
+            properties: { scores: { type: 'array', items: score } },
+            required: ['scores'],
+          },
+          ...errors(400),
+        },
+      },
+    },
+    async (req, reply) => {
+      const top = intParam(req.query.top, 20, 1, 1000);
+      if (top === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'top must be an integer 1…1000');
+      return {
+        scores: await store.riskScores({ ...(req.query.course ? { courseId: req.query.course } : {}), top }),
+      };
+    },
+  );
+
+  app.get(
+    '/api/risk/models',
+    {
+      config: SCOPE,
+      schema: {
+        tags: ['risk'],
+        summary: 'Trained dropout models, newest first, with held-out ROC AUC, calibration and importances',
+        response: {
+          200: {
+            type: 'object',
+            properties: { models: { type: 'array', items: { type: 'object' } } },
+            required: ['models'],
+          },
+          ...errors(),
+        },
+      },
+    },
+    async () => ({
+      models: (await store.riskModels()).map(({ model: _m, engagement: _e, ...summary }) => summary),
+    }),
+  );
+}
