@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   wire: () => import('./wire.ts'),
   drain: () => import('./drain.ts'),
   api: () => import('./api.ts'),
+  risk: () => import('./risk.ts'),
 };
 
 process.on('exit', cleanupAll);

@@ -158,6 +158,12 @@ export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<
           ys,
         ),
       ),
+      baselineAucNegClicksStillEnrolled: r4(
+        rocAuc(
+          still.map((i) => -test[i]!.clicks),
+          still.map((i) => ys[i]!),
+        ),
+      ),
       engagementAuc: r4(
         rocAuc(
           test.map((r) => predict(engagement, [r.engagementScore])),

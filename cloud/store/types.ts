@@ -201,8 +201,9 @@ export interface RiskModelRecord {
     aucStillEnrolled: number | null;
     brier: number | null;
     bins: ReliabilityBin[];
-    /** The same held-out rows ranked by fewer clicks = more risk. */
+    /** The same held-out rows ranked by fewer clicks = more risk (all, and still enrolled). */
     baselineAucNegClicks: number | null;
+    baselineAucNegClicksStillEnrolled: number | null;
     engagementAuc: number | null;
   };
   /** Standardised weights, largest magnitude first. */
