@@ -13,6 +13,7 @@ import { type Consumer, createConsumer, DbCheckpointStore } from './consume/inde
 import { CloudMetrics } from './metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
 import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
+import { createRiskService } from './risk/service.ts';
 import { type ApplyResult, type CloudStore, SqliteCloudStore } from './store/index.ts';
 
 export interface CloudDeps {
@@ -122,6 +123,14 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
       timeZone: config.reporting.timezone,
     },
   });
+  const risk = createRiskService({
+    store,
+    now,
+    logger: logger.child({ component: 'risk' }),
+    metrics,
+    cron: config.reporting.riskCron,
+    timezone: config.reporting.timezone,
+  });
   const directory = config.campusFile ? directoryOf(loadCampus(config.campusFile)) : EMPTY_DIRECTORY;
   const http = buildCloudApi({
     directory,
@@ -163,6 +172,7 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
       port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       consumer?.start();
       snapshots.start();
+      risk.start();
       logger.info({ port, consuming: Boolean(consumer), dev: config.dev }, 'cloud started');
     },
     async stop() {
@@ -171,6 +181,7 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
       // Consumer and snapshot builds first: their transactions finish before the store closes.
       await consumer?.stop();
       await snapshots.stop();
+      await risk.stop();
       if (listening) await http.close();
       await store.close();
       logger.info('cloud stopped');

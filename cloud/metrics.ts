@@ -83,6 +83,17 @@ export class CloudMetrics {
     help: 'API requests refused with 429 because their caller (token, else address) exceeded api.rateLimit',
     registers: [this.registry],
   });
+  readonly riskRefreshes = new Counter({
+    name: 'ct_cloud_risk_refreshes_total',
+    help: 'Dropout score refreshes, by outcome (ok, failed, skipped_overlap)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly riskScores = new Gauge({
+    name: 'ct_cloud_risk_scores',
+    help: 'Enrolments scored by the last dropout score refresh',
+    registers: [this.registry],
+  });
   readonly snapshots = new Counter({
     name: 'ct_cloud_snapshots_total',
     help: 'Snapshots built, by trigger (schedule, api, cli) and outcome (ok, failed, skipped_overlap)',

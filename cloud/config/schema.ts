@@ -115,7 +115,12 @@ export const cloudSchema = z
           .string()
           .default('0 * * * *')
           .refine((v) => v === '' || cron.validate(v), { message: 'not a valid cron expression' }),
-        /** The time zone the cron expression is read in (IANA name). */
+        /** When dropout scores are refreshed for students still enrolled; '' = only by train-risk. */
+        riskCron: z
+          .string()
+          .default('20 * * * *')
+          .refine((v) => v === '' || cron.validate(v), { message: 'not a valid cron expression' }),
+        /** The time zone the cron expressions are read in (IANA name). */
         timezone: z.string().min(1).default('UTC'),
         /** Daily open hours "HH:MM-HH:MM" (in `timezone`): room utilization counts only these. */
         openHours: z

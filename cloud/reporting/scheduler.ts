@@ -4,10 +4,11 @@
  * tick that finds a build still running is skipped and counted, and the store's IMMEDIATE transaction
  * serialises builders across processes sharing one store.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../../shared/logger.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { AnalyticsOptions, CloudStore, SnapshotInfo, SnapshotTrigger } from '../store/types.ts';
+import { scheduleTask } from './cron.ts';
 
 export interface SnapshotScheduleConfig {
   /** A node-cron expression (5 or 6 fields); '' disables the schedule. */
@@ -79,29 +80,20 @@ export function createSnapshotService(deps: {
         metrics.snapshots.inc({ trigger: 'schedule', outcome: 'skipped_overlap' });
         logger.warn('scheduled snapshot skipped: a build is still running');
       };
-      task = cron.schedule(
-        deps.schedule.cron,
-        async () => {
+      task = scheduleTask({
+        name: 'snapshots',
+        cron: deps.schedule.cron,
+        timezone: deps.schedule.timezone,
+        logger,
+        // A tick while the previous scheduled build still runs: node-cron's noOverlap skips it.
+        onOverlap: skipped,
+        run: async () => {
           // An on-demand build is running: this tick is skipped rather than queued behind it.
           if (service.busy) return skipped();
           // A failure is logged and counted in run(); the schedule keeps going.
           await service.build(deps.now(), 'schedule').catch(() => undefined);
         },
-        {
-          name: 'snapshots',
-          timezone: deps.schedule.timezone,
-          noOverlap: true,
-          // node-cron's own messages (missed ticks after a stall) go to our log, not the console.
-          logger: {
-            info: (m) => logger.debug(m),
-            warn: (m) => logger.warn(m),
-            error: (m, err) => logger.error({ err: err ?? m }, 'node-cron error'),
-            debug: (m) => logger.debug(typeof m === 'string' ? m : m.message),
-          },
-        },
-      );
-      // A tick while the previous scheduled build still runs: node-cron's noOverlap skips it.
-      task.on('execution:overlap', skipped);
+      });
     },
     async stop() {
       await task?.destroy();
