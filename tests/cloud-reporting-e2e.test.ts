@@ -451,7 +451,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       // Every twin change is stamped with the gateway's clock, after A: no room is known at the cut-off.
       rooms: 0,
       enrolments: 3, // Alice, Bob, Carol in the course
-      results: 1 + 3 * 2, // r-101's CO2 minutes; score and risk flag per enrolment
+      results: 2 + 3 * 2, // r-101's CO2 minutes and facility risk; score and risk flag per enrolment
       periodFrom: A - D,
     });
     createdAt = info.createdAt as number;
@@ -492,6 +492,8 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       // Only CO2 for the room: utilization, comfort and device health need twin history inside the
       // period, and the twin changed only after A.
       [`room/${ROOM}/co2_over_1000_minutes`, snapshotId, 'co2_over_1000_minutes', '8', computed],
+      // Facility risk 0: no comfort or health known in the period, no energy sensor, no work order.
+      [`room/${ROOM}/facility_risk`, snapshotId, 'facility_risk', '0', computed],
       ...order.flatMap((s) => {
         const id = `enrolment/${P[s]}/${encodeURIComponent(COURSE)}`;
         const st = EXPECTED_STATE[s];

@@ -142,8 +142,8 @@ describe('reporting API: snapshots', () => {
       expect(r.body.startsWith('result_id,snapshot_id,metric,value,computed_ts\n')).toBe(true);
       const rows = parseCsv(r.body);
       expect(rows[0]).toEqual(ANALYTICS_CSV_HEADER.trim().split(','));
-      expect(rows).toHaveLength(1 + 12);
-      expect(rows.slice(1, 7)).toEqual(
+      expect(rows).toHaveLength(1 + 14);
+      expect(rows.slice(1, 9)).toEqual(
         ROOM_RESULTS.map(([id, metric, value]) => [
           id,
           snapshotId,
@@ -152,7 +152,7 @@ describe('reporting API: snapshots', () => {
           '2027-01-15T13:00:00Z',
         ]),
       );
-      expect(rows[7]).toEqual([
+      expect(rows[9]).toEqual([
         'enrolment/p_a/c1/engagement_score',
         snapshotId,
         'engagement_score',

@@ -12,6 +12,8 @@
  * A metric with nothing to judge it by (no occupancy known, no sensor) is left out rather than reported as 0.
  */
 
+import type { EnergyWindow, WorkOrder } from './facility-risk.ts';
+
 export const MINUTE_MS = 60_000;
 
 /** A state over time: the state at the period's start (null if unknown) and the changes inside it. */
@@ -40,6 +42,10 @@ export interface RoomPeriod {
   co2: WindowValue[][];
   energy: WindowValue[][];
   power: WindowValue[][];
+  /** kWh per window from the baseline weeks before `from` up to `to` (facility-risk.ts). */
+  energyHistory?: EnergyWindow[];
+  /** Work orders still open at `to`. */
+  workOrders?: WorkOrder[];
 }
 
 export interface MetricValue {

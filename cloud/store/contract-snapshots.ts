@@ -71,6 +71,10 @@ export const SNAPSHOT_EVENTS: WireItem[] = [
   learn('e11', 'resource.viewed', C - 20 * D, 'p_b', 'c1', 'o1'),
   admin('e12', 'enrolment.withdrawn', C - 5 * D, 'p_b', 'c1'),
   admin('e13', 'enrolment.created', C - 15 * D, 'p_c', 'c2'),
+  // Work orders on r1: one opened and closed, one (high) still open at the cut-off.
+  ev('e14', 'admin', 'workorder.opened', C - 5 * H, { roomId: 'r1', workOrderId: 'wo-1', priority: 'low' }),
+  ev('e15', 'admin', 'workorder.closed', C - 4 * H, { roomId: 'r1', workOrderId: 'wo-1' }),
+  ev('e16', 'admin', 'workorder.opened', C - 3 * H, { roomId: 'r1', workOrderId: 'wo-2', priority: 'high' }),
 ];
 // e7 carries its grade.
 (SNAPSHOT_EVENTS[6]!.body as Record<string, unknown>).score = 8;
@@ -128,6 +132,8 @@ export const SNAPSHOT_WINDOWS = [
   win('meter-1', 'r1', 'energy', 500, { first: 105, last: 107.5, mean: 106 }),
   win('pm-2', 'r2', 'power', 0, { mean: 2 }),
   win('pm-2', 'r2', 'power', 1, { mean: 4 }),
+  // A week before minute 10: the baseline for the period's first hour (0.5 kWh).
+  win('meter-1', 'r1', 'energy', 10 - 7 * 1440, { first: 90, last: 90.5, mean: 90.25 }),
 ];
 
 /** Worked by hand from the twins and windows above (cloud/reporting/room-analytics.ts defines each). */
@@ -139,7 +145,11 @@ export const ROOM_RESULTS = [
   ['room/r1/energy_kwh', 'energy_kwh', 7.5, 'r1'], // 107.5 − 100
   // online from minute 240, offline for the last 10 of 1,200 known minutes
   ['room/r1/device_offline_share', 'device_offline_share', 0.008, 'r1'],
+  // 30/240 × 30 = 3.75 (comfort) + 0.008 × 25 = 0.2 (sensors) + 25 (energy: the first hour used 1 kWh against
+  // a 0.5 kWh baseline, 100 % over; the other hours have no baseline) + 20 (wo-2 is high) = 48.95
+  ['room/r1/facility_risk', 'facility_risk', 49, 'r1'],
   ['room/r2/energy_kwh', 'energy_kwh', 0.1, 'r2'], // (2 kW + 4 kW) × 1 min
+  ['room/r2/facility_risk', 'facility_risk', 0, 'r2'], // no baseline, nothing else known
 ] as const;
 
 /** p_a in c1, worked by hand (cloud/reporting/engagement.ts defines each figure). */
@@ -192,7 +202,7 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
         trigger: 'api',
         rooms: 1,
         enrolments: 3,
-        results: 12,
+        results: 14,
         periodFrom: C - D,
       });
       const rows = await s.snapshotRows(info.snapshotId, -1, 100);
@@ -234,12 +244,12 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
       const s = await fed();
       const info = await s.createSnapshot({ cutoffTs: C, now: C + 5 * H, trigger: 'api' });
       const rows = await s.analyticsRows(info.snapshotId, -1, 100);
-      expect(rows.map((r) => r.seq)).toEqual([...Array(12).keys()]);
+      expect(rows.map((r) => r.seq)).toEqual([...Array(14).keys()]);
       expect(rows.every((r) => r.computedTs === C + 5 * H)).toBe(true);
-      expect(rows.slice(0, 6).map((r) => [r.resultId, r.metric, r.value, r.facilityId])).toEqual(
+      expect(rows.slice(0, 8).map((r) => [r.resultId, r.metric, r.value, r.facilityId])).toEqual(
         ROOM_RESULTS,
       );
-      expect(rows.slice(6).map((r) => [r.resultId, r.value, r.studentId, r.courseId])).toEqual([
+      expect(rows.slice(8).map((r) => [r.resultId, r.value, r.studentId, r.courseId])).toEqual([
         ['enrolment/p_a/c1/engagement_score', 49, 'p_a', 'c1'],
         ['enrolment/p_a/c1/risk_flag', 0, 'p_a', 'c1'],
         ['enrolment/p_b/c1/engagement_score', 3, 'p_b', 'c1'],

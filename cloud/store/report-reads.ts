@@ -6,14 +6,8 @@ import type Database from 'better-sqlite3';
 import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
 import type { StoredWindow } from '../reporting/history.ts';
-import {
-  type EnrolmentRow,
-  enrolmentPageSql,
-  enrolmentParams,
-  features,
-  PERIOD_WINDOWS,
-  WINDOW_SIZES,
-} from './snapshots.ts';
+import { PERIOD_WINDOWS, WINDOW_SIZES } from './room-periods.ts';
+import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './snapshots.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
 export class SqliteReportReads {

@@ -13,6 +13,7 @@ import {
   enrolmentSnapshotTs,
   WEEK_MS,
 } from '../reporting/engagement.ts';
+import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import {
   openHoursMask,
   type RoomPeriod,
@@ -20,7 +21,8 @@ import {
   type Timeline,
   type WindowValue,
 } from '../reporting/room-analytics.ts';
-import { type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
+import { roomSnapshots } from '../reporting/rooms.ts';
+import { SqliteRoomPeriods } from './room-periods.ts';
 import {
   type AnalyticsRow,
   DEFAULT_ANALYTICS,
@@ -70,32 +72,6 @@ export function enrolmentParams(cutoffTs: number) {
     c28: cutoffTs - 4 * WEEK_MS,
   };
 }
-
-/** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
-const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state, t.ts, t.reasons
-FROM room_state k JOIN twin_changes t
-  ON t.room_id = k.room_id AND t.kind = k.kind AND t.subject = k.subject
-WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
-  WHERE t2.room_id = k.room_id AND t2.kind = k.kind AND t2.subject = k.subject AND t2.ts <= @cutoff
-  ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
-ORDER BY t.room_id, t.kind, t.subject`;
-
-/** Twin changes inside a period, per key in time order. */
-const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_changes
-WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
-
-/** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
-export const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
-  SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
-  UNION ALL
-  SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
-  WHERE w.ms IS NOT NULL)
-SELECT ms FROM w WHERE ms IS NOT NULL`;
-
-export const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
-WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
-
-const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
 
 export interface EnrolmentRow {
   actor_id: string;
@@ -163,13 +139,13 @@ function info(r: SnapshotDbRow): SnapshotInfo {
 
 export class SqliteSnapshots {
   readonly #q;
+  readonly #rooms: SqliteRoomPeriods;
   readonly #create: Database.Transaction<(opts: SnapshotOptions) => SnapshotInfo>;
 
   constructor(db: Database.Database) {
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
       enrolmentPage: q(enrolmentPageSql(false)),
-      roomKeys: q(ROOM_KEYS),
       idTaken: q('SELECT 1 AS x FROM snapshots WHERE snapshot_id = ?'),
       insertSnapshot: q(
         `INSERT INTO snapshots (snapshot_id, cutoff_ts, created_at, trigger, rooms, enrolments, results, period_from)
@@ -179,13 +155,6 @@ export class SqliteSnapshots {
         `INSERT INTO analytics_results (snapshot_id, seq, result_id, metric, value, student_id, course_id,
            facility_id, computed_ts) VALUES (?,?,?,?,?,?,?,?,?)`,
       ),
-      periodChanges: q(PERIOD_CHANGES),
-      analyticSensors: q(
-        `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
-         ORDER BY room_id, sensor_id`,
-      ),
-      windowSizes: q(WINDOW_SIZES),
-      periodWindows: q(PERIOD_WINDOWS),
       analytics: q(
         `SELECT seq, result_id, metric, value, student_id, course_id, facility_id, computed_ts FROM analytics_results
          WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
@@ -202,36 +171,13 @@ export class SqliteSnapshots {
          WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
     };
+    this.#rooms = new SqliteRoomPeriods(db);
     this.#create = db.transaction((opts) => this.#build(opts));
   }
 
   /** IMMEDIATE: the copy is consistent (no apply commits in between) and two builders never interleave. */
   create(opts: SnapshotOptions): SnapshotInfo {
     return this.#create.immediate(opts);
-  }
-
-  /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
-  #keyStates(cutoff: number): RoomKeyState[] {
-    const q = this.#q;
-    return (
-      q.roomKeys.all({ cutoff }) as {
-        room_id: string;
-        kind: string;
-        subject: string;
-        to_state: string;
-        ts: number;
-        reasons: string;
-      }[]
-    ).map(
-      (r): RoomKeyState => ({
-        roomId: r.room_id,
-        kind: r.kind,
-        subject: r.subject,
-        state: r.to_state,
-        ts: r.ts,
-        reasons: JSON.parse(r.reasons) as string[],
-      }),
-    );
   }
 
   #build({ cutoffTs, now, trigger, analytics = DEFAULT_ANALYTICS }: SnapshotOptions): SnapshotInfo {
@@ -247,14 +193,16 @@ export class SqliteSnapshots {
       c: string | null,
       f: string | null,
     ) => q.insertResult.run(snapshotId, resultSeq++, resultId, metric, value, s, c, f, now);
-    const rooms = roomSnapshots(this.#keyStates(cutoffTs));
+    const rooms = roomSnapshots(this.#rooms.keyStates(cutoffTs));
     for (const room of rooms) {
       q.insertRow.run(snapshotId, seq++, null, null, room.roomId, room.ts, JSON.stringify(room.state));
     }
     const periodFrom = cutoffTs - analytics.periodMs;
     const open = openHoursMask(periodFrom, cutoffTs, analytics.openHours, analytics.timeZone);
-    for (const p of this.#roomPeriods(periodFrom, cutoffTs)) {
-      for (const m of roomAnalytics(p, open))
+    for (const p of this.#rooms.periods(periodFrom, cutoffTs)) {
+      const metrics = roomAnalytics(p, open);
+      const risk = roomFacilityRisk(p, metrics);
+      for (const m of [...metrics, { metric: 'facility_risk', value: risk.score }])
         result(m.metric, m.value, `room/${enc(p.roomId)}/${m.metric}`, null, null, p.roomId);
     }
     let enrolments = 0;
@@ -301,71 +249,6 @@ export class SqliteSnapshots {
       results: resultSeq,
       periodFrom,
     };
-  }
-
-  /** Every room with twin history or analytic sensors, with its timelines and windows in [from, to). */
-  #roomPeriods(from: number, to: number): RoomPeriod[] {
-    const q = this.#q;
-    const periods = new Map<string, RoomPeriod>();
-    const period = (roomId: string): RoomPeriod => {
-      let p = periods.get(roomId);
-      if (!p) {
-        p = { roomId, from, to, health: new Map(), co2: [], energy: [], power: [] };
-        periods.set(roomId, p);
-      }
-      return p;
-    };
-    const timeline = (p: RoomPeriod, kind: string, subject: string): Timeline | undefined => {
-      if (kind === 'occupancy' || kind === 'comfort') {
-        p[kind] ??= { initial: null, changes: [] };
-        return p[kind];
-      }
-      if (kind !== 'health') return undefined;
-      let t = p.health.get(subject);
-      if (!t) {
-        t = { initial: null, changes: [] };
-        p.health.set(subject, t);
-      }
-      return t;
-    };
-    for (const k of this.#keyStates(from)) {
-      const t = timeline(period(k.roomId), k.kind, k.subject);
-      if (t) t.initial = k.state;
-    }
-    const changes = q.periodChanges.all({ from, to }) as {
-      room_id: string;
-      kind: string;
-      subject: string;
-      to_state: string;
-      ts: number;
-    }[];
-    for (const c of changes)
-      timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
-    const sensors = q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: string }[];
-    for (const sensor of sensors) {
-      const windows: WindowValue[] = [];
-      for (const { ms } of q.windowSizes.all({ sensor: sensor.sensor_id }) as { ms: number }[]) {
-        const rows = q.periodWindows.all({ sensor: sensor.sensor_id, ms, from, to }) as {
-          window_start: number;
-          window_ms: number;
-          sum: number;
-          count: number;
-          first_value: number;
-          last_value: number;
-        }[];
-        for (const r of rows)
-          windows.push({
-            windowStart: r.window_start,
-            windowMs: r.window_ms,
-            mean: r.sum / r.count,
-            first: r.first_value,
-            last: r.last_value,
-          });
-      }
-      if (windows.length === 0) continue;
-      period(sensor.room_id)[sensor.quantity as (typeof ANALYTIC_QUANTITIES)[number]].push(windows);
-    }
-    return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
   }
 
   /** The cut-off's ISO time, or with `-1`, `-2`… when a snapshot with that cut-off exists. */

@@ -1,0 +1,232 @@
+/**
+ * What the store knows about rooms over a period, read once for snapshot analytics and facility risk: each
+ * room's twin timelines (state at the start and changes inside), its CO2/energy/power windows, its energy
+ * history for a same-hour-of-week baseline, and its open work orders. Portable SQL.
+ */
+import type Database from 'better-sqlite3';
+import {
+  ENERGY_BASELINE_WEEKS,
+  type EnergyWindow,
+  openWorkOrders,
+  type WorkOrder,
+} from '../reporting/facility-risk.ts';
+import type { RoomPeriod, Timeline, WindowValue } from '../reporting/room-analytics.ts';
+import type { RoomKeyState } from '../reporting/rooms.ts';
+
+/** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
+const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state, t.ts, t.reasons
+FROM room_state k JOIN twin_changes t
+  ON t.room_id = k.room_id AND t.kind = k.kind AND t.subject = k.subject
+WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
+  WHERE t2.room_id = k.room_id AND t2.kind = k.kind AND t2.subject = k.subject AND t2.ts <= @cutoff
+  ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
+ORDER BY t.room_id, t.kind, t.subject`;
+
+/** Twin changes inside a period, per key in time order. */
+const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_changes
+WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
+
+/** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
+export const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
+  SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
+  UNION ALL
+  SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
+  WHERE w.ms IS NOT NULL)
+SELECT ms FROM w WHERE ms IS NOT NULL`;
+
+export const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
+WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
+
+const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
+
+const WORK_ORDERS = `SELECT room_id, type, ts, body FROM events
+WHERE room_id IS NOT NULL AND type IN ('workorder.opened', 'workorder.closed') AND ts <= @to
+ORDER BY room_id, ts, event_id`;
+
+const WEEK_MS = 7 * 86_400_000;
+
+export class SqliteRoomPeriods {
+  readonly #q;
+
+  constructor(db: Database.Database) {
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      roomKeys: q(ROOM_KEYS),
+      periodChanges: q(PERIOD_CHANGES),
+      analyticSensors: q(
+        `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
+         ORDER BY room_id, sensor_id`,
+      ),
+      windowSizes: q(WINDOW_SIZES),
+      periodWindows: q(PERIOD_WINDOWS),
+      workOrders: q(WORK_ORDERS),
+    };
+  }
+
+  /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
+  keyStates(cutoff: number): RoomKeyState[] {
+    const q = this.#q;
+    return (
+      q.roomKeys.all({ cutoff }) as {
+        room_id: string;
+        kind: string;
+        subject: string;
+        to_state: string;
+        ts: number;
+        reasons: string;
+      }[]
+    ).map(
+      (r): RoomKeyState => ({
+        roomId: r.room_id,
+        kind: r.kind,
+        subject: r.subject,
+        state: r.to_state,
+        ts: r.ts,
+        reasons: JSON.parse(r.reasons) as string[],
+      }),
+    );
+  }
+
+  /** Every room with twin history or analytic sensors, with its timelines and windows in [from, to). */
+  periods(from: number, to: number): RoomPeriod[] {
+    const q = this.#q;
+    const periods = new Map<string, RoomPeriod>();
+    const period = (roomId: string): RoomPeriod => {
+      let p = periods.get(roomId);
+      if (!p) {
+        p = {
+          roomId,
+          from,
+          to,
+          health: new Map(),
+          co2: [],
+          energy: [],
+          power: [],
+          energyHistory: [],
+          workOrders: [],
+        };
+        periods.set(roomId, p);
+      }
+      return p;
+    };
+    const timeline = (p: RoomPeriod, kind: string, subject: string): Timeline | undefined => {
+      if (kind === 'occupancy' || kind === 'comfort') {
+        p[kind] ??= { initial: null, changes: [] };
+        return p[kind];
+      }
+      if (kind !== 'health') return undefined;
+      let t = p.health.get(subject);
+      if (!t) {
+        t = { initial: null, changes: [] };
+        p.health.set(subject, t);
+      }
+      return t;
+    };
+    for (const k of this.keyStates(from)) {
+      const t = timeline(period(k.roomId), k.kind, k.subject);
+      if (t) t.initial = k.state;
+    }
+    const changes = q.periodChanges.all({ from, to }) as {
+      room_id: string;
+      kind: string;
+      subject: string;
+      to_state: string;
+      ts: number;
+    }[];
+    for (const c of changes)
+      timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
+    const sensors = q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: string }[];
+    for (const sensor of sensors) {
+      const windows: WindowValue[] = [];
+      for (const { ms } of q.windowSizes.all({ sensor: sensor.sensor_id }) as { ms: number }[]) {
+        const rows = q.periodWindows.all({ sensor: sensor.sensor_id, ms, from, to }) as {
+          window_start: number;
+          window_ms: number;
+          sum: number;
+          count: number;
+          first_value: number;
+          last_value: number;
+        }[];
+        for (const r of rows)
+          windows.push({
+            windowStart: r.window_start,
+            windowMs: r.window_ms,
+            mean: r.sum / r.count,
+            first: r.first_value,
+            last: r.last_value,
+          });
+      }
+      if (windows.length > 0)
+        period(sensor.room_id)[sensor.quantity as (typeof ANALYTIC_QUANTITIES)[number]].push(windows);
+    }
+    this.#energyHistory(from, to, sensors, period);
+    const orders = new Map<
+      string,
+      { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] }[]
+    >();
+    for (const r of q.workOrders.all({ to }) as {
+      room_id: string;
+      type: string;
+      ts: number;
+      body: string;
+    }[]) {
+      const b = JSON.parse(r.body) as { workOrderId?: unknown; priority?: unknown };
+      const list = orders.get(r.room_id) ?? [];
+      list.push({
+        type: r.type,
+        ts: r.ts,
+        workOrderId: typeof b.workOrderId === 'string' ? b.workOrderId : null,
+        priority: (['low', 'normal', 'high', 'urgent'] as const).find((x) => x === b.priority) ?? null,
+      });
+      orders.set(r.room_id, list);
+    }
+    for (const [roomId, list] of orders) {
+      const open = openWorkOrders(list, to);
+      if (open.length > 0) period(roomId).workOrders = open;
+    }
+    return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+  }
+
+  /**
+   * kWh per window over [from − ENERGY_BASELINE_WEEKS weeks, to) for each room: from its energy registers
+   * (each window's rise), or, for a room without any, its power windows (mean kW × hours).
+   */
+  #energyHistory(
+    from: number,
+    to: number,
+    sensors: readonly { sensor_id: number; room_id: string; quantity: string }[],
+    period: (roomId: string) => RoomPeriod,
+  ): void {
+    const q = this.#q;
+    const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
+    const byRoom = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
+    for (const s of sensors) {
+      if (s.quantity !== 'energy' && s.quantity !== 'power') continue;
+      const acc = byRoom.get(s.room_id) ?? { energy: [], power: [] };
+      byRoom.set(s.room_id, acc);
+      for (const { ms } of q.windowSizes.all({ sensor: s.sensor_id }) as { ms: number }[]) {
+        const rows = q.periodWindows.all({ sensor: s.sensor_id, ms, from: historyFrom, to }) as {
+          window_start: number;
+          window_ms: number;
+          sum: number;
+          count: number;
+          first_value: number;
+          last_value: number;
+        }[];
+        for (const r of rows) {
+          if (s.quantity === 'energy')
+            acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
+          else
+            acc.power.push({
+              windowStart: r.window_start,
+              kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000,
+            });
+        }
+      }
+    }
+    for (const [roomId, acc] of byRoom) {
+      const windows = acc.energy.length > 0 ? acc.energy : acc.power;
+      if (windows.length > 0) period(roomId).energyHistory = windows;
+    }
+  }
+}
