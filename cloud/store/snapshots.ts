@@ -14,13 +14,7 @@ import {
   WEEK_MS,
 } from '../reporting/engagement.ts';
 import { roomFacilityRisk } from '../reporting/facility-risk.ts';
-import {
-  openHoursMask,
-  type RoomPeriod,
-  roomAnalytics,
-  type Timeline,
-  type WindowValue,
-} from '../reporting/room-analytics.ts';
+import { openHoursMask, roomAnalytics } from '../reporting/room-analytics.ts';
 import { roomSnapshots } from '../reporting/rooms.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
 import {
