@@ -4,6 +4,8 @@
  * student's latest scores with their reasons; the highest risks in a course; the trained models.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { roomFacilityRisk } from '../reporting/facility-risk.ts';
+import { roomAnalytics } from '../reporting/room-analytics.ts';
 import { topFactors } from '../risk/explain.ts';
 import { FEATURES } from '../risk/features.ts';
 import { predict } from '../risk/logistic.ts';
@@ -184,5 +186,90 @@ export function registerRisk(app: FastifyInstance, deps: { store: CloudStore }):
     async () => ({
       models: (await store.riskModels()).map(({ model: _m, engagement: _e, ...summary }) => summary),
     }),
+  );
+}
+
+const facilityRiskSchema = {
+  type: 'object',
+  properties: {
+    roomId: { type: 'string' },
+    from: { type: 'integer' },
+    to: { type: 'integer' },
+    score: { type: 'integer', minimum: 0, maximum: 100 },
+    parts: {
+      type: 'object',
+      properties: {
+        comfort: { type: 'number' },
+        sensors: { type: 'number' },
+        energy: { type: 'number' },
+        workOrders: { type: 'number' },
+      },
+      required: ['comfort', 'sensors', 'energy', 'workOrders'],
+    },
+    reasons: { type: 'array', items: { type: 'string' } },
+  },
+  required: ['roomId', 'from', 'to', 'score', 'parts', 'reasons'],
+};
+
+/** Every room's facility risk over the `periodMs` to now, highest first. */
+async function roomRisks(store: CloudStore, now: number, periodMs: number) {
+  const from = now - periodMs;
+  const open = new Array<boolean>(Math.floor(periodMs / 60_000)).fill(true);
+  return (await store.roomPeriods(from, now))
+    .map((p) => ({ roomId: p.roomId, from, to: now, ...roomFacilityRisk(p, roomAnalytics(p, open)) }))
+    .sort((a, b) => b.score - a.score || (a.roomId < b.roomId ? -1 : 1));
+}
+
+/** Facility risk (scope reports:read: it is about rooms, not students). */
+export function registerFacilityRisk(
+  app: FastifyInstance,
+  deps: { store: CloudStore; now: () => number },
+): void {
+  const periodMs = 86_400_000;
+  app.get<{ Params: { roomId: string } }>(
+    '/api/rooms/:roomId/risk',
+    {
+      schema: {
+        tags: ['risk'],
+        summary: "A room's facility risk over the last 24 h, 0–100, with its parts and reasons",
+        params: params('roomId'),
+        response: { 200: facilityRiskSchema, ...errors(404) },
+      },
+    },
+    async (req, reply) => {
+      const r = (await roomRisks(deps.store, deps.now(), periodMs)).find(
+        (x) => x.roomId === req.params.roomId,
+      );
+      if (!r)
+        return send(
+          reply,
+          'CT_ERR_NOT_FOUND',
+          `nothing known about room ${req.params.roomId} in the last 24 h`,
+        );
+      return r;
+    },
+  );
+  app.get<{ Querystring: { top?: string } }>(
+    '/api/risk/rooms',
+    {
+      schema: {
+        tags: ['risk'],
+        summary: 'The rooms with the highest facility risk over the last 24 h',
+        querystring: query({ top: '1…1000 (default 20)' }),
+        response: {
+          200: {
+            type: 'object',
+            properties: { rooms: { type: 'array', items: facilityRiskSchema } },
+            required: ['rooms'],
+          },
+          ...errors(400),
+        },
+      },
+    },
+    async (req, reply) => {
+      const top = intParam(req.query.top, 20, 1, 1000);
+      if (top === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'top must be an integer 1…1000');
+      return { rooms: (await roomRisks(deps.store, deps.now(), periodMs)).slice(0, top) };
+    },
   );
 }

@@ -14,7 +14,7 @@ import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './au
 import { registerOpenApi } from './openapi.ts';
 import { intParam, parseTime, send } from './params.ts';
 import { registerReports } from './reports.ts';
-import { registerRisk } from './risk.ts';
+import { registerFacilityRisk, registerRisk } from './risk.ts';
 import { registerRooms } from './rooms.ts';
 import {
   aggregatesResponse,
@@ -73,6 +73,7 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
         ((cutoffTs) => deps.store.createSnapshot({ cutoffTs, now: deps.now(), trigger: 'api' })),
     });
     registerRisk(api, { store: deps.store });
+    registerFacilityRisk(api, { store: deps.store, now: deps.now });
     api.setNotFoundHandler((req, reply) => send(reply, 'CT_ERR_NOT_FOUND', `${req.method} ${req.url}`));
   });
   return app;

@@ -13,11 +13,13 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import { eventColumns, itemTime, type StoredEvent, type ValidItem } from '../consume/validate.ts';
 import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
+import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
 import { SqliteHistory } from './history.ts';
 import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
 import { SqliteRiskReads } from './risk-reads.ts';
+import { SqliteRoomPeriods } from './room-periods.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import { SQL } from './sql.ts';
@@ -134,6 +136,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #reports: SqliteReportReads;
   readonly #history: SqliteHistory;
   readonly #risk: SqliteRiskReads;
+  readonly #rooms: SqliteRoomPeriods;
 
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
@@ -142,6 +145,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     this.#reports = new SqliteReportReads(db);
     this.#history = new SqliteHistory(db);
     this.#risk = new SqliteRiskReads(db);
+    this.#rooms = new SqliteRoomPeriods(db);
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -478,6 +482,10 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
 
   async courses(): Promise<CourseRecord[]> {
     return this.#history.courses();
+  }
+
+  async roomPeriods(from: number, to: number): Promise<RoomPeriod[]> {
+    return this.#rooms.periods(from, to);
   }
 
   async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {

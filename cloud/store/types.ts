@@ -13,6 +13,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { EngagementState } from '../reporting/engagement.ts';
 import type { StoredWindow } from '../reporting/history.ts';
+import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { ReliabilityBin } from '../risk/evaluate.ts';
 import type { Factor } from '../risk/explain.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
@@ -256,6 +257,8 @@ export interface CloudStore {
   alertCounts(since: number): Promise<Map<string, number>>;
   /** undefined when the room has no sensor of that quantity. */
   roomWindows(roomId: string, quantity: string, from: number, to: number): Promise<RoomWindows | undefined>;
+  /** Every room's timelines, windows, energy history and open work orders over [from, to). */
+  roomPeriods(from: number, to: number): Promise<RoomPeriod[]>;
   /** One course's enrolments as of `cutoffTs`, students after `after` ('' to start), at most `limit`. */
   courseEngagement(
     courseId: string,
