@@ -78,6 +78,12 @@ export class CloudMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly cache = new Counter({
+    name: 'ct_cloud_api_cache_total',
+    help: 'Cacheable API reads, by result (hit, miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({
     name: 'ct_cloud_api_rate_limited_total',
     help: 'API requests refused with 429 because their caller (token, else address) exceeded api.rateLimit',

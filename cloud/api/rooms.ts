@@ -9,6 +9,7 @@ import { csvLine, isoSeconds } from '../reporting/csv.ts';
 import { buildingSummary, type Directory, type RoomSummary, roomSummaries } from '../reporting/directory.ts';
 import { parseInterval, rebucket } from '../reporting/history.ts';
 import type { CloudStore } from '../store/types.ts';
+import { pinnedRange } from './cache.ts';
 import { intParam, parseTime, send } from './params.ts';
 import { wantsJson } from './reports.ts';
 import {
@@ -57,6 +58,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
   app.get(
     '/api/buildings',
     {
+      config: { cache: true },
       schema: {
         tags: ['rooms'],
         summary: "The campus registry's buildings, floors and room counts",
@@ -110,6 +112,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
   }>(
     '/api/rooms',
     {
+      config: { cache: true },
       schema: {
         tags: ['rooms'],
         summary: 'Rooms with their latest state; filters and pages; CSV on request',
@@ -157,6 +160,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
   }>(
     '/api/rooms/:roomId/history',
     {
+      config: { cache: pinnedRange },
       schema: {
         tags: ['rooms'],
         summary: "A room's history for one quantity, re-aggregated from stored windows",

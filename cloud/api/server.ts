@@ -11,6 +11,7 @@ import type { CloudMetrics } from '../metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
 import type { CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
+import { pinnedRange, registerResponseCache } from './cache.ts';
 import { registerOpenApi } from './openapi.ts';
 import { intParam, parseTime, send } from './params.ts';
 import { registerReports } from './reports.ts';
@@ -63,6 +64,12 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   app.register(async (api) => {
     await registerRateLimit(api, deps);
     registerAuth(api, deps);
+    // After auth: a cached answer is only ever served to a caller allowed to see it.
+    registerResponseCache(api, {
+      store: deps.store,
+      onHit: () => deps.metrics.cache.inc({ result: 'hit' }),
+      onMiss: () => deps.metrics.cache.inc({ result: 'miss' }),
+    });
     registerOperational(api, deps);
     registerRooms(api, { store: deps.store, now: deps.now, directory: deps.directory ?? EMPTY_DIRECTORY });
     registerReports(api, {
@@ -183,6 +190,7 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
   api.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
     '/api/rooms/:roomId',
     {
+      config: { cache: true },
       schema: {
         tags: ['rooms'],
         summary: "A room's latest twin state, device health and recent alerts",
@@ -206,6 +214,7 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
   }>(
     '/api/sensors/:deviceId/:channel/aggregates',
     {
+      config: { cache: pinnedRange },
       schema: {
         tags: ['rooms'],
         summary: "One sensor's stored windows in [from, to)",

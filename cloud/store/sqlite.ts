@@ -137,6 +137,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #history: SqliteHistory;
   readonly #risk: SqliteRiskReads;
   readonly #rooms: SqliteRoomPeriods;
+  readonly #version: { local: Database.Statement; others: Database.Statement };
 
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
@@ -146,6 +147,11 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     this.#history = new SqliteHistory(db);
     this.#risk = new SqliteRiskReads(db);
     this.#rooms = new SqliteRoomPeriods(db);
+    // total_changes(): rows this connection changed; data_version: moves when another connection commits.
+    this.#version = {
+      local: db.prepare('SELECT total_changes() AS n').pluck(),
+      others: db.prepare('PRAGMA data_version').pluck(),
+    };
     this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -482,6 +488,10 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
 
   async courses(): Promise<CourseRecord[]> {
     return this.#history.courses();
+  }
+
+  async dataVersion(): Promise<string> {
+    return `${this.#version.local.get()}:${this.#version.others.get()}`;
   }
 
   async roomPeriods(from: number, to: number): Promise<RoomPeriod[]> {

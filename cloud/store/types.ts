@@ -242,6 +242,12 @@ export interface CloudStore {
   /** Never moves a checkpoint backwards (a stale owner finishing late must not rewind it). */
   updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void>;
 
+  /**
+   * Changes whenever the data may have: a write by this store object or a commit by another connection to
+   * the same database. The API's response cache keys on it.
+   */
+  dataVersion(): Promise<string>;
+
   // Reads for the API.
   gateways(): Promise<GatewaySummary[]>;
   room(roomId: string, alertsLimit: number): Promise<RoomView | undefined>;
