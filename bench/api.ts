@@ -255,7 +255,9 @@ export async function run(): Promise<void> {
         unit: 'requests/s',
         baseline: round(baseline, 0),
         ratio: round(value / baseline),
-        target: '>= 0.5',
+        // The issue's targets: room state ≥ 0.5 of hello world; p99 < 50 ms for state and history (a 150 KB
+        // history answer has no requests/s target against a 20-byte hello world).
+        target: name === 'api-room-state' ? '>= 0.5' : 'none (p99 only)',
         p99Target: `< ${P99_TARGET_MS} ms`,
         p99Ok: p99 < P99_TARGET_MS,
         meaning: `${what} answered 2xx per second by the cloud API (SQLite store, bearer token) ÷ fastify hello world (GET /), ${CONNECTIONS} connections; p50/p99 in ms (worst measured round)`,

@@ -26,7 +26,7 @@ function stored(body: Record<string, unknown>): StoredEvent {
 }
 
 /** Events of a synthetic campus; `postCutoff` decides what happens after day 28 (the leakage test varies it). */
-function campus(seed: number, postCutoff: (rand: () => number, day: number) => number) {
+export function campus(seed: number, postCutoff: (rand: () => number, day: number) => number) {
   const rand = rng(seed);
   const events: StoredEvent[] = [];
   const courses = TERM_STARTS.map((start, t) => ({
