@@ -8,7 +8,7 @@ import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import { roomAnalytics } from '../reporting/room-analytics.ts';
 import { topFactors } from '../risk/explain.ts';
 import { FEATURES } from '../risk/features.ts';
-import { predict } from '../risk/logistic.ts';
+import { probability, typicalOf } from '../risk/model.ts';
 import { engagementProbability } from '../risk/train.ts';
 import type { CloudStore } from '../store/types.ts';
 import { intParam, send } from './params.ts';
@@ -69,10 +69,10 @@ export function registerRisk(app: FastifyInstance, deps: { store: CloudStore }):
     // A feature left out is taken as typical (the training mean).
     const x = FEATURES.map((d, j) => {
       const v = given[d.name];
-      return typeof v === 'number' && Number.isFinite(v) ? v : m.model.means[j]!;
+      return typeof v === 'number' && Number.isFinite(v) ? v : typicalOf(m.model)[j]!;
     });
     return {
-      dropout_probability: Math.round(predict(m.model, x) * 10_000) / 10_000,
+      dropout_probability: Math.round(probability(m.model, x) * 10_000) / 10_000,
       modelId: m.modelId,
       cutoffDay: m.cutoffDay,
       factors: topFactors(m.model, x, 3),

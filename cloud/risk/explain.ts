@@ -1,11 +1,11 @@
 /**
  * A score's reasons in words: the features that moved this student's log-odds most, away from a typical
- * student's (the training mean), ordered by how much, each saying whether it raised or lowered the risk.
- * Pure; consistent with the model by construction (contribution = weight × standardised value).
+ * student's, ordered by how much, each saying whether it raised or lowered the risk. Pure; consistent with
+ * the model by construction (logistic: weight × standardised value; trees: path contributions).
  */
 
 import { displayValue, FEATURES } from './features.ts';
-import { contributions, type LogisticModel } from './logistic.ts';
+import { contributionsOf, type DropoutModel, typicalOf } from './model.ts';
 
 export interface Factor {
   feature: string;
@@ -17,8 +17,9 @@ export interface Factor {
   text: string;
 }
 
-export function topFactors(model: LogisticModel, x: readonly number[], k = 3): Factor[] {
-  const c = contributions(model, x);
+export function topFactors(model: DropoutModel, x: readonly number[], k = 3): Factor[] {
+  const c = contributionsOf(model, x);
+  const means = typicalOf(model);
   return c
     .map((contribution, j) => ({ j, contribution }))
     .filter((f) => f.contribution !== 0)
@@ -27,7 +28,7 @@ export function topFactors(model: LogisticModel, x: readonly number[], k = 3): F
     .map(({ j, contribution }) => {
       const def = FEATURES[j]!;
       const value = displayValue(def.name, x[j]!);
-      const typical = displayValue(def.name, model.means[j]!);
+      const typical = displayValue(def.name, means[j]!);
       const direction = contribution > 0 ? 'raises' : 'lowers';
       return {
         feature: def.name,

@@ -12,6 +12,7 @@ import {
   type RiskInputs,
   submissionCounts,
 } from './features.ts';
+import { fitGbdt, gbdtContributions, gbdtLogit, gbdtPredict, gbdtRootLogit } from './gbdt.ts';
 import { contributions, fitLogistic, predict } from './logistic.ts';
 
 /** Deterministic PRNG (mulberry32). */
@@ -183,7 +184,7 @@ describe('explanations', () => {
     }
     const m = fitLogistic(x, y);
     const quiet = featureVector(frame, inputs({ clicks: 2, activeDays: 1, lastActivityTs: START }), COHORT);
-    const f = topFactors(m, quiet, 3);
+    const f = topFactors({ kind: 'logistic-l2', logistic: m }, quiet, 3);
     expect(f).toHaveLength(3);
     const c = contributions(m, quiet);
     for (const factor of f) {
@@ -195,5 +196,58 @@ describe('explanations', () => {
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
     // Few clicks is the strongest reason this student looks at risk.
     expect(f[0]).toMatchObject({ feature: 'log_clicks', direction: 'raises', value: 2 });
+  });
+});
+
+describe('gradient-boosted trees', () => {
+  it('learn an interaction a logistic model cannot, deterministically, and explain themselves exactly', () => {
+    const rand = rng(11);
+    const x: number[][] = [];
+    const y: (0 | 1)[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const a = rand();
+      const b = rand();
+      x.push([a, b, rand()]);
+      // Risky when exactly one of a, b is high (XOR): no single linear direction.
+      y.push(rand() < (a > 0.5 !== b > 0.5 ? 0.85 : 0.15) ? 1 : 0);
+    }
+    const trees = fitGbdt(x, y, { rounds: 60, depth: 2 });
+    const lr = fitLogistic(x, y, 1);
+    const gAuc = rocAuc(
+      x.map((r) => gbdtPredict(trees, r)),
+      y,
+    );
+    const lAuc = rocAuc(
+      x.map((r) => predict(lr, r)),
+      y,
+    );
+    expect(gAuc).toBeGreaterThan(0.75); // the best possible here is 0.85
+    expect(lAuc).toBeLessThan(0.6);
+    expect(fitGbdt(x, y, { rounds: 60, depth: 2 })).toEqual(trees);
+    // The noise feature earns little of the gain.
+    expect(trees.gains[2]!).toBeLessThan(0.1);
+    // Path contributions add up: root logit + contributions = logit.
+    for (const r of x.slice(0, 20)) {
+      const sum = gbdtContributions(trees, r).reduce((s, c) => s + c, 0);
+      expect(gbdtRootLogit(trees) + sum).toBeCloseTo(gbdtLogit(trees, r), 9);
+    }
+    const f = topFactors(
+      {
+        kind: 'gbdt',
+        gbdt: {
+          ...trees,
+          means: [
+            0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+          ].slice(0, 3),
+        },
+      },
+      [0.9, 0.1, 0.5],
+      2,
+    );
+    const c = gbdtContributions(trees, [0.9, 0.1, 0.5]);
+    expect(f.map((x) => x.direction)).toEqual(
+      f.map((x) => (c[FEATURES.findIndex((d) => d.name === x.feature)]! > 0 ? 'raises' : 'lowers')),
+    );
+    expect(Math.abs(f[0]!.contribution)).toBeGreaterThanOrEqual(Math.abs(f[1]!.contribution));
   });
 });

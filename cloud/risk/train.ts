@@ -9,7 +9,9 @@ import type { CloudStore, RiskModelRecord, RiskScoreRow } from '../store/types.t
 import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
 import { topFactors } from './explain.ts';
 import { type CourseFrame, cohortOf, DAY_MS, FEATURES, featureVector, label } from './features.ts';
+import { fitGbdt } from './gbdt.ts';
 import { fitLogistic, type LogisticModel, predict } from './logistic.ts';
+import { type DropoutModel, probability } from './model.ts';
 
 export interface TrainOptions {
   cutoffDay: number;
@@ -110,26 +112,31 @@ export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<
     throw new Error(
       'need courses on both sides of the hold-out start: import more than one term, or set --holdout-from',
     );
-  const model = fitLogistic(
-    train.map((r) => r.x),
-    train.map((r) => r.y),
-    l2,
-  );
+  const { model, selection } = chooseModel(train, l2);
+  const floor =
+    model.kind === 'logistic-l2'
+      ? model.logistic
+      : fitLogistic(
+          train.map((r) => r.x),
+          train.map((r) => r.y),
+          l2,
+        );
   const engagement = fitLogistic(
     train.map((r) => [r.engagementScore]),
     train.map((r) => r.y),
     l2,
   );
-  const probs = test.map((r) => predict(model, r.x));
+  const probs = test.map((r) => probability(model, r.x));
   const ys = test.map((r) => r.y);
   const still = test.flatMap((r, i) => (r.stillEnrolled ? [i] : []));
   const courses = (side: Row[]) => [...new Set(side.map((r) => r.courseId))].sort();
   const trainStarts = courses(train).map((c) => starts.get(c)!);
   const body = {
-    kind: 'logistic-l2' as const,
+    kind: model.kind,
     cutoffDay: opts.cutoffDay,
     features: FEATURES.map((f) => f.name),
     model,
+    selection,
     engagement,
     training: {
       courses: courses(train),
@@ -170,13 +177,63 @@ export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<
           ys,
         ),
       ),
+      logisticAuc: r4(
+        rocAuc(
+          test.map((r) => predict(floor, r.x)),
+          ys,
+        ),
+      ),
     },
-    importances: model.weights
-      .map((w, j) => ({ feature: FEATURES[j]!.name, weight: Math.round(w * 10_000) / 10_000 }))
-      .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || (a.feature < b.feature ? -1 : 1)),
+    importances: importancesOf(model),
   };
   const modelId = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
   return { modelId, createdAt: opts.now, ...body };
+}
+
+/** Logistic weights (standardised) or tree gain shares, largest first. */
+function importancesOf(m: DropoutModel): { feature: string; weight: number }[] {
+  const w = m.kind === 'gbdt' ? m.gbdt.gains : m.logistic.weights;
+  return w
+    .map((v, j) => ({ feature: FEATURES[j]!.name, weight: Math.round(v * 10_000) / 10_000 }))
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight) || (a.feature < b.feature ? -1 : 1));
+}
+
+/**
+ * Logistic regression is the floor; boosted trees replace it only when they rank unseen courses better:
+ * leave-one-course-out over the training courses (each course predicted by models fitted on the others),
+ * pooled ROC AUC compared. The held-out courses play no part in the choice.
+ */
+function chooseModel(
+  train: readonly Row[],
+  l2: number,
+): { model: DropoutModel; selection: RiskModelRecord['selection'] } {
+  const fitKind = (rows: readonly Row[], kind: DropoutModel['kind']): DropoutModel => {
+    const x = rows.map((r) => r.x);
+    const y = rows.map((r) => r.y);
+    return kind === 'gbdt' ? { kind, gbdt: fitGbdt(x, y) } : { kind, logistic: fitLogistic(x, y, l2) };
+  };
+  const courses = [...new Set(train.map((r) => r.courseId))].sort();
+  const ys: (0 | 1)[] = [];
+  const lrScores: number[] = [];
+  const gbScores: number[] = [];
+  if (courses.length >= 2) {
+    for (const c of courses) {
+      const rest = train.filter((r) => r.courseId !== c);
+      const held = train.filter((r) => r.courseId === c);
+      if (!rest.some((r) => r.y === 1) || !rest.some((r) => r.y === 0)) continue;
+      const lr = fitKind(rest, 'logistic-l2');
+      const gb = fitKind(rest, 'gbdt');
+      for (const r of held) {
+        ys.push(r.y);
+        lrScores.push(probability(lr, r.x));
+        gbScores.push(probability(gb, r.x));
+      }
+    }
+  }
+  const logisticAuc = r4(rocAuc(lrScores, ys));
+  const gbdtAuc = r4(rocAuc(gbScores, ys));
+  const kind = gbdtAuc !== null && logisticAuc !== null && gbdtAuc > logisticAuc ? 'gbdt' : 'logistic-l2';
+  return { model: fitKind(train, kind), selection: { validationCourses: courses, logisticAuc, gbdtAuc } };
 }
 
 /** The model trained nearest below the course's day (else the earliest one); the newest of equals. */
@@ -218,7 +275,7 @@ export async function scoreCourses(
         courseId: c.courseId,
         studentId: inputs.studentId,
         modelId: m.modelId,
-        probability: Math.round(predict(m.model, x) * 10_000) / 10_000,
+        probability: Math.round(probability(m.model, x) * 10_000) / 10_000,
         courseDay,
         factors: topFactors(m.model, x, 3),
         computedAt: now,

@@ -18,6 +18,7 @@ import type { ReliabilityBin } from '../risk/evaluate.ts';
 import type { Factor } from '../risk/explain.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
 import type { LogisticModel } from '../risk/logistic.ts';
+import type { DropoutModel } from '../risk/model.ts';
 
 /** One partition of one consumer group of one event hub (the key of checkpoints and ownership). */
 export interface PartitionRef {
@@ -185,10 +186,16 @@ export interface RiskModelRecord {
   /** A hash of the model's content: the same data and settings give the same id. */
   modelId: string;
   createdAt: number;
-  kind: 'logistic-l2';
+  /** The chosen kind: gradient-boosted trees only when they beat the logistic floor on validation. */
+  kind: DropoutModel['kind'];
   cutoffDay: number;
   features: string[];
-  model: LogisticModel;
+  model: DropoutModel;
+  /**
+   * How the kind was chosen: leave-one-course-out over the training courses (never the held-out ones),
+   * pooled ROC AUC of each kind; the winner is then refitted on every training course.
+   */
+  selection: { validationCourses: string[]; logisticAuc: number | null; gbdtAuc: number | null };
   /** P(dropout | engagement score at the cut-off): what the original `{"engagement_score"}` endpoint uses. */
   engagement: LogisticModel;
   training: { courses: string[]; rows: number; positives: number; fromTs: number; toTs: number };
@@ -206,8 +213,10 @@ export interface RiskModelRecord {
     baselineAucNegClicks: number | null;
     baselineAucNegClicksStillEnrolled: number | null;
     engagementAuc: number | null;
+    /** The logistic floor on the same held-out rows, whichever kind was chosen. */
+    logisticAuc: number | null;
   };
-  /** Standardised weights, largest magnitude first. */
+  /** Standardised weights (logistic) or split-gain shares (trees), largest magnitude first. */
   importances: { feature: string; weight: number }[];
 }
 
