@@ -14,6 +14,7 @@ import type { Cloud } from '../cloud/app.ts';
 import { pseudonymOf } from '../gateway/ingest/webhooks/index.ts';
 import { testPassword } from './helpers/campus.ts';
 import { startTestCloud, TEST_TOKEN } from './helpers/cloud.ts';
+import { parseCsv } from './helpers/csv.ts';
 import { startTestGateway, type TestGateway, tempDir, waitFor } from './helpers/gateway.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
 import { bearerHeaders, CAMPUS_SECRET, post, webhookConfig } from './helpers/webhooks.ts';
@@ -305,37 +306,6 @@ async function publishAt(
   } finally {
     await client.endAsync();
   }
-}
-
-/** RFC 4180: fields separated by commas, quoted when needed with quotes doubled; lines end in \n or \r\n. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c !== '"') field += c;
-      else if (text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else quoted = false;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
-      if (c === '\r') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (quoted) throw new Error('unterminated quoted field');
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
 }
 
 describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cloud → snapshot & analytics CSV', () => {

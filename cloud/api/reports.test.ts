@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../../tests/helpers/csv.ts';
 import { CloudMetrics } from '../metrics.ts';
 import { P0, prepared } from '../store/contract.ts';
 import {
@@ -15,34 +16,6 @@ import { buildCloudApi } from './server.ts';
 const TOKEN = 'reports-test-token-0123456789';
 const C = 1_800_000_000_000;
 const NOW = C + 5 * 3_600_000;
-
-/** A minimal RFC 4180 reader for the test's own checks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  return rows;
-}
 
 describe('reporting API: snapshots', () => {
   const store = new SqliteCloudStore({ file: ':memory:' });

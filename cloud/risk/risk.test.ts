@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '../../shared/random.ts';
 import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
 import { topFactors } from './explain.ts';
 import {
@@ -14,18 +15,6 @@ import {
 } from './features.ts';
 import { fitGbdt, gbdtContributions, gbdtLogit, gbdtPredict, gbdtRootLogit } from './gbdt.ts';
 import { contributions, fitLogistic, predict } from './logistic.ts';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('logistic regression', () => {
   it('recovers a known relationship and is deterministic', () => {

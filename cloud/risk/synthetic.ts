@@ -3,20 +3,11 @@
  * 28 relates to whether they later withdraw. Deterministic (seeded); `postCutoff` varies what happens after
  * day 28 so a test can show it cannot matter.
  */
+
+import { rng } from '../../shared/random.ts';
 import { eventColumns, type StoredEvent } from '../consume/validate.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { DAY_MS } from './features.ts';
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const TERM_STARTS = [Date.UTC(2024, 1, 1), Date.UTC(2024, 9, 1), Date.UTC(2025, 1, 1)];
 export const NOW = Date.UTC(2026, 0, 1);

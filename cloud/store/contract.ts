@@ -5,10 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Aggregate, Alert, TwinChange } from '../../shared/events.ts';
+import { rng } from '../../shared/random.ts';
 import { aggregateItemId, encodeBatch, type WireClass, type WireItem } from '../../shared/wire.ts';
 import { mergeAll } from '../consume/merge.ts';
 import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
 import type { CloudStore, PartitionRef } from './types.ts';
+
+export { rng };
 
 export const P0: PartitionRef = {
   fullyQualifiedNamespace: 'ns.example',
@@ -19,18 +22,6 @@ export const P0: PartitionRef = {
 
 const NOW = 1_800_000_000_000;
 const T0 = 1_799_990_000_000;
-
-/** Deterministic PRNG (mulberry32) for property-style shuffles. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
   const out = [...xs];

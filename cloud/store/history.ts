@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../consume/validate.ts';
 import type { CourseRecord } from '../history/records.ts';
+import { eventParams, SQL } from './sql.ts';
 
 export const IMPORT_GATEWAY = 'import';
 
@@ -16,10 +17,7 @@ export class SqliteHistory {
   constructor(db: Database.Database) {
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
-      insertEvent: q(
-        `INSERT INTO events (event_id, gateway_id, ts, type, body, source, actor_id, course_id, object_id, room_id,
-           score, max_score, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-      ),
+      insertEvent: q(SQL.insertEvent),
       upsertCourse: q(
         `INSERT INTO courses (course_id, name, start_ts, end_ts) VALUES (?,?,?,?)
          ON CONFLICT (course_id) DO UPDATE SET name = excluded.name, start_ts = excluded.start_ts,
@@ -38,21 +36,7 @@ export class SqliteHistory {
     this.#import = db.transaction((events) => {
       let inserted = 0;
       for (const e of events) {
-        inserted += this.#q.insertEvent.run(
-          e.eventId,
-          IMPORT_GATEWAY,
-          e.ts,
-          e.type,
-          e.json,
-          e.source,
-          e.actorId,
-          e.courseId,
-          e.objectId,
-          e.roomId,
-          e.score,
-          e.maxScore,
-          e.count,
-        ).changes;
+        inserted += this.#q.insertEvent.run(...eventParams(e, IMPORT_GATEWAY)).changes;
       }
       return inserted;
     });

@@ -45,6 +45,15 @@ ORDER BY room_id, ts, event_id`;
 
 const WEEK_MS = 7 * 86_400_000;
 
+interface WindowRow {
+  window_start: number;
+  window_ms: number;
+  sum: number;
+  count: number;
+  first_value: number;
+  last_value: number;
+}
+
 export class SqliteRoomPeriods {
   readonly #q;
 
@@ -137,25 +146,13 @@ export class SqliteRoomPeriods {
       timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
     const sensors = q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: string }[];
     for (const sensor of sensors) {
-      const windows: WindowValue[] = [];
-      for (const { ms } of q.windowSizes.all({ sensor: sensor.sensor_id }) as { ms: number }[]) {
-        const rows = q.periodWindows.all({ sensor: sensor.sensor_id, ms, from, to }) as {
-          window_start: number;
-          window_ms: number;
-          sum: number;
-          count: number;
-          first_value: number;
-          last_value: number;
-        }[];
-        for (const r of rows)
-          windows.push({
-            windowStart: r.window_start,
-            windowMs: r.window_ms,
-            mean: r.sum / r.count,
-            first: r.first_value,
-            last: r.last_value,
-          });
-      }
+      const windows: WindowValue[] = this.#windows(sensor.sensor_id, from, to).map((r) => ({
+        windowStart: r.window_start,
+        windowMs: r.window_ms,
+        mean: r.sum / r.count,
+        first: r.first_value,
+        last: r.last_value,
+      }));
       if (windows.length > 0)
         period(sensor.room_id)[sensor.quantity as (typeof ANALYTIC_QUANTITIES)[number]].push(windows);
     }
@@ -197,36 +194,34 @@ export class SqliteRoomPeriods {
     sensors: readonly { sensor_id: number; room_id: string; quantity: string }[],
     period: (roomId: string) => RoomPeriod,
   ): void {
-    const q = this.#q;
     const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
     const byRoom = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
     for (const s of sensors) {
       if (s.quantity !== 'energy' && s.quantity !== 'power') continue;
       const acc = byRoom.get(s.room_id) ?? { energy: [], power: [] };
       byRoom.set(s.room_id, acc);
-      for (const { ms } of q.windowSizes.all({ sensor: s.sensor_id }) as { ms: number }[]) {
-        const rows = q.periodWindows.all({ sensor: s.sensor_id, ms, from: historyFrom, to }) as {
-          window_start: number;
-          window_ms: number;
-          sum: number;
-          count: number;
-          first_value: number;
-          last_value: number;
-        }[];
-        for (const r of rows) {
-          if (s.quantity === 'energy')
-            acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
-          else
-            acc.power.push({
-              windowStart: r.window_start,
-              kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000,
-            });
-        }
+      const rows = this.#windows(s.sensor_id, historyFrom, to);
+      for (const r of rows) {
+        if (s.quantity === 'energy')
+          acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
+        else
+          acc.power.push({
+            windowStart: r.window_start,
+            kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000,
+          });
       }
     }
     for (const [roomId, acc] of byRoom) {
       const windows = acc.energy.length > 0 ? acc.energy : acc.power;
       if (windows.length > 0) period(roomId).energyHistory = windows;
     }
+  }
+
+  /** A sensor's windows starting in [from, to), of every size it has (one index range per size). */
+  #windows(sensorId: number, from: number, to: number): WindowRow[] {
+    const out: WindowRow[] = [];
+    for (const { ms } of this.#q.windowSizes.all({ sensor: sensorId }) as { ms: number }[])
+      out.push(...(this.#q.periodWindows.all({ sensor: sensorId, ms, from, to }) as WindowRow[]));
+    return out;
   }
 }

@@ -18,6 +18,27 @@ const AGG_MERGE = `count = aggregates.count + excluded.count,
   last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END,
   items = aggregates.items + 1`;
 
+import type { StoredEvent } from '../consume/validate.ts';
+
+/** The parameters of SQL.insertEvent for an event stored under `gatewayId`. */
+export function eventParams(e: StoredEvent, gatewayId: string) {
+  return [
+    e.eventId,
+    gatewayId,
+    e.ts,
+    e.type,
+    e.json,
+    e.source,
+    e.actorId,
+    e.courseId,
+    e.objectId,
+    e.roomId,
+    e.score,
+    e.maxScore,
+    e.count,
+  ] as const;
+}
+
 export const SQL = {
   batchExists: 'SELECT 1 AS x FROM batches WHERE gateway_id = ? AND batch_id = ?',
   insertBatch: `INSERT INTO batches (gateway_id, batch_id, cls, item_count, applied_items, duplicate_items,

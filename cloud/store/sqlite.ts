@@ -22,7 +22,7 @@ import { SqliteRiskReads } from './risk-reads.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
-import { SQL } from './sql.ts';
+import { eventParams, SQL } from './sql.ts';
 import {
   type AnalyticsRow,
   type ApplyResult,
@@ -354,21 +354,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       }
       case 'event': {
         const e = item.value;
-        s.insertEvent.run(
-          e.eventId,
-          gatewayId,
-          e.ts,
-          e.type,
-          e.json,
-          e.source,
-          e.actorId,
-          e.courseId,
-          e.objectId,
-          e.roomId,
-          e.score,
-          e.maxScore,
-          e.count,
-        );
+        s.insertEvent.run(...eventParams(e, gatewayId));
         return true;
       }
       case 'raw': {
