@@ -1,8 +1,7 @@
 /** Live facility risk over fastify inject, on the snapshot contract's campus at its cut-off (hand-worked there). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
-import { P0, prepared } from '../store/contract.ts';
-import { SNAPSHOT_EVENTS, SNAPSHOT_TWINS, SNAPSHOT_WINDOWS } from '../store/contract-snapshots.ts';
+import { feedSnapshotCampus } from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { buildCloudApi } from './server.ts';
 
@@ -21,12 +20,7 @@ describe('facility risk API', () => {
     app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
 
   beforeAll(async () => {
-    const events = [
-      prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
-      prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
-      prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
-    ];
-    await store.applyBatch(P0, events, events[2]!.position, C);
+    await feedSnapshotCampus(store, C);
   });
   afterAll(async () => {
     await app.close();

@@ -8,8 +8,7 @@ import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
 import type { Directory } from '../reporting/directory.ts';
-import { P0, prepared } from '../store/contract.ts';
-import { SNAPSHOT_EVENTS, SNAPSHOT_TWINS, SNAPSHOT_WINDOWS } from '../store/contract-snapshots.ts';
+import { feedSnapshotCampus } from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { buildCloudApi } from './server.ts';
 
@@ -49,12 +48,7 @@ describe('OpenAPI document', () => {
   let doc: OpenApiDoc;
 
   beforeAll(async () => {
-    const events = [
-      prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
-      prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
-      prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
-    ];
-    await store.applyBatch(P0, events, events[2]!.position, NOW);
+    await feedSnapshotCampus(store, NOW);
     await store.createSnapshot({ cutoffTs: C, now: NOW, trigger: 'cli' });
     const r = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(r.statusCode).toBe(200);

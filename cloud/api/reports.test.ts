@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../tests/helpers/csv.ts';
 import { CloudMetrics } from '../metrics.ts';
-import { P0, prepared } from '../store/contract.ts';
-import {
-  P_A_C1,
-  ROOM_RESULTS,
-  SNAPSHOT_EVENTS,
-  SNAPSHOT_TWINS,
-  SNAPSHOT_WINDOWS,
-} from '../store/contract-snapshots.ts';
+import { feedSnapshotCampus, P_A_C1, ROOM_RESULTS } from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { ANALYTICS_CSV_HEADER, SNAPSHOT_CSV_HEADER } from './reports.ts';
 import { buildCloudApi } from './server.ts';
@@ -29,12 +22,7 @@ describe('reporting API: snapshots', () => {
   let snapshotId = '';
 
   beforeAll(async () => {
-    const events = [
-      prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
-      prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
-      prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
-    ];
-    await store.applyBatch(P0, events, events[2]!.position, NOW);
+    await feedSnapshotCampus(store, NOW);
     const r = await app.inject({
       method: 'POST',
       url: '/api/snapshots',

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
 import type { Directory } from '../reporting/directory.ts';
-import { P0, prepared } from '../store/contract.ts';
-import { SNAPSHOT_EVENTS, SNAPSHOT_TWINS, SNAPSHOT_WINDOWS } from '../store/contract-snapshots.ts';
+import { feedSnapshotCampus } from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { buildCloudApi } from './server.ts';
 
@@ -35,12 +34,7 @@ describe('reporting API: buildings, rooms, history, courses', () => {
     app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
 
   beforeAll(async () => {
-    const events = [
-      prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
-      prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
-      prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
-    ];
-    await store.applyBatch(P0, events, events[2]!.position, NOW);
+    await feedSnapshotCampus(store, NOW);
   });
   afterAll(async () => {
     await app.close();

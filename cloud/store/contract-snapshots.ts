@@ -174,6 +174,16 @@ export const P_A_C1 = {
   riskFlag: 0,
 };
 
+/** Applies the fixture campus (events, twin changes, windows) to a store in one batch. */
+export async function feedSnapshotCampus(store: CloudStore, now: number): Promise<void> {
+  const events = [
+    prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
+    prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
+    prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
+  ];
+  await store.applyBatch(P0, events, events[2]!.position, now);
+}
+
 export function snapshotContract(name: string, makeStore: () => CloudStore | Promise<CloudStore>): void {
   describe(`CloudStore snapshot contract: ${name}`, () => {
     const open: CloudStore[] = [];
@@ -183,12 +193,7 @@ export function snapshotContract(name: string, makeStore: () => CloudStore | Pro
     const fed = async () => {
       const s = await makeStore();
       open.push(s);
-      const events = [
-        prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
-        prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
-        prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
-      ];
-      await s.applyBatch(P0, events, events[2]!.position, C + 3 * H);
+      await feedSnapshotCampus(s, C + 3 * H);
       return s;
     };
 
