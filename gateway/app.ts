@@ -116,6 +116,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     now,
     mqttClients: () => mqtt.broker.connectedClients,
     modbus: (deviceId) => modbus.report(deviceId),
+    webhooks: async () => webhooks?.metrics.summary(),
     auth: {
       open: config.dev,
       metricsPublic: config.http.metricsPublic,

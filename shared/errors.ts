@@ -32,6 +32,10 @@ export const ERRORS = {
   CT_ERR_SIGNATURE: { status: 401, message: 'webhook signature missing or wrong' },
   CT_ERR_SIGNATURE_EXPIRED: { status: 401, message: 'webhook timestamp missing or outside the tolerance' },
   CT_ERR_REPLAY: { status: 401, message: 'webhook request already received (replay)' },
+  CT_ERR_CONFLICT: {
+    status: 409,
+    message: 'an event with this id is already stored with a different body',
+  },
   CT_ERR_RATE_LIMITED: { status: 429, message: 'too many requests; retry later' },
   CT_ERR_MEDIA_TYPE: { status: 415, message: 'content type must be JSON' },
   CT_ERR_JOURNAL_UNAVAILABLE: { status: 503, message: 'the journal could not store the events; retry later' },

@@ -35,7 +35,7 @@ describe('signatures and replay', () => {
     await gw.stop();
   });
 
-  it('valid → 202; wrong → 401; stale or future → 401; replayed → 401; re-signed resend → duplicate', async () => {
+  it('valid → 202; wrong → 401; stale or future → 401; the same signed request again → 202 duplicate; re-signed resend → duplicate', async () => {
     const ts = now();
     const body = event;
     const sig = `sha256=${signBody(Buffer.from(HOOK_SECRET), ts, body)}`;
@@ -60,9 +60,10 @@ describe('signatures and replay', () => {
       expect(stale.json.error).toMatchObject({ code: 'CT_ERR_SIGNATURE_EXPIRED' });
     }
 
-    const replay = await post(gw.httpUrl, CALIPER, body, { timestampSec: ts, signature: sig });
-    expect(replay.status).toBe(401);
-    expect(replay.json.error).toMatchObject({ code: 'CT_ERR_REPLAY' });
+    // The client's 202 was lost: it sends the same signed bytes again at once, and is told they are stored.
+    const retry = await post(gw.httpUrl, CALIPER, body, { timestampSec: ts, signature: sig });
+    expect(retry.status).toBe(202);
+    expect(retry.json).toMatchObject({ accepted: 0, duplicates: 1 });
 
     const resent = await post(gw.httpUrl, CALIPER, body, { timestampSec: ts + 1 });
     expect(resent.status).toBe(202);
@@ -73,8 +74,44 @@ describe('signatures and replay', () => {
     expect(metrics).toMatch(
       /ct_webhook_requests_total\{source="caliper",code="CT_ERR_SIGNATURE_EXPIRED"\} 2/,
     );
-    expect(metrics).toMatch(/ct_webhook_requests_total\{source="caliper",code="CT_ERR_REPLAY"\} 1/);
-    expect(metrics).toMatch(/ct_webhook_events_total\{source="caliper",result="duplicate"\} 1/);
+    expect(metrics).toMatch(/ct_webhook_requests_total\{source="caliper",code="repeated"\} 1/);
+    expect(metrics).toMatch(/ct_webhook_events_total\{source="caliper",result="duplicate"\} 2/);
+  });
+
+  it('a different body under a stored event id is a 409 conflict: counted, quarantined, on /api/status; never lost silently', async () => {
+    const base = JSON.parse(event) as Record<string, unknown>;
+    const id = 'urn:uuid:7f2d8a9c-conflict-test-0001';
+    const first = JSON.stringify({ ...base, id, eventTime: '2026-11-30T10:00:00.000Z' });
+    const ok = await post(gw.httpUrl, CALIPER, first);
+    expect(ok.status).toBe(202);
+    expect(ok.json).toMatchObject({ accepted: 1 });
+    // The same event again (re-signed, a second later): a duplicate, not a conflict.
+    expect((await post(gw.httpUrl, CALIPER, first, { timestampSec: now() + 1 })).json).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
+    // Another body under the same id (a corrected event, or a sender bug): refused with 409 and kept.
+    const changed = JSON.stringify({ ...base, id, eventTime: '2026-11-30T10:05:00.000Z' });
+    const conflict = await post(gw.httpUrl, CALIPER, changed);
+    expect(conflict.status).toBe(409);
+    expect(conflict.json).toMatchObject({
+      error: { code: 'CT_ERR_CONFLICT' },
+      accepted: 0,
+      duplicates: 0,
+      conflicts: [id],
+    });
+    expect((conflict.json.error as { message: string }).message).toContain(id);
+    const quarantined = quarantineRows(gw.dataDir).filter((q) => q.code === 'CT_ERR_CONFLICT');
+    expect(quarantined.length).toBe(1);
+    expect(quarantined[0]!.payload?.toString()).toContain('10:05:00');
+    const status = await getJson<{
+      webhooks: {
+        events: Record<string, Record<string, number>>;
+        requests: Record<string, Record<string, number>>;
+      };
+    }>(`${gw.httpUrl}/api/status`);
+    expect(status.webhooks.events.caliper?.conflict).toBe(1);
+    expect(status.webhooks.requests.caliper?.CT_ERR_CONFLICT).toBe(1);
   });
 
   it('admin uses a bearer token', async () => {
@@ -162,12 +199,13 @@ describe('signatures and replay', () => {
       ],
     ];
     for (const [i, [route, body, headers]] of posts.entries()) {
-      // A distinct timestamp each: the same body signed twice in one second would be a replay.
       const res = await post(gw.httpUrl, route, body, {
         timestampSec: now() - i,
         ...(headers ? { headers } : {}),
       });
-      expect(res.status, `${route}: ${JSON.stringify(res.json)}`).toBe(202);
+      // The spec's example files reuse some event ids with other bodies: those are conflicts (409, kept in
+      // quarantine, emails masked), the rest are stored.
+      expect([202, 409], `${route}: ${JSON.stringify(res.json)}`).toContain(res.status);
     }
     const db = new Database(join(gw.dataDir, 'gateway.db'), { readonly: true });
     const text = [

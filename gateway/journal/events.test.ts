@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LearningEvent } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
+import { sameEvent } from './events.ts';
 import { EventJournal, GatewayStore, type StoreOptions } from './index.ts';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -51,15 +52,20 @@ describe('EventJournal', () => {
     ]);
     expect(commits).toBe(1);
     expect(results).toEqual([
-      { status: 'stored', accepted: 2, duplicates: 0 },
-      { status: 'stored', accepted: 1, duplicates: 1 },
-      { status: 'stored', accepted: 0, duplicates: 1 },
+      { status: 'stored', accepted: 2, duplicates: 0, conflicts: [] },
+      { status: 'stored', accepted: 1, duplicates: 1, conflicts: [] },
+      { status: 'stored', accepted: 0, duplicates: 1, conflicts: [] },
     ]);
     expect(journal.rows()).toBe(3);
     const items = store.outbox.peek('event', 10);
     expect(items.map((i) => i.itemId)).toEqual([ev(1).eventId, ev(2).eventId, ev(3).eventId]);
     expect(JSON.parse(items[0]!.body)).toEqual(ev(1));
-    expect(await journal.submit([ev(1)])).toEqual({ status: 'stored', accepted: 0, duplicates: 1 });
+    expect(await journal.submit([ev(1)])).toEqual({
+      status: 'stored',
+      accepted: 0,
+      duplicates: 1,
+      conflicts: [],
+    });
     expect(store.outbox.stats(T0).event.rows).toBe(3);
   });
 
@@ -74,15 +80,30 @@ describe('EventJournal', () => {
     expect(journal.rows()).toBe(1);
     expect(store.outbox.stats(T0).event.rows).toBe(1);
     // A resend of what is stored is still an idempotent success when full.
-    expect(await journal.submit([ev(1)])).toEqual({ status: 'stored', accepted: 0, duplicates: 1 });
+    expect(await journal.submit([ev(1)])).toEqual({
+      status: 'stored',
+      accepted: 0,
+      duplicates: 1,
+      conflicts: [],
+    });
   });
 
   it('near the quota, stores a submission whose new events fit once its resent ones are discounted', async () => {
     const itemBytes = Buffer.byteLength(JSON.stringify(ev(1))) + ev(1).eventId.length + 32;
     // Room for two items: one stored + two counted as new would not fit, one stored + one new does.
     const { store, journal } = open(Math.floor(2.5 * itemBytes));
-    expect(await journal.submit([ev(1)])).toEqual({ status: 'stored', accepted: 1, duplicates: 0 });
-    expect(await journal.submit([ev(1), ev(2)])).toEqual({ status: 'stored', accepted: 1, duplicates: 1 });
+    expect(await journal.submit([ev(1)])).toEqual({
+      status: 'stored',
+      accepted: 1,
+      duplicates: 0,
+      conflicts: [],
+    });
+    expect(await journal.submit([ev(1), ev(2)])).toEqual({
+      status: 'stored',
+      accepted: 1,
+      duplicates: 1,
+      conflicts: [],
+    });
     expect(journal.rows()).toBe(2);
     expect(store.outbox.peek('event', 10).map((i) => i.itemId)).toEqual([ev(1).eventId, ev(2).eventId]);
   });
@@ -121,5 +142,27 @@ describe('EventJournal', () => {
     const q = store.recentQuarantine(5);
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ source: 'webhook:xapi', code: 'CT_ERR_SCHEMA', payload: 'y'.repeat(64) });
+  });
+});
+
+describe('sameEvent (idempotency)', () => {
+  const e = {
+    eventId: 'x',
+    source: 'caliper',
+    type: 'resource.viewed',
+    ts: 100,
+    receivedAt: 500,
+    actorId: 'p_1',
+  };
+  const text = (over: Record<string, unknown>) => JSON.stringify({ ...e, ...over });
+  it('ignores when the gateway received it, and a time the sender never gave', () => {
+    expect(sameEvent(text({}), text({ receivedAt: 900 }))).toBe(true);
+    expect(sameEvent(text({ ts: 500, receivedAt: 500 }), text({ ts: 900, receivedAt: 900 }))).toBe(true);
+  });
+  it('tells a changed event apart', () => {
+    expect(sameEvent(text({}), text({ ts: 101 }))).toBe(false);
+    expect(sameEvent(text({}), text({ actorId: 'p_2' }))).toBe(false);
+    // A time given on one copy only is a change.
+    expect(sameEvent(text({ ts: 500, receivedAt: 500 }), text({ ts: 100, receivedAt: 900 }))).toBe(false);
   });
 });

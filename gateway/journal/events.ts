@@ -14,9 +14,29 @@ import type { GatewayStore, QuarantineEntry } from './store.ts';
 
 export type JournalEvent = LearningEvent | AdminEvent;
 
+/**
+ * `duplicates`: ids already stored with the same event (a retry: acknowledged, nothing stored);
+ * `conflicts`: ids already stored with a different event (nothing stored for them; the sender must look).
+ */
 export type EventCommitResult =
-  | { status: 'stored'; accepted: number; duplicates: number }
+  | { status: 'stored'; accepted: number; duplicates: number; conflicts: string[] }
   | { status: 'refused'; needBytes: number };
+
+/**
+ * An event's identity for idempotency: everything but when this gateway received it — and its time, when
+ * the sender gave none on either copy (the mappers then use the receipt time: a retry is still the same).
+ */
+export function sameEvent(storedBody: string, text: string): boolean {
+  const a = JSON.parse(storedBody) as Record<string, unknown>;
+  const b = JSON.parse(text) as Record<string, unknown>;
+  if (a.ts === a.receivedAt && b.ts === b.receivedAt) {
+    delete a.ts;
+    delete b.ts;
+  }
+  delete a.receivedAt;
+  delete b.receivedAt;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 interface Pending {
   events: readonly JournalEvent[];
@@ -37,6 +57,7 @@ export class EventJournal {
   readonly #now: () => number;
   readonly #insert: Database.Statement<[string, string, string, number, number, string]>;
   readonly #count: Database.Statement<[], { n: number }>;
+  readonly #stored: Database.Statement<[string], { body: string }>;
   readonly #prune: Database.Statement<[number, number]>;
   readonly #writeBatch: (batch: Pending[], now: number) => (EventCommitResult | undefined)[];
   #pending: Pending[] = [];
@@ -54,6 +75,7 @@ export class EventJournal {
       'INSERT OR IGNORE INTO events (event_id, source, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
+    this.#stored = db.prepare('SELECT body FROM events WHERE event_id = ?');
     this.#prune = db.prepare(
       'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
     );
@@ -67,7 +89,8 @@ export class EventJournal {
       }
       return fresh;
     };
-    // Queue the new events in the outbox; it must have room for them (checked before).
+    // Queue the new events in the outbox; it must have room for them (checked before). An id that was
+    // not new is a duplicate when the stored event is the same, else a conflict.
     const queue = (p: Pending, texts: readonly string[], fresh: number[], now: number): EventCommitResult => {
       let accepted = 0;
       for (const i of fresh) {
@@ -76,7 +99,20 @@ export class EventJournal {
         if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
         if (r === 'stored') accepted++;
       }
-      return { status: 'stored', accepted, duplicates: p.events.length - accepted };
+      const conflicts: string[] = [];
+      const isFresh = new Set(fresh);
+      for (let i = 0; i < p.events.length; i++) {
+        if (isFresh.has(i)) continue;
+        const id = p.events[i]!.eventId;
+        const stored = this.#stored.get(id);
+        if (stored && !sameEvent(stored.body, texts[i]!)) conflicts.push(id);
+      }
+      return {
+        status: 'stored',
+        accepted,
+        duplicates: p.events.length - accepted - conflicts.length,
+        conflicts,
+      };
     };
     // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
     // outbox) and resent events that are already stored still count as idempotent successes.
@@ -131,7 +167,9 @@ export class EventJournal {
         events,
         rejected,
         done: (err, result) =>
-          err ? reject(err) : resolve(result ?? { status: 'stored', accepted: 0, duplicates: 0 }),
+          err
+            ? reject(err)
+            : resolve(result ?? { status: 'stored', accepted: 0, duplicates: 0, conflicts: [] }),
       });
       this.#pendingRows += events.length + rejected.length;
       if (this.#pendingRows >= this.#maxRows) this.flush();

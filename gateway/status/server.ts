@@ -31,6 +31,8 @@ export interface StatusDeps {
   startedAt: number;
   now: () => number;
   mqttClients: () => number;
+  /** Webhook requests by source and outcome, events by source and result (undefined without webhooks). */
+  webhooks?: () => Promise<object | undefined>;
   /** A Modbus device's poll health and counters; undefined for devices that are not polled. */
   modbus?: (deviceId: string) => object | undefined;
   auth: StaffAuthOptions;
@@ -72,6 +74,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
         rejected,
       },
       mqtt: { clients: deps.mqttClients() },
+      webhooks: (await deps.webhooks?.()) ?? null,
       journal: { ...journal, closedUntil: pipeline.store.closedUntil, openWindows: pipeline.windows.size },
       outbox: {
         ...totals,

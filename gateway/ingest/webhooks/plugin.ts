@@ -50,6 +50,8 @@ interface Failure {
   detail?: string;
   path?: string;
   retryAfterSec?: number;
+  /** More fields for the answer, beside `error` (what a partly stored request did store). */
+  extra?: Record<string, unknown>;
 }
 
 /** Fatal: a body that is not valid UTF-8 is refused (400), not silently patched with U+FFFD. */
@@ -119,7 +121,7 @@ export function registerWebhookRoutes(
     if (f.retryAfterSec !== undefined) reply.header('retry-after', String(f.retryAfterSec));
     const error: Record<string, string> = { code: f.code, message };
     if (f.path !== undefined) error.path = f.path;
-    return reply.code(ERRORS[f.code].status).send({ error });
+    return reply.code(ERRORS[f.code].status).send({ error, ...f.extra });
   };
 
   app.register(async (scope) => {
@@ -185,7 +187,10 @@ export function registerWebhookRoutes(
         }
         if (replayKey !== undefined) {
           const verdict = src.replay.check(replayKey, now);
-          if (verdict === 'replay') return fail(src, src.route, reply, { code: 'CT_ERR_REPLAY' }, body);
+          // The same signed bytes again: an honest retry (its 202 may have been lost) or a captured copy.
+          // Either way its events go through the journal, which stores each id once: the answer says
+          // duplicate, never 401, so a client can always retry. Only counted here.
+          if (verdict === 'replay') deps.metrics.requests.inc({ source: src.name, code: 'repeated' });
           if (verdict === 'full') {
             return fail(
               src,
@@ -244,6 +249,30 @@ export function registerWebhookRoutes(
               code: 'CT_ERR_OUTBOX_FULL',
               detail: `${result.needBytes} bytes do not fit`,
               retryAfterSec: opts.retryAfterSec,
+            },
+            body,
+          );
+        }
+        if (result.conflicts.length > 0) {
+          deps.metrics.events.inc({ source: src.name, result: 'conflict' }, result.conflicts.length);
+          if (result.accepted)
+            deps.metrics.events.inc({ source: src.name, result: 'accepted' }, result.accepted);
+          if (result.duplicates)
+            deps.metrics.events.inc({ source: src.name, result: 'duplicate' }, result.duplicates);
+          const ids = result.conflicts.slice(0, 10).join(', ');
+          return fail(
+            src,
+            src.route,
+            reply,
+            {
+              code: 'CT_ERR_CONFLICT',
+              detail: `${result.conflicts.length} event id(s): ${ids}${result.conflicts.length > 10 ? ', …' : ''}`,
+              extra: {
+                accepted: result.accepted,
+                duplicates: result.duplicates,
+                conflicts: result.conflicts,
+                ignored: mapped.ignored,
+              },
             },
             body,
           );
