@@ -99,3 +99,20 @@ describe('decoding', () => {
     expect([...canonicalBytes([0x0102, 0x0304], 0, 2, 'BADC')]).toEqual([2, 1, 4, 3]);
   });
 });
+
+describe('64-bit integers in the probe', () => {
+  it('are shown exactly, not rounded to a double', async () => {
+    // 4856006299342912225 = 0x436400004364BAE1: as a double it would print 4856006299342912000.
+    const words = [0x4364, 0x0000, 0x4364, 0xbae1];
+    const int64 = interpretations(words).find((i) => i.type === 'uint64' && i.order === 'ABCD');
+    expect(int64?.value).toBe(4856006299342912225n);
+    expect(int64?.plausible).toBe(false); // beyond 10^12: no meter counts that high
+    const small = interpretations([0, 0, 0x0001, 0x86a0]).find(
+      (i) => i.type === 'int64' && i.order === 'ABCD',
+    );
+    expect(small).toMatchObject({ value: 100_000n, plausible: true });
+    const { formatInterpretations } = await import('./probe.ts');
+    const lines = formatInterpretations(words, 3);
+    expect(lines.find((l) => l.startsWith('uint64   ABCD'))).toContain('4856006299342912225');
+  });
+});

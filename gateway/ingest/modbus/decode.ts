@@ -157,7 +157,8 @@ export function checkPlausible(d: Decoded): Implausible | undefined {
 export interface Interpretation {
   type: ValueType;
   order: Order | '';
-  value: number | string;
+  /** 64-bit integers exactly (a bigint): a Number would round them beyond 2^53. */
+  value: number | string | bigint;
   plausible: boolean;
 }
 
@@ -185,7 +186,14 @@ export function interpretations(words: readonly number[]): Interpretation[] {
     // 16-bit values have no word order, only a byte order.
     const orders: readonly Order[] = n === 1 ? ['ABCD', 'BADC'] : ORDERS;
     for (const order of orders) {
-      const raw = numberFrom(canonicalBytes(words, 0, n, order), type);
+      const bytes = canonicalBytes(words, 0, n, order);
+      if (type === 'int64' || type === 'uint64') {
+        const exact = type === 'int64' ? bytes.readBigInt64BE(0) : bytes.readBigUInt64BE(0);
+        const magnitude = exact < 0n ? -exact : exact;
+        out.push({ type, order, value: exact, plausible: magnitude < 1_000_000_000_000n });
+        continue;
+      }
+      const raw = numberFrom(bytes, type);
       out.push({ type, order, value: raw, plausible: probePlausible(type, raw) });
     }
   }
@@ -205,6 +213,5 @@ function probePlausible(type: ValueType, raw: number): boolean {
     // A wrong order makes small numbers tiny (denormal) or huge; a meter's value sits in between.
     return m === 0 || (m >= 1e-6 && m < 1e8);
   }
-  if (type === 'int64' || type === 'uint64') return Number.isSafeInteger(raw) && Math.abs(raw) < 1e12;
   return true;
 }

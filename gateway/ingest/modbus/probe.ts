@@ -73,7 +73,7 @@ function hex(words: readonly number[]): string {
   return words.map((w) => `0x${w.toString(16).padStart(4, '0')}`).join(' ');
 }
 
-function show(v: number | string): string {
+function show(v: number | string | bigint): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
