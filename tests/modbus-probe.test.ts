@@ -117,6 +117,70 @@ describe('modbus probe', () => {
     }
   });
 
+  it('ranks the byte/word orders of a whole map and names the right one (SDM120 served in a wrong order)', async () => {
+    // The SDM120's input registers with plausible readings, as pymodbus serves them in `order`.
+    const values: [number, number][] = [
+      [0, 230.1],
+      [6, 5.2],
+      [12, 1196.5],
+      [18, 1220],
+      [24, 240],
+      [30, 0.98],
+      [36, 11.3],
+      [70, 50.02],
+      [72, 1234.5],
+      [74, 7.5],
+      [76, 321.5],
+      [78, 2.5],
+      [84, 900],
+      [86, 2500],
+      [88, 900],
+      [90, 2500],
+      [258, 4.1],
+      [264, 12.5],
+      [342, 1242],
+      [344, 324],
+    ];
+    const serve = (order: (typeof ORDERS)[number]) =>
+      startPymodbus(
+        {
+          points: values.map(([address, value]) => ({
+            table: 'ir' as const,
+            address,
+            type: 'float32',
+            value,
+            order,
+          })),
+        },
+        { tcp: true },
+      );
+    for (const order of ['CDAB', 'ABCD'] as const) {
+      const sdm = await serve(order);
+      try {
+        let out = '';
+        const sink = { write: (t: string) => (out += t) };
+        const code = await run(
+          ['probe', '--host', '127.0.0.1', '--port', String(sdm.port), '--profile', 'sdm120'],
+          sink,
+          sink,
+        );
+        expect(code).toBe(0);
+        const rank = out.split('\n').find((l) => l.startsWith('order '));
+        expect(rank, out).toMatch(new RegExp(`^order  ${order} 20/20 plausible, likely; `));
+        if (order === 'CDAB') {
+          // Read as the profile's ABCD, the values are rejected, and the probe says what to fix.
+          expect(out).toMatch(/^frequency .*REJECTED CT_ERR_IMPLAUSIBLE/m);
+          expect(out).toContain('WARNING the map says ABCD but CDAB reads plausibly: set order: CDAB');
+        } else {
+          expect(out).toMatch(/^frequency +50\.0\d* Hz /m);
+          expect(out).not.toContain('WARNING');
+        }
+      } finally {
+        await sdm.stop();
+      }
+    }
+  });
+
   it('is the `campus-twin modbus probe` command, and exits 1 when nothing answers', async () => {
     const child = spawn(
       process.execPath,

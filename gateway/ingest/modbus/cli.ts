@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { createLogger } from '../../../shared/logger.ts';
 import { ModbusBus, type Transport } from './bus.ts';
 import { classify, errorDetail, faultMessage } from './faults.ts';
-import { formatInterpretations, formatMap, readMap, readRaw } from './probe.ts';
+import { formatInterpretations, formatMap, formatOrders, rankOrders, readMap, readRaw } from './probe.ts';
 import {
   type FunctionCode,
   isMapIssue,
@@ -123,6 +123,7 @@ export async function run(
       );
       const read = await readMap(bus, map, { unitId, timeoutMs });
       for (const line of formatMap(read, map)) out.write(`${line}\n`);
+      for (const line of formatOrders(rankOrders(read, map), map)) out.write(`${line}\n`);
       return read.some((v) => v.decoded) ? 0 : 1;
     }
 

@@ -13,13 +13,67 @@ import {
 } from './decode.ts';
 import { classify, faultMessage } from './faults.ts';
 import { type Block, planBlocks, splitBlock } from './plan.ts';
-import type { FunctionCode, RegisterMap } from './registers.ts';
+import { type FunctionCode, ORDERS, type Order, type RegisterMap } from './registers.ts';
 
 export interface MapValue {
   decoded: Decoded | undefined;
   /** Why the value could not be read, or why it would be rejected. */
   problem: string | undefined;
   name: string;
+  /** The register's raw words as read (absent when it could not be read). */
+  words?: number[];
+}
+
+export interface OrderScore {
+  order: Order;
+  plausible: number;
+  total: number;
+}
+
+/**
+ * Every byte/word order scored on the map's multi-register numbers as read: how many decode plausibly in
+ * that order. Best first; ties keep the map's own order first, then ABCD, CDAB, BADC, DCBA.
+ */
+export function rankOrders(values: readonly MapValue[], map: RegisterMap): OrderScore[] {
+  const specs = map.registers;
+  const scores = ORDERS.map((order) => ({ order, plausible: 0, total: 0 }));
+  for (const [i, v] of values.entries()) {
+    const spec = specs[i]!;
+    if (!v.words || spec.count < 2 || spec.type === 'string' || spec.type === 'bit' || spec.type === 'bool')
+      continue;
+    for (const s of scores) {
+      const d = decodeRegister({ ...spec, order: s.order }, v.words, spec.address);
+      s.total++;
+      if (!checkPlausible(d)) s.plausible++;
+    }
+  }
+  const own = new Map<Order, number>();
+  for (const spec of specs) own.set(spec.order, (own.get(spec.order) ?? 0) + 1);
+  const mapOrder = [...own].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'ABCD';
+  return scores.sort(
+    (a, b) =>
+      b.plausible - a.plausible ||
+      Number(b.order === mapOrder) - Number(a.order === mapOrder) ||
+      ORDERS.indexOf(a.order) - ORDERS.indexOf(b.order),
+  );
+}
+
+/** `order  ABCD 18/18 plausible, likely; CDAB 3/18; …`, and a warning when the map's order is not the likely one. */
+export function formatOrders(scores: readonly OrderScore[], map: RegisterMap): string[] {
+  const best = scores[0];
+  if (!best || best.total === 0) return [];
+  const list = scores.map(
+    (s, i) => `${s.order} ${s.plausible}/${s.total}${i === 0 ? ' plausible, likely' : ''}`,
+  );
+  const lines = [`order  ${list.join('; ')}`];
+  const mapOrders = new Set(
+    map.registers.filter((r) => r.count > 1 && r.type !== 'string').map((r) => r.order),
+  );
+  if (!mapOrders.has(best.order) && best.plausible > 0)
+    lines.push(
+      `WARNING the map says ${[...mapOrders].join('/')} but ${best.order} reads plausibly: set order: ${best.order}`,
+    );
+  return lines;
 }
 
 /** Reads every register of a map once (a block the device refuses is retried value by value). */
@@ -42,10 +96,12 @@ export async function readMap(
       for (const spec of block.registers) {
         const decoded = decodeRegister(spec, data, block.address);
         const bad = typeof decoded.raw === 'string' ? undefined : checkPlausible(decoded);
+        const at = spec.address - block.address;
         out.set(spec.name, {
           name: spec.name,
           decoded,
           problem: bad ? `${bad.code}: ${bad.detail}` : undefined,
+          words: Array.from(data).slice(at, at + spec.count),
         });
       }
     } catch (err) {
