@@ -135,6 +135,24 @@ describe('xAPI 1.0.3 (POST /webhooks/lms/xapi)', () => {
       expect(arr.json.error).toMatchObject({ path: `[1].${field}` });
     },
   );
+
+  it('refuses a statement with a duplicate property (xAPI 1.0.3), which JSON.parse would have resolved silently', async () => {
+    const text = readFixture(DIR, 'xapi_data_md_example_05.json');
+    // A second "actor" after the first: the last one would win, and the event would name the wrong learner.
+    const twice = text.replace(
+      /^\{/,
+      '{"actor": {"objectType": "Agent", "mbox": "mailto:someone.else@example.org"},',
+    );
+    const res = await post(gw.httpUrl, '/webhooks/lms/xapi', twice);
+    expect(res.status).toBe(422);
+    expect(res.json.error).toMatchObject({ code: 'CT_ERR_SCHEMA', path: 'actor' });
+    const inArray = await post(
+      gw.httpUrl,
+      '/webhooks/lms/xapi',
+      `[${readFixture(DIR, 'xapi_data_md_example_02.json')},${twice}]`,
+    );
+    expect(inArray.json.error).toMatchObject({ path: '[1].actor' });
+  });
 });
 
 describe('Canvas and Moodle', () => {

@@ -11,6 +11,7 @@ import { ERRORS, type ErrorCode, reject } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { EventJournal, QuarantineEntry } from '../../journal/index.ts';
 import type { MapContext, Mapper } from './common.ts';
+import { firstDuplicateKey } from './duplicate-keys.ts';
 import type { ReplayCache, TokenBucket } from './limits.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { verifyBearer, verifyHmac } from './signature.ts';
@@ -206,14 +207,28 @@ export function registerWebhookRoutes(
           if (replayKey !== undefined) src.replay.release(replayKey);
         };
         let parsed: unknown;
+        let text = '';
         try {
-          parsed = JSON.parse(UTF8.decode(body));
+          text = UTF8.decode(body);
+          parsed = JSON.parse(text);
         } catch (err) {
           return fail(
             src,
             src.route,
             reply,
             { code: 'CT_ERR_NOT_JSON', detail: (err as Error).message },
+            body,
+          );
+        }
+        // xAPI 1.0.3 (Data §2.2): an LRS rejects a statement with duplicate properties; JSON.parse would keep
+        // the last one silently.
+        const duplicate = src.name === 'xapi' ? firstDuplicateKey(text) : undefined;
+        if (duplicate !== undefined) {
+          return fail(
+            src,
+            src.route,
+            reply,
+            { code: 'CT_ERR_SCHEMA', detail: `duplicate property ${duplicate}`, path: duplicate },
             body,
           );
         }
