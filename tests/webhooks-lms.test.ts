@@ -204,4 +204,32 @@ describe('Canvas and Moodle', () => {
     );
     expect(moodle.filter((e) => e.courseId === 'moodle:course:3')).toHaveLength(5);
   });
+
+  it("accepts Moodle's own log form: names derived from eventname, `other` as PHP-serialised or JSON text", async () => {
+    for (const name of fixtureFiles('moodle-logstore/')) {
+      const res = await post(gw.httpUrl, '/webhooks/lms/moodle', readFixture('moodle-logstore/', name));
+      expect(res.status, `${name}: ${JSON.stringify(res.json)}`).toBe(202);
+    }
+    const mine = [...journaled().values()].filter((e) => e.courseId === 'moodle:course:4');
+    expect(mine.map((e) => e.type).sort()).toEqual([
+      'assessment.graded',
+      'assessment.submitted',
+      'forum.posted',
+      'resource.viewed',
+      'session.login',
+    ]);
+    // The grade came PHP-serialised and is about the graded student, not the teacher.
+    expect(mine.find((e) => e.type === 'assessment.graded')).toMatchObject({
+      actorId: p('moodle:user:8'),
+      score: 7.5,
+      maxScore: 10,
+    });
+    expect(mine.find((e) => e.type === 'forum.posted')?.objectId).toBe('moodle:cm:61');
+    // Broken PHP-serialised text is refused with the field's path, not stored as prose.
+    const broken = JSON.parse(readFixture('moodle-logstore/', 'course_viewed.json')) as J;
+    broken.other = 'a:1:{s:4:"name";}';
+    const bad = await post(gw.httpUrl, '/webhooks/lms/moodle', JSON.stringify(broken));
+    expect(bad.status).toBe(422);
+    expect(bad.json.error).toMatchObject({ code: 'CT_ERR_SCHEMA', path: 'other' });
+  });
 });

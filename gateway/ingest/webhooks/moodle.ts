@@ -1,9 +1,13 @@
 /**
- * Moodle events → LearningEvent (pure), as webhook plugins (local_webhooks and the like) post them: the
- * event's `get_data()` — eventname, component, action, target, objecttable, objectid, crud, edulevel,
- * contextid, contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other,
- * timecreated (Unix seconds) — one object, an array, or `{events: […]}`. Moodle sends no event id: a
- * content hash stands in. User ids become pseudonyms of `moodle:user:<id>`; course ids `moodle:course:<id>`.
+ * Moodle events → LearningEvent (pure), as webhook plugins (local_webhooks and the like) post them and as
+ * the standard log store keeps them: the event's `get_data()` — eventname, component, action, target,
+ * objecttable, objectid, crud, edulevel, contextid, contextlevel, contextinstanceid, userid, courseid,
+ * relateduserid, anonymous, other, timecreated (Unix seconds) — one object, an array, or `{events: […]}`.
+ * Only eventname, userid, courseid and timecreated are required: component, target and action are derived
+ * from the event name when absent (`\mod_assign\event\assessable_submitted` → mod_assign, assessable,
+ * submitted), and `other` may be an object, JSON text, or PHP-serialised text (the log store's own form).
+ * Moodle sends no event id: a content hash stands in. User ids become pseudonyms of `moodle:user:<id>`;
+ * course ids `moodle:course:<id>`.
  */
 import type { LearningEvent, LearningEventType } from '../../../shared/events.ts';
 import {
@@ -20,6 +24,7 @@ import {
   runMapper,
   str,
 } from './common.ts';
+import { looksPhpSerialized, phpUnserialize } from './php-serialize.ts';
 
 const TYPES: Record<string, LearningEventType> = {
   '\\core\\event\\user_loggedin': 'session.login',
@@ -58,23 +63,57 @@ function moodleType(eventname: string, action: string, target: string | undefine
   return 'other';
 }
 
+/** component, target and action from `\component\event\target_action`. */
+export function namesOf(
+  eventname: string,
+): { component: string; target: string; action: string } | undefined {
+  const m = /^\\([a-z0-9_]+)\\event\\([a-z0-9_]+)$/.exec(eventname);
+  if (!m) return undefined;
+  const name = m[2]!;
+  const cut = name.lastIndexOf('_');
+  return {
+    component: m[1]!,
+    target: cut > 0 ? name.slice(0, cut) : name,
+    action: cut > 0 ? name.slice(cut + 1) : name,
+  };
+}
+
+/** `other` as an object, whatever form it came in (object, JSON text, PHP-serialised text, empty). */
+function otherOf(v: unknown, path: string): Json | unknown[] | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (isObject(v) || Array.isArray(v)) return v as Json;
+  if (typeof v !== 'string') throw new MapError(path, 'expected an object, JSON text or PHP-serialised text');
+  try {
+    const parsed = looksPhpSerialized(v) ? phpUnserialize(v) : JSON.parse(v);
+    if (parsed === null) return undefined;
+    if (isObject(parsed) || Array.isArray(parsed)) return parsed as Json;
+  } catch (err) {
+    throw new MapError(path, `not JSON or PHP-serialised text (${(err as Error).message})`);
+  }
+  throw new MapError(path, 'expected an object');
+}
+
 function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
   const eventname = str(e.eventname, join(path, 'eventname'), 256);
   if (!eventname.startsWith('\\'))
     throw new MapError(join(path, 'eventname'), 'expected \\component\\event\\name');
-  str(e.component, join(path, 'component'), 128);
-  const action = str(e.action, join(path, 'action'), 128);
-  const target = typeof e.target === 'string' ? e.target : undefined;
+  const derived = namesOf(eventname);
+  if (e.component !== undefined) str(e.component, join(path, 'component'), 128);
+  const action = e.action !== undefined ? str(e.action, join(path, 'action'), 128) : derived?.action;
+  if (action === undefined)
+    throw new MapError(
+      join(path, 'action'),
+      'required when eventname is not \\component\\event\\target_action',
+    );
+  const target = typeof e.target === 'string' ? e.target : derived?.target;
   const userid = int(e.userid, join(path, 'userid'));
   const courseid = int(e.courseid, join(path, 'courseid'));
-  const contextinstanceid = int(e.contextinstanceid, join(path, 'contextinstanceid'));
+  const contextinstanceid = optInt(e.contextinstanceid, join(path, 'contextinstanceid')) ?? 0;
   const timecreated = int(e.timecreated, join(path, 'timecreated'));
   const relateduserid = optInt(e.relateduserid, join(path, 'relateduserid'));
   const objectid = optInt(e.objectid, join(path, 'objectid'));
   const contextlevel = optInt(e.contextlevel, join(path, 'contextlevel'));
-  if (e.other !== undefined && e.other !== null && !isObject(e.other) && !Array.isArray(e.other)) {
-    throw new MapError(join(path, 'other'), 'expected an object');
-  }
+  const other = otherOf(e.other, join(path, 'other'));
   const type = moodleType(eventname, action, target);
   // A grade is about the graded student (relateduserid), not the teacher who graded.
   const learner = type === 'assessment.graded' && relateduserid ? relateduserid : userid;
@@ -97,9 +136,9 @@ function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
     ts: timecreated * 1000,
     receivedAt: ctx.receivedAt,
   };
-  if (type === 'assessment.graded' && isObject(e.other)) {
-    const score = optNum(e.other.finalgrade ?? e.other.grade, join(path, 'other.finalgrade'));
-    const max = optNum(e.other.grademax, join(path, 'other.grademax'));
+  if (type === 'assessment.graded' && isObject(other)) {
+    const score = optNum(other.finalgrade ?? other.grade, join(path, 'other.finalgrade'));
+    const max = optNum(other.grademax, join(path, 'other.grademax'));
     if (score !== undefined) out.score = score;
     if (max !== undefined) out.maxScore = max;
   }
