@@ -3,7 +3,8 @@
  * the standard log store keeps them: the event's `get_data()` — eventname, component, action, target,
  * objecttable, objectid, crud, edulevel, contextid, contextlevel, contextinstanceid, userid, courseid,
  * relateduserid, anonymous, other, timecreated (Unix seconds) — one object, an array, or `{events: […]}`.
- * Only eventname, userid, courseid and timecreated are required: component, target and action are derived
+ * Only eventname and timecreated are required (the learner is userid, or relateduserid for a grade or a
+ * system-raised event; site-level events have no course): component, target and action are derived
  * from the event name when absent (`\mod_assign\event\assessable_submitted` → mod_assign, assessable,
  * submitted), and `other` may be an object, JSON text, or PHP-serialised text (the log store's own form).
  * Moodle sends no event id: a content hash stands in. User ids become pseudonyms of `moodle:user:<id>`;
@@ -106,8 +107,10 @@ function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
       'required when eventname is not \\component\\event\\target_action',
     );
   const target = typeof e.target === 'string' ? e.target : derived?.target;
-  const userid = int(e.userid, join(path, 'userid'));
-  const courseid = int(e.courseid, join(path, 'courseid'));
+  // Events raised by the system (cron completions, automatic submissions) name the student only in
+  // relateduserid; site-level events have no course (null or 0).
+  const userid = optInt(e.userid, join(path, 'userid')) ?? 0;
+  const courseid = optInt(e.courseid, join(path, 'courseid')) ?? 0;
   const contextinstanceid = optInt(e.contextinstanceid, join(path, 'contextinstanceid')) ?? 0;
   const timecreated = int(e.timecreated, join(path, 'timecreated'));
   const relateduserid = optInt(e.relateduserid, join(path, 'relateduserid'));
@@ -116,7 +119,7 @@ function mapMoodleEvent(e: Json, path: string, ctx: MapContext): LearningEvent {
   const other = otherOf(e.other, join(path, 'other'));
   const type = moodleType(eventname, action, target);
   // A grade is about the graded student (relateduserid), not the teacher who graded.
-  const learner = type === 'assessment.graded' && relateduserid ? relateduserid : userid;
+  const learner = (type === 'assessment.graded' || userid === 0) && relateduserid ? relateduserid : userid;
   const anonymous = e.anonymous === 1 || e.anonymous === true;
   const user = (id: number) => ctx.pseudonym(`moodle:user:${id}`);
   let objectId: string | null;

@@ -88,10 +88,21 @@ describe('Moodle events', () => {
     expect(batch[3]).toMatchObject({ originalType: '\\mod_book\\event\\chapter_viewed' });
   });
 
+  it('takes an event without userid as about its relateduserid, and one without a course as site-level', () => {
+    const e = fixture('moodle/', 'moodle-assessable_submitted.json') as Record<string, unknown>;
+    delete e.userid;
+    e.relateduserid = 5;
+    delete e.courseid;
+    const r = mapMoodle(e, ctx);
+    expect(r.ok && r.events[0]).toMatchObject({ actorId: ctx.pseudonym('moodle:user:5'), courseId: null });
+    e.userid = 'five';
+    expect(
+      !mapMoodle(e, ctx).ok && (mapMoodle(e, ctx) as { rejection: { path: string } }).rejection.path,
+    ).toBe('userid');
+  });
+
   it.each([
     ['eventname', 'eventname'],
-    ['userid', 'userid'],
-    ['courseid', 'courseid'],
     ['timecreated', 'timecreated'],
   ])('refuses an event without %s', (field, path) => {
     const e = fixture('moodle/', 'moodle-assessable_submitted.json') as Record<string, unknown>;
