@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../shared/logger.ts';
 import type { AuthConfig } from './api/auth.ts';
 import { buildCloudApi } from './api/index.ts';
 import { type CloudConfig, hubNameOf } from './config/index.ts';
+import { type ConsumerIdentity, claimConsumerId } from './consume/identity.ts';
 import { type Consumer, createConsumer, DbCheckpointStore } from './consume/index.ts';
 import { CloudMetrics } from './metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
@@ -85,10 +86,16 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
       busyTimeoutMs: config.store.busyTimeoutMs,
     });
   let consumer: Consumer | undefined;
+  let identity: ConsumerIdentity | undefined;
   if (config.eventHub.connectionString) {
+    if (!config.eventHub.consumerId && config.store.file !== ':memory:' && !deps.store)
+      identity = claimConsumerId(config.store.file);
+    const identifier = config.eventHub.consumerId || identity?.id;
+    if (identifier) logger.info({ consumerId: identifier }, 'consumer identity');
     consumer = createConsumer(
       {
         connectionString: config.eventHub.connectionString,
+        ...(identifier ? { identifier } : {}),
         ...(config.eventHub.hubName ? { hubName } : {}),
         consumerGroup: config.eventHub.consumerGroup,
         maxBatchSize: config.eventHub.maxBatchSize,
@@ -180,6 +187,7 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
       stopped = true;
       // Consumer and snapshot builds first: their transactions finish before the store closes.
       await consumer?.stop();
+      identity?.release();
       await snapshots.stop();
       await risk.stop();
       if (listening) await http.close();

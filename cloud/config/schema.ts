@@ -20,6 +20,12 @@ export const cloudSchema = z
         /** Needed unless the connection string carries EntityPath. */
         hubName: z.string().default(''),
         consumerGroup: z.string().min(1).default('$Default'),
+        /**
+         * This process's owner id in partition ownership; '' = a stable slot next to the store file
+         * (`<host>-<n>`), so a restarted cloud resumes its partitions at once instead of waiting out its
+         * predecessor's ownership. Set it when processes on different hosts share a consumer group.
+         */
+        consumerId: z.string().max(128).default(''),
         /** Events handed to one apply transaction at most (the SDK's processEvents batch). */
         maxBatchSize: z.number().int().positive().max(5000).default(100),
         maxWaitTimeInSeconds: z.number().positive().default(1),

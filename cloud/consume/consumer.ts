@@ -21,6 +21,8 @@ import { prepareEvent } from './prepare.ts';
 
 export interface ConsumerOptions {
   connectionString: string;
+  /** This consumer's owner id in partition ownership (stable across restarts: identity.ts). */
+  identifier?: string;
   /** Omit when the connection string carries EntityPath. */
   hubName?: string;
   consumerGroup: string;
@@ -62,6 +64,7 @@ export interface Consumer {
 export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consumer {
   const { store, metrics, logger, now } = deps;
   const clientOptions = {
+    ...(opts.identifier ? { identifier: opts.identifier } : {}),
     retryOptions: { ...opts.retryOptions },
     loadBalancingOptions: { ...opts.loadBalancing },
   };
@@ -90,12 +93,26 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
   // The SDK's load-balancing loop lists ownership once per iteration, after its $management call
   // succeeded: when that stops, the loop is stuck (typically in an SDK-internal 60 s timeout + retries).
   let loopAliveAt = now();
+  // Partitions this process has claimed or is reading. With a stable identity, ownership rows under our own id that
+  // we are not reading were left by our previous life (a crash): the SDK would take them as already ours
+  // and neither read nor reclaim them until they expire, so they are shown to it as abandoned, which it
+  // claims at once (compare-and-set on the row's etag, so a live second owner is never overridden).
+  const receiving = new Set<string>();
   const checkpointStore: CheckpointStore = {
-    listOwnership: (...args) => {
+    listOwnership: async (...args) => {
       loopAliveAt = now();
-      return deps.checkpointStore.listOwnership(...args);
+      const rows = await deps.checkpointStore.listOwnership(...args);
+      if (!opts.identifier) return rows;
+      return rows.map((r) =>
+        r.ownerId === opts.identifier && !receiving.has(r.partitionId) ? { ...r, ownerId: '' } : r,
+      );
     },
-    claimOwnership: (...args) => deps.checkpointStore.claimOwnership(...args),
+    claimOwnership: async (...args) => {
+      const won = await deps.checkpointStore.claimOwnership(...args);
+      // Claimed in this life: ours from now on, even before its pump has started.
+      for (const o of won) if (o.ownerId === opts.identifier) receiving.add(o.partitionId);
+      return won;
+    },
     listCheckpoints: (...args) => deps.checkpointStore.listCheckpoints(...args),
     updateCheckpoint: (...args) => deps.checkpointStore.updateCheckpoint(...args),
   };
@@ -197,6 +214,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
           logger.warn({ err, partitionId: context.partitionId }, 'event hubs consumer error');
         },
         processInitialize: async (context) => {
+          receiving.add(context.partitionId);
           logger.info({ partitionId: context.partitionId }, 'partition claimed');
           const checkpoints = await deps.checkpointStore.listCheckpoints(
             context.fullyQualifiedNamespace,
@@ -208,6 +226,7 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
           else expectedSeq.delete(context.partitionId);
         },
         processClose: async (reason, context) => {
+          receiving.delete(context.partitionId);
           metrics.partitionLag.remove({ partition: context.partitionId });
           // Lost to another process: its health is that process's concern now.
           if (reason === 'OwnershipLost') failingSince.delete(context.partitionId);
