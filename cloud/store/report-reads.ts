@@ -5,15 +5,16 @@
 import type Database from 'better-sqlite3';
 import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
-import type { StoredWindow } from '../reporting/history.ts';
-import { PERIOD_WINDOWS, WINDOW_SIZES } from './room-periods.ts';
+import type { SqliteRoomPeriods } from './room-periods.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './snapshots.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
 export class SqliteReportReads {
   readonly #q;
+  readonly #rooms: SqliteRoomPeriods;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
+    this.#rooms = rooms;
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
       states: q(
@@ -24,13 +25,6 @@ export class SqliteReportReads {
       ),
       roomSensors: q(
         'SELECT sensor_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ? ORDER BY device_id, channel',
-      ),
-      windowSizes: q(WINDOW_SIZES),
-      windows: q(
-        PERIOD_WINDOWS.replace(
-          'window_start, window_ms, sum, count',
-          'window_start, window_ms, sum, count, min, max',
-        ),
       ),
       course: q(enrolmentPageSql(true)),
     };
@@ -68,28 +62,16 @@ export class SqliteReportReads {
       channel: string;
     }[];
     if (sensors.length === 0) return undefined;
-    const windows: StoredWindow[] = [];
-    for (const s of sensors) {
-      for (const { ms } of this.#q.windowSizes.all({ sensor: s.sensor_id }) as { ms: number }[]) {
-        const rows = this.#q.windows.all({ sensor: s.sensor_id, ms, from, to }) as {
-          window_start: number;
-          window_ms: number;
-          sum: number;
-          count: number;
-          min: number;
-          max: number;
-        }[];
-        for (const r of rows)
-          windows.push({
-            windowStart: r.window_start,
-            windowMs: r.window_ms,
-            count: r.count,
-            sum: r.sum,
-            min: r.min,
-            max: r.max,
-          });
-      }
-    }
+    const windows = sensors.flatMap((s) =>
+      this.#rooms.windows(s.sensor_id, from, to).map((r) => ({
+        windowStart: r.window_start,
+        windowMs: r.window_ms,
+        count: r.count,
+        sum: r.sum,
+        min: r.min,
+        max: r.max,
+      })),
+    );
     return { sensors: sensors.map((s) => ({ deviceId: s.device_id, channel: s.channel })), windows };
   }
 

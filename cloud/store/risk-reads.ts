@@ -40,6 +40,7 @@ GROUP BY actor_id`;
 
 export class SqliteRiskReads {
   readonly #q;
+  readonly #parsed = new Map<string, RiskModelRecord>();
 
   constructor(db: Database.Database) {
     const q = (sql: string) => db.prepare(sql);
@@ -47,16 +48,15 @@ export class SqliteRiskReads {
       inputs: q(INPUTS),
       submissions: q(SUBMISSIONS),
       outcomes: q(OUTCOMES),
-      courseIds: q('SELECT DISTINCT course_id FROM events WHERE course_id IS NOT NULL ORDER BY course_id'),
-      firstEvent: q('SELECT MIN(ts) AS ts FROM events WHERE course_id = ?'),
+      courses: q(
+        'SELECT course_id, MIN(ts) AS first_ts FROM events WHERE course_id IS NOT NULL GROUP BY course_id ORDER BY course_id',
+      ),
       saveModel: q(
         `INSERT INTO risk_models (model_id, created_at, cutoff_day, body) VALUES (?,?,?,?)
          ON CONFLICT (model_id) DO NOTHING`,
       ),
-      models: q(
-        'SELECT model_id, created_at, cutoff_day, body FROM risk_models ORDER BY created_at DESC, model_id',
-      ),
-      model: q('SELECT model_id, created_at, cutoff_day, body FROM risk_models WHERE model_id = ?'),
+      modelIds: q('SELECT model_id FROM risk_models ORDER BY created_at DESC, model_id').pluck(),
+      modelBody: q('SELECT body FROM risk_models WHERE model_id = ?').pluck(),
       deleteScores: q('DELETE FROM risk_scores WHERE course_id = ?'),
       insertScore: q(
         `INSERT INTO risk_scores (course_id, student_id, model_id, probability, course_day, factors, computed_at)
@@ -146,9 +146,9 @@ export class SqliteRiskReads {
 
   /** Every course with events, and the time of its first event (a start for courses the catalogue lacks). */
   eventCourses(): { courseId: string; firstTs: number }[] {
-    return (this.#q.courseIds.all() as { course_id: string }[]).map((r) => ({
+    return (this.#q.courses.all() as { course_id: string; first_ts: number }[]).map((r) => ({
       courseId: r.course_id,
-      firstTs: (this.#q.firstEvent.get(r.course_id) as { ts: number }).ts,
+      firstTs: r.first_ts,
     }));
   }
 
@@ -156,13 +156,19 @@ export class SqliteRiskReads {
     this.#q.saveModel.run(m.modelId, m.createdAt, m.cutoffDay, JSON.stringify(m));
   }
 
+  /**
+   * Newest first. A model row never changes once written (its id is a hash of its content), so each body
+   * is parsed once: a prediction does not re-read a forest of trees from JSON.
+   */
   models(): RiskModelRecord[] {
-    return (this.#q.models.all() as { body: string }[]).map((r) => JSON.parse(r.body) as RiskModelRecord);
-  }
-
-  model(modelId: string): RiskModelRecord | undefined {
-    const r = this.#q.model.get(modelId) as { body: string } | undefined;
-    return r ? (JSON.parse(r.body) as RiskModelRecord) : undefined;
+    return (this.#q.modelIds.all() as string[]).map((id) => {
+      let m = this.#parsed.get(id);
+      if (!m) {
+        m = JSON.parse(this.#q.modelBody.get(id) as string) as RiskModelRecord;
+        this.#parsed.set(id, m);
+      }
+      return m;
+    });
   }
 
   /** Replaces a course's scores in one transaction. */

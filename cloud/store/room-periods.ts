@@ -27,17 +27,18 @@ const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_ch
 WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
 
 /** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
-export const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
+const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
   SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
   UNION ALL
   SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
   WHERE w.ms IS NOT NULL)
 SELECT ms FROM w WHERE ms IS NOT NULL`;
 
-export const PERIOD_WINDOWS = `SELECT window_start, window_ms, sum, count, first_value, last_value FROM aggregates
+const PERIOD_WINDOWS = `SELECT window_start, window_ms, count, sum, min, max, first_value, last_value FROM aggregates
 WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
 
 const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
+type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
 
 const WORK_ORDERS = `SELECT room_id, type, ts, body FROM events
 WHERE room_id IS NOT NULL AND type IN ('workorder.opened', 'workorder.closed') AND ts <= @to
@@ -45,11 +46,13 @@ ORDER BY room_id, ts, event_id`;
 
 const WEEK_MS = 7 * 86_400_000;
 
-interface WindowRow {
+export interface WindowRow {
   window_start: number;
   window_ms: number;
-  sum: number;
   count: number;
+  sum: number;
+  min: number;
+  max: number;
   first_value: number;
   last_value: number;
 }
@@ -96,9 +99,13 @@ export class SqliteRoomPeriods {
     );
   }
 
-  /** Every room with twin history or analytic sensors, with its timelines and windows in [from, to). */
-  periods(from: number, to: number): RoomPeriod[] {
+  /**
+   * Every room with twin history or analytic sensors (or just `roomId`), with its timelines and windows in
+   * [from, to), its energy history back to the baseline weeks, and its work orders open at `to`.
+   */
+  periods(from: number, to: number, roomId?: string): RoomPeriod[] {
     const q = this.#q;
+    const wanted = (id: string) => roomId === undefined || id === roomId;
     const periods = new Map<string, RoomPeriod>();
     const period = (roomId: string): RoomPeriod => {
       let p = periods.get(roomId);
@@ -132,6 +139,7 @@ export class SqliteRoomPeriods {
       return t;
     };
     for (const k of this.keyStates(from)) {
+      if (!wanted(k.roomId)) continue;
       const t = timeline(period(k.roomId), k.kind, k.subject);
       if (t) t.initial = k.state;
     }
@@ -142,21 +150,45 @@ export class SqliteRoomPeriods {
       to_state: string;
       ts: number;
     }[];
-    for (const c of changes)
+    for (const c of changes) {
+      if (!wanted(c.room_id)) continue;
       timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
-    const sensors = q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: string }[];
-    for (const sensor of sensors) {
-      const windows: WindowValue[] = this.#windows(sensor.sensor_id, from, to).map((r) => ({
-        windowStart: r.window_start,
-        windowMs: r.window_ms,
-        mean: r.sum / r.count,
-        first: r.first_value,
-        last: r.last_value,
-      }));
-      if (windows.length > 0)
-        period(sensor.room_id)[sensor.quantity as (typeof ANALYTIC_QUANTITIES)[number]].push(windows);
     }
-    this.#energyHistory(from, to, sensors, period);
+    const sensors = (
+      q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: Analytic }[]
+    ).filter((s) => wanted(s.room_id));
+    // Energy and power sensors are read once, back to the baseline weeks: the period's part of that read
+    // feeds the period's figures, all of it the same-hour-of-week baseline.
+    const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
+    const history = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
+    for (const sensor of sensors) {
+      const metered = sensor.quantity !== 'co2';
+      const rows = this.windows(sensor.sensor_id, metered ? historyFrom : from, to);
+      const windows: WindowValue[] = rows
+        .filter((r) => r.window_start >= from)
+        .map((r) => ({
+          windowStart: r.window_start,
+          windowMs: r.window_ms,
+          mean: r.sum / r.count,
+          first: r.first_value,
+          last: r.last_value,
+        }));
+      if (windows.length > 0) period(sensor.room_id)[sensor.quantity].push(windows);
+      if (!metered) continue;
+      const acc = history.get(sensor.room_id) ?? { energy: [], power: [] };
+      history.set(sensor.room_id, acc);
+      for (const r of rows) {
+        if (sensor.quantity === 'energy')
+          acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
+        else
+          acc.power.push({ windowStart: r.window_start, kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000 });
+      }
+    }
+    // A room's energy registers make its baseline; a room without any, its power integrated.
+    for (const [id, acc] of history) {
+      const windows = acc.energy.length > 0 ? acc.energy : acc.power;
+      if (windows.length > 0) period(id).energyHistory = windows;
+    }
     const orders = new Map<
       string,
       { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] }[]
@@ -167,6 +199,7 @@ export class SqliteRoomPeriods {
       ts: number;
       body: string;
     }[]) {
+      if (!wanted(r.room_id)) continue;
       const b = JSON.parse(r.body) as { workOrderId?: unknown; priority?: unknown };
       const list = orders.get(r.room_id) ?? [];
       list.push({
@@ -184,41 +217,8 @@ export class SqliteRoomPeriods {
     return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
   }
 
-  /**
-   * kWh per window over [from − ENERGY_BASELINE_WEEKS weeks, to) for each room: from its energy registers
-   * (each window's rise), or, for a room without any, its power windows (mean kW × hours).
-   */
-  #energyHistory(
-    from: number,
-    to: number,
-    sensors: readonly { sensor_id: number; room_id: string; quantity: string }[],
-    period: (roomId: string) => RoomPeriod,
-  ): void {
-    const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
-    const byRoom = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
-    for (const s of sensors) {
-      if (s.quantity !== 'energy' && s.quantity !== 'power') continue;
-      const acc = byRoom.get(s.room_id) ?? { energy: [], power: [] };
-      byRoom.set(s.room_id, acc);
-      const rows = this.#windows(s.sensor_id, historyFrom, to);
-      for (const r of rows) {
-        if (s.quantity === 'energy')
-          acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
-        else
-          acc.power.push({
-            windowStart: r.window_start,
-            kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000,
-          });
-      }
-    }
-    for (const [roomId, acc] of byRoom) {
-      const windows = acc.energy.length > 0 ? acc.energy : acc.power;
-      if (windows.length > 0) period(roomId).energyHistory = windows;
-    }
-  }
-
   /** A sensor's windows starting in [from, to), of every size it has (one index range per size). */
-  #windows(sensorId: number, from: number, to: number): WindowRow[] {
+  windows(sensorId: number, from: number, to: number): WindowRow[] {
     const out: WindowRow[] = [];
     for (const { ms } of this.#q.windowSizes.all({ sensor: sensorId }) as { ms: number }[])
       out.push(...(this.#q.periodWindows.all({ sensor: sensorId, ms, from, to }) as WindowRow[]));

@@ -16,7 +16,7 @@ import {
 import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import { openHoursMask, roomAnalytics } from '../reporting/room-analytics.ts';
 import { roomSnapshots } from '../reporting/rooms.ts';
-import { SqliteRoomPeriods } from './room-periods.ts';
+import type { SqliteRoomPeriods } from './room-periods.ts';
 import {
   type AnalyticsRow,
   DEFAULT_ANALYTICS,
@@ -136,7 +136,7 @@ export class SqliteSnapshots {
   readonly #rooms: SqliteRoomPeriods;
   readonly #create: Database.Transaction<(opts: SnapshotOptions) => SnapshotInfo>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
       enrolmentPage: q(enrolmentPageSql(false)),
@@ -151,7 +151,7 @@ export class SqliteSnapshots {
       ),
       analytics: q(
         `SELECT seq, result_id, metric, value, student_id, course_id, facility_id, computed_ts FROM analytics_results
-         WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+         WHERE snapshot_id = @id AND seq > @after AND (@metric IS NULL OR metric = @metric) ORDER BY seq LIMIT @limit`,
       ),
       insertRow: q(
         `INSERT INTO snapshot_rows (snapshot_id, seq, student_id, course_id, facility_id, snapshot_ts, state)
@@ -165,7 +165,7 @@ export class SqliteSnapshots {
          WHERE snapshot_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       ),
     };
-    this.#rooms = new SqliteRoomPeriods(db);
+    this.#rooms = rooms;
     this.#create = db.transaction((opts) => this.#build(opts));
   }
 
@@ -266,9 +266,9 @@ export class SqliteSnapshots {
     return r ? info(r) : undefined;
   }
 
-  analytics(snapshotId: string, afterSeq: number, limit: number): AnalyticsRow[] {
+  analytics(snapshotId: string, afterSeq: number, limit: number, metric?: string): AnalyticsRow[] {
     return (
-      this.#q.analytics.all(snapshotId, afterSeq, limit) as {
+      this.#q.analytics.all({ id: snapshotId, after: afterSeq, limit, metric: metric ?? null }) as {
         seq: number;
         result_id: string;
         metric: string;

@@ -20,23 +20,14 @@ const AGG_MERGE = `count = aggregates.count + excluded.count,
 
 import type { StoredEvent } from '../consume/validate.ts';
 
+/** An event's reporting columns, in EVENT_COLUMNS_V2 order (insert and migration share it). */
+export function eventColumnValues(e: Omit<StoredEvent, 'json'>) {
+  return [e.source, e.actorId, e.courseId, e.objectId, e.roomId, e.score, e.maxScore, e.count] as const;
+}
+
 /** The parameters of SQL.insertEvent for an event stored under `gatewayId`. */
 export function eventParams(e: StoredEvent, gatewayId: string) {
-  return [
-    e.eventId,
-    gatewayId,
-    e.ts,
-    e.type,
-    e.json,
-    e.source,
-    e.actorId,
-    e.courseId,
-    e.objectId,
-    e.roomId,
-    e.score,
-    e.maxScore,
-    e.count,
-  ] as const;
+  return [e.eventId, gatewayId, e.ts, e.type, e.json, ...eventColumnValues(e)] as const;
 }
 
 export const SQL = {

@@ -22,7 +22,7 @@ import { SqliteRiskReads } from './risk-reads.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
-import { eventParams, SQL } from './sql.ts';
+import { eventColumnValues, eventParams, SQL } from './sql.ts';
 import {
   type AnalyticsRow,
   type ApplyResult,
@@ -98,24 +98,15 @@ function migrateEvents(db: Database.Database): void {
     'SELECT event_id, body FROM events WHERE event_id > ? ORDER BY event_id LIMIT 5000',
   );
   const update = db.prepare(
-    `UPDATE events SET source = ?, actor_id = ?, course_id = ?, object_id = ?, room_id = ?, score = ?,
-       max_score = ?, count = ? WHERE event_id = ?`,
+    `UPDATE events SET ${EVENT_COLUMNS_V2.map(([name]) => `${name} = ?`).join(', ')} WHERE event_id = ?`,
   );
   let after = '';
   for (;;) {
     const rows = page.all(after) as { event_id: string; body: string }[];
     if (rows.length === 0) break;
     for (const r of rows) {
-      const c = eventColumns(JSON.parse(r.body) as Record<string, unknown>);
       update.run(
-        c.source,
-        c.actorId,
-        c.courseId,
-        c.objectId,
-        c.roomId,
-        c.score,
-        c.maxScore,
-        c.count,
+        ...eventColumnValues(eventColumns(JSON.parse(r.body) as Record<string, unknown>)),
         r.event_id,
       );
     }
@@ -142,11 +133,12 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   constructor(opts: SqliteStoreOptions) {
     super(openDatabase(opts));
     const db = this.db;
-    this.#snapshots = new SqliteSnapshots(db);
-    this.#reports = new SqliteReportReads(db);
+    // One set of room-period statements, shared by snapshots, live reports and facility risk.
+    this.#rooms = new SqliteRoomPeriods(db);
+    this.#snapshots = new SqliteSnapshots(db, this.#rooms);
+    this.#reports = new SqliteReportReads(db, this.#rooms);
     this.#history = new SqliteHistory(db);
     this.#risk = new SqliteRiskReads(db);
-    this.#rooms = new SqliteRoomPeriods(db);
     // total_changes(): rows this connection changed; data_version: moves when another connection commits.
     this.#version = {
       local: db.prepare('SELECT total_changes() AS n').pluck(),
@@ -480,8 +472,8 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     return `${this.#version.local.get()}:${this.#version.others.get()}`;
   }
 
-  async roomPeriods(from: number, to: number): Promise<RoomPeriod[]> {
-    return this.#rooms.periods(from, to);
+  async roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]> {
+    return this.#rooms.periods(from, to, roomId);
   }
 
   async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {
@@ -516,8 +508,13 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     return this.#snapshots.create(opts);
   }
 
-  async analyticsRows(snapshotId: string, afterSeq: number, limit: number): Promise<AnalyticsRow[]> {
-    return this.#snapshots.analytics(snapshotId, afterSeq, limit);
+  async analyticsRows(
+    snapshotId: string,
+    afterSeq: number,
+    limit: number,
+    metric?: string,
+  ): Promise<AnalyticsRow[]> {
+    return this.#snapshots.analytics(snapshotId, afterSeq, limit, metric);
   }
 
   async listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]> {

@@ -272,8 +272,8 @@ export interface CloudStore {
   alertCounts(since: number): Promise<Map<string, number>>;
   /** undefined when the room has no sensor of that quantity. */
   roomWindows(roomId: string, quantity: string, from: number, to: number): Promise<RoomWindows | undefined>;
-  /** Every room's timelines, windows, energy history and open work orders over [from, to). */
-  roomPeriods(from: number, to: number): Promise<RoomPeriod[]>;
+  /** Every room's (or one room's) timelines, windows, energy history and open work orders over [from, to). */
+  roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]>;
   /** One course's enrolments as of `cutoffTs`, students after `after` ('' to start), at most `limit`. */
   courseEngagement(
     courseId: string,
@@ -308,8 +308,13 @@ export interface CloudStore {
   snapshot(snapshotId: string): Promise<SnapshotInfo | undefined>;
   /** Rows in `seq` order after `afterSeq` (start with -1): callers page through a large snapshot. */
   snapshotRows(snapshotId: string, afterSeq: number, limit: number): Promise<SnapshotRow[]>;
-  /** The analytics computed with a snapshot, in `seq` order after `afterSeq`. */
-  analyticsRows(snapshotId: string, afterSeq: number, limit: number): Promise<AnalyticsRow[]>;
+  /** The analytics computed with a snapshot (one metric's only, if given), in `seq` order after `afterSeq`. */
+  analyticsRows(
+    snapshotId: string,
+    afterSeq: number,
+    limit: number,
+    metric?: string,
+  ): Promise<AnalyticsRow[]>;
 
   close(): Promise<void>;
 }
