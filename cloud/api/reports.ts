@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { csvLine, isoSeconds } from '../reporting/csv.ts';
 import type { AnalyticsRow, CloudStore, SnapshotInfo, SnapshotRow } from '../store/types.ts';
-import { intParam, send } from './params.ts';
+import { intParam, send, wantsJson } from './params.ts';
 import {
   analyticsContent,
   errors,
@@ -40,16 +40,6 @@ export interface ReportsDeps {
   createSnapshot: (cutoffTs: number) => Promise<SnapshotInfo>;
 }
 
-/** JSON when asked for (`?format=json`, or an Accept naming application/json before text/csv). */
-export function wantsJson(req: FastifyRequest<{ Querystring: { format?: string } }>): boolean {
-  if (req.query.format === 'json') return true;
-  if (req.query.format === 'csv') return false;
-  const accept = req.headers.accept ?? '';
-  const json = accept.indexOf('application/json');
-  const csv = accept.indexOf('text/csv');
-  return json >= 0 && (csv < 0 || json < csv);
-}
-
 export function snapshotJson(s: SnapshotInfo) {
   return {
     ...s,
@@ -58,11 +48,13 @@ export function snapshotJson(s: SnapshotInfo) {
   };
 }
 
-/** Every row of a snapshot, paged from the store. */
-async function* snapshotRows(store: CloudStore, snapshotId: string): AsyncGenerator<SnapshotRow[]> {
+/** Every row of a paged store read, page by page, with a turn of the event loop between pages. */
+async function* pages<T extends { seq: number }>(
+  read: (afterSeq: number, limit: number) => Promise<T[]>,
+): AsyncGenerator<T[]> {
   let after = -1;
   for (;;) {
-    const rows = await store.snapshotRows(snapshotId, after, PAGE_ROWS);
+    const rows = await read(after, PAGE_ROWS);
     if (rows.length === 0) return;
     yield rows;
     await nextTurn();
@@ -71,73 +63,55 @@ async function* snapshotRows(store: CloudStore, snapshotId: string): AsyncGenera
   }
 }
 
-/** Every analytics row of a snapshot, paged from the store. */
-async function* analyticsPages(store: CloudStore, snapshotId: string): AsyncGenerator<AnalyticsRow[]> {
-  let after = -1;
-  for (;;) {
-    const rows = await store.analyticsRows(snapshotId, after, PAGE_ROWS);
-    if (rows.length === 0) return;
-    yield rows;
-    await nextTurn();
-    after = rows[rows.length - 1]!.seq;
-    if (rows.length < PAGE_ROWS) return;
-  }
-}
-
-async function* analyticsCsv(store: CloudStore, id: string, metric?: string): AsyncGenerator<string> {
-  yield ANALYTICS_CSV_HEADER;
-  for await (const rows of analyticsPages(store, id)) {
-    let chunk = '';
-    for (const r of rows) {
-      if (metric !== undefined && r.metric !== metric) continue;
-      chunk += csvLine([r.resultId, id, r.metric, r.value, isoSeconds(r.computedTs)]);
-    }
-    yield chunk;
-  }
-}
-
-async function* analyticsJson(
-  store: CloudStore,
-  info: SnapshotInfo,
-  metric?: string,
+async function* csv<T>(
+  header: string,
+  source: AsyncIterable<T[]>,
+  line: (r: T) => string,
 ): AsyncGenerator<string> {
-  yield `{"snapshot":${JSON.stringify(snapshotJson(info))},"results":[`;
+  yield header;
+  for await (const rows of source) yield rows.map(line).join('');
+}
+
+/** `{"snapshot": {…}, "<key>": [items…]}`, each item already JSON text. */
+async function* json<T>(
+  info: SnapshotInfo,
+  key: string,
+  source: AsyncIterable<T[]>,
+  item: (r: T) => string,
+): AsyncGenerator<string> {
+  yield `{"snapshot":${JSON.stringify(snapshotJson(info))},"${key}":[`;
   let first = true;
-  for await (const rows of analyticsPages(store, info.snapshotId)) {
-    let chunk = '';
-    for (const r of rows) {
-      if (metric !== undefined && r.metric !== metric) continue;
-      chunk += (first ? '' : ',') + JSON.stringify(r);
-      first = false;
-    }
-    yield chunk;
+  for await (const rows of source) {
+    if (rows.length === 0) continue;
+    yield `${first ? '' : ','}${rows.map(item).join(',')}`;
+    first = false;
   }
   yield ']}';
 }
 
-async function* snapshotCsv(store: CloudStore, id: string): AsyncGenerator<string> {
-  yield SNAPSHOT_CSV_HEADER;
-  for await (const rows of snapshotRows(store, id)) {
-    let chunk = '';
-    for (const r of rows)
-      chunk += csvLine([id, r.studentId, r.courseId, r.facilityId, isoSeconds(r.snapshotTs), r.state]);
-    yield chunk;
-  }
-}
+const snapshotLine = (id: string) => (r: SnapshotRow) =>
+  csvLine([id, r.studentId, r.courseId, r.facilityId, isoSeconds(r.snapshotTs), r.state]);
+// `state` is stored as JSON text: spliced in as is, not parsed and re-serialised.
+const snapshotItem = (r: SnapshotRow) =>
+  `{"seq":${r.seq},"studentId":${JSON.stringify(r.studentId)},"courseId":${JSON.stringify(r.courseId)},"facilityId":${JSON.stringify(r.facilityId)},"snapshotTs":${r.snapshotTs},"state":${r.state}}`;
+const analyticsLine = (id: string) => (r: AnalyticsRow) =>
+  csvLine([r.resultId, id, r.metric, r.value, isoSeconds(r.computedTs)]);
 
-async function* snapshotJsonStream(store: CloudStore, info: SnapshotInfo): AsyncGenerator<string> {
-  yield `{"snapshot":${JSON.stringify(snapshotJson(info))},"rows":[`;
-  let first = true;
-  for await (const rows of snapshotRows(store, info.snapshotId)) {
-    let chunk = '';
-    for (const r of rows) {
-      // `state` is stored as JSON text: spliced in as is, not parsed and re-serialised.
-      chunk += `${first ? '' : ','}{"seq":${r.seq},"studentId":${JSON.stringify(r.studentId)},"courseId":${JSON.stringify(r.courseId)},"facilityId":${JSON.stringify(r.facilityId)},"snapshotTs":${r.snapshotTs},"state":${r.state}}`;
-      first = false;
-    }
-    yield chunk;
-  }
-  yield ']}';
+/** A streamed report: JSON when asked for, else CSV as an attachment named `<name>-<id>.csv`. */
+function sendReport(
+  reply: FastifyReply,
+  asJson: boolean,
+  name: string,
+  info: SnapshotInfo,
+  bodies: { csv: () => AsyncIterable<string>; json: () => AsyncIterable<string> },
+) {
+  if (asJson) return reply.type('application/json; charset=utf-8').send(stream(bodies.json()));
+  reply.type('text/csv; charset=utf-8');
+  reply.header(
+    'content-disposition',
+    `attachment; filename="${name}-${info.snapshotId.replaceAll(':', '')}.csv"`,
+  );
+  return reply.send(stream(bodies.csv()));
 }
 
 export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
@@ -206,16 +180,12 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
   ) => {
     const info = await store.snapshot(req.params.snapshotId);
     if (!info) return send(reply, 'CT_ERR_NOT_FOUND', `snapshot ${req.params.snapshotId}`);
-    if (wantsJson(req)) {
-      reply.type('application/json; charset=utf-8');
-      return reply.send(stream(snapshotJsonStream(store, info)));
-    }
-    reply.type('text/csv; charset=utf-8');
-    reply.header(
-      'content-disposition',
-      `attachment; filename="snapshot-${info.snapshotId.replaceAll(':', '')}.csv"`,
-    );
-    return reply.send(stream(snapshotCsv(store, info.snapshotId)));
+    const id = info.snapshotId;
+    const rows = () => pages((after, limit) => store.snapshotRows(id, after, limit));
+    return sendReport(reply, wantsJson(req), 'snapshot', info, {
+      csv: () => csv(SNAPSHOT_CSV_HEADER, rows(), snapshotLine(id)),
+      json: () => json(info, 'rows', rows(), snapshotItem),
+    });
   };
   const getAnalytics = async (
     req: FastifyRequest<{
@@ -226,17 +196,13 @@ export function registerReports(app: FastifyInstance, deps: ReportsDeps): void {
   ) => {
     const info = await store.snapshot(req.params.snapshotId);
     if (!info) return send(reply, 'CT_ERR_NOT_FOUND', `snapshot ${req.params.snapshotId}`);
+    const id = info.snapshotId;
     const metric = req.query.metric || undefined;
-    if (wantsJson(req)) {
-      reply.type('application/json; charset=utf-8');
-      return reply.send(stream(analyticsJson(store, info, metric)));
-    }
-    reply.type('text/csv; charset=utf-8');
-    reply.header(
-      'content-disposition',
-      `attachment; filename="analytics-${info.snapshotId.replaceAll(':', '')}.csv"`,
-    );
-    return reply.send(stream(analyticsCsv(store, info.snapshotId, metric)));
+    const rows = () => pages((after, limit) => store.analyticsRows(id, after, limit, metric));
+    return sendReport(reply, wantsJson(req), 'analytics', info, {
+      csv: () => csv(ANALYTICS_CSV_HEADER, rows(), analyticsLine(id)),
+      json: () => json(info, 'results', rows(), (r) => JSON.stringify(r)),
+    });
   };
   const analyticsRoute = (original: boolean) => ({
     schema: {

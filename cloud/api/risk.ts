@@ -211,11 +211,12 @@ const facilityRiskSchema = {
   required: ['roomId', 'from', 'to', 'score', 'parts', 'reasons'],
 };
 
-/** Every room's facility risk over the `periodMs` to now, highest first. */
-async function roomRisks(store: CloudStore, now: number, periodMs: number) {
+/** Every room's (or one room's) facility risk over the `periodMs` to now, highest first. */
+async function roomRisks(store: CloudStore, now: number, periodMs: number, roomId?: string) {
   const from = now - periodMs;
+  // Facility risk reads no utilization: every minute may count as open.
   const open = new Array<boolean>(Math.floor(periodMs / 60_000)).fill(true);
-  return (await store.roomPeriods(from, now))
+  return (await store.roomPeriods(from, now, roomId))
     .map((p) => ({ roomId: p.roomId, from, to: now, ...roomFacilityRisk(p, roomAnalytics(p, open)) }))
     .sort((a, b) => b.score - a.score || (a.roomId < b.roomId ? -1 : 1));
 }
@@ -237,9 +238,7 @@ export function registerFacilityRisk(
       },
     },
     async (req, reply) => {
-      const r = (await roomRisks(deps.store, deps.now(), periodMs)).find(
-        (x) => x.roomId === req.params.roomId,
-      );
+      const [r] = await roomRisks(deps.store, deps.now(), periodMs, req.params.roomId);
       if (!r)
         return send(
           reply,

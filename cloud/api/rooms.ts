@@ -10,8 +10,7 @@ import { buildingSummary, type Directory, type RoomSummary, roomSummaries } from
 import { parseInterval, rebucket } from '../reporting/history.ts';
 import type { CloudStore } from '../store/types.ts';
 import { pinnedRange } from './cache.ts';
-import { intParam, parseTime, send } from './params.ts';
-import { wantsJson } from './reports.ts';
+import { intParam, send, timeRange, wantsCsv } from './params.ts';
 import {
   buildingSummaryResponse,
   buildingsResponse,
@@ -146,7 +145,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
           (q.attention === undefined || r.needsAttention === (q.attention === 'true')),
       );
       const page = all.slice(offset, offset + limit);
-      if (q.format === 'csv' || (q.format !== 'json' && (req.headers.accept ?? '').startsWith('text/csv'))) {
+      if (wantsCsv(req)) {
         reply.type('text/csv; charset=utf-8');
         return ROOMS_CSV_HEADER + page.map(roomCsv).join('');
       }
@@ -179,10 +178,9 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
       const q = req.query;
       if (!q.quantity || !isQuantity(q.quantity))
         return send(reply, 'CT_ERR_BAD_QUERY', 'quantity must name a quantity (co2, temperature, power, …)');
-      const to = parseTime(q.to) ?? deps.now();
-      const from = parseTime(q.from) ?? to - DAY_MS;
-      if (!Number.isFinite(from) || !Number.isFinite(to) || from > to)
-        return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch ms or ISO 8601 times, from ≤ to');
+      const range = timeRange(q, deps.now());
+      if ('error' in range) return send(reply, 'CT_ERR_BAD_QUERY', range.error);
+      const { from, to } = range;
       const windows = await store.roomWindows(req.params.roomId, q.quantity, from, to);
       if (!windows)
         return send(reply, 'CT_ERR_NOT_FOUND', `room ${req.params.roomId} has no ${q.quantity} sensor`);
@@ -202,7 +200,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
           `at most ${MAX_BUCKETS} intervals per request: widen the interval`,
         );
       const buckets = rebucket(windows.windows, intervalMs);
-      if (q.format === 'csv' || (q.format !== 'json' && (req.headers.accept ?? '').startsWith('text/csv'))) {
+      if (wantsCsv(req)) {
         reply.type('text/csv; charset=utf-8');
         return `ts,count,min,max,mean\n${buckets.map((b) => csvLine([isoSeconds(b.ts), b.count, b.min, b.max, b.mean])).join('')}`;
       }
@@ -241,7 +239,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
       if (rows.length === 0 && !req.query.after)
         return send(reply, 'CT_ERR_NOT_FOUND', `course ${req.params.courseId}`);
       const next = rows.length === limit ? rows[rows.length - 1]!.studentId : null;
-      if (wantsJson(req) || req.query.format !== 'csv') {
+      if (!wantsCsv(req)) {
         return {
           courseId: req.params.courseId,
           asOf: now,

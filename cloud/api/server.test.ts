@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
 import { agg, aggItem, P0, prepared } from '../store/contract.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
-import { buildCloudApi, parseTime } from './server.ts';
+import { parseTime } from './params.ts';
+import { buildCloudApi } from './server.ts';
 
 const TOKEN = 'api-test-token-0123456789';
 const NOW = 1_800_000_000_000;

@@ -13,7 +13,7 @@ import type { CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
 import { pinnedRange, registerResponseCache } from './cache.ts';
 import { registerOpenApi } from './openapi.ts';
-import { intParam, parseTime, send } from './params.ts';
+import { intParam, send, timeRange } from './params.ts';
 import { registerReports } from './reports.ts';
 import { registerFacilityRisk, registerRisk } from './risk.ts';
 import { registerRooms } from './rooms.ts';
@@ -26,8 +26,6 @@ import {
   query,
   roomResponse,
 } from './schemas.ts';
-
-export { parseTime };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,7 +52,6 @@ export interface CloudApiDeps {
   health?: () => Record<string, unknown>;
 }
 
-const DAY_MS = 86_400_000;
 const MAX_WINDOWS = 10_000;
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
@@ -229,12 +226,10 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
     },
     async (req, reply) => {
       const { deviceId, channel } = req.params;
-      const to = parseTime(req.query.to) ?? deps.now();
-      const from = parseTime(req.query.from) ?? to - DAY_MS;
+      const range = timeRange(req.query, deps.now());
+      if ('error' in range) return send(reply, 'CT_ERR_BAD_QUERY', range.error);
+      const { from, to } = range;
       const limit = intParam(req.query.limit, MAX_WINDOWS, 1, MAX_WINDOWS);
-      if (!Number.isFinite(from) || !Number.isFinite(to))
-        return send(reply, 'CT_ERR_BAD_QUERY', 'from and to must be epoch milliseconds or ISO 8601 times');
-      if (from > to) return send(reply, 'CT_ERR_BAD_QUERY', 'from is after to');
       if (limit === undefined)
         return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
       const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
