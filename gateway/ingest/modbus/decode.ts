@@ -116,37 +116,6 @@ const FLOAT_TINY = 1e-20;
 /** Above this magnitude nothing a campus meters (even energy in Wh) is real. */
 const FLOAT_HUGE = 1e15;
 
-/**
- * What a register may plausibly read, by its unit (after scale and offset), when its map sets no min/max:
- * wide enough for any campus meter, narrow enough that a wrong byte or word order (50 Hz read as
- * 198,656 Hz, 1,234 kWh as 1.1e-38 or 5.1e7) is caught before it is journalled. A map's min/max wins.
- */
-const UNIT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  Hz: [45, 65],
-  V: [0, 1_000],
-  kV: [0, 1_000],
-  A: [-10_000, 10_000],
-  W: [-1e8, 1e8],
-  kW: [-1e5, 1e5],
-  VA: [-1e8, 1e8],
-  kVA: [-1e5, 1e5],
-  VAr: [-1e8, 1e8],
-  kVAr: [-1e5, 1e5],
-  Wh: [0, 1e11],
-  kWh: [0, 1e8],
-  VArh: [0, 1e11],
-  kVArh: [0, 1e8],
-  '°': [-360, 360],
-};
-
-/** A register's plausible range: its map's min/max, else the default for its unit (power factor: ±1). */
-export function plausibleRange(spec: RegisterSpec): { min: number | undefined; max: number | undefined } {
-  if (spec.min !== undefined || spec.max !== undefined) return { min: spec.min, max: spec.max };
-  if (!spec.unit && /power_?factor|^pf$/i.test(spec.name)) return { min: -1, max: 1 };
-  const r = UNIT_RANGES[spec.unit];
-  return r ? { min: r[0], max: r[1] } : { min: undefined, max: undefined };
-}
-
 export interface Implausible {
   code: ErrorCode;
   detail: string;
@@ -176,7 +145,7 @@ export function checkPlausible(d: Decoded): Implausible | undefined {
   if ((spec.type === 'int64' || spec.type === 'uint64') && !Number.isSafeInteger(raw)) {
     return { code: 'CT_ERR_IMPLAUSIBLE', detail: `${spec.name}: ${raw} exceeds 2^53` };
   }
-  const { min, max } = plausibleRange(spec);
+  const { min, max } = spec;
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
     return {
       code: 'CT_ERR_IMPLAUSIBLE',

@@ -34,6 +34,45 @@ export type Order = (typeof ORDERS)[number];
 export const MAX_REGISTERS_PER_READ = 125;
 export const MAX_BITS_PER_READ = 2000;
 
+/**
+ * What a register may plausibly read, by its unit (after scale and offset), when its map sets no min/max:
+ * wide enough for any campus meter, narrow enough that a wrong byte or word order (50 Hz read as
+ * 198,656 Hz, 1,234 kWh as 1.1e-38 or 5.1e7) is caught before it is journalled. A map's min/max wins.
+ */
+const UNIT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  Hz: [45, 65],
+  V: [0, 1_000],
+  kV: [0, 1_000],
+  A: [-10_000, 10_000],
+  W: [-1e8, 1e8],
+  kW: [-1e5, 1e5],
+  VA: [-1e8, 1e8],
+  kVA: [-1e5, 1e5],
+  VAr: [-1e8, 1e8],
+  kVAr: [-1e5, 1e5],
+  Wh: [0, 1e11],
+  kWh: [0, 1e8],
+  VArh: [0, 1e11],
+  kVArh: [0, 1e8],
+  '°': [-360, 360],
+};
+
+/** A register's plausible range: its map's min/max, else the default for its unit (power factor: ±1). */
+function plausibleRange(r: {
+  name: string;
+  unit: string;
+  min?: number | undefined;
+  max?: number | undefined;
+}): {
+  min: number | undefined;
+  max: number | undefined;
+} {
+  if (r.min !== undefined || r.max !== undefined) return { min: r.min, max: r.max };
+  if (!r.unit && /power_?factor|^pf$/i.test(r.name)) return { min: -1, max: 1 };
+  const range = UNIT_RANGES[r.unit];
+  return range ? { min: range[0], max: range[1] } : { min: undefined, max: undefined };
+}
+
 export interface RegisterSpec {
   name: string;
   fc: FunctionCode;
@@ -51,7 +90,10 @@ export interface RegisterSpec {
   unit: string;
   quantity: Quantity | undefined;
   deadband: number;
-  /** Plausible range after scale and offset; outside it a value is rejected (CT_ERR_IMPLAUSIBLE). */
+  /**
+   * Plausible range after scale and offset (the map's, else its unit's default); outside it a value is
+   * rejected (CT_ERR_IMPLAUSIBLE).
+   */
   min: number | undefined;
   max: number | undefined;
 }
@@ -206,7 +248,7 @@ function normaliseRegister(r: z.output<typeof registerSchema>): RegisterSpec | s
     unit: r.unit,
     quantity: r.quantity,
     deadband: r.deadband,
-    min: r.min,
-    max: r.max,
+    // Set once here, so every poll and the probe check the same range without re-deriving it.
+    ...plausibleRange(r),
   };
 }
