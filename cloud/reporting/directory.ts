@@ -3,6 +3,7 @@
  * its name and capacity) joined with each room's latest twin state in the store. Pure; the registry is
  * optional (a room the registry does not name is listed with null building and floor).
  */
+import type { RoomKeyState } from './rooms.ts';
 
 export interface DirectoryRoom {
   roomId: string;
@@ -25,15 +26,8 @@ export interface Directory {
 
 export const EMPTY_DIRECTORY: Directory = { buildings: [], rooms: new Map() };
 
-/** One (room, kind, subject) latest state, as the store keeps it. */
-export interface StateRow {
-  roomId: string;
-  kind: string;
-  subject: string;
-  state: string;
-  ts: number;
-  reasons: string[];
-}
+/** One (room, kind, subject)'s latest state, as the store keeps it. */
+export type StateRow = RoomKeyState;
 
 export interface RoomSummary {
   roomId: string;

@@ -5,8 +5,8 @@
 import type Database from 'better-sqlite3';
 import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
+import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
 import type { SqliteRoomPeriods } from './room-periods.ts';
-import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './snapshots.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
 export class SqliteReportReads {
@@ -17,9 +17,6 @@ export class SqliteReportReads {
     this.#rooms = rooms;
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
-      states: q(
-        'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
-      ),
       alerts: q(
         'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
       ),
@@ -31,23 +28,7 @@ export class SqliteReportReads {
   }
 
   roomStates(): StateRow[] {
-    return (
-      this.#q.states.all() as {
-        room_id: string;
-        kind: string;
-        subject: string;
-        state: string;
-        ts: number;
-        reasons: string;
-      }[]
-    ).map((r) => ({
-      roomId: r.room_id,
-      kind: r.kind,
-      subject: r.subject,
-      state: r.state,
-      ts: r.ts,
-      reasons: JSON.parse(r.reasons) as string[],
-    }));
+    return this.#rooms.latestStates();
   }
 
   alertCounts(since: number): Map<string, number> {

@@ -14,7 +14,7 @@ import type { RoomPeriod, Timeline, WindowValue } from '../reporting/room-analyt
 import type { RoomKeyState } from '../reporting/rooms.ts';
 
 /** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
-const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state, t.ts, t.reasons
+const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
 FROM room_state k JOIN twin_changes t
   ON t.room_id = k.room_id AND t.kind = k.kind AND t.subject = k.subject
 WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
@@ -46,6 +46,26 @@ ORDER BY room_id, ts, event_id`;
 
 const WEEK_MS = 7 * 86_400_000;
 
+interface KeyStateRow {
+  room_id: string;
+  kind: string;
+  subject: string;
+  state: string;
+  ts: number;
+  reasons: string;
+}
+
+function keyStateOf(r: KeyStateRow): RoomKeyState {
+  return {
+    roomId: r.room_id,
+    kind: r.kind,
+    subject: r.subject,
+    state: r.state,
+    ts: r.ts,
+    reasons: JSON.parse(r.reasons) as string[],
+  };
+}
+
 export interface WindowRow {
   window_start: number;
   window_ms: number;
@@ -64,6 +84,9 @@ export class SqliteRoomPeriods {
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
       roomKeys: q(ROOM_KEYS),
+      latest: q(
+        'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
+      ),
       periodChanges: q(PERIOD_CHANGES),
       analyticSensors: q(
         `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
@@ -77,26 +100,12 @@ export class SqliteRoomPeriods {
 
   /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
   keyStates(cutoff: number): RoomKeyState[] {
-    const q = this.#q;
-    return (
-      q.roomKeys.all({ cutoff }) as {
-        room_id: string;
-        kind: string;
-        subject: string;
-        to_state: string;
-        ts: number;
-        reasons: string;
-      }[]
-    ).map(
-      (r): RoomKeyState => ({
-        roomId: r.room_id,
-        kind: r.kind,
-        subject: r.subject,
-        state: r.to_state,
-        ts: r.ts,
-        reasons: JSON.parse(r.reasons) as string[],
-      }),
-    );
+    return (this.#q.roomKeys.all({ cutoff }) as KeyStateRow[]).map(keyStateOf);
+  }
+
+  /** Each (room, kind, subject)'s latest state of all (the `room_state` table the apply keeps). */
+  latestStates(): RoomKeyState[] {
+    return (this.#q.latest.all() as KeyStateRow[]).map(keyStateOf);
   }
 
   /**

@@ -6,16 +6,11 @@
  */
 import type Database from 'better-sqlite3';
 import { isoSeconds } from '../reporting/csv.ts';
-import {
-  DAY_MS,
-  type EnrolmentFeatures,
-  engagementState,
-  enrolmentSnapshotTs,
-  WEEK_MS,
-} from '../reporting/engagement.ts';
+import { engagementState, enrolmentSnapshotTs } from '../reporting/engagement.ts';
 import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import { openHoursMask, roomAnalytics } from '../reporting/room-analytics.ts';
 import { roomSnapshots } from '../reporting/rooms.ts';
+import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
 import type { SqliteRoomPeriods } from './room-periods.ts';
 import {
   type AnalyticsRow,
@@ -29,63 +24,6 @@ import {
 const PAGE = 2000;
 /** Result ids are `/`-separated: a course id that is a URL is percent-encoded so the id splits cleanly. */
 const enc = encodeURIComponent;
-const LEARNING = "source <> 'admin'";
-
-/**
- * Per (student, course), events at or before the cut-off, one page after the (actor, course) key;
- * `byCourse` restricts it to one course (@courseId). Shared by snapshots and the live course report.
- */
-export function enrolmentPageSql(byCourse: boolean): string {
-  return `SELECT actor_id, course_id,
-  SUM(CASE WHEN ${LEARNING} THEN count ELSE 0 END) AS events,
-  COUNT(DISTINCT CASE WHEN ${LEARNING} THEN ts / ${DAY_MS} END) AS active_days,
-  COUNT(DISTINCT CASE WHEN ${LEARNING} AND ts > @c28 THEN ts / ${DAY_MS} END) AS active_days_28,
-  MIN(CASE WHEN ${LEARNING} THEN ts END) AS first_ts,
-  MAX(CASE WHEN ${LEARNING} THEN ts END) AS last_ts,
-  SUM(CASE WHEN ${LEARNING} AND ts > @c7 THEN count ELSE 0 END) AS last7,
-  SUM(CASE WHEN ${LEARNING} AND ts > @c14 AND ts <= @c7 THEN count ELSE 0 END) AS prev7,
-  SUM(CASE WHEN type IN ('assignment.submitted', 'assessment.submitted') THEN 1 ELSE 0 END) AS submissions,
-  COUNT(DISTINCT CASE WHEN ${LEARNING} THEN object_id END) AS resources,
-  AVG(CASE WHEN type = 'assessment.graded' AND max_score > 0 THEN score / max_score END) AS mean_score,
-  SUM(CASE WHEN type = 'assessment.graded' AND max_score > 0 THEN 1 ELSE 0 END) AS graded,
-  MAX(CASE WHEN type = 'enrolment.created' THEN ts END) AS enrolled_ts,
-  MAX(CASE WHEN type = 'enrolment.withdrawn' THEN ts END) AS withdrawn_ts,
-  MAX(CASE WHEN type = 'enrolment.completed' THEN ts END) AS completed_ts
-FROM events
-WHERE actor_id IS NOT NULL AND course_id IS NOT NULL AND ts <= @cutoff
-  ${byCourse ? 'AND course_id = @courseId AND actor_id > @actor' : 'AND (actor_id > @actor OR (actor_id = @actor AND course_id > @course))'}
-GROUP BY actor_id, course_id ORDER BY actor_id, course_id LIMIT @limit`;
-}
-
-/** The cut-off parameters of enrolmentPageSql. */
-export function enrolmentParams(cutoffTs: number) {
-  return {
-    cutoff: cutoffTs,
-    c7: cutoffTs - WEEK_MS,
-    c14: cutoffTs - 2 * WEEK_MS,
-    c28: cutoffTs - 4 * WEEK_MS,
-  };
-}
-
-export interface EnrolmentRow {
-  actor_id: string;
-  course_id: string;
-  events: number;
-  active_days: number;
-  active_days_28: number;
-  first_ts: number | null;
-  last_ts: number | null;
-  last7: number;
-  prev7: number;
-  submissions: number;
-  resources: number;
-  mean_score: number | null;
-  graded: number;
-  enrolled_ts: number | null;
-  withdrawn_ts: number | null;
-  completed_ts: number | null;
-}
-
 interface SnapshotDbRow {
   snapshot_id: string;
   cutoff_ts: number;
@@ -95,27 +33,6 @@ interface SnapshotDbRow {
   enrolments: number;
   results: number;
   period_from: number;
-}
-
-export function features(r: EnrolmentRow): EnrolmentFeatures {
-  return {
-    studentId: r.actor_id,
-    courseId: r.course_id,
-    events: r.events,
-    activeDays: r.active_days,
-    activeDaysLast28: r.active_days_28,
-    firstTs: r.first_ts,
-    lastTs: r.last_ts,
-    eventsLast7: r.last7,
-    eventsPrev7: r.prev7,
-    submissions: r.submissions,
-    distinctResources: r.resources,
-    meanScoreRatio: r.mean_score,
-    graded: r.graded,
-    enrolledTs: r.enrolled_ts,
-    withdrawnTs: r.withdrawn_ts,
-    completedTs: r.completed_ts,
-  };
 }
 
 function info(r: SnapshotDbRow): SnapshotInfo {
@@ -179,14 +96,15 @@ export class SqliteSnapshots {
     const snapshotId = this.#freeId(isoSeconds(cutoffTs));
     let seq = 0;
     let resultSeq = 0;
+    // One analytics row: its id is `<subject id>/<metric>`.
     const result = (
+      subject: string,
       metric: string,
       value: number,
-      resultId: string,
       s: string | null,
       c: string | null,
       f: string | null,
-    ) => q.insertResult.run(snapshotId, resultSeq++, resultId, metric, value, s, c, f, now);
+    ) => q.insertResult.run(snapshotId, resultSeq++, `${subject}/${metric}`, metric, value, s, c, f, now);
     const rooms = roomSnapshots(this.#rooms.keyStates(cutoffTs));
     for (const room of rooms) {
       q.insertRow.run(snapshotId, seq++, null, null, room.roomId, room.ts, JSON.stringify(room.state));
@@ -197,7 +115,7 @@ export class SqliteSnapshots {
       const metrics = roomAnalytics(p, open);
       const risk = roomFacilityRisk(p, metrics);
       for (const m of [...metrics, { metric: 'facility_risk', value: risk.score }])
-        result(m.metric, m.value, `room/${enc(p.roomId)}/${m.metric}`, null, null, p.roomId);
+        result(`room/${enc(p.roomId)}`, m.metric, m.value, null, null, p.roomId);
     }
     let enrolments = 0;
     const params = { ...enrolmentParams(cutoffTs), actor: '', course: '', limit: PAGE };
@@ -216,15 +134,8 @@ export class SqliteSnapshots {
           JSON.stringify(state),
         );
         const id = `enrolment/${enc(f.studentId)}/${enc(f.courseId)}`;
-        result(
-          'engagement_score',
-          state.engagementScore,
-          `${id}/engagement_score`,
-          f.studentId,
-          f.courseId,
-          null,
-        );
-        result('risk_flag', state.riskFlag, `${id}/risk_flag`, f.studentId, f.courseId, null);
+        result(id, 'engagement_score', state.engagementScore, f.studentId, f.courseId, null);
+        result(id, 'risk_flag', state.riskFlag, f.studentId, f.courseId, null);
       }
       enrolments += page.length;
       const last = page[page.length - 1];
