@@ -10,7 +10,7 @@ import { brier, reliabilityBins, rocAuc } from './evaluate.ts';
 import { topFactors } from './explain.ts';
 import { type CourseFrame, cohortOf, DAY_MS, FEATURES, featureVector, label } from './features.ts';
 import { fitGbdt } from './gbdt.ts';
-import { fitLogistic, type LogisticModel, predict } from './logistic.ts';
+import { fitLogistic, predict } from './logistic.ts';
 import { type DropoutModel, probability } from './model.ts';
 
 export interface TrainOptions {
@@ -23,6 +23,8 @@ export interface TrainOptions {
 
 interface Row {
   courseId: string;
+  /** The course's start: which side of the hold-out the row falls on. */
+  startTs: number;
   studentId: string;
   x: number[];
   y: 0 | 1;
@@ -32,9 +34,7 @@ interface Row {
 }
 
 /** Every course with a start (the catalogue's, else its first event) and its assessments' due dates. */
-async function courseFrames(
-  store: CloudStore,
-): Promise<(Omit<CourseFrame, 'cutTs'> & { startTs: number })[]> {
+async function courseFrames(store: CloudStore): Promise<Omit<CourseFrame, 'cutTs'>[]> {
   const catalogue = new Map((await store.courses()).map((c) => [c.courseId, c]));
   return (await store.eventCourses())
     .map(({ courseId, firstTs }) => {
@@ -65,13 +65,8 @@ async function engagementScores(
   }
 }
 
-async function labelledRows(
-  store: CloudStore,
-  cutoffDay: number,
-  now: number,
-): Promise<{ rows: Row[]; starts: Map<string, number> }> {
+async function labelledRows(store: CloudStore, cutoffDay: number, now: number): Promise<Row[]> {
   const rows: Row[] = [];
-  const starts = new Map<string, number>();
   for (const c of await courseFrames(store)) {
     const frame: CourseFrame = { ...c, cutTs: c.startTs + cutoffDay * DAY_MS };
     if (frame.cutTs > now) continue;
@@ -83,9 +78,9 @@ async function labelledRows(
       const o = outcomes.get(inputs.studentId);
       const y = label(o);
       if (y === null) continue;
-      starts.set(c.courseId, c.startTs);
       rows.push({
         courseId: c.courseId,
+        startTs: c.startTs,
         studentId: inputs.studentId,
         x: featureVector(frame, inputs, cohort),
         y,
@@ -95,19 +90,19 @@ async function labelledRows(
       });
     }
   }
-  return { rows, starts };
+  return rows;
 }
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 10_000) / 10_000 : null);
 
 export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<RiskModelRecord> {
   const l2 = opts.l2 ?? 1;
-  const { rows, starts } = await labelledRows(store, opts.cutoffDay, opts.now);
+  const rows = await labelledRows(store, opts.cutoffDay, opts.now);
   if (rows.length === 0)
     throw new Error(`no (student, course) with a known outcome whose day ${opts.cutoffDay} has passed`);
-  const holdoutFrom = opts.holdoutFromTs ?? Math.max(...starts.values());
-  const train = rows.filter((r) => (starts.get(r.courseId) ?? 0) < holdoutFrom);
-  const test = rows.filter((r) => (starts.get(r.courseId) ?? 0) >= holdoutFrom);
+  const holdoutFrom = opts.holdoutFromTs ?? rows.reduce((m, r) => Math.max(m, r.startTs), 0);
+  const train = rows.filter((r) => r.startTs < holdoutFrom);
+  const test = rows.filter((r) => r.startTs >= holdoutFrom);
   if (train.length === 0 || test.length === 0)
     throw new Error(
       'need courses on both sides of the hold-out start: import more than one term, or set --holdout-from',
@@ -130,7 +125,7 @@ export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<
   const ys = test.map((r) => r.y);
   const still = test.flatMap((r, i) => (r.stillEnrolled ? [i] : []));
   const courses = (side: Row[]) => [...new Set(side.map((r) => r.courseId))].sort();
-  const trainStarts = courses(train).map((c) => starts.get(c)!);
+
   const body = {
     kind: model.kind,
     cutoffDay: opts.cutoffDay,
@@ -142,8 +137,8 @@ export async function trainRisk(store: CloudStore, opts: TrainOptions): Promise<
       courses: courses(train),
       rows: train.length,
       positives: train.filter((r) => r.y === 1).length,
-      fromTs: Math.min(...trainStarts),
-      toTs: Math.max(...trainStarts),
+      fromTs: train.reduce((m, r) => Math.min(m, r.startTs), Number.POSITIVE_INFINITY),
+      toTs: train.reduce((m, r) => Math.max(m, r.startTs), 0),
     },
     holdout: {
       courses: courses(test),
@@ -290,5 +285,5 @@ export async function scoreCourses(
 
 /** P(dropout) for the original design's `{"engagement_score": n}`. */
 export function engagementProbability(m: RiskModelRecord, engagementScore: number): number {
-  return predict(m.engagement as LogisticModel, [engagementScore]);
+  return predict(m.engagement, [engagementScore]);
 }

@@ -268,12 +268,16 @@ export function registerWebhookRoutes(
             body,
           );
         }
+        // Every event is counted once by what became of it, whatever the answer.
+        const counts = {
+          accepted: result.accepted,
+          duplicate: result.duplicates,
+          conflict: result.conflicts.length,
+          ignored: mapped.ignored,
+        };
+        for (const [what, n] of Object.entries(counts))
+          if (n) deps.metrics.events.inc({ source: src.name, result: what }, n);
         if (result.conflicts.length > 0) {
-          deps.metrics.events.inc({ source: src.name, result: 'conflict' }, result.conflicts.length);
-          if (result.accepted)
-            deps.metrics.events.inc({ source: src.name, result: 'accepted' }, result.accepted);
-          if (result.duplicates)
-            deps.metrics.events.inc({ source: src.name, result: 'duplicate' }, result.duplicates);
           const ids = result.conflicts.slice(0, 10).join(', ');
           return fail(
             src,
@@ -293,11 +297,6 @@ export function registerWebhookRoutes(
           );
         }
         deps.metrics.requests.inc({ source: src.name, code: 'accepted' });
-        if (result.accepted)
-          deps.metrics.events.inc({ source: src.name, result: 'accepted' }, result.accepted);
-        if (result.duplicates)
-          deps.metrics.events.inc({ source: src.name, result: 'duplicate' }, result.duplicates);
-        if (mapped.ignored) deps.metrics.events.inc({ source: src.name, result: 'ignored' }, mapped.ignored);
         return reply
           .code(202)
           .send({ accepted: result.accepted, duplicates: result.duplicates, ignored: mapped.ignored });
