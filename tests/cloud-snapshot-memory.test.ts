@@ -1,6 +1,6 @@
 /**
  * Issue 9 item 4, acceptance: "A 100,000-row snapshot streams without the cloud's RSS growing by more than
- * 50 MB." A store is filled in this process with one learning event for each of 100,000 (student, course)
+ * 50 MB." A store is filled in this process (as `cloud import` fills it) with one learning event for each of 100,000 (student, course)
  * pairs (25,000 pseudonyms × 4 courses), the real `campus-twin cloud` serves it as a child process, builds
  * the snapshot on demand (POST /api/snapshots), and GET /api/snapshots/{id} is read as CSV and as JSON while
  * the child's VmRSS is sampled every 50 ms. The body is consumed as a stream here (counted and checked,
@@ -10,18 +10,16 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PreparedEvent, prepareEvent } from '../cloud/consume/prepare.ts';
+import { eventColumns, type StoredEvent } from '../cloud/consume/validate.ts';
 import { SqliteCloudStore } from '../cloud/store/sqlite.ts';
-import type { PartitionRef } from '../cloud/store/types.ts';
-import { encodeBatch, type WireItem } from '../shared/wire.ts';
 import { tempDir } from './helpers/gateway.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
 
 const STUDENTS = 25_000;
 const COURSES = 4;
 const ROWS = STUDENTS * COURSES;
-const ITEMS_PER_EVENT = 2_000;
-const EVENTS_PER_APPLY = 10;
+/** Events per import transaction. */
+const BATCH = 20_000;
 const MB = 1024 * 1024;
 /** The acceptance budget: RSS growth while a snapshot streams. */
 const MAX_GROWTH = 50 * MB;
@@ -31,13 +29,6 @@ const TOKEN = 'snapshot-memory-test-token-0123456789';
 /** What shared/cli/campus-twin.mjs's shebang and deploy/ give the process (as bench/memory.ts). */
 const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=4';
 const CSV_HEADER = 'snapshot_id,student_id,course_id,facility_id,snapshot_ts,state';
-
-const PARTITION: PartitionRef = {
-  fullyQualifiedNamespace: 'test',
-  eventHubName: 'campus-twin',
-  consumerGroup: '$Default',
-  partitionId: '0',
-};
 
 /** A process's resident set in bytes (VmRSS from /proc), undefined once it is gone. */
 function rssOf(pid: number): number | undefined {
@@ -77,57 +68,36 @@ function rssSampler(pid: number, everyMs = 50) {
 
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 
-/** Fills `file` with one Caliper resource.viewed per (student, course), through applyBatch. */
+/** Fills `file` with one Caliper resource.viewed per (student, course), through the history importer's store call. */
 async function fillStore(file: string, now: number): Promise<number> {
   const store = new SqliteCloudStore({ file });
-  let seq = 0;
   let applied = 0;
   try {
-    let events: PreparedEvent[] = [];
-    let items: WireItem[] = [];
-    const flushEvent = () => {
-      const { body, properties } = encodeBatch('event', 'gw-mem', `b${seq}`, items);
-      seq++;
-      const ev = prepareEvent(
-        { properties, body, sequenceNumber: seq, offset: String(seq), enqueuedTimeMs: now },
-        { maxEventBytes: 1024 * 1024, maxBodyBytes: 1024 },
-      );
-      if (!ev.ok) throw new Error(`${ev.code} ${ev.reason}`);
-      if (ev.invalid.length) throw new Error(`invalid item ${JSON.stringify(ev.invalid[0])}`);
-      events.push(ev);
-      items = [];
-    };
-    const flushApply = async () => {
-      const r = await store.applyBatch(PARTITION, events, events.at(-1)!.position, Date.now());
-      if (r.quarantined.length) throw new Error(`quarantined: ${JSON.stringify(r.quarantined[0])}`);
-      applied += r.itemsApplied.event;
-      events = [];
-    };
+    let batch: StoredEvent[] = [];
     for (let s = 1; s <= STUDENTS; s++) {
       const actorId = `p_${String(s).padStart(6, '0')}`;
       for (let c = 0; c < COURSES; c++) {
         const eventId = `ev-${s}-${c}`;
         const ts = now - ((s * 7 + c * 3) % 28) * DAY - HOUR;
-        items.push({
-          id: eventId,
-          body: {
-            eventId,
-            source: 'caliper',
-            type: 'resource.viewed',
-            originalType: 'ViewEvent.Viewed',
-            ts,
-            receivedAt: ts + 2_000,
-            actorId,
-            courseId: `course-${c + 1}`,
-            objectId: `https://example.edu/etexts/${(s + c) % 200}.epub`,
-          },
-        });
-        if (items.length === ITEMS_PER_EVENT) flushEvent();
-        if (events.length === EVENTS_PER_APPLY) await flushApply();
+        const body = {
+          eventId,
+          source: 'caliper',
+          type: 'resource.viewed',
+          originalType: 'ViewEvent.Viewed',
+          ts,
+          receivedAt: ts + 2_000,
+          actorId,
+          courseId: `course-${c + 1}`,
+          objectId: `https://example.edu/etexts/${(s + c) % 200}.epub`,
+        };
+        batch.push({ ...eventColumns(body), json: JSON.stringify(body) });
+        if (batch.length === BATCH) {
+          applied += (await store.importEvents(batch)).inserted;
+          batch = [];
+        }
       }
     }
-    if (items.length) flushEvent();
-    if (events.length) await flushApply();
+    if (batch.length) applied += (await store.importEvents(batch)).inserted;
   } finally {
     await store.close();
   }

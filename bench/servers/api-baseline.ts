@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
+import { stopOnSignalOrStdinEnd } from '../lib/serve.ts';
 
 const PAGE_ROWS = 2000;
 const [csvFile] = process.argv.slice(2);
@@ -38,10 +39,4 @@ process.stdout.write(
   `${JSON.stringify({ event: 'server:ready', ports: { http: port }, pid: process.pid, chunks: chunks.length })}\n`,
 );
 
-function shutdown(): void {
-  app.close().then(() => process.exit(0));
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.stdin.on('end', shutdown);
-process.stdin.resume();
+stopOnSignalOrStdinEnd('api-baseline', () => app.close());

@@ -20,6 +20,7 @@ import { SqliteCloudStore } from '../../cloud/store/sqlite.ts';
 import type { PartitionRef } from '../../cloud/store/types.ts';
 import type { Aggregate } from '../../shared/events.ts';
 import { aggregateItemId, encodeBatch, type WireClass, type WireItem } from '../../shared/wire.ts';
+import { stopOnSignalOrStdinEnd } from '../lib/serve.ts';
 
 const [dataDir, token] = process.argv.slice(2);
 if (!dataDir || !token) {
@@ -215,23 +216,4 @@ process.stdout.write(
   })}\n`,
 );
 
-let stopping = false;
-function shutdown(): void {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(1), 10_000).unref();
-  app
-    .close()
-    .then(() => store.close())
-    .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`api-cloud stop failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.stdin.on('end', shutdown);
-process.stdin.resume();
+stopOnSignalOrStdinEnd('api-cloud', () => app.close().then(() => store.close()));
