@@ -15,7 +15,7 @@ import { CloudMetrics } from './metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
 import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
 import { createRiskService } from './risk/service.ts';
-import { type ApplyResult, type CloudStore, SqliteCloudStore } from './store/index.ts';
+import { type ApplyResult, type CloudStore, openConfiguredStore } from './store/index.ts';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -78,13 +78,7 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   const hubName = hubNameOf(config);
   if (config.eventHub.connectionString && !hubName)
     throw new Error('eventHub.hubName is required (or EntityPath in the connection string)');
-  const store =
-    deps.store ??
-    new SqliteCloudStore({
-      file: config.store.file,
-      synchronous: config.store.synchronous,
-      busyTimeoutMs: config.store.busyTimeoutMs,
-    });
+  const store = deps.store ?? openConfiguredStore(config);
   let consumer: Consumer | undefined;
   let identity: ConsumerIdentity | undefined;
   if (config.eventHub.connectionString) {

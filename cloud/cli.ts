@@ -3,7 +3,6 @@
  * then closes the subscription and the store. Prints one JSON ready line on stdout for supervisors and
  * tests, and a banner for people on stderr.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { untilSignal } from '../shared/cli/signals.ts';
 
@@ -60,12 +59,9 @@ async function runToken(argv: string[]): Promise<number> {
     process.stdout.write(TOKEN_HELP);
     return 0;
   }
-  const { loadCloudConfig } = await import('./config/index.ts');
+  const { loadCliConfig } = await import('./config/index.ts');
   const { mintDevToken, SCOPES } = await import('./api/auth.ts');
-  const config = loadCloudConfig(
-    values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml'),
-    process.env,
-  );
+  const config = loadCliConfig(values);
   const { hs256Secret, audience, issuer } = config.api.jwt;
   if (!hs256Secret) {
     process.stderr.write(
@@ -117,15 +113,13 @@ export async function run(argv: string[]): Promise<number> {
   // Flags are the most specific source: they go in as environment overrides, validated like the rest.
   const env = { ...process.env };
   if (values.dev) env.CT_DEV = 'true';
-  if (values['data-dir']) env.CT_STORE__FILE = join(values['data-dir'], 'cloud.db');
   if (values['http-port']) env.CT_API__PORT = values['http-port'];
   if (values['connection-string']) env.CT_EVENT_HUB__CONNECTION_STRING = values['connection-string'];
   if (values['log-level']) env.CT_LOG__LEVEL = values['log-level'];
-  const { loadCloudConfig, hubNameOf } = await import('./config/index.ts');
+  const { loadCliConfig, hubNameOf } = await import('./config/index.ts');
   const { createCloud } = await import('./app.ts');
   const { createLogger } = await import('../shared/logger.ts');
-  const configFile = values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml');
-  const config = loadCloudConfig(configFile, env);
+  const config = loadCliConfig(values, env);
   // Logs go to stderr: stdout carries only the ready line.
   const logger = createLogger({ level: config.log.level, destination: process.stderr });
   const cloud = createCloud(config, { logger });

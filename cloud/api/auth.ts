@@ -51,6 +51,11 @@ const MIN_HS256_SECRET = 32;
 const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
 const JWKS_ALGS = ['RS256', 'ES256'];
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header.trim())?.[1];
+}
 const SCOPE_SET: ReadonlySet<string> = new Set(SCOPES);
 
 function fail(reason: AuthFailureReason, message: string): AuthResult {
@@ -167,8 +172,7 @@ export function createAuthenticator(cfg: AuthConfig): Authenticator {
         if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
           return fail('missing', 'missing Authorization header');
         }
-        const m = BEARER.exec(authorizationHeader.trim());
-        const token = m?.[1];
+        const token = bearerToken(authorizationHeader);
         if (token === undefined) return fail('malformed', 'expected "Authorization: Bearer <token>"');
         if (matchesStatic(token)) {
           return { ok: true, subject: 'static-token', scopes: allScopes(), kind: 'static' };

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
 import type { CloudStore, SnapshotInfo } from '../store/types.ts';
-import { type AuthConfig, createAuthenticator, hasScope, type Scope } from './auth.ts';
+import { type AuthConfig, bearerToken, createAuthenticator, hasScope, type Scope } from './auth.ts';
 import { pinnedRange, registerResponseCache } from './cache.ts';
 import { registerOpenApi } from './openapi.ts';
 import { intParam, send, timeRange } from './params.ts';
@@ -85,7 +85,7 @@ export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
 
 /** The caller a rate limit counts: a hash of its bearer token, else its address. */
 function callerKey(authorization: string | undefined, ip: string): string {
-  const token = authorization ? /^Bearer\s+(\S+)/i.exec(authorization)?.[1] : undefined;
+  const token = bearerToken(authorization);
   return token ? `t:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}` : `ip:${ip}`;
 }
 

@@ -1,5 +1,5 @@
 /** Loads and freezes the cloud config; see schema.ts for every key and its default. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type DeepReadonly, loadConfig, readYamlFile } from '../../shared/config.ts';
 import { type CloudConfigData, cloudSchema } from './schema.ts';
 
@@ -20,4 +20,17 @@ export function hubNameOf(config: CloudConfig): string | undefined {
   if (config.eventHub.hubName) return config.eventHub.hubName;
   const m = /(?:^|;)\s*EntityPath=([^;]+)/i.exec(config.eventHub.connectionString);
   return m?.[1]?.trim() || undefined;
+}
+
+/**
+ * The config a `campus-twin cloud …` command runs with: `--config` (else CT_CONFIG_FILE, else
+ * config/cloud.yaml), with `--data-dir DIR` putting the store at DIR/cloud.db. `env` carries any other flag
+ * already turned into an override.
+ */
+export function loadCliConfig(
+  flags: { config?: string | undefined; 'data-dir'?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): CloudConfig {
+  const withDir = flags['data-dir'] ? { ...env, CT_STORE__FILE: join(flags['data-dir'], 'cloud.db') } : env;
+  return loadCloudConfig(flags.config ?? (env.CT_CONFIG_FILE || 'config/cloud.yaml'), withDir);
 }

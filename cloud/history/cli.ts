@@ -4,7 +4,6 @@
  * stdout: imported, duplicates, courses, rejected by code (with the first examples and their line numbers).
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const HELP = `Usage: campus-twin cloud import FILE.jsonl[.gz] [options]
@@ -46,17 +45,11 @@ export async function runImport(argv: string[]): Promise<number> {
     process.stderr.write(`campus-twin cloud import: ${file}: no such file\n`);
     return 2;
   }
-  const { loadCloudConfig } = await import('../config/index.ts');
-  const { SqliteCloudStore } = await import('../store/index.ts');
+  const { loadCliConfig } = await import('../config/index.ts');
+  const { openConfiguredStore } = await import('../store/index.ts');
   const { importFile, progressLine } = await import('./import.ts');
-  const env = { ...process.env };
-  if (values['data-dir']) env.CT_STORE__FILE = join(values['data-dir'], 'cloud.db');
-  const config = loadCloudConfig(values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml'), env);
-  const store = new SqliteCloudStore({
-    file: config.store.file,
-    synchronous: config.store.synchronous,
-    busyTimeoutMs: config.store.busyTimeoutMs,
-  });
+  const config = loadCliConfig(values);
+  const store = openConfiguredStore(config);
   const tty = process.stderr.isTTY === true;
   let lastTenth = -1;
   try {

@@ -3,7 +3,6 @@
  * history (see train.ts), saves each with its held-out figures, prints them, and scores the students still
  * enrolled now (unless --no-score).
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const HELP = `Usage: campus-twin cloud train-risk [options]
@@ -54,13 +53,10 @@ export async function runTrainRisk(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const { loadCloudConfig } = await import('../config/index.ts');
-  const { SqliteCloudStore } = await import('../store/index.ts');
+  const { loadCliConfig } = await import('../config/index.ts');
+  const { openConfiguredStore } = await import('../store/index.ts');
   const { scoreCourses, trainRisk } = await import('./train.ts');
-  const env = { ...process.env };
-  if (values['data-dir']) env.CT_STORE__FILE = join(values['data-dir'], 'cloud.db');
-  const config = loadCloudConfig(values.config ?? (process.env.CT_CONFIG_FILE || 'config/cloud.yaml'), env);
-  const store = new SqliteCloudStore({ file: config.store.file, busyTimeoutMs: config.store.busyTimeoutMs });
+  const store = openConfiguredStore(loadCliConfig(values));
   try {
     for (const cutoffDay of days) {
       const started = Date.now();
