@@ -6,7 +6,11 @@
  * seen in training). Figures: held-out ROC AUC for all students and for those still enrolled at day 28,
  * each against the "fewer clicks = more risk" baseline on the same rows; and whether training twice gives
  * the same model (determinism). Targets: ≥ 0.80 all, ≥ 0.75 still enrolled (public baselines ≈ 0.745).
+ * Where Debian's scikit-learn is installed, `oulad/reference.py` reports what an independent, stronger
+ * learner reaches on the same split (with more features, and with demographics the product may not use):
+ * the product's figures are printed against it.
  */
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { importFile } from '../cloud/history/import.ts';
 import { trainRisk } from '../cloud/risk/train.ts';
@@ -81,10 +85,50 @@ export async function run(): Promise<void> {
         meaning: `held-out ROC AUC at day ${cutoffDay} for the ${h.rowsStillEnrolled} students not withdrawn by then; baseline = -clicks on the same rows`,
         modelId: m.modelId,
       });
+      const ref = reference(dataDir, cutoffDay);
+      if (ref) {
+        for (const [which, ours] of [
+          ['auc', h.auc],
+          ['aucStillEnrolled', h.aucStillEnrolled],
+        ] as const) {
+          emit({
+            name: `risk-${which === 'auc' ? 'auc-all' : 'auc-still-enrolled'}-vs-reference`,
+            value: ours ?? Number.NaN,
+            unit: 'ROC AUC',
+            baseline: ref.wider[which],
+            ratio: round((ours ?? 0) / ref.wider[which]),
+            meaning:
+              'ours against scikit-learn HistGradientBoosting on a wider feature set (weekly activity, scores per assessment type), same split, straight from the CSV files',
+            referenceProductFeatures: ref.product[which],
+            referenceWithDemographics: ref.demographic[which],
+          });
+        }
+      }
     } finally {
       await store.close();
     }
   } finally {
     removeDir(dir);
   }
+}
+
+interface ReferenceAuc {
+  auc: number;
+  aucStillEnrolled: number;
+}
+
+/** The scikit-learn reference's figures, or undefined (with a note) when Python or sklearn is missing. */
+function reference(
+  dataDir: string,
+  cutoffDay: number,
+): { product: ReferenceAuc; wider: ReferenceAuc; demographic: ReferenceAuc } | undefined {
+  const script = join(REPO_ROOT, 'bench', 'oulad', 'reference.py');
+  const r = spawnSync('/usr/bin/python3', [script, dataDir, String(cutoffDay)], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    progress('risk', 'no scikit-learn reference (apt-get install python3-sklearn python3-pandas)', {
+      error: (r.error?.message ?? r.stderr ?? '').trim().split('\n').pop(),
+    });
+    return undefined;
+  }
+  return JSON.parse(r.stdout);
 }
