@@ -47,6 +47,10 @@ export const ERRORS = {
     status: 502,
     message: 'Modbus device or bus is not reachable (connect failed or lost)',
   },
+  CT_ERR_MODBUS_ORDER: {
+    status: 422,
+    message: "the register map's byte/word order looks wrong for this device",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

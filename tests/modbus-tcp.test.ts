@@ -231,3 +231,51 @@ describe('Modbus TCP: implausible values', () => {
     expect(implausible).toMatchObject({ source: 'modbus', topic: 'modbus/meter-x/voltage' });
   });
 });
+
+describe('Modbus TCP: a register map in the wrong byte/word order', () => {
+  it('is flagged on the first poll with the likely order, and nothing of the device is journalled', async () => {
+    const values = sdmValues();
+    // The meter sends CDAB; the SDM120 profile says ABCD.
+    const points: Point[] = SDM120.registers.map((r) => ({
+      table: r.fc === 4 ? 'ir' : 'hr',
+      address: r.address,
+      type: r.type,
+      value: values.get(r.name)!,
+      order: 'CDAB',
+    }));
+    const py: PyServer = await startPymodbus({ points }, { tcp: true });
+    cleanups.push(() => py.stop());
+    const gw = await startTestGateway(
+      {},
+      {
+        campus: modbusCampus([
+          {
+            id: 'sdm-x',
+            roomId: 'r-102',
+            modbus: { host: '127.0.0.1', port: py.port, profile: 'sdm120', pollIntervalMs: 150 },
+          },
+        ]),
+      },
+    );
+    cleanups.push(() => gw.stop());
+    const dev = await waitFor(
+      async () => {
+        const d = await device(gw, 'sdm-x');
+        return (d.modbus?.counters.polls ?? 0) >= 3 ? d : undefined;
+      },
+      15_000,
+      'three polls',
+    );
+    expect(dev.modbus?.state).toBe('degraded');
+    expect(dev.modbus?.lastError).toMatchObject({ code: 'CT_ERR_MODBUS_ORDER' });
+    expect((dev.modbus?.lastError as { message?: string }).message).toMatch(
+      /order ABCD reads 0\/4 values plausibly, CDAB reads 4\/4: set order: CDAB/,
+    );
+    expect(dev.modbus?.counters.readingsJournaled).toBe(0);
+    expect(dev.rejected.CT_ERR_MODBUS_ORDER).toBeGreaterThanOrEqual(3);
+    const rows = [...gw.gw.pipeline.store.rowsSince(0)].filter((r) => r.deviceId === 'sdm-x');
+    expect(rows).toEqual([]);
+    const q = await getJson<{ items: { code: string; topic: string }[] }>(`${gw.httpUrl}/api/quarantine`);
+    expect(q.items.find((i) => i.code === 'CT_ERR_MODBUS_ORDER')).toMatchObject({ topic: 'modbus/sdm-x' });
+  });
+});

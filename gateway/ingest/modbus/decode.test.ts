@@ -116,3 +116,14 @@ describe('64-bit integers in the probe', () => {
     expect(lines.find((l) => l.startsWith('uint64   ABCD'))).toContain('4856006299342912225');
   });
 });
+
+describe('enum plausibility', () => {
+  it('accepts a listed code and refuses any other with the list', () => {
+    const s = spec({ type: 'uint16', enum: { 0: 2400, 1: 4800, 2: 9600 } });
+    expect(checkPlausible(decodeRegister(s, [2], 0))).toBeUndefined();
+    expect(checkPlausible(decodeRegister(s, [7], 0))).toEqual({
+      code: 'CT_ERR_IMPLAUSIBLE',
+      detail: 'x: 7 is not one of its codes (0, 1, 2)',
+    });
+  });
+});

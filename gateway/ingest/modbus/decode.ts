@@ -145,6 +145,11 @@ export function checkPlausible(d: Decoded): Implausible | undefined {
   if ((spec.type === 'int64' || spec.type === 'uint64') && !Number.isSafeInteger(raw)) {
     return { code: 'CT_ERR_IMPLAUSIBLE', detail: `${spec.name}: ${raw} exceeds 2^53` };
   }
+  if (spec.enum && !spec.enum.has(raw))
+    return {
+      code: 'CT_ERR_IMPLAUSIBLE',
+      detail: `${spec.name}: ${raw} is not one of its codes (${[...spec.enum.keys()].join(', ')})`,
+    };
   const { min, max } = spec;
   if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
     return {

@@ -43,6 +43,8 @@ export interface PollOutcome {
   valuesRejected: number;
   /** The journal write failed: the poll is not a success, whatever was read. */
   journalError: string | undefined;
+  /** The map does not fit what the device sent (CT_ERR_MODBUS_ORDER): read, but nothing journalled. */
+  mapProblem?: { code: string; message: string } | undefined;
 }
 
 export interface LastError {
@@ -120,6 +122,8 @@ export function applyOutcome(h: ModbusHealth, o: PollOutcome, s: ScheduleSetting
   const first = o.faults[0];
   if (o.journalError !== undefined) {
     lastError = { at: o.at, fault: 'journal', code: null, message: o.journalError };
+  } else if (o.mapProblem) {
+    lastError = { at: o.at, fault: 'map', code: o.mapProblem.code, message: o.mapProblem.message };
   } else if (first) {
     lastError = {
       at: o.at,
@@ -129,7 +133,7 @@ export function applyOutcome(h: ModbusHealth, o: PollOutcome, s: ScheduleSetting
     };
   }
   const state: ModbusState =
-    result === 'ok'
+    result === 'ok' && !o.mapProblem
       ? 'online'
       : result === 'partial' || consecutiveFailures < s.offlineAfterFailures
         ? 'degraded'

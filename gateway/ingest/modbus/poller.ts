@@ -13,9 +13,12 @@ import type { QuarantineEntry } from '../../journal/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import { JournalBatch } from './batch.ts';
 import { ModbusBus, type ReadData } from './bus.ts';
+import type { CounterState } from './counters.ts';
+import { wordsOf } from './decode.ts';
 import { classify, errorDetail, type Fault, isRetriable } from './faults.ts';
 import { applyOutcome, initialHealth, type ModbusHealth, nextDelayMs, type PollOutcome } from './health.ts';
 import { ModbusMetrics } from './metrics.ts';
+import { declaredOrder, isMultiWord, suspectOrder } from './order.ts';
 import { type Block, planBlocks, splitBlock } from './plan.ts';
 import { pollReadings } from './readings.ts';
 import { busKey, type ModbusDeviceSettings } from './settings.ts';
@@ -75,6 +78,12 @@ interface DeviceRun {
   readFailures: number;
   lastTs: number;
   lastForwarded: Map<string, { value: number; at: number }>;
+  counters: Map<string, CounterState>;
+  /**
+   * Whether a poll has shown the map's byte/word order to fit the device (order.ts). Until then each poll
+   * is checked, and a poll whose values look like the wrong order is flagged and not journalled.
+   */
+  orderVerified: boolean;
   log: Logger;
 }
 
@@ -148,6 +157,8 @@ export class ModbusPoller {
         readFailures: 0,
         lastTs: 0,
         lastForwarded: new Map(),
+        counters: new Map(),
+        orderVerified: !polled.some(isMultiWord),
         log: this.#log.child({ deviceId: device.deviceId }),
       };
       this.#runs.set(device.deviceId, run);
@@ -285,17 +296,24 @@ export class ModbusPoller {
       // Readings of one poll share a timestamp, strictly after the previous poll's, so no two polls of a
       // device ever collide on the journal key (device, channel, ts).
       run.lastTs = Math.max(t, run.lastTs + 1);
-      ({ readings, rejected } = pollReadings(
-        {
-          device: run.device,
-          now: t,
-          ts: run.lastTs,
-          maxFutureMs: this.#opts.maxFutureMs,
-          retentionMs: this.#opts.retentionMs,
-          lastForwarded: run.lastForwarded,
-        },
-        read,
-      ));
+      const order = run.orderVerified ? undefined : this.#checkOrder(run, read, t);
+      if (order) {
+        rejected = [order.entry];
+        outcome.mapProblem = { code: 'CT_ERR_MODBUS_ORDER', message: order.entry.message };
+        readings = [];
+      } else
+        ({ readings, rejected } = pollReadings(
+          {
+            device: run.device,
+            now: t,
+            ts: run.lastTs,
+            maxFutureMs: this.#opts.maxFutureMs,
+            retentionMs: this.#opts.retentionMs,
+            lastForwarded: run.lastForwarded,
+            counters: run.counters,
+          },
+          read,
+        ));
       for (const q of rejected) this.#deps.metrics.countRejected('modbus', q.deviceId, q.code);
       outcome.valuesRejected = rejected.length;
     } catch (err) {
@@ -314,6 +332,44 @@ export class ModbusPoller {
     const delay = nextDelayMs(run.readFailures, run.s, this.#random());
     const t = now();
     this.#schedule(run, Math.max(0, run.readFailures === 0 ? startedAt + delay - t : delay));
+  }
+
+  /**
+   * The first polls' check of the map's byte/word order: flagged (one quarantine entry per poll, a warning
+   * when it starts) while the values read plausibly only in another order; verified for good once they fit.
+   */
+  #checkOrder(
+    run: DeviceRun,
+    read: readonly { block: Block; data: ReadData }[],
+    now: number,
+  ): { entry: QuarantineEntry } | undefined {
+    const values = read.flatMap(({ block, data }) =>
+      block.registers.map((spec) => ({ spec, words: wordsOf(spec, data, block.address) })),
+    );
+    if (!values.some((v) => isMultiWord(v.spec))) return undefined;
+    const suspicion = suspectOrder(values, declaredOrder(values.map((v) => v.spec)));
+    if (!suspicion) {
+      run.orderVerified = true;
+      return undefined;
+    }
+    const { declared, likely } = suspicion;
+    const message = `${run.device.deviceId}: the map's order ${declared.order} reads ${declared.plausible}/${declared.total} values plausibly, ${likely.order} reads ${likely.plausible}/${likely.total}: set order: ${likely.order} in the register map; nothing of this device is journalled meanwhile`;
+    if (run.health.lastError?.code !== 'CT_ERR_MODBUS_ORDER') run.log.warn({ declared, likely }, message);
+    // The multi-register values' raw words, big-endian as on the wire, to check the verdict by hand.
+    const words = values.filter((v) => isMultiWord(v.spec)).flatMap((v) => v.words);
+    const payload = Buffer.alloc(words.length * 2);
+    for (const [i, w] of words.entries()) payload.writeUInt16BE(w, i * 2);
+    return {
+      entry: {
+        at: now,
+        source: 'modbus',
+        deviceId: run.device.deviceId,
+        topic: `modbus/${run.device.deviceId}`,
+        code: 'CT_ERR_MODBUS_ORDER',
+        message,
+        payload,
+      },
+    };
   }
 
   async #commit(

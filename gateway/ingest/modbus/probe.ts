@@ -12,8 +12,9 @@ import {
   interpretations,
 } from './decode.ts';
 import { classify, faultMessage } from './faults.ts';
+import { declaredOrder, type OrderScore, scoreOrders } from './order.ts';
 import { type Block, planBlocks, splitBlock } from './plan.ts';
-import { type FunctionCode, ORDERS, type Order, type RegisterMap } from './registers.ts';
+import type { FunctionCode, RegisterMap } from './registers.ts';
 
 export interface MapValue {
   decoded: Decoded | undefined;
@@ -24,38 +25,13 @@ export interface MapValue {
   words?: number[];
 }
 
-export interface OrderScore {
-  order: Order;
-  plausible: number;
-  total: number;
-}
-
 /**
- * Every byte/word order scored on the map's multi-register numbers as read: how many decode plausibly in
- * that order. Best first; ties keep the map's own order first, then ABCD, CDAB, BADC, DCBA.
+ * Every byte/word order scored on the map's multi-register numbers as read (order.ts). Best first; ties
+ * keep the map's own order first, then ABCD, CDAB, BADC, DCBA.
  */
 export function rankOrders(values: readonly MapValue[], map: RegisterMap): OrderScore[] {
-  const specs = map.registers;
-  const scores = ORDERS.map((order) => ({ order, plausible: 0, total: 0 }));
-  for (const [i, v] of values.entries()) {
-    const spec = specs[i]!;
-    if (!v.words || spec.count < 2 || spec.type === 'string' || spec.type === 'bit' || spec.type === 'bool')
-      continue;
-    for (const s of scores) {
-      const d = decodeRegister({ ...spec, order: s.order }, v.words, spec.address);
-      s.total++;
-      if (!checkPlausible(d)) s.plausible++;
-    }
-  }
-  const own = new Map<Order, number>();
-  for (const spec of specs) own.set(spec.order, (own.get(spec.order) ?? 0) + 1);
-  const mapOrder = [...own].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'ABCD';
-  return scores.sort(
-    (a, b) =>
-      b.plausible - a.plausible ||
-      Number(b.order === mapOrder) - Number(a.order === mapOrder) ||
-      ORDERS.indexOf(a.order) - ORDERS.indexOf(b.order),
-  );
+  const read = values.map((v, i) => ({ spec: map.registers[i]!, words: v.words }));
+  return scoreOrders(read, declaredOrder(map.registers));
 }
 
 /** `order  ABCD 18/18 plausible, likely; CDAB 3/18; …`, and a warning when the map's order is not the likely one. */
@@ -154,7 +130,10 @@ export function formatMap(values: readonly MapValue[], map: RegisterMap): string
     const where = `(FC${spec.fc} ${spec.address}, ${spec.type}${spec.type === 'string' || spec.count === 1 ? '' : ` ${spec.order}`})`;
     const name = v.name.padEnd(width);
     if (!v.decoded) return `${name}  ERROR ${v.problem}  ${where}`;
-    const value = typeof v.decoded.raw === 'string' ? show(v.decoded.raw) : String(v.decoded.value);
+    const raw = v.decoded.raw;
+    const label = typeof raw === 'number' ? spec.enum?.get(raw) : undefined;
+    const value =
+      typeof raw === 'string' ? show(raw) : `${v.decoded.value}${label === undefined ? '' : ` (${label})`}`;
     const unit = spec.unit ? ` ${spec.unit}` : '';
     const flag = v.problem ? `  REJECTED ${v.problem}` : '';
     return `${name}  ${value}${unit}  ${where}${flag}`;

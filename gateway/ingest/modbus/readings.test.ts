@@ -39,9 +39,10 @@ function poll(
   now: number,
   lastForwarded = new Map<string, { value: number; at: number }>(),
 ) {
-  return pollReadings({ device, now, ts: now, maxFutureMs: 300_000, retentionMs: 3600_000, lastForwarded }, [
-    { block: block!, data: words },
-  ]);
+  return pollReadings(
+    { device, now, ts: now, maxFutureMs: 300_000, retentionMs: 3600_000, lastForwarded, counters: new Map() },
+    [{ block: block!, data: words }],
+  );
 }
 
 describe('poll readings', () => {
@@ -81,5 +82,62 @@ describe('poll readings', () => {
     expect(channels([218, 600, 450], T0 + 2000)).toContain('temperature'); // +0.3
     expect(channels([218, 600, 450], T0 + 3000)).not.toContain('temperature');
     expect(channels([218, 600, 450], T0 + 62_000)).toContain('temperature'); // refresh
+  });
+});
+
+describe('energy counters', () => {
+  const meters = campusFrom({
+    campus: { id: 'c' },
+    buildings: [{ id: 'b', floors: [{ id: 'f', rooms: [{ id: 'r1' }] }] }],
+    devices: [
+      {
+        id: 'em-1',
+        roomId: 'r1',
+        kind: 'meter',
+        expectedIntervalMs: 60_000,
+        modbus: {
+          host: 'h',
+          registers: [{ name: 'energy', ref: 30001, type: 'uint32', unit: 'kWh', quantity: 'energy' }],
+        },
+      },
+    ],
+  });
+  const meter = meters.devices.get('em-1')!;
+  const [b] = planBlocks(meter.modbus!.map.registers, meter.modbus!.map);
+  const counters = new Map();
+  const read = (kwh: number, now: number) =>
+    pollReadings(
+      {
+        device: meter,
+        now,
+        ts: now,
+        maxFutureMs: 300_000,
+        retentionMs: 3600_000,
+        lastForwarded: new Map(),
+        counters,
+      },
+      [{ block: b!, data: [Math.floor(kwh / 65_536), kwh % 65_536] }],
+    );
+
+  it('a kWh register is a monotonic counter by default', () => {
+    expect(meter.modbus!.map.registers[0]!.monotonic).toBe(true);
+  });
+
+  it('rejects a value below the last one, and takes a lower value held for three polls as a reset', () => {
+    expect(read(100_000, T0).readings.map((r) => r.value)).toEqual([100_000]);
+    expect(read(100_010, T0 + 1000).readings.map((r) => r.value)).toEqual([100_010]);
+    const back = read(99_000, T0 + 2000);
+    expect(back.readings).toEqual([]);
+    expect(back.rejected.map((q) => q.code)).toEqual(['CT_ERR_IMPLAUSIBLE']);
+    expect(back.rejected[0]!.message).toMatch(/below the counter's last value 100010/);
+    // Back up again: the dip was a glitch, the counter goes on from 100010.
+    expect(read(100_020, T0 + 3000).readings.map((r) => r.value)).toEqual([100_020]);
+    // A new meter: 5, 6, 7 held for three polls is a reset.
+    expect(read(5, T0 + 4000).readings).toEqual([]);
+    expect(read(6, T0 + 5000).readings).toEqual([]);
+    const reset = read(7, T0 + 6000);
+    expect(reset.readings.map((r) => r.value)).toEqual([7]);
+    expect(reset.counterResets).toEqual(['energy']);
+    expect(read(8, T0 + 7000).readings.map((r) => r.value)).toEqual([8]);
   });
 });

@@ -8,6 +8,7 @@ import type { Reading } from '../../../shared/events.ts';
 import type { QuarantineEntry } from '../../journal/index.ts';
 import { Sink } from '../decode/validate.ts';
 import type { ReadData } from './bus.ts';
+import { type CounterState, checkCounter } from './counters.ts';
 import { checkPlausible, decodeRegister, wordsOf } from './decode.ts';
 import { passesDeadband } from './health.ts';
 import type { Block } from './plan.ts';
@@ -22,12 +23,14 @@ export interface PollContext {
   retentionMs: number;
   /** Last forwarded value per register with a deadband; updated for the values that pass. */
   lastForwarded: Map<string, { value: number; at: number }>;
+  /** Last accepted value of each monotonic counter (see counters.ts); updated as values pass. */
+  counters: Map<string, CounterState>;
 }
 
 export function pollReadings(
   ctx: PollContext,
   read: readonly { block: Block; data: ReadData }[],
-): { readings: Reading[]; rejected: QuarantineEntry[] } {
+): { readings: Reading[]; rejected: QuarantineEntry[]; counterResets: string[] } {
   const { device, now, ts } = ctx;
   const sink = new Sink({
     device,
@@ -38,6 +41,7 @@ export function pollReadings(
     source: 'modbus',
   });
   const rejected: QuarantineEntry[] = [];
+  const counterResets: string[] = [];
   const quarantine = (name: string, words: readonly number[], code: string, message: string) => {
     // The raw registers, big-endian as on the wire, so the quarantine shows what the device sent.
     const payload = Buffer.alloc(words.length * 2);
@@ -76,7 +80,18 @@ export function pollReadings(
       if (sink.rejections.length > before) {
         const rj = sink.rejections[sink.rejections.length - 1]!;
         quarantine(spec.name, wordsOf(spec, data, block.address), rj.code, rj.message);
-      } else if (sink.readings.length > count && spec.deadband > 0) {
+        continue;
+      }
+      if (sink.readings.length > count && spec.monotonic) {
+        const verdict = checkCounter(ctx.counters, spec.name, d.value);
+        if (!verdict.ok) {
+          sink.readings.pop();
+          quarantine(spec.name, wordsOf(spec, data, block.address), 'CT_ERR_IMPLAUSIBLE', verdict.detail);
+          continue;
+        }
+        if (verdict.reset) counterResets.push(spec.name);
+      }
+      if (sink.readings.length > count && spec.deadband > 0) {
         // Refreshed at the device's expected interval, so the twin keeps seeing a steady device as alive.
         if (
           !passesDeadband(
@@ -92,5 +107,5 @@ export function pollReadings(
       }
     }
   }
-  return { readings: sink.readings, rejected };
+  return { readings: sink.readings, rejected, counterResets };
 }

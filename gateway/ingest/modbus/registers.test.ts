@@ -77,6 +77,41 @@ describe('register maps', () => {
   });
 });
 
+describe('enumerated registers and counters', () => {
+  it('reads an enum of codes, and refuses it on a float or empty', () => {
+    const m = map({
+      registers: [
+        { name: 'baud', fc: 3, address: 28, enum: { 0: 2400, 1: 4800, 2: 9600, 5: 1200 } },
+        { name: 'wiring', fc: 3, address: 10, enum: { '1': '3P4W', '2': '3P3W', '3': '1P2W' } },
+      ],
+    });
+    expect([...m.registers[0]!.enum!]).toEqual([
+      [0, '2400'],
+      [1, '4800'],
+      [2, '9600'],
+      [5, '1200'],
+    ]);
+    expect(m.registers[1]!.enum!.get(3)).toBe('1P2W');
+    const bad = (r: Record<string, unknown>) =>
+      parseRegisterMap({ registers: [{ name: 'x', fc: 3, address: 0, ...r }] });
+    expect(bad({ type: 'float32', enum: { 0: 'a' } })).toMatchObject({ message: /integer type/ });
+    expect(bad({ enum: {} })).toMatchObject({ message: /at least one/ });
+    expect(bad({ enum: { x: 'a' } })).toMatchObject({ path: expect.stringMatching(/^registers\.0\.enum/) });
+  });
+
+  it('makes energy units monotonic counters unless the map says otherwise', () => {
+    const m = map({
+      registers: [
+        { name: 'e', fc: 4, address: 0, type: 'float32', unit: 'kWh' },
+        { name: 'e2', fc: 4, address: 2, type: 'float32', unit: 'kWh', monotonic: false },
+        { name: 'v', fc: 4, address: 4, type: 'float32', unit: 'V' },
+        { name: 'c', fc: 4, address: 6, type: 'uint32', monotonic: true },
+      ],
+    });
+    expect(m.registers.map((r) => r.monotonic)).toEqual([true, false, false, true]);
+  });
+});
+
 describe('profiles and device settings', () => {
   it('ships the SDM120 (every CSV row, float32 ABCD) and a room sensor', () => {
     const sdm = builtinProfiles().get('sdm120')!;

@@ -96,7 +96,17 @@ export interface RegisterSpec {
    */
   min: number | undefined;
   max: number | undefined;
+  /** An enumerated register (baud rate, wiring type…): the raw codes it may hold and what each means. */
+  enum: ReadonlyMap<number, string> | undefined;
+  /**
+   * A counter that only counts up (energy: the map's `monotonic`, default on for Wh/kWh/VArh/kVArh): a value
+   * below the last one is rejected, unless the lower reading holds for a few polls (a reset or new meter).
+   */
+  monotonic: boolean;
 }
+
+/** Units of counters that only ever count up (a register map may say otherwise with `monotonic`). */
+const COUNTER_UNITS = new Set(['Wh', 'kWh', 'MWh', 'VArh', 'kVArh', 'VAh', 'kVAh']);
 
 export const WORDS: Record<ValueType, number> = {
   int16: 1,
@@ -156,6 +166,14 @@ export const registerSchema = z
     deadband: z.number().min(0).default(0),
     min: z.number().optional(),
     max: z.number().optional(),
+    /** Raw code -> meaning, e.g. `{0: 1200, 1: 2400, 2: 4800}` or `{1: 3P4W, 2: 3P3W, 3: 1P2W}`. */
+    enum: z
+      .record(
+        z.string().regex(/^-?\d+$/, 'enum keys are integer codes'),
+        z.union([z.string().min(1), z.number()]),
+      )
+      .optional(),
+    monotonic: z.boolean().optional(),
   })
   .strict();
 
@@ -235,6 +253,10 @@ function normaliseRegister(r: z.output<typeof registerSchema>): RegisterSpec | s
   const count = r.type === 'string' ? (r.length ?? 1) : WORDS[r.type];
   if (address + count > 65_536) return `address ${address} + ${count} runs past 65535`;
   if (r.quantity && !isQuantity(r.quantity)) return `unknown quantity ${r.quantity}`;
+  if (r.enum && !['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'].includes(r.type))
+    return `enum needs an integer type, not ${r.type}`;
+  const codes = r.enum ? Object.entries(r.enum) : [];
+  if (r.enum && codes.length === 0) return 'enum needs at least one code';
   return {
     name: r.name,
     fc,
@@ -250,5 +272,7 @@ function normaliseRegister(r: z.output<typeof registerSchema>): RegisterSpec | s
     deadband: r.deadband,
     // Set once here, so every poll and the probe check the same range without re-deriving it.
     ...plausibleRange(r),
+    enum: r.enum ? new Map(codes.map(([k, v]) => [Number(k), String(v)])) : undefined,
+    monotonic: r.monotonic ?? COUNTER_UNITS.has(r.unit),
   };
 }
