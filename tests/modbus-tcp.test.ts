@@ -51,7 +51,7 @@ interface DeviceRow {
       faults: Record<string, number>;
       readingsJournaled: number;
     };
-    lastError: { code: string } | null;
+    lastError: { code: string; message: string } | null;
   };
 }
 
@@ -268,7 +268,7 @@ describe('Modbus TCP: a register map in the wrong byte/word order', () => {
     );
     expect(dev.modbus?.state).toBe('degraded');
     expect(dev.modbus?.lastError).toMatchObject({ code: 'CT_ERR_MODBUS_ORDER' });
-    expect((dev.modbus?.lastError as { message?: string }).message).toMatch(
+    expect(dev.modbus?.lastError?.message).toMatch(
       /order ABCD reads 0\/4 values plausibly, CDAB reads 4\/4: set order: CDAB/,
     );
     expect(dev.modbus?.counters.readingsJournaled).toBe(0);
