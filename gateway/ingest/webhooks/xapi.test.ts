@@ -68,6 +68,13 @@ describe('xAPI 1.0.3 statements', () => {
     [{ id: '1234' }, 'id'],
     [{ timestamp: 'yesterday' }, 'timestamp'],
     [{ result: { score: { scaled: 1.5 } } }, 'result.score.scaled'],
+    [{ Actor: { mbox: 'mailto:a@b.c' } }, 'Actor'],
+    [{ version: '1.1.0' }, 'version'],
+    [{ result: { duration: 'P4W1D' } }, 'result.duration'],
+    [{ result: { score: { raw: 5, min: 10, max: 20 } } }, 'result.score.raw'],
+    [{ context: { platform: 'x', registration: null } }, 'context.registration'],
+    [{ verb: { id: 'http://adlnet.gov/expapi/verbs/voided' } }, 'object.objectType'],
+    [{ timestamp: '2008-09-15T15:53:00.601-00:00' }, 'timestamp'],
   ])('refuses %j at %s', (patch, path) => {
     const st = { ...(fixture(DIR, 'xapi_data_md_example_05.json') as J), ...patch };
     const r = mapXapi(st, ctx);
@@ -101,3 +108,48 @@ describe('xAPI 1.0.3 statements', () => {
     expect(JSON.stringify(e)).not.toContain('s1234567');
   });
 });
+
+/** The ADL LRS conformance suite's statement-body cases (see tests/fixtures/lms/xapi-conformance/README.md). */
+describe('xAPI 1.0.3 conformance (ADL lrs-conformance-test-suite)', () => {
+  const ACCEPT = 'xapi-conformance/accept/';
+  const REJECT = 'xapi-conformance/reject/';
+
+  it.each(fixtures(ACCEPT))('accepts %s', (name) => {
+    expect(ok(mapXapi(fixture(ACCEPT, name), ctx)).events).toHaveLength(1);
+  });
+
+  it.each(fixtures(REJECT))('refuses %s', (name) => {
+    const st = fixture(REJECT, name);
+    const r = mapXapi(st, ctx);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.rejection.code).toBe('CT_ERR_SCHEMA');
+    // The path names a field of the statement, or a missing field directly under an existing one.
+    expect(unresolved(st, r.rejection.path), r.rejection.path).toMatch(/^[^.[]*$/);
+  });
+});
+
+/**
+ * What is left of a JSON path (`a.b[0].c`, '' for the body) after walking it into `v` as far as it goes;
+ * keys may contain dots (extension IRIs, language tags), so the longest matching key is taken.
+ */
+function unresolved(v: unknown, path: string): string {
+  let cur = v;
+  let rest = path;
+  while (rest !== '' && cur !== null && typeof cur === 'object') {
+    const idx = /^\[(\d+)\]/.exec(rest);
+    if (idx) {
+      if (!Array.isArray(cur) || Number(idx[1]) >= cur.length) return rest;
+      cur = cur[Number(idx[1])];
+      rest = rest.slice(idx[0].length).replace(/^\./, '');
+      continue;
+    }
+    const keys = Object.keys(cur)
+      .filter((k) => rest === k || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`))
+      .sort((a, b) => b.length - a.length);
+    if (keys.length === 0) return rest;
+    cur = (cur as Record<string, unknown>)[keys[0]!];
+    rest = rest.slice(keys[0]!.length).replace(/^\./, '');
+  }
+  return rest;
+}

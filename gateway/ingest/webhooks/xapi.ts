@@ -26,6 +26,7 @@ import {
   safeObjectId,
   str,
 } from './common.ts';
+import { checkStatement } from './xapi-strict.ts';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
 const VERBS: Record<string, LearningEventType> = {
@@ -204,6 +205,7 @@ function courseOf(context: unknown, path: string): string | null {
 
 function mapStatement(s: unknown, path: string, ctx: MapContext): LearningEvent {
   const st = obj(s, path);
+  checkStatement(st, path);
   const id = st.id === undefined || st.id === null ? undefined : uuid(st.id, join(path, 'id'));
   const actor = agent(st.actor, join(path, 'actor'));
   const verbId = verb(st.verb, join(path, 'verb'));
