@@ -41,6 +41,28 @@ describe('Caliper 1.2 (POST /webhooks/lms/caliper)', () => {
   const eventFiles = fixtureFiles(DIR, (n) => n.startsWith('caliperEvent'));
   const envelopeFiles = fixtureFiles(DIR, (n) => n.startsWith('caliperEnvelope'));
 
+  // First, so that the valid fixtures below (whose ids the error set reuses) prove a refused event never
+  // occupies an id.
+  it("refuses every fixture of the spec's common-error set with 400/422, a path and a rule, storing nothing", async () => {
+    const ERR = `${DIR}commonErrorFixtures/`;
+    const files = fixtureFiles(ERR);
+    expect(files).toHaveLength(279);
+    const before = journaled().size;
+    const answers = new Map<number, number>();
+    for (const name of files) {
+      const res = await post(gw.httpUrl, '/webhooks/lms/caliper', readFixture(ERR, name));
+      answers.set(res.status, (answers.get(res.status) ?? 0) + 1);
+      const err = res.json.error as J | undefined;
+      expect([400, 422], `${name}: ${res.status} ${JSON.stringify(res.json)}`).toContain(res.status);
+      if (res.status === 422) expect(typeof err?.path, name).toBe('string');
+      if (/^caliperEvent.*(WrongAction|WrongEntityType|UnknownEventType|UnknownProfile)/.test(name))
+        expect(err?.rule, `${name}: ${JSON.stringify(err)}`).toMatch(/^caliper-/);
+    }
+    // Not JSON: caliperEntity-BadJson.json, and a Survey fixture with a trailing comma.
+    expect(answers.get(400)).toBe(2);
+    expect(journaled().size).toBe(before);
+  });
+
   it('accepts every event and envelope fixture and journals each event with its learner, course and type', async () => {
     expect(eventFiles.length + envelopeFiles.length).toBeGreaterThan(60);
     const expected: J[] = [];

@@ -5,10 +5,14 @@
  * neither an event nor an envelope, is refused. Canvas's Caliper format goes through here too.
  *
  * Event (§5): `id` (a UUID URN), `type`, `actor`, `action`, `object` and `eventTime` are required; actor,
- * object, group… may be full entities or "thinned" to their IRI (§5.3). Unknown types and actions are
- * valid events to us: kept as `other` with the original `Type.Action`.
+ * object, group… may be full entities or "thinned" to their IRI (§5.3). Beyond that each event is held to
+ * its type's and profile's rules (caliper-rules.ts): an unknown event type, an action its type does not
+ * allow or an entity of the wrong type is refused with the field and the rule. Known events we have no
+ * canonical type for are kept as `other` with the original `Type.Action`.
  */
 import type { LearningEvent, LearningEventType, LearningSource } from '../../../shared/events.ts';
+import type { CaliperVersion } from './caliper-profiles.ts';
+import { caliperVersion, checkCaliperEvent } from './caliper-rules.ts';
 import {
   type CanonicalEvent,
   eventIdOf,
@@ -74,13 +78,20 @@ function optIdOf(v: unknown, path: string): string | null {
   return v === undefined || v === null ? null : idOf(v, path);
 }
 
-function mapCaliperEvent(e: Json, path: string, ctx: MapContext, source: LearningSource): LearningEvent {
+function mapCaliperEvent(
+  e: Json,
+  path: string,
+  ctx: MapContext,
+  source: LearningSource,
+  version: CaliperVersion,
+): LearningEvent {
   const eventId = eventIdOf(e.id, join(path, 'id'));
   const type = str(e.type, join(path, 'type'), 256);
   const action = str(e.action, join(path, 'action'), 256);
   const actorRaw = idOf(e.actor, join(path, 'actor'));
   const objectRaw = idOf(e.object, join(path, 'object'));
   const ts = isoTime(e.eventTime, join(path, 'eventTime'));
+  checkCaliperEvent(e, path, caliperVersion(e, version));
   const canonical = caliperType(type, action);
   const object = isObject(e.object) ? e.object : undefined;
   const generated = isObject(e.generated) ? e.generated : undefined;
@@ -140,13 +151,13 @@ export function mapCaliper(body: unknown, ctx: MapContext, source: LearningSourc
     if (isEnvelope(body)) {
       str(body.sensor, 'sensor');
       isoTime(body.sendTime, 'sendTime');
-      str(body.dataVersion, 'dataVersion');
+      const version = caliperVersion({ '@context': str(body.dataVersion, 'dataVersion') }, 'v1p2');
       const data = body.data as unknown[];
       for (let i = 0; i < data.length; i++) {
         const item = data[i];
         const p = join('data', i);
         if (!isObject(item)) throw new MapError(p, 'expected an event or entity object');
-        if (isEvent(item)) events.push(mapCaliperEvent(item, p, ctx, source));
+        if (isEvent(item)) events.push(mapCaliperEvent(item, p, ctx, source, version));
         else if (typeof item.type === 'string') ignored++;
         else throw new MapError(join(p, 'type'), 'required');
       }
@@ -160,7 +171,7 @@ export function mapCaliper(body: unknown, ctx: MapContext, source: LearningSourc
         `${what}; send events (entities only inside an envelope)`,
       );
     }
-    events.push(mapCaliperEvent(body, '', ctx, source));
+    events.push(mapCaliperEvent(body, '', ctx, source, 'v1p2'));
     return { events, ignored };
   });
 }

@@ -20,6 +20,8 @@ export interface MapContext {
 export interface MapRejection extends Rejection {
   /** JSON path of the bad field, e.g. `data[2].actor` or `[0].verb.id`; '' for the whole body. */
   path: string;
+  /** The rule broken where a standard names one, e.g. `caliper-action` (see caliper-rules.ts). */
+  rule?: string;
 }
 
 export type MapResult =
@@ -34,6 +36,7 @@ export class MapError extends Error {
     readonly path: string,
     readonly detail: string,
     readonly code: ErrorCode = 'CT_ERR_SCHEMA',
+    readonly rule?: string,
   ) {
     super(`${path || '(body)'}: ${detail}`);
   }
@@ -45,7 +48,9 @@ export function runMapper(fn: () => { events: CanonicalEvent[]; ignored: number 
     return { ok: true, events, ignored };
   } catch (err) {
     if (!(err instanceof MapError)) throw err;
-    return { ok: false, rejection: { ...reject(err.code, err.message), path: err.path } };
+    const rejection: MapRejection = { ...reject(err.code, err.message), path: err.path };
+    if (err.rule) rejection.rule = err.rule;
+    return { ok: false, rejection };
   }
 }
 

@@ -50,6 +50,8 @@ interface Failure {
   code: ErrorCode;
   detail?: string;
   path?: string;
+  /** The standard's rule broken (Caliper), when the mapper names one. */
+  rule?: string;
   retryAfterSec?: number;
   /** More fields for the answer, beside `error` (what a partly stored request did store). */
   extra?: Record<string, unknown>;
@@ -95,8 +97,9 @@ export function registerWebhookRoutes(
       deviceId: undefined,
       topic: route,
       code: f.code,
-      message:
-        f.path !== undefined && !message.includes(f.path) ? `${message} (at ${f.path || '(body)'})` : message,
+      message: `${
+        f.path !== undefined && !message.includes(f.path) ? `${message} (at ${f.path || '(body)'})` : message
+      }${f.rule ? ` [${f.rule}]` : ''}`,
       payload,
     };
   };
@@ -122,6 +125,7 @@ export function registerWebhookRoutes(
     if (f.retryAfterSec !== undefined) reply.header('retry-after', String(f.retryAfterSec));
     const error: Record<string, string> = { code: f.code, message };
     if (f.path !== undefined) error.path = f.path;
+    if (f.rule !== undefined) error.rule = f.rule;
     return reply.code(ERRORS[f.code].status).send({ error, ...f.extra });
   };
 
@@ -240,8 +244,8 @@ export function registerWebhookRoutes(
         };
         const mapped = src.mapper(parsed, ctx);
         if (!mapped.ok) {
-          const { code, message, path } = mapped.rejection;
-          return fail(src, src.route, reply, { code, detail: message, path }, body);
+          const { code, message, path, rule } = mapped.rejection;
+          return fail(src, src.route, reply, { code, detail: message, path, rule }, body);
         }
         let result: Awaited<ReturnType<EventJournal['submit']>>;
         try {
