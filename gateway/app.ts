@@ -13,6 +13,7 @@ import { createMqttIngest, type MqttIngest } from './ingest/mqtt/broker.ts';
 import { installWebhooks, type Webhooks } from './ingest/webhooks/index.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
+import { NO_STAFF_HINT } from './status/auth.ts';
 import { buildStatusApp } from './status/server.ts';
 import { DEFAULT_TWIN_CONFIG, type TwinConfig } from './twin/reducer.ts';
 import { Uplink } from './uplink/index.ts';
@@ -155,6 +156,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       if (config.modbus.enabled) modbus.start();
       started = true;
       logger.info({ ports, dev: config.dev }, 'gateway started');
+      if (!config.dev && config.http.staff.length === 0) logger.warn({ code: 'CT_ERR_AUTH' }, NO_STAFF_HINT);
     },
     async stop() {
       if (started) {

@@ -57,6 +57,9 @@ export interface TwinChange {
   from: string;
   to: string;
   reasons: string[];
+  /** Occupancy changes: P(occupied) (null without evidence) and the evidence it rests on. */
+  probability?: number | null;
+  basis?: string;
 }
 
 export type AlertSeverity = 'info' | 'warning' | 'critical';

@@ -492,7 +492,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
   });
 
   it("a snapshot at 'now' holds the room's twin state exactly as GET /api/rooms/{id} reports it", async () => {
-    type StateValue = { state: string; ts: number; reasons: string[] };
+    type StateValue = { state: string; ts: number; reasons: string[]; probability?: number; basis?: string };
     type RoomView = {
       state: { occupancy?: StateValue; comfort?: StateValue };
       health: Record<string, StateValue>;
@@ -509,7 +509,12 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
         const r = await get(`/api/rooms/${ROOM}`);
         if (r.status !== 200) return false;
         const v = (await r.json()) as RoomView;
-        return v.state.comfort?.state === 'alert' && v.health['env-1'] && v.health['env-3'];
+        return (
+          v.state.comfort?.state === 'alert' &&
+          v.state.occupancy?.state === 'occupied' &&
+          v.health['env-1'] &&
+          v.health['env-3']
+        );
       },
       20_000,
       "r-101's twin state in the cloud",
@@ -518,6 +523,9 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     // the build, so the snapshot and the API describe the same moment.
     for (let attempt = 0; ; attempt++) {
       const before = await view();
+      // The cloud's copy of the occupancy verdict carries the gateway's probability and basis.
+      expect(before.state.occupancy).toMatchObject({ basis: 'co2', probability: expect.any(Number) });
+      expect(before.state.occupancy?.probability).toBeGreaterThan(0.65);
       const r = await postSnapshot();
       expect(r.status).toBe(201);
       const id = ((await r.json()) as { snapshotId: string }).snapshotId;

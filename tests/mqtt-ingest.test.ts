@@ -93,6 +93,13 @@ describe('MQTT ingest with device credentials', () => {
         const r = await getJson<{
           latest: Record<string, { value: number }>;
           comfort: { level: string; reasons: string[] };
+          occupancy: {
+            occupied: boolean;
+            probability: number | null;
+            basis: string;
+            reasons: string[];
+            since: number | null;
+          };
         }>(`${t.httpUrl}/api/rooms/r-101`);
         return r.latest.temperature ? r : undefined;
       },
@@ -103,6 +110,10 @@ describe('MQTT ingest with device credentials', () => {
     expect(room.latest.co2?.value).toBe(1620);
     expect(room.comfort.level).toBe('alert');
     expect(room.comfort.reasons.join(' ')).toMatch(/co2/);
+    // 1620 ppm far over the empty-room baseline: occupied on CO2, with the probability and why.
+    expect(room.occupancy).toMatchObject({ occupied: true, basis: 'co2', since: expect.any(Number) });
+    expect(room.occupancy.probability).toBeGreaterThan(0.65);
+    expect(room.occupancy.reasons.join(' ')).toMatch(/co2 1620 ppm/);
 
     const closed = await waitFor(
       () => {

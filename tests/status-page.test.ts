@@ -3,8 +3,10 @@
  * so. The page itself is checked in real Chromium in tests/status-page-browser.test.ts.
  */
 
+import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../shared/logger.ts';
 import { testPassword } from './helpers/campus.ts';
 import { getJson, STAFF_AUTH, startTestGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -35,6 +37,43 @@ describe('status API access', () => {
     expect(status.mode).toBe('secure');
     const metrics = await (await fetch(`${secure.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/ct_auth_failures_total\{reason="staff_login"\} 6/);
+  });
+
+  it('without any staff account, warns at start and tells the browser and API how to add one', async () => {
+    let logged = '';
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        logged += String(chunk);
+        done();
+      },
+    });
+    const lonely = await startTestGateway(
+      { http: { host: '127.0.0.1', port: 0, staff: [] }, log: { level: 'info' } },
+      { logger: createLogger({ level: 'info', destination }) },
+    );
+    try {
+      const warning = logged
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .find((l) => l.msg.includes('no staff account'));
+      expect(warning?.level).toBe(40);
+      expect(warning?.msg).toMatch(/http\.staff .*campus-twin hash-password/);
+      const page = await fetch(`${lonely.httpUrl}/`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(401);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toMatch(/Login required.*http\.staff.*campus-twin hash-password/s);
+      const api = await fetch(`${lonely.httpUrl}/api/status`);
+      expect(api.status).toBe(401);
+      expect(((await api.json()) as { error: { message: string } }).error.message).toMatch(/http\.staff/);
+    } finally {
+      await lonely.stop();
+    }
+    // A gateway with an account says nothing of the kind.
+    const withAccount = await fetch(`${secure.httpUrl}/api/status`);
+    expect(((await withAccount.json()) as { error: { message: string } }).error.message).toBe(
+      'staff login required',
+    );
   });
 
   it('leaves liveness and metrics open for probes and Prometheus', async () => {

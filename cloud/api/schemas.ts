@@ -58,7 +58,17 @@ export const gatewaysResponse = obj({
   ),
 });
 
-const stateValue = obj({ state: str, ts: ms, reasons: arr(str), gatewayId: str });
+const stateValue = obj(
+  {
+    state: str,
+    ts: ms,
+    reasons: arr(str),
+    gatewayId: str,
+    probability: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    basis: { type: ['string', 'null'] },
+  },
+  ['state', 'ts', 'reasons', 'gatewayId'],
+);
 const alert = obj(
   {
     alertId: str,

@@ -51,6 +51,8 @@ const twinSchema = z.object({
   from: z.string().max(256),
   to: z.string().max(256),
   reasons: z.array(z.string().max(1024)).max(64).default([]),
+  probability: z.number().min(0).max(1).nullable().optional(),
+  basis: z.string().max(64).optional(),
 });
 
 const alertSchema = z.object({

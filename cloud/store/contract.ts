@@ -209,6 +209,8 @@ export function storeContract(name: string, makeStore: () => CloudStore | Promis
           from: 'x',
           to: `s${i}`,
           reasons: [`i${i}`],
+          probability: i / 20,
+          basis: i % 2 ? 'co2' : 'light+co2',
         });
       changes.push({
         roomId: 'r1',
@@ -238,13 +240,16 @@ export function storeContract(name: string, makeStore: () => CloudStore | Promis
         for (let i = 0; i < items.length; i += 4)
           await apply(s, [prepared('twin', 'gw-1', `t${i}`, items.slice(i, i + 4))]);
         const room = await s.room('r1', 10);
-        expect(room?.state.occupancy).toMatchObject({
+        expect(room?.state.occupancy).toEqual({
           state: 's11',
           ts: T0 + 11_000,
           reasons: ['i11'],
           gatewayId: 'gw-1',
+          probability: 0.55,
+          basis: 'co2',
         });
         expect(room?.state.comfort).toMatchObject({ state: 'warn', ts: T0 + 5000 });
+        expect(room?.state.comfort).not.toHaveProperty('probability');
         expect(room?.health['env-1']).toMatchObject({ state: 'stale' });
         expect((await s.counts()).items.twin).toBe(changes.length);
       }

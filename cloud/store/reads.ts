@@ -100,7 +100,7 @@ function prepareReads(db: Database.Database) {
   return {
     gateways: q('SELECT * FROM gateways ORDER BY gateway_id'),
     roomState: q(
-      'SELECT kind, subject, state, ts, reasons, gateway_id FROM room_state WHERE room_id = ? ORDER BY kind, subject',
+      'SELECT kind, subject, state, ts, reasons, gateway_id, detail FROM room_state WHERE room_id = ? ORDER BY kind, subject',
     ),
     roomAlerts: q('SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?'),
     roomKnown: q('SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1'),
@@ -206,6 +206,7 @@ export class SqliteReads {
       ts: number;
       reasons: string;
       gateway_id: string;
+      detail: string | null;
     }[];
     const alerts = (this.#q.roomAlerts.all(roomId, alertsLimit) as AlertRow[]).map(alertFromRow);
     if (states.length === 0 && alerts.length === 0 && !this.#q.roomKnown.get(roomId)) return undefined;
@@ -217,6 +218,7 @@ export class SqliteReads {
         reasons: JSON.parse(s.reasons) as string[],
         gatewayId: s.gateway_id,
       };
+      if (s.detail) Object.assign(v, JSON.parse(s.detail) as Pick<RoomStateValue, 'probability' | 'basis'>);
       if (s.kind === 'health') view.health[s.subject] = v;
       else if (s.kind === 'occupancy' || s.kind === 'comfort') view.state[s.kind] = v;
     }

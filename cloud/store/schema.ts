@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -19,6 +19,9 @@ export const EVENT_COLUMNS_V2 = [
   ['max_score', 'REAL'],
   ['count', 'INTEGER NOT NULL DEFAULT 1'],
 ] as const;
+
+/** Columns added in version 3: an occupancy state's probability and basis (JSON), on the latest state. */
+export const ROOM_STATE_COLUMNS_V3 = [['detail', 'TEXT']] as const;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,7 +74,7 @@ CREATE INDEX IF NOT EXISTS twin_changes_ts ON twin_changes (ts);
 
 CREATE TABLE IF NOT EXISTS room_state (
   room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
-  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL,
+  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
   PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS alerts (

@@ -46,10 +46,11 @@ export const SQL = {
   upsertDelta: `${AGG_INSERT} 0) ON CONFLICT (sensor_id, window_ms, window_start) DO UPDATE SET ${AGG_MERGE}`,
   insertTwin: `INSERT INTO twin_changes (gateway_id, item_id, room_id, kind, subject, ts, from_state, to_state,
     reasons) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-  upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id)
-    VALUES (?,?,?,?,?,?,?,?)
+  upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail)
+    VALUES (?,?,?,?,?,?,?,?,?)
     ON CONFLICT (room_id, kind, subject) DO UPDATE SET state = excluded.state, ts = excluded.ts,
-      reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id
+      reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id,
+      detail = excluded.detail
     WHERE excluded.ts > room_state.ts OR (excluded.ts = room_state.ts AND excluded.item_id > room_state.item_id)`,
   insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message)
     VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,

@@ -82,6 +82,39 @@ describe('SQLite store sensor dictionary', () => {
 });
 
 describe('SQLite store migration', () => {
+  it('adds the occupancy detail column to a version-2 room_state and keeps its rows', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v2-'));
+    const file = join(own, 'v2.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE room_state (
+      room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
+      reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL,
+      PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
+      INSERT INTO room_state VALUES ('r1', 'occupancy', '', 'occupied', 5, '["basis co2"]', 'i1', 'gw-1');`);
+    old.close();
+    const s = new SqliteCloudStore({ file });
+    try {
+      expect((await s.room('r1', 5))?.state.occupancy).toEqual({
+        state: 'occupied',
+        ts: 5,
+        reasons: ['basis co2'],
+        gatewayId: 'gw-1',
+      });
+      const change = { roomId: 'r1', ts: 9, kind: 'occupancy', from: 'occupied', to: 'vacant', reasons: [] };
+      const item = { id: 'twin:r1:9', body: { ...change, probability: 0.2, basis: 'light' } };
+      const batch = prepared('twin', 'gw-1', 't1', [item]);
+      await s.applyBatch(P0, [batch], batch.position, 1);
+      expect((await s.room('r1', 5))?.state.occupancy).toMatchObject({
+        state: 'vacant',
+        probability: 0.2,
+        basis: 'light',
+      });
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v1-'));
     const file = join(own, 'v1.db');
@@ -113,7 +146,7 @@ describe('SQLite store migration', () => {
         max_score: 10,
       });
       expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").get()).toEqual({
-        value: '2',
+        value: '3',
       });
       const snap = await s.createSnapshot({
         cutoffTs: 1_800_000_000_000,

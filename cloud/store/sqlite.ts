@@ -20,7 +20,7 @@ import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
 import { SqliteRiskReads } from './risk-reads.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
-import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, SCHEMA_VERSION } from './schema.ts';
+import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, ROOM_STATE_COLUMNS_V3, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import { eventColumnValues, eventParams, SQL } from './sql.ts';
 import {
@@ -78,12 +78,26 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   db.transaction(() => {
     db.exec(DDL);
     migrateEvents(db);
+    addMissingColumns(db, 'room_state', ROOM_STATE_COLUMNS_V3);
     db.exec(DDL_V2_INDEXES);
     db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ).run('schemaVersion', String(SCHEMA_VERSION));
   }).immediate();
   return db;
+}
+
+/** An older file: add the columns a newer schema declares for `table` (nullable, nothing to backfill). */
+function addMissingColumns(
+  db: Database.Database,
+  table: string,
+  cols: readonly (readonly [string, string])[],
+) {
+  const have = new Set(
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const [name, type] of cols)
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
@@ -327,7 +341,11 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         const subject = c.kind === 'health' ? (c.deviceId ?? '') : '';
         const reasons = JSON.stringify(c.reasons);
         s.insertTwin.run(gatewayId, item.id, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons);
-        s.upsertRoomState.run(c.roomId, c.kind, subject, c.to, c.ts, reasons, item.id, gatewayId);
+        const detail =
+          c.probability !== undefined || c.basis !== undefined
+            ? JSON.stringify({ probability: c.probability ?? null, basis: c.basis ?? null })
+            : null;
+        s.upsertRoomState.run(c.roomId, c.kind, subject, c.to, c.ts, reasons, item.id, gatewayId, detail);
         return true;
       }
       case 'alert': {

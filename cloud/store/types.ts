@@ -86,9 +86,13 @@ export interface GatewaySummary {
 
 export interface RoomStateValue {
   state: string;
+  /** Since when the state stands (the change's event time). */
   ts: number;
   reasons: string[];
   gatewayId: string;
+  /** Occupancy: P(occupied) as the gateway judged it (null without evidence) and its basis. */
+  probability?: number | null;
+  basis?: string | null;
 }
 
 export interface RoomView {

@@ -229,6 +229,8 @@ function evaluate(prev: RoomTwin, next: RoomTwin, now: number, cfg: TwinConfig):
       from: occupancyWord(prev.occupancy.occupied),
       to: occupancyWord(next.occupancy.occupied),
       reasons: [`basis ${next.occupancy.basis}`, ...next.occupancy.reasons],
+      probability: occupancyProbability(next.occupancy),
+      basis: next.occupancy.basis,
     });
   }
 
@@ -295,6 +297,15 @@ export interface RoomSummary {
   occupied: boolean;
   confidence: number;
   basis: OccupancyState['basis'];
+  /** The whole occupancy verdict: P(occupied) (null without evidence), why, and since when it stands. */
+  occupancy: {
+    occupied: boolean;
+    probability: number | null;
+    confidence: number;
+    basis: OccupancyState['basis'];
+    reasons: string[];
+    since: number | null;
+  };
   comfort: { level: ComfortState['level']; reasons: string[] };
   latest: Partial<Record<Quantity, { value: number; unit: string; ts: number }>>;
   devices: Record<string, { health: DeviceHealth; lastSeen: number | null }>;
@@ -325,12 +336,26 @@ export function summarizeRoom(
     occupied: s.occupancy.occupied,
     confidence: s.occupancy.confidence,
     basis: s.occupancy.basis,
+    occupancy: {
+      occupied: s.occupancy.occupied,
+      probability: occupancyProbability(s.occupancy),
+      confidence: s.occupancy.confidence,
+      basis: s.occupancy.basis,
+      reasons: s.occupancy.reasons,
+      since: s.occupancy.since,
+    },
     comfort: { level: s.comfort.level, reasons: s.comfort.reasons },
     latest,
     devices,
     powerKw: s.powerKw,
     energyTodayKwh: s.energyTodayKwh,
   };
+}
+
+/** P(occupied) of a verdict: its confidence turned round for "vacant"; null when there is no evidence. */
+export function occupancyProbability(o: OccupancyState): number | null {
+  if (o.basis === 'none') return null;
+  return Math.round((o.occupied ? o.confidence : 1 - o.confidence) * 1000) / 1000;
 }
 
 function newDevice(deviceId: string, expectedIntervalMs: number): DeviceTwin {

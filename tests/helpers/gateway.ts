@@ -7,7 +7,7 @@ import { createGateway, type Gateway } from '../../gateway/app.ts';
 import { gatewayConfigFrom } from '../../gateway/config/index.ts';
 import { hashPassword } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { createLogger, type Logger } from '../../shared/logger.ts';
 import { testCampus, testCampusData } from './campus.ts';
 
 export const STAFF = { username: 'facilities', password: 'staff-pw' };
@@ -32,7 +32,7 @@ export function tempDir(prefix = 'ct-test-'): string {
 
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
-  opts: { campus?: Campus; dataDir?: string; now?: () => number } = {},
+  opts: { campus?: Campus; dataDir?: string; now?: () => number; logger?: Logger } = {},
 ): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = gatewayConfigFrom({
@@ -46,7 +46,7 @@ export async function startTestGateway(
   const campus = opts.campus ?? (await testCampus());
   const gw = createGateway(config, {
     campus,
-    logger: createLogger({ level: 'silent' }),
+    logger: opts.logger ?? createLogger({ level: 'silent' }),
     ...(opts.now ? { now: opts.now } : {}),
   });
   await gw.start();
