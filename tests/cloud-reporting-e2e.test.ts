@@ -5,13 +5,16 @@
  * `POST /api/snapshots {"cutoff": A}`, `GET /api/snapshots/{id}` and `GET /api/analytics/{id}` as CSV.
  * Engagement rows and the room's CO2 minutes equal values worked out by hand below
  * (cloud/reporting/engagement.ts and room-analytics.ts define them). Room twin rows come from the gateway's
- * reducer, stamped with its clock: they are compared with what `/api/rooms/{id}` says at the same time.
+ * reducer, which stamps occupancy and comfort changes with the readings' own (event) time: the room row at
+ * the cut-off is checked against the twin changes the gateway emitted up to it, and the snapshot at 'now'
+ * against what `/api/rooms/{id}` says at the same time.
  */
 import { rmSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cloud } from '../cloud/app.ts';
 import { pseudonymOf } from '../gateway/ingest/webhooks/index.ts';
+import type { TwinChange } from '../shared/events.ts';
 import { testPassword } from './helpers/campus.ts';
 import { startTestCloud, TEST_TOKEN } from './helpers/cloud.ts';
 import { parseCsv } from './helpers/csv.ts';
@@ -313,6 +316,48 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
   let cloud: Cloud | undefined;
   let gw: TestGateway | undefined;
   let dir: string | undefined;
+  /** Every twin change the gateway committed, as it announced them. */
+  const emitted: TwinChange[] = [];
+  /** The newest change of a kind (and device) at or before t. */
+  const lastAt = (t: number, kind: TwinChange['kind'], deviceId?: string) =>
+    emitted
+      .filter((c) => c.roomId === ROOM && c.kind === kind && c.deviceId === deviceId && c.ts <= t)
+      .sort((a, b) => a.ts - b.ts)
+      .at(-1);
+  /** r-101's snapshot state at t, from the emitted changes (cloud/reporting/rooms.ts's row layout). */
+  const roomAt = (t: number) => {
+    const view = (c: TwinChange | undefined) => (c ? { state: c.to, since: c.ts, reasons: c.reasons } : null);
+    const devices = [...new Set(emitted.filter((c) => c.kind === 'health').map((c) => c.deviceId!))];
+    const health = Object.fromEntries(
+      devices.flatMap((d) => {
+        const c = lastAt(t, 'health', d);
+        return c ? [[d, { state: c.to, since: c.ts }]] : [];
+      }),
+    );
+    const occupancy = lastAt(t, 'occupancy');
+    const comfort = lastAt(t, 'comfort');
+    const state = {
+      occupancy: view(occupancy),
+      comfort: view(comfort),
+      health,
+      devices: Object.keys(health).length,
+      devicesOffline: Object.values(health).filter((h) => h.state === 'offline').length,
+    };
+    const newest = Math.max(
+      ...[occupancy, comfort].flatMap((c) => (c ? [c.ts] : [])),
+      ...Object.values(health).map((h) => h.since),
+    );
+    return { state, newest };
+  };
+  /** Minutes of [from, to) whose midpoint falls in a warn or alert comfort level. */
+  const comfortViolationMinutes = (from: number, to: number) => {
+    let n = 0;
+    for (let t = from + 30 * S; t < to; t += M) {
+      const c = lastAt(t, 'comfort');
+      if (c && c.to !== 'ok') n++;
+    }
+    return n;
+  };
   let api = '';
   const auth = { authorization: `Bearer ${TEST_TOKEN}` };
   const get = (path: string, headers: Record<string, string> = {}) =>
@@ -344,6 +389,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       uplink: { connectionString: hub.connectionString, hubName: hub.hubName, ...FAST_UPLINK },
       ...webhookConfig(),
     });
+    gw.gw.pipeline.events.on('twin:changed', (c: TwinChange) => emitted.push({ ...c }));
 
     // Learning and admin events through the signed webhooks (past event times are accepted as they are).
     const sends: [string, unknown, number, Record<string, string>?][] = [
@@ -418,10 +464,11 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       cutoffTs: A,
       cutoff: iso(A),
       trigger: 'api',
-      // Every twin change is stamped with the gateway's clock, after A: no room is known at the cut-off.
-      rooms: 0,
+      // Occupancy and comfort changes carry the readings' event time, before A: r-101 is known then.
+      rooms: 1,
       enrolments: 3, // Alice, Bob, Carol in the course
-      results: 2 + 3 * 2, // r-101's CO2 minutes and facility risk; score and risk flag per enrolment
+      // r-101's comfort minutes, CO2 minutes and facility risk; score and risk flag per enrolment
+      results: 3 + 3 * 2,
       periodFrom: A - D,
     });
     createdAt = info.createdAt as number;
@@ -438,13 +485,18 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     expect(text.endsWith('\n')).toBe(true);
     const [header, ...rows] = parseCsv(text);
     expect(header).toEqual(['snapshot_id', 'student_id', 'course_id', 'facility_id', 'snapshot_ts', 'state']);
-    // Rows in (student pseudonym, course) order; no facility rows (see above).
+    // The room row first (facility rows sort before student rows), then (student pseudonym, course).
+    const [room, ...students] = rows;
+    const atA = roomAt(A);
+    expect(room!.slice(0, 5)).toEqual([snapshotId, '', '', ROOM, isoSeconds(atA.newest)]);
+    expect(JSON.parse(room![5]!)).toEqual(atA.state);
+    expect(atA.state.occupancy).not.toBeNull();
     const order = (Object.keys(P) as Student[]).sort((a, b) => (P[a] < P[b] ? -1 : 1));
-    expect(rows.map((row) => row.slice(0, 5))).toEqual(
+    expect(students.map((row) => row.slice(0, 5))).toEqual(
       order.map((s) => [snapshotId, P[s], COURSE, '', isoSeconds(EXPECTED_ROW_TS[s])]),
     );
     for (const [i, s] of order.entries()) {
-      expect(JSON.parse(rows[i]![5]!), s).toEqual(EXPECTED_STATE[s]);
+      expect(JSON.parse(students[i]![5]!), s).toEqual(EXPECTED_STATE[s]);
     }
   });
 
@@ -458,12 +510,27 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     expect(header).toEqual(['result_id', 'snapshot_id', 'metric', 'value', 'computed_ts']);
     const computed = isoSeconds(createdAt);
     const order = (Object.keys(P) as Student[]).sort((a, b) => (P[a] < P[b] ? -1 : 1));
+    // Comfort minutes from the gateway's comfort changes, minute by minute (room-analytics.ts's rule:
+    // the level at each minute's midpoint); device health is known only after A (wall clock).
+    const bad = comfortViolationMinutes(A - D, A);
+    expect(bad).toBeGreaterThan(0);
     expect(rows).toEqual([
-      // Only CO2 for the room: utilization, comfort and device health need twin history inside the
-      // period, and the twin changed only after A.
+      [
+        `room/${ROOM}/comfort_violation_minutes`,
+        snapshotId,
+        'comfort_violation_minutes',
+        String(bad),
+        computed,
+      ],
       [`room/${ROOM}/co2_over_1000_minutes`, snapshotId, 'co2_over_1000_minutes', '8', computed],
-      // Facility risk 0: no comfort or health known in the period, no energy sensor, no work order.
-      [`room/${ROOM}/facility_risk`, snapshotId, 'facility_risk', '0', computed],
+      // Facility risk: comfort only (30 at 240 minutes); no health in the period, no energy, no work order.
+      [
+        `room/${ROOM}/facility_risk`,
+        snapshotId,
+        'facility_risk',
+        String(Math.round(30 * Math.min(1, bad / 240))),
+        computed,
+      ],
       ...order.flatMap((s) => {
         const id = `enrolment/${P[s]}/${encodeURIComponent(COURSE)}`;
         const st = EXPECTED_STATE[s];
@@ -473,7 +540,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
         ];
       }),
     ]);
-    expect(Number(rows[0]![3])).toBe(EXPECTED_CO2_MINUTES);
+    expect(Number(rows[1]![3])).toBe(EXPECTED_CO2_MINUTES);
     // The values by student, as a reader would check them: Alice 56/0, Bob 21/1, Carol 6/0.
     const byId = new Map(rows.map((row) => [row[0]!, Number(row[3])]));
     expect(byId.get(`enrolment/${P.alice}/${encodeURIComponent(COURSE)}/engagement_score`)).toBe(56);

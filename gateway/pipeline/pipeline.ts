@@ -146,8 +146,8 @@ export class Pipeline {
     const now = this.#now();
     let stage: TwinStage | undefined;
     const result = this.store.commit(readings, rejected, now, (res: CommitResult) => {
-      stage = this.twins.stage(res.fresh, now);
-      if (res.late.length) this.twins.stage(res.late, now, stage);
+      // Fresh and late together: the reducer orders them by their own timestamps.
+      stage = this.twins.stage(res.late.length ? [...res.fresh, ...res.late] : res.fresh, now);
       this.#queueTwinChangesInTx(stage, now);
     });
     if (stage) {
@@ -192,15 +192,15 @@ export class Pipeline {
 
   /**
    * A twin change's id ends in its time, so two changes of one room and kind in the same millisecond (a
-   * commit and a tick, or a clock stepped back) would share an id and the second would be dropped as a
-   * duplicate; the cloud's last-writer-wins needs their order too. Times are made strictly increasing per
-   * (room, kind, device).
+   * commit and a tick) would share an id and the second would be dropped as a duplicate: such a change is
+   * moved on by a millisecond. Times that go back are event time (a backfill of older data) and stand: the
+   * same change replayed again keeps its id and is ignored as the duplicate it is.
    */
   #sequence(stage: TwinStage): void {
     for (const c of stage.changes) {
       const key = `${c.roomId}\u0000${c.kind}\u0000${c.deviceId ?? ''}`;
       const last = this.#lastChangeTs.get(key);
-      if (last !== undefined && c.ts <= last) c.ts = last + 1;
+      if (last !== undefined && c.ts === last) c.ts = last + 1;
       this.#lastChangeTs.set(key, c.ts);
     }
   }

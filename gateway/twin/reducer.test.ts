@@ -12,6 +12,7 @@ import {
   reduceReading,
   reduceReadings,
   reduceTick,
+  roomClock,
   summarizeRoom,
   type TwinConfig,
 } from './reducer.ts';
@@ -497,7 +498,7 @@ describe('reduceReadings (one group commit)', () => {
     expect(kinds(batched.changes, 'comfort')[0]?.to).toBe('alert');
   });
 
-  it('emits no change for a flip-flop inside one batch', () => {
+  it('keeps a flip-flop inside one batch as history, at the readings own times', () => {
     const now = T0 + 5 * MIN;
     const state = reduceReading(
       fresh(),
@@ -508,13 +509,16 @@ describe('reduceReadings (one group commit)', () => {
     const out = reduceReadings(
       state,
       [
-        reading('cnt-1', 'occupancy_count', 5, now - 2000),
         reading('cnt-1', 'occupancy_count', 0, now - 1000),
+        reading('cnt-1', 'occupancy_count', 5, now - 2000),
       ],
       now,
       cfg,
     );
-    expect(kinds(out.changes, 'occupancy')).toEqual([]);
+    expect(kinds(out.changes, 'occupancy').map((c) => [c.to, c.ts])).toEqual([
+      ['occupied', now - 2000],
+      ['vacant', now - 1000],
+    ]);
     expect(out.state.latest.occupancy_count?.value).toBe(0);
   });
 
@@ -523,5 +527,66 @@ describe('reduceReadings (one group commit)', () => {
     const out = reduceReadings(state, [{ ...env('co2', 900, T0), roomId: 'elsewhere' }], T0, cfg);
     expect(out.state).toBe(state);
     expect(out.changes).toEqual([]);
+  });
+});
+
+describe('event time', () => {
+  /** A morning in the room: lights and CO2 every minute, people from minute 20 to 80. */
+  function morning(t0: number): Reading[] {
+    const out: Reading[] = [];
+    for (let i = 0; i < 120; i++) {
+      const busy = i >= 20 && i < 80;
+      const co2 = busy
+        ? 450 + 10 * (i - 19)
+        : 450 + 600 * Math.exp(-Math.max(0, i - 80) / 15) * (i >= 80 ? 1 : 0);
+      out.push(env('co2', Math.round(co2), t0 + i * MIN));
+      out.push(env('light', busy ? 480 : 40, t0 + i * MIN + 1000));
+    }
+    return out;
+  }
+  const flips = (changes: TwinChange[], t0: number) =>
+    kinds(changes, 'occupancy').map((c) => [c.from, c.to, c.ts - t0, c.reasons.join('; ')]);
+
+  it('gives the same occupancy history for data from 2015 replayed now as for the same data live', () => {
+    const live = feed(fresh(), morning(T0));
+    // The same readings stamped in 2015, all arriving now in one burst (a backfill).
+    const old = Date.UTC(2015, 1, 4, 8, 0, 0);
+    const wall = T0 + 3 * 3600_000;
+    const replayed = morning(old).map((r) => ({ ...r, receivedAt: wall }));
+    const burst = reduceReadings(fresh(), replayed, wall, cfg);
+    expect(flips(live.changes, T0)).toHaveLength(2);
+    expect(flips(burst.changes, old)).toEqual(flips(live.changes, T0));
+    expect(burst.state.occupancy.since! - old).toBe(live.state.occupancy.since! - T0);
+  });
+
+  it('does not depend on how the readings are batched', () => {
+    const all = morning(T0);
+    const whole = reduceReadings(fresh(), all, T0 + 3 * 3600_000, cfg);
+    let s = fresh();
+    const changes: TwinChange[] = [];
+    for (let i = 0; i < all.length; i += 7) {
+      const out = reduceReadings(s, all.slice(i, i + 7).reverse(), T0 + 3 * 3600_000, cfg);
+      s = out.state;
+      changes.push(...out.changes);
+    }
+    expect(flips(changes, T0)).toEqual(flips(whole.changes, T0));
+    expect(s.occupancy).toEqual(whole.state.occupancy);
+  });
+
+  it('moves the room clock on with the wall clock only once no reading has arrived for idleAdvanceMs', () => {
+    const lit = reduceReadings(fresh(), [{ ...env('light', 600, T0), receivedAt: T0 }], T0, cfg).state;
+    expect(roomClock(lit, T0 + 20_000, cfg)).toBe(T0);
+    expect(roomClock(lit, T0 + 10 * MIN, cfg)).toBe(T0 + 10 * MIN);
+    // A 2015 replay arriving right now stays at its own time whatever the wall clock says.
+    const old = Date.UTC(2015, 1, 4, 8, 0, 0);
+    const replay = reduceReadings(fresh(), [{ ...env('light', 600, old), receivedAt: T0 }], T0, cfg).state;
+    expect(replay.occupancy.since).toBe(old);
+    expect(roomClock(replay, T0 + 1000, cfg)).toBe(old);
+    const tick = reduceTick(replay, T0 + 1000, cfg);
+    expect(kinds(tick.changes, 'occupancy')).toEqual([]);
+    // Once the replay is over and nothing arrives, its evidence ages like any silent sensor's.
+    const after = reduceTick(replay, T0 + cfg.occupancy.evidenceMaxAgeMs + MIN, cfg);
+    expect(after.state.occupancy).toMatchObject({ occupied: false, basis: 'none' });
+    expect(kinds(after.changes, 'occupancy')[0]!.ts).toBe(old + cfg.occupancy.evidenceMaxAgeMs + MIN);
   });
 });

@@ -3,9 +3,17 @@
  * latest value per quantity, occupancy, comfort, device health, power now and energy today — plus the
  * TwinChanges worth telling someone about (occupancy flips, comfort level changes, device health changes).
  *
- * Pure: time comes in as `now`; no clocks, timers or I/O. Inputs are never mutated (new objects, sharing
- * untouched parts). The state is plain JSON (no Map/Set/class) because it is checkpointed with lowdb.
- * Occupancy method: see occupancy.ts; comfort bands: comfort.ts; health: health.ts.
+ * Two clocks. Occupancy, comfort and energy follow **event time**, the readings' own timestamps: readings
+ * are applied in timestamp order and the room is evaluated at each distinct timestamp, so buffered,
+ * replayed or batched data yields the same room history as live data, and a change carries the time it
+ * happened in the room. The **wall clock** (`now`) decides only device health (stale/offline now), and it
+ * moves the room's event clock on while no reading arrives at all (`idleAdvanceMs`): a room whose sensors
+ * fell silent loses its evidence as time passes, while a replay running faster than real time is never
+ * overtaken by the wall clock.
+ *
+ * Pure: time comes in as arguments; no clocks, timers or I/O. Inputs are never mutated (new objects,
+ * sharing untouched parts). The state is plain JSON (no Map/Set/class) because it is checkpointed with
+ * lowdb. Occupancy method: see occupancy.ts; comfort bands: comfort.ts; health: health.ts.
  */
 import type { DeviceInfo, RoomInfo } from '../../shared/campus.ts';
 import type { DeviceHealth, Reading, TwinChange } from '../../shared/events.ts';
@@ -43,6 +51,12 @@ export interface TwinConfig extends ComfortConfig, HealthConfig {
   defaultExpectedIntervalMs: number;
   /** "Today" for energy is the UTC day shifted by this offset. */
   tzOffsetMinutes: number;
+  /**
+   * With no reading arriving for this long (wall clock), the room's event clock moves on with the wall
+   * clock, so silent sensors stop counting. Shorter gaps (a replay, a sensor between two reports) leave
+   * the room where its readings put it.
+   */
+  idleAdvanceMs: number;
   occupancy: OccupancyConfig;
 }
 
@@ -57,6 +71,7 @@ export const DEFAULT_TWIN_CONFIG: TwinConfig = deepFreeze({
   offlineFactor: 10,
   defaultExpectedIntervalMs: 60_000,
   tzOffsetMinutes: 0,
+  idleAdvanceMs: 30_000,
   occupancy: DEFAULT_OCCUPANCY_CONFIG,
 });
 
@@ -89,8 +104,12 @@ export interface DeviceTwin {
 
 export interface RoomTwin {
   roomId: string;
-  /** The `now` of the last reduction. */
+  /** The event time the room was last evaluated at (never moves back). */
   evaluatedAt: number | null;
+  /** The newest reading's timestamp (event time). */
+  watermark?: number | null;
+  /** Wall-clock time the newest-arriving reading was received (drives the idle advance). */
+  lastArrivalAt?: number | null;
   latest: Partial<Record<Quantity, LatestValue>>;
   devices: Record<string, DeviceTwin>;
   occupancy: OccupancyState;
@@ -116,6 +135,8 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
   return {
     roomId: room.roomId,
     evaluatedAt: null,
+    watermark: null,
+    lastArrivalAt: null,
     latest: {},
     devices: twins,
     occupancy: initialOccupancy(),
@@ -132,10 +153,10 @@ export function reduceReading(state: RoomTwin, reading: Reading, now: number, cf
 }
 
 /**
- * Many readings of one room at one instant (a group commit): each reading updates the state as in
- * `reduceReading`, and the room is evaluated once at the end. The result equals folding `reduceReading`
- * except that flip-flops inside the batch (occupied and back at the same `now`) emit no change.
- * Works on a private draft (copied once, mutated per reading); the input state is never touched.
+ * Readings of one room (a group commit, a replayed batch): applied in timestamp order, the room evaluated
+ * once per distinct timestamp (never earlier than it already was), so the result and the changes do not
+ * depend on how the readings were batched. `now` is the wall clock: device health only.
+ * Works on private drafts; the input state is never touched.
  */
 export function reduceReadings(
   state: RoomTwin,
@@ -143,14 +164,47 @@ export function reduceReadings(
   now: number,
   cfg: TwinConfig,
 ): Reduced {
-  let draft: RoomTwin | undefined;
-  const copiedDevices = new Set<string>();
-  for (const r of readings) {
-    if (r.roomId !== state.roomId || !Number.isFinite(r.value) || !Number.isFinite(r.ts)) continue;
-    draft ??= { ...state, devices: { ...state.devices }, latest: { ...state.latest } };
-    applyReading(draft, copiedDevices, r, now, cfg);
+  const mine = readings.filter(
+    (r) => r.roomId === state.roomId && Number.isFinite(r.value) && Number.isFinite(r.ts),
+  );
+  if (mine.length === 0) return { state, changes: [] };
+  // Stable: readings of one timestamp keep their arrival order.
+  if (mine.some((r, i) => i > 0 && r.ts < mine[i - 1]!.ts)) mine.sort((a, b) => a.ts - b.ts);
+  let prev = state;
+  const changes: TwinChange[] = [];
+  for (let i = 0; i < mine.length; ) {
+    const ts = mine[i]!.ts;
+    const draft: RoomTwin = { ...prev, devices: { ...prev.devices }, latest: { ...prev.latest } };
+    const copiedDevices = new Set<string>();
+    let arrival = prev.lastArrivalAt ?? Number.NEGATIVE_INFINITY;
+    for (; i < mine.length && mine[i]!.ts === ts; i++) {
+      const r = mine[i]!;
+      applyReading(draft, copiedDevices, r, now, cfg);
+      arrival = Math.max(arrival, Math.min(r.receivedAt, now));
+    }
+    draft.watermark = Math.max(prev.watermark ?? ts, ts);
+    draft.lastArrivalAt = Number.isFinite(arrival) ? arrival : now;
+    const at = Math.max(ts, prev.evaluatedAt ?? ts);
+    const out = evaluate(prev, draft, at, now, cfg);
+    for (const c of out.changes) changes.push(c);
+    prev = out.state;
   }
-  return draft ? evaluate(state, draft, now, cfg) : { state, changes: [] };
+  return { state: prev, changes };
+}
+
+/**
+ * The event time a room stands at when the wall clock says `now` and no reading is being applied: where
+ * its readings put it, moved on by the wall-clock time since the last arrival once that exceeds
+ * `idleAdvanceMs`.
+ */
+export function roomClock(state: RoomTwin, now: number, cfg: TwinConfig): number {
+  const mark = state.watermark ?? null;
+  const arrived = state.lastArrivalAt ?? null;
+  const evaluated = state.evaluatedAt ?? Number.NEGATIVE_INFINITY;
+  // A room without readings (or a checkpoint from before event time) goes by the wall clock.
+  if (mark === null || arrived === null) return Math.max(evaluated, now);
+  const idle = now - arrived;
+  return Math.max(evaluated, mark, idle >= cfg.idleAdvanceMs ? mark + idle : mark);
 }
 
 /** The per-reading part of a reduction, applied to the draft: what the reading itself changes. */
@@ -189,29 +243,38 @@ function applyReading(
   }
 }
 
-/** Time passed with no reading: device health, evidence freshness, motion hold, day rollover. */
+/**
+ * Time passed with no reading: device health (wall clock), and — once the room has been idle for
+ * idleAdvanceMs — evidence freshness, motion hold and day rollover at the room's advanced event clock.
+ */
 export function reduceTick(state: RoomTwin, now: number, cfg: TwinConfig): Reduced {
-  return evaluate(state, { ...state }, now, cfg);
+  return evaluate(state, { ...state }, roomClock(state, now, cfg), now, cfg);
 }
 
-/** Re-derives everything time-dependent in `next` (a fresh shallow copy) and diffs it against `prev`. */
-function evaluate(prev: RoomTwin, next: RoomTwin, now: number, cfg: TwinConfig): Reduced {
+/**
+ * Re-derives everything time-dependent in `next` (a fresh shallow copy) and diffs it against `prev`:
+ * device health at the wall clock `now`, the rest at the event time `at`.
+ */
+function evaluate(prev: RoomTwin, next: RoomTwin, at: number, now: number, cfg: TwinConfig): Reduced {
   const changes: TwinChange[] = [];
-  const change = (c: Omit<TwinChange, 'roomId' | 'ts'>) =>
-    changes.push({ roomId: prev.roomId, ts: now, ...c });
+  const change = (c: Omit<TwinChange, 'roomId' | 'ts'>, ts = at) =>
+    changes.push({ roomId: prev.roomId, ts, ...c });
 
   let devices = next.devices;
   for (const [id, d] of Object.entries(next.devices)) {
     const verdict = judgeHealth(d.lastSeen, d.expectedIntervalMs, now, cfg);
     if (verdict.health === d.health) continue;
     devices = { ...devices, [id]: { ...d, health: verdict.health } };
-    change({ kind: 'health', deviceId: id, from: d.health, to: verdict.health, reasons: [verdict.reason] });
+    change(
+      { kind: 'health', deviceId: id, from: d.health, to: verdict.health, reasons: [verdict.reason] },
+      now,
+    );
   }
   next.devices = devices;
 
   let powerKw = 0;
   let energyTodayKwh = 0;
-  const today = dayKey(now, cfg.tzOffsetMinutes);
+  const today = dayKey(at, cfg.tzOffsetMinutes);
   for (const d of Object.values(devices)) {
     if (d.health !== 'offline') for (const p of Object.values(d.powerKw)) powerKw += p.value;
     for (const m of Object.values(d.energy)) {
@@ -221,8 +284,8 @@ function evaluate(prev: RoomTwin, next: RoomTwin, now: number, cfg: TwinConfig):
   next.powerKw = round6(powerKw);
   next.energyTodayKwh = round6(energyTodayKwh);
 
-  const evidence = occupancyEvidence(next, now, cfg);
-  next.occupancy = evaluateOccupancy(prev.occupancy, evidence, next.co2Track, now, cfg.occupancy);
+  const evidence = occupancyEvidence(next, at, cfg);
+  next.occupancy = evaluateOccupancy(prev.occupancy, evidence, next.co2Track, at, cfg.occupancy);
   if (next.occupancy.occupied !== prev.occupancy.occupied) {
     change({
       kind: 'occupancy',
@@ -239,13 +302,13 @@ function evaluate(prev: RoomTwin, next: RoomTwin, now: number, cfg: TwinConfig):
     const l = next.latest[q];
     if (l) comfortInputs[q] = l;
   }
-  next.comfort = evaluateComfort(prev.comfort, comfortInputs, now, cfg);
+  next.comfort = evaluateComfort(prev.comfort, comfortInputs, at, cfg);
   if (next.comfort.level !== prev.comfort.level) {
     const reasons = next.comfort.reasons.length > 0 ? next.comfort.reasons : ['all readings within bands'];
     change({ kind: 'comfort', from: prev.comfort.level, to: next.comfort.level, reasons });
   }
 
-  next.evaluatedAt = now;
+  next.evaluatedAt = at;
   return { state: next, changes };
 }
 
@@ -322,7 +385,7 @@ export function summarizeRoom(
   now: number,
   cfg: TwinConfig = DEFAULT_TWIN_CONFIG,
 ): RoomSummary {
-  const s = evaluate(state, { ...state }, now, cfg).state;
+  const s = evaluate(state, { ...state }, roomClock(state, now, cfg), now, cfg).state;
   const latest: RoomSummary['latest'] = {};
   for (const [q, l] of Object.entries(s.latest) as [Quantity, LatestValue][]) {
     latest[q] = { value: l.value, unit: l.unit, ts: l.ts };
