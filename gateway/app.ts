@@ -54,6 +54,7 @@ export function twinConfigFrom(config: GatewayConfig): TwinConfig {
     co2AlertPpm: t.co2AlertPpm,
     staleFactor: t.staleFactor,
     offlineFactor: t.offlineFactor,
+    idleAdvanceMs: t.idleAdvanceMs,
   };
 }
 

@@ -164,9 +164,10 @@ describe('gateway → hub → cloud, exactly once', () => {
     cleanups.push(async () => {
       await gw?.kill('SIGKILL');
     });
-    // Spread over the last 5 minutes: hundreds of windows, hence hundreds of small events to send.
+    // Spread over the last 50 minutes, one reading per device and 1 s window: thousands of windows (late
+    // ones go out one correction per window), hence many small events to send.
     const N = 12_000;
-    await publish(`mqtt://127.0.0.1:${gw.ready.ports.mqtt}`, N, Date.now() - 300_000, 100);
+    await publish(`mqtt://127.0.0.1:${gw.ready.ports.mqtt}`, N, Date.now() - 3_000_000, 1000);
 
     let kills = 0;
     for (let round = 0; round < 3; round++) {

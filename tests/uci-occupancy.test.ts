@@ -4,48 +4,12 @@
  * sensor stream, in event time (now = the row's timestamp), and compare the twin's `occupied` with the
  * label after each row. The default config is used as is: nothing here is tuned to this room.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TWIN_CONFIG, initialRoomState, reduceReading } from '../gateway/twin/reducer.ts';
 import type { DeviceInfo, RoomInfo } from '../shared/campus.ts';
 import type { Reading } from '../shared/events.ts';
 import { type Quantity, unitOf } from '../shared/quantities.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// A copy of the public training file: see tests/fixtures/uci-occupancy/README.md.
-const DATA_FILE = path.resolve(repoRoot, 'tests/fixtures/uci-occupancy/datatraining.txt');
-
-interface Row {
-  ts: number;
-  temperature: number;
-  humidity: number;
-  light: number;
-  co2: number;
-  occupied: boolean;
-}
-
-/** The header names 7 columns but each row has 8: a quoted row id comes first. */
-function loadRows(file: string): Row[] {
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).slice(1);
-  const rows: Row[] = [];
-  for (const line of lines) {
-    if (line.trim() === '') continue;
-    const f = line.split(',').map((x) => x.replace(/^"|"$/g, ''));
-    if (f.length !== 8) throw new Error(`unexpected row: ${line}`);
-    const num = (i: number) => Number(f[i]);
-    rows.push({
-      ts: Date.parse(`${f[1]!.replace(' ', 'T')}Z`),
-      temperature: num(2),
-      humidity: num(3),
-      light: num(4),
-      co2: num(5),
-      occupied: num(7) === 1,
-    });
-  }
-  return rows;
-}
+import { loadUciRows, type UciRow } from './helpers/uci.ts';
 
 const ROOM: RoomInfo = {
   roomId: 'uci-office',
@@ -68,7 +32,7 @@ function device(channels: Quantity[]): DeviceInfo {
   };
 }
 
-function replay(rows: Row[], channels: Quantity[]): { agreement: number; flips: number } {
+function replay(rows: UciRow[], channels: Quantity[]): { agreement: number; flips: number } {
   let state = initialRoomState(ROOM, [device(channels)]);
   let agree = 0;
   let flips = 0;
@@ -95,7 +59,7 @@ function replay(rows: Row[], channels: Quantity[]): { agreement: number; flips: 
 }
 
 describe('UCI occupancy replay', () => {
-  const rows = loadRows(DATA_FILE);
+  const rows = loadUciRows();
 
   it('parses the whole file', () => {
     expect(rows.length).toBe(8143);

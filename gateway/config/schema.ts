@@ -153,6 +153,8 @@ export const gatewaySchema = z
         co2AlertPpm: z.number().positive().default(1500),
         staleFactor: z.number().positive().default(3),
         offlineFactor: z.number().positive().default(10),
+        /** With no reading arriving for this long, a room's event clock moves on with the wall clock. */
+        idleAdvanceMs: ms.default(30_000),
         /** A device reporting less battery than this (devices/{id}/status) raises an alert. */
         lowBatteryPct: z.number().min(0).max(100).default(15),
       })

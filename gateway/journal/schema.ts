@@ -43,6 +43,26 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       source INTEGER NOT NULL,
       PRIMARY KEY (ts, sensor)
     ) WITHOUT ROWID;
+    -- Late readings (their window had closed, or a backfill of older data), summed per sensor and window
+    -- in the transaction that journals them, until the window goes out as one late correction
+    -- (GatewayStore.flushLate): one outbox item per window, not one per reading, and crash-safe.
+    CREATE TABLE IF NOT EXISTS late_windows (
+      sensor INTEGER NOT NULL,
+      window_start INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      quantity TEXT NOT NULL,
+      unit TEXT NOT NULL,
+      n INTEGER NOT NULL,
+      v_sum REAL NOT NULL,
+      v_min REAL NOT NULL,
+      v_max REAL NOT NULL,
+      v_first REAL NOT NULL,
+      first_ts INTEGER NOT NULL,
+      v_last REAL NOT NULL,
+      last_ts INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (sensor, window_start)
+    ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS quarantine (
       id INTEGER PRIMARY KEY,
       at INTEGER NOT NULL,

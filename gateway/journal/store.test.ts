@@ -80,17 +80,49 @@ describe('GatewayStore', () => {
     expect([...store.openRows()].map((r) => r.ts)).toEqual([T0 + 60_000]);
   });
 
-  it('a new reading for a closed window goes out as a late correction in the same transaction', () => {
+  it('sums late readings per window durably and sends each window as one correction when it is due', () => {
     store.closeWindows([], T0 + 60_000, T0);
-    const res = store.commit([reading(T0 + 5000, 30)], [], T0 + 200_000);
-    expect(res.late).toHaveLength(1);
+    const res = store.commit([reading(T0 + 5000, 30), reading(T0 + 6000, 10)], [], T0 + 200_000);
+    expect(res.late).toHaveLength(2);
     expect(res.fresh).toHaveLength(0);
-    const [row] = store.outbox.peek('aggregate', 10);
-    const body = JSON.parse(row!.body) as Aggregate;
-    expect(body).toMatchObject({ late: true, count: 1, sum: 30, windowStart: T0 });
-    // and its redelivery is a duplicate, not a second correction
+    // a redelivery is a duplicate, not counted again
     expect(store.commit([reading(T0 + 5000, 30)], [], T0 + 200_000).duplicates).toHaveLength(1);
-    expect(store.outbox.stats(T0).aggregate.rows).toBe(1);
+    // Not due yet (arrived just now); and it survives a restart (summed in the commit's transaction).
+    expect(store.flushLate(T0 + 200_000)).toBe(0);
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.pendingLateWindows).toBe(1);
+    expect(store.flushLate(T0 + 200_000 + 120_000)).toBe(1);
+    const rows = store.outbox.peek('aggregate', 10);
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.body) as Aggregate).toMatchObject({
+      late: true,
+      windowStart: T0,
+      count: 2,
+      sum: 40,
+      min: 10,
+      max: 30,
+      first: 30,
+      firstTs: T0 + 5000,
+      last: 10,
+      lastTs: T0 + 6000,
+    });
+    expect(store.pendingLateWindows).toBe(0);
+  });
+
+  it('sends a backfill window by window as its readings move on, one correction per window', () => {
+    store.closeWindows([], T0 + 100 * 60_000, T0);
+    // Ten minutes of old data, three readings a minute, arriving in one burst.
+    const old = Array.from({ length: 30 }, (_, i) => reading(T0 + i * 20_000, i));
+    store.commit(old, [], T0 + 200 * 60_000);
+    // Minutes 0-6 lie 2 min (the lateness) behind the newest reading (minute 9): out at once.
+    expect(store.flushLate(T0 + 200 * 60_000)).toBe(7);
+    expect(store.pendingLateWindows).toBe(3);
+    const corrections = store.outbox.peek('aggregate', 100).map((r) => JSON.parse(r.body) as Aggregate);
+    expect(corrections.map((a) => [a.windowStart - T0, a.count, a.sum])).toEqual(
+      Array.from({ length: 7 }, (_, m) => [m * 60_000, 3, 3 * m * 3 + 3]),
+    );
+    expect(new Set(store.outbox.peek('aggregate', 100).map((r) => r.itemId)).size).toBe(7);
   });
 
   it('keeps a bounded quarantine with truncated payloads', () => {

@@ -3,7 +3,9 @@
  * (WAL, synchronous=FULL by default), with the few multi-table transactions the pipeline needs:
  *  - `commit`: a group of readings (and rejected payloads) in one transaction, before any ack. A reading
  *    already journaled is ignored by the primary key (device, channel, event time) and reported as a
- *    duplicate; one whose window has already closed is queued as a late correction in the same transaction.
+ *    duplicate; one whose window has already closed (late, or a backfill of older data) is summed into its
+ *    window's pending late correction in the same transaction, and `flushLate` sends each such window out
+ *    as one late-correction aggregate once its backfill has moved on or gone quiet.
  *  - `closeWindows`: closed windows go to the outbox in the same transaction that advances the close
  *    watermark, which is what retires their journal rows from the open set (rows are then kept only for
  *    deduplication until `retentionMs`, and pruned). After a kill -9 the open windows are rebuilt from the
@@ -12,7 +14,7 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
-import { aggregateItemId, lateCorrection, windowStartOf } from '../aggregate/index.ts';
+import { aggregateItemId, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
 import { type Db, openDb, reclaim, SOURCE_CODES } from './schema.ts';
 
@@ -29,10 +31,27 @@ export interface QuarantineEntry {
 export interface CommitResult {
   /** Newly journaled readings whose window is still open. */
   fresh: Reading[];
-  /** Newly journaled readings whose window had closed: queued as late corrections. */
+  /** Newly journaled readings whose window had closed: summed into their window's late correction. */
   late: Reading[];
   /** Readings already in the journal: acknowledged again, not stored again. */
   duplicates: Reading[];
+}
+
+interface LateWindowRow {
+  sensor: number;
+  window_start: number;
+  room_id: string;
+  quantity: string;
+  unit: string;
+  n: number;
+  v_sum: number;
+  v_min: number;
+  v_max: number;
+  v_first: number;
+  first_ts: number;
+  v_last: number;
+  last_ts: number;
+  updated_at: number;
 }
 
 export interface JournalRow {
@@ -48,6 +67,8 @@ export interface StoreOptions {
   synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   quotaBytes: number;
   windowMs: number;
+  /** A pending late window goes out once its sensor's late readings are this far past its end (120 s). */
+  allowedLatenessMs?: number;
   forwardRaw: boolean;
   quarantineMaxRows: number;
   quarantineMaxPayloadBytes: number;
@@ -80,8 +101,25 @@ export class GatewayStore {
       [number],
       { ts: number; sensor: number; value: number; received_at: number; source: number }
     >;
-    prune: Database.Statement<[number, number]>;
+    prune: Database.Statement<[number, number, number]>;
     oldest: Database.Statement<[], { ts: number }>;
+    addLate: Database.Statement<
+      [
+        {
+          sensor: number;
+          start: number;
+          room: string;
+          quantity: string;
+          unit: string;
+          v: number;
+          ts: number;
+          now: number;
+        },
+      ]
+    >;
+    dueLate: Database.Statement<[{ quietSince: number; behind: number; limit: number }], LateWindowRow>;
+    dropLate: Database.Statement<[number, number]>;
+    countLate: Database.Statement<[], { n: number }>;
     quarantine: Database.Statement<[number], Record<string, unknown>>;
   };
   /** `within` runs inside the transaction (to queue what the new readings caused, atomically with them). */
@@ -92,6 +130,11 @@ export class GatewayStore {
     within?: (result: CommitResult) => void,
   ) => CommitResult;
   readonly closeWindows: (aggregates: readonly Aggregate[], watermark: number, now: number) => void;
+  /**
+   * Sends every pending late window that is due (see `dueLate`) to the outbox as one late-correction
+   * aggregate, in one transaction with its removal; returns how many went out.
+   */
+  readonly flushLate: (now: number, maxWindows?: number) => number;
 
   constructor(file: string, opts: StoreOptions) {
     this.#file = file;
@@ -114,9 +157,34 @@ export class GatewayStore {
       openRows: db.prepare(
         'SELECT ts, sensor, value, received_at, source FROM readings WHERE ts >= ? ORDER BY ts',
       ),
+      // By event time, and never a row received within the retention (a backfill of old data keeps its
+      // rows, and so its deduplication, as long as live data does).
       prune: db.prepare(
-        'DELETE FROM readings WHERE (ts, sensor) IN (SELECT ts, sensor FROM readings WHERE ts < ? ORDER BY ts LIMIT ?)',
+        'DELETE FROM readings WHERE (ts, sensor) IN (SELECT ts, sensor FROM readings WHERE ts < ? AND received_at < ? ORDER BY ts LIMIT ?)',
       ),
+      addLate: db.prepare(
+        `INSERT INTO late_windows (sensor, window_start, room_id, quantity, unit, n, v_sum, v_min, v_max,
+           v_first, first_ts, v_last, last_ts, updated_at)
+         VALUES (@sensor, @start, @room, @quantity, @unit, 1, @v, @v, @v, @v, @ts, @v, @ts, @now)
+         ON CONFLICT (sensor, window_start) DO UPDATE SET
+           n = n + 1, v_sum = v_sum + excluded.v_sum, v_min = min(v_min, excluded.v_min),
+           v_max = max(v_max, excluded.v_max),
+           v_first = CASE WHEN excluded.first_ts < first_ts THEN excluded.v_first ELSE v_first END,
+           first_ts = min(first_ts, excluded.first_ts),
+           v_last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.v_last ELSE v_last END,
+           last_ts = max(last_ts, excluded.last_ts),
+           room_id = excluded.room_id, updated_at = excluded.updated_at`,
+      ),
+      // Due: the sensor's late readings have moved past the window's end by the allowed lateness (a
+      // backfill going forward), or nothing late arrived for it for that long (wall clock).
+      dueLate: db.prepare(
+        `WITH latest AS (SELECT sensor, max(last_ts) AS t FROM late_windows GROUP BY sensor)
+         SELECT p.* FROM late_windows p JOIN latest l ON l.sensor = p.sensor
+         WHERE p.updated_at <= @quietSince OR p.window_start + @behind <= l.t
+         ORDER BY p.sensor, p.window_start LIMIT @limit`,
+      ),
+      dropLate: db.prepare('DELETE FROM late_windows WHERE sensor = ? AND window_start = ?'),
+      countLate: db.prepare('SELECT count(*) AS n FROM late_windows'),
       oldest: db.prepare('SELECT ts FROM readings ORDER BY ts LIMIT 1'),
       quarantine: db.prepare(
         'SELECT id, at, source, device_id AS deviceId, topic, code, message, payload FROM quarantine ORDER BY id DESC LIMIT ?',
@@ -159,8 +227,16 @@ export class GatewayStore {
           continue;
         }
         if (r.ts < this.#closedUntil) {
-          const a = lateCorrection(r, this.#opts.windowMs);
-          this.outbox.add('aggregate', aggregateItemId(a), a, now);
+          this.#s.addLate.run({
+            sensor: this.#sensorId(r.deviceId, r.channel),
+            start: windowStartOf(r.ts, this.#opts.windowMs),
+            room: r.roomId,
+            quantity: r.quantity,
+            unit: r.unit,
+            v: r.value,
+            ts: r.ts,
+            now,
+          });
           result.late.push(r);
         } else result.fresh.push(r);
         if (this.#opts.forwardRaw) this.outbox.add('raw', `raw:${r.deviceId}:${r.channel}:${r.ts}`, r, now);
@@ -183,6 +259,25 @@ export class GatewayStore {
       if (watermark <= this.#closedUntil && aggregates.length === 0) return;
       closeTx(aggregates, watermark, now);
       this.#closedUntil = Math.max(this.#closedUntil, watermark);
+    };
+
+    const flushTx = this.transaction((rows: readonly LateWindowRow[], now: number) => {
+      for (const row of rows) {
+        const a = this.#lateAggregate(row);
+        if (a) this.outbox.add('aggregate', aggregateItemId(a), a, now);
+        this.#s.dropLate.run(row.sensor, row.window_start);
+      }
+    });
+    this.flushLate = (now, maxWindows = 5000) => {
+      const { windowMs } = this.#opts;
+      const allowedLatenessMs = this.#opts.allowedLatenessMs ?? 120_000;
+      const rows = this.#s.dueLate.all({
+        quietSince: now - allowedLatenessMs,
+        behind: windowMs + allowedLatenessMs,
+        limit: maxWindows,
+      });
+      if (rows.length) flushTx(rows, now);
+      return rows.length;
     };
   }
 
@@ -248,6 +343,35 @@ export class GatewayStore {
     }
   }
 
+  /** Late windows summed and not yet sent (see flushLate). */
+  get pendingLateWindows(): number {
+    return this.#s.countLate.get()!.n;
+  }
+
+  #lateAggregate(row: LateWindowRow): Aggregate | undefined {
+    const name = this.#sensorNames.get(row.sensor);
+    if (!name) return undefined;
+    return {
+      deviceId: name.deviceId,
+      channel: name.channel,
+      roomId: row.room_id,
+      quantity: row.quantity as Aggregate['quantity'],
+      unit: row.unit,
+      windowStart: row.window_start,
+      windowMs: this.#opts.windowMs,
+      count: row.n,
+      min: row.v_min,
+      max: row.v_max,
+      sum: row.v_sum,
+      mean: row.v_sum / row.n,
+      first: row.v_first,
+      firstTs: row.first_ts,
+      last: row.v_last,
+      lastTs: row.last_ts,
+      late: true,
+    };
+  }
+
   /** The close watermark: windows ending at or before it are in the outbox. */
   get closedUntil(): number {
     return this.#closedUntil;
@@ -273,11 +397,14 @@ export class GatewayStore {
     }
   }
 
-  /** Delete journal rows older than `beforeTs`, at most `maxRows` per call. */
+  /**
+   * Delete journal rows older than `beforeTs` (event time) that were also received before it, at most
+   * `maxRows` per call.
+   */
   prune(beforeTs: number, maxRows = 50_000): number {
     // Never prune what a still-open window needs.
     const cutoff = Math.min(beforeTs, this.#closedUntil);
-    const n = this.#s.prune.run(cutoff, maxRows).changes;
+    const n = this.#s.prune.run(cutoff, beforeTs, maxRows).changes;
     this.#journalRows -= n;
     return n;
   }

@@ -70,24 +70,32 @@ describe('Pipeline on a fake clock', () => {
       { windowStart: T0, count: 2, min: 500, max: 700, mean: 600, late: false },
     ]);
 
-    // a reading for the closed window: kept, counted, sent as a correction — never merged silently
+    // readings for the closed window: kept, counted, and sent as one correction for the window once no
+    // more came for its lateness — never merged silently into the closed aggregate
     await p.submitAsync([reading(T0 + 40_000, 650, clock.now)]);
-    expect(aggregates(p)[1]).toMatchObject({ windowStart: T0, count: 1, sum: 650, late: true });
-    expect((await metrics.late.get()).values[0]?.value).toBe(1);
+    await p.submitAsync([reading(T0 + 45_000, 250, clock.now)]);
+    expect((await metrics.late.get()).values[0]?.value).toBe(2);
+    p.tick();
+    expect(aggregates(p)).toHaveLength(1);
+    expect(p.store.pendingLateWindows).toBe(1);
 
-    // restart before the second window closes: it is rebuilt from the journal, not lost or doubled
+    // restart before the second window closes: it is rebuilt from the journal, not lost or doubled, and
+    // the pending correction survives too
     await p.stop();
     ({ p, metrics } = await open(dir, clock));
     expect(p.windows.size).toBe(1);
-    clock.now = T0 + 4 * MIN;
+    expect(p.store.pendingLateWindows).toBe(1);
+    clock.now = T0 + 6 * MIN;
     p.tick();
     const all = aggregates(p);
     expect(all.map((a) => [a.windowStart, a.count, a.late])).toEqual([
       [T0, 2, false],
-      [T0, 1, true],
       [T0 + MIN, 1, false],
+      [T0, 2, true],
     ]);
-    expect(all.reduce((s, a) => s + a.count, 0)).toBe(4);
+    expect(all[2]).toMatchObject({ sum: 900, min: 250, max: 650, first: 650, last: 250 });
+    expect(all.reduce((s, a) => s + a.count, 0)).toBe(5);
+    expect(p.store.pendingLateWindows).toBe(0);
 
     // retention: rows older than 30 min (+1 min margin) go, the rest stay for deduplication
     await p.submitAsync([reading(T0 + 35 * MIN, 800, T0 + 35 * MIN)]);

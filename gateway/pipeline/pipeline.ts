@@ -77,6 +77,7 @@ export class Pipeline {
       synchronous: opts.synchronous,
       quotaBytes: opts.outboxQuotaBytes,
       windowMs: opts.window.windowMs,
+      allowedLatenessMs: opts.window.allowedLatenessMs,
       forwardRaw: opts.forwardRaw,
       quarantineMaxRows: opts.quarantineMaxRows,
       quarantineMaxPayloadBytes: opts.quarantineMaxPayloadBytes,
@@ -278,6 +279,7 @@ export class Pipeline {
     const now = this.#now();
     try {
       this.closeWindows(now);
+      this.store.flushLate(now);
       if (now - this.#lastTwinTick >= this.#opts.twinTickIntervalMs) {
         this.#lastTwinTick = now;
         this.#queueTwinChanges(this.twins.stageTick(now), now);

@@ -253,7 +253,12 @@ export class Sink {
     }
     if (ts < ctx.oldestAcceptedTs) {
       // A ts in epoch seconds instead of ms is the usual cause; say so.
-      const hint = ts > 0 && ts < 1e11 ? ' (epoch seconds? ts must be epoch ms)' : '';
+      const hint =
+        ts > 0 && ts < 1e11
+          ? ' (epoch seconds? ts must be epoch ms)'
+          : ctx.source === 'mqtt'
+            ? ` (older data: publish it to devices/${ctx.device.deviceId}/backfill)`
+            : '';
       this.reject(
         'CT_ERR_TS_TOO_OLD',
         `${at(where)}: ts ${describeTs(ts)} is before ${ctx.oldestAcceptedTs}${hint}`,

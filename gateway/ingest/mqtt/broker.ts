@@ -26,6 +26,8 @@ import { decodeStatus, decodeTelemetry } from '../decode/index.ts';
 import { guardConnection } from './packet-guard.ts';
 import { maySubscribe, parseDeviceTopic } from './topics.ts';
 
+/** The oldest reading a backfill accepts: 2000-01-01 (anything older is a clock or unit error). */
+export const BACKFILL_EARLIEST_TS = Date.UTC(2000, 0, 1);
 export interface MqttOptions {
   host: string;
   port: number;
@@ -173,13 +175,15 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
         done,
       );
     }
+    // Backfill takes data of any age since 2000 (a ts in seconds would still be refused as before 2000).
+    const backfill = topic.kind === 'backfill';
     const { readings, rejections } = decodeTelemetry(payload, {
       device,
       now,
       maxFutureMs: opts.maxFutureMs,
-      oldestAcceptedTs: now - opts.retentionMs,
+      oldestAcceptedTs: backfill ? BACKFILL_EARLIEST_TS : now - opts.retentionMs,
       maxPayloadBytes: opts.maxPayloadBytes,
-      source: 'mqtt',
+      source: backfill ? 'replay' : 'mqtt',
     });
     let rejected: QuarantineEntry[] = [];
     if (rejections.length) {

@@ -1,15 +1,17 @@
 /**
  * The topic contract (pure): devices publish `devices/{deviceId}/telemetry` and `devices/{deviceId}/status`,
- * and may subscribe only under their own `devices/{deviceId}/` prefix.
+ * and `devices/{deviceId}/backfill` for readings older than the journal's retention (a device emptying its
+ * buffer after an outage, a campus loading last term's data: same payload forms as telemetry); they may
+ * subscribe only under their own `devices/{deviceId}/` prefix.
  */
-export type TopicKind = 'telemetry' | 'status';
+export type TopicKind = 'telemetry' | 'status' | 'backfill';
 
 export function parseDeviceTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
   if (!topic.startsWith('devices/')) return undefined;
   const slash = topic.indexOf('/', 8);
   if (slash <= 8) return undefined;
   const kind = topic.slice(slash + 1);
-  if (kind !== 'telemetry' && kind !== 'status') return undefined;
+  if (kind !== 'telemetry' && kind !== 'status' && kind !== 'backfill') return undefined;
   return { deviceId: topic.slice(8, slash), kind };
 }
 
