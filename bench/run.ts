@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   drain: () => import('./drain.ts'),
   api: () => import('./api.ts'),
   risk: () => import('./risk.ts'),
+  occupancy: () => import('./occupancy.ts'),
 };
 
 process.on('exit', cleanupAll);

@@ -52,7 +52,9 @@ export class Twins {
     await this.#db.read();
     const data = this.#db.data;
     for (const [roomId, state] of Object.entries(data.rooms ?? {})) {
-      if (this.#rooms.has(roomId)) this.#rooms.set(roomId, state);
+      const initial = this.#rooms.get(roomId);
+      // The registry, not the checkpoint, says which channels the room has.
+      if (initial) this.#rooms.set(roomId, { ...state, expected: initial.expected ?? {} });
     }
     for (const [deviceId, status] of Object.entries(data.deviceStatus ?? {}))
       this.deviceStatus.set(deviceId, status);

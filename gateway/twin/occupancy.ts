@@ -23,8 +23,10 @@
  *       not a day of occupancy; λ = co2AirChangesPerHour is deliberately low: underestimating ventilation
  *       makes the decay after people leave read as "nobody" at once, at the cost of weaker evidence while a
  *       well-ventilated room is occupied at a steady level.
- *     - fL, fC: freshness, 1 while the reading is recent and fading linearly to 0 between evidenceFreshMs
- *       and evidenceMaxAgeMs (stretched for slow devices), so a silent sensor stops voting as time passes.
+ *     - fL, fC: freshness, 1 while the reading is at most 1.5 of its device's reporting intervals old and
+ *       fading linearly to 0 at the device's stale interval (staleFactor × interval), so a silent sensor
+ *       stops voting when the device turns stale. A channel the room normally has (its registry devices)
+ *       that is silent or has never reported is named in the reasons ("light sensor silent since …").
  *     - Hysteresis: vacant → occupied only when p ≥ enterProbability, occupied → vacant only when
  *       p ≤ exitProbability; in between the previous verdict stands, so a value near a threshold does not
  *       flap. Confidence is p for "occupied" and 1 − p for "vacant".
@@ -56,8 +58,6 @@ export interface OccupancyConfig {
   priorLogOdds: number;
   enterProbability: number;
   exitProbability: number;
-  evidenceFreshMs: number;
-  evidenceMaxAgeMs: number;
 }
 
 export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
@@ -78,8 +78,6 @@ export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
   priorLogOdds: -0.5,
   enterProbability: 0.65,
   exitProbability: 0.35,
-  evidenceFreshMs: 10 * 60_000,
-  evidenceMaxAgeMs: 30 * 60_000,
 };
 
 /** Bounded CO2 history and baseline, plain data (checkpointed with the rest of the twin). */
@@ -103,6 +101,8 @@ export interface OccupancyState {
 
 /** What the reducer has seen, already judged for recency/freshness against the reporting device. */
 export interface OccupancyEvidence {
+  /** Channels the room normally has that are silent or never reported, in words (stated first). */
+  silent?: string[];
   count?: { value: number; recent: boolean };
   motion?: { lastMotionTs: number | null; recent: boolean };
   light?: { lux: number; weight: number };
@@ -165,13 +165,16 @@ export function co2SlopePpmPerMin(track: Co2Track, cfg: OccupancyConfig): number
   return sxx > 0 ? (sxy / sxx) * 60_000 : null;
 }
 
-/** Weight of a reading of this age from a device reporting every intervalMs. */
-export function evidenceWeight(ageMs: number, intervalMs: number, cfg: OccupancyConfig): number {
-  const freshMs = Math.max(cfg.evidenceFreshMs, 2 * intervalMs);
-  const maxMs = Math.max(cfg.evidenceMaxAgeMs, freshMs + 4 * intervalMs);
+/**
+ * Weight of a reading of this age from a device reporting every intervalMs: 1 up to 1.5 intervals (a
+ * report a little late), 0 from the device's stale interval (staleFactor × interval), linear between.
+ */
+export function evidenceWeight(ageMs: number, intervalMs: number, staleFactor: number): number {
+  const staleMs = staleFactor * intervalMs;
+  const freshMs = Math.min(1.5 * intervalMs, staleMs);
   if (ageMs <= freshMs) return 1;
-  if (ageMs >= maxMs) return 0;
-  return (maxMs - ageMs) / (maxMs - freshMs);
+  if (ageMs >= staleMs) return 0;
+  return (staleMs - ageMs) / (staleMs - freshMs);
 }
 
 export function evaluateOccupancy(
@@ -197,24 +200,29 @@ export function evaluateOccupancy(
   });
 
   const env = environmentProbability(ev, co2, cfg);
+  const silent = ev.silent ?? [];
 
   if (ev.count?.recent) {
     const n = ev.count.value;
     return verdict(n > 0, n > 0 ? 1 : 0.95, 'occupancy_count', env?.p ?? null, [
+      ...silent,
       `occupancy_count ${formatNumber(n)}`,
     ]);
   }
   const m = ev.motion;
   if (m && (m.recent || (m.lastMotionTs !== null && now - m.lastMotionTs <= cfg.motionHoldMs))) {
     if (m.lastMotionTs !== null && now - m.lastMotionTs <= cfg.motionHoldMs) {
-      return verdict(true, 0.95, 'motion', env?.p ?? null, [`motion ${ago(now - m.lastMotionTs)}`]);
+      return verdict(true, 0.95, 'motion', env?.p ?? null, [
+        ...silent,
+        `motion ${ago(now - m.lastMotionTs)}`,
+      ]);
     }
     const why = m.lastMotionTs === null ? 'no motion seen' : `no motion for ${ago(now - m.lastMotionTs, '')}`;
-    return verdict(false, 0.8, 'motion', env?.p ?? null, [why]);
+    return verdict(false, 0.8, 'motion', env?.p ?? null, [...silent, why]);
   }
-  if (!env) return verdict(false, 0, 'none', null, ['no recent occupancy evidence']);
+  if (!env) return verdict(false, 0, 'none', null, [...silent, 'no recent occupancy evidence']);
   const occupied = prev.occupied ? env.p > cfg.exitProbability : env.p >= cfg.enterProbability;
-  const reasons = [...env.reasons, `p(occupied) ${env.p.toFixed(2)}`];
+  const reasons = [...silent, ...env.reasons, `p(occupied) ${env.p.toFixed(2)}`];
   return verdict(occupied, occupied ? env.p : 1 - env.p, env.basis, env.p, reasons);
 }
 

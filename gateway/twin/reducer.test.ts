@@ -215,8 +215,10 @@ describe('occupancy', () => {
     );
     expect(three.state.occupancy).toMatchObject({ occupied: true, confidence: 1, basis: 'occupancy_count' });
     // Once the counter has been silent too long, the environment decides again.
+    // (CO2 last spoke at minute 14: by minute 40 it is stale too, and the reasons say so.)
     const dark = feed(zero.state, [env('light', 0, T0 + 40 * MIN)]).state;
-    expect(dark.occupancy.basis).toBe('light+co2');
+    expect(dark.occupancy.basis).toBe('light');
+    expect(dark.occupancy.reasons).toContain('CO2 sensor silent since 2025-03-03T08:14Z');
   });
 
   it('lets a recent motion sensor win, holding motion=1 for motionHoldMs', () => {
@@ -268,15 +270,41 @@ describe('occupancy', () => {
     expect(down.state.latest.co2!.value).toBeGreaterThan(650);
   });
 
-  it('lets evidence fade when sensors fall silent (reduceTick)', () => {
+  it('lets evidence fade when sensors fall silent, gone at the device stale interval (reduceTick)', () => {
     const lit = feed(fresh(), [env('light', 600, T0)]).state;
     expect(lit.occupancy.occupied).toBe(true);
-    const soon = reduceTick(lit, T0 + 5 * MIN, cfg);
+    // env-1 reports every minute: full weight for 1.5 min, none from its stale interval (3 min).
+    const soon = reduceTick(lit, T0 + 90_000, cfg);
     expect(soon.state.occupancy.occupied).toBe(true);
     expect(kinds(soon.changes, 'occupancy')).toEqual([]);
-    const late = reduceTick(soon.state, T0 + cfg.occupancy.evidenceMaxAgeMs + MIN, cfg);
+    const late = reduceTick(soon.state, T0 + 3 * MIN, cfg);
     expect(late.state.occupancy).toMatchObject({ occupied: false, basis: 'none', confidence: 0 });
+    expect(late.state.occupancy.reasons).toContain('light sensor silent since 2025-03-03T08:00Z');
     expect(kinds(late.changes, 'occupancy')).toHaveLength(1);
+  });
+
+  it('names a silent light sensor the room normally has and is less sure without it', () => {
+    // Light and rising CO2 for 20 minutes: occupied and sure of it.
+    const both = Array.from({ length: 20 }, (_, i) => [
+      env('light', 520, T0 + i * MIN),
+      env('co2', 480 + 15 * i, T0 + i * MIN + 1000),
+    ]).flat();
+    const envOnly = () => fresh([DEVICES[0]!]); // a room with one environment sensor
+    const sure = feed(envOnly(), both).state;
+    expect(sure.occupancy).toMatchObject({ occupied: true, basis: 'light+co2' });
+    expect(sure.occupancy.reasons.join(' ')).not.toMatch(/silent|not reported/);
+    // The light sensor goes quiet; CO2 goes on rising. Within its stale interval (3 min) the reason says so
+    // and the verdict rests on CO2 alone, with less confidence.
+    const co2Only = Array.from({ length: 3 }, (_, i) => env('co2', 780 + 15 * i, T0 + (20 + i) * MIN + 1000));
+    const after = feed(sure, co2Only).state;
+    expect(after.occupancy.basis).toBe('co2');
+    expect(after.occupancy.reasons[0]).toBe(
+      `light sensor silent since ${new Date(T0 + 19 * MIN).toISOString().slice(0, 16)}Z`,
+    );
+    expect(after.occupancy.confidence).toBeLessThan(sure.occupancy.confidence);
+    // A room whose registry has a light sensor that never reported says that too.
+    const dark = feed(envOnly(), [env('co2', 900, T0)]).state;
+    expect(dark.occupancy.reasons).toContain('light sensor has not reported');
   });
 });
 
@@ -585,8 +613,8 @@ describe('event time', () => {
     const tick = reduceTick(replay, T0 + 1000, cfg);
     expect(kinds(tick.changes, 'occupancy')).toEqual([]);
     // Once the replay is over and nothing arrives, its evidence ages like any silent sensor's.
-    const after = reduceTick(replay, T0 + cfg.occupancy.evidenceMaxAgeMs + MIN, cfg);
+    const after = reduceTick(replay, T0 + 10 * MIN, cfg);
     expect(after.state.occupancy).toMatchObject({ occupied: false, basis: 'none' });
-    expect(kinds(after.changes, 'occupancy')[0]!.ts).toBe(old + cfg.occupancy.evidenceMaxAgeMs + MIN);
+    expect(kinds(after.changes, 'occupancy')[0]!.ts).toBe(old + 10 * MIN);
   });
 });

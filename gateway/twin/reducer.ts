@@ -110,6 +110,11 @@ export interface RoomTwin {
   watermark?: number | null;
   /** Wall-clock time the newest-arriving reading was received (drives the idle advance). */
   lastArrivalAt?: number | null;
+  /**
+   * The occupancy channels the room normally has (from the registry): quantity → device ids. Refreshed from
+   * the registry on restore, so a checkpoint never outlives a changed registry.
+   */
+  expected?: Partial<Record<Quantity, string[]>>;
   latest: Partial<Record<Quantity, LatestValue>>;
   devices: Record<string, DeviceTwin>;
   occupancy: OccupancyState;
@@ -137,6 +142,7 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
     evaluatedAt: null,
     watermark: null,
     lastArrivalAt: null,
+    expected: expectedChannels(room, devices),
     latest: {},
     devices: twins,
     occupancy: initialOccupancy(),
@@ -146,6 +152,31 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
     powerKw: 0,
     energyTodayKwh: 0,
   };
+}
+
+/** Quantities that decide occupancy, in the words a reason uses for their sensor. */
+const OCCUPANCY_SENSORS: readonly [Quantity, string][] = [
+  ['occupancy_count', 'people counter'],
+  ['motion', 'motion sensor'],
+  ['light', 'light sensor'],
+  ['co2', 'CO2 sensor'],
+];
+
+/** The occupancy channels of the room's registry devices: quantity → device ids. */
+export function expectedChannels(
+  room: RoomInfo,
+  devices: readonly DeviceInfo[],
+): Partial<Record<Quantity, string[]>> {
+  const out: Partial<Record<Quantity, string[]>> = {};
+  for (const d of devices) {
+    if (d.roomId !== room.roomId) continue;
+    for (const ch of d.channels.values()) {
+      if (!OCCUPANCY_SENSORS.some(([q]) => q === ch.quantity)) continue;
+      const list = (out[ch.quantity] ??= []);
+      if (!list.includes(d.deviceId)) list.push(d.deviceId);
+    }
+  }
+  return out;
 }
 
 export function reduceReading(state: RoomTwin, reading: Reading, now: number, cfg: TwinConfig): Reduced {
@@ -317,8 +348,16 @@ function occupancyEvidence(s: RoomTwin, now: number, cfg: TwinConfig): Occupancy
     own(s.devices, l.deviceId)?.expectedIntervalMs ?? cfg.defaultExpectedIntervalMs;
   const recent = (l: LatestValue) =>
     now - l.ts <= Math.max(cfg.occupancy.sensorRecentMs, cfg.staleFactor * intervalOf(l));
-  const weight = (l: LatestValue) => evidenceWeight(now - l.ts, intervalOf(l), cfg.occupancy);
+  const weight = (l: LatestValue) => evidenceWeight(now - l.ts, intervalOf(l), cfg.staleFactor);
   const ev: OccupancyEvidence = {};
+  const silent: string[] = [];
+  for (const [q, words] of OCCUPANCY_SENSORS) {
+    if (!s.expected?.[q]?.length) continue;
+    const l = s.latest[q];
+    if (!l) silent.push(`${words} has not reported`);
+    else if (weight(l) === 0) silent.push(`${words} silent since ${isoMinute(l.ts)}`);
+  }
+  if (silent.length) ev.silent = silent;
   const { occupancy_count: count, motion, light, co2 } = s.latest;
   if (count) ev.count = { value: count.value, recent: recent(count) };
   if (motion || s.lastMotionTs !== null) {
@@ -432,6 +471,11 @@ function occupancyWord(occupied: boolean): string {
 /** Own-property lookup: ids and channel names come from devices, so never reach into the prototype. */
 function own<T>(rec: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+/** `2015-02-04T10:42Z`: when a sensor last spoke, to the minute. */
+function isoMinute(ts: number): string {
+  return `${new Date(ts).toISOString().slice(0, 16)}Z`;
 }
 
 function round6(v: number): number {
