@@ -172,8 +172,9 @@ export function expectedChannels(
     if (d.roomId !== room.roomId) continue;
     for (const ch of d.channels.values()) {
       if (!OCCUPANCY_SENSORS.some(([q]) => q === ch.quantity)) continue;
-      const list = (out[ch.quantity] ??= []);
+      const list = out[ch.quantity] ?? [];
       if (!list.includes(d.deviceId)) list.push(d.deviceId);
+      out[ch.quantity] = list;
     }
   }
   return out;
