@@ -55,7 +55,18 @@ export function twinConfigFrom(config: GatewayConfig): TwinConfig {
     staleFactor: t.staleFactor,
     offlineFactor: t.offlineFactor,
     idleAdvanceMs: t.idleAdvanceMs,
+    tzOffsetMinutes: t.tzOffsetMinutes,
+    occupancy: {
+      ...DEFAULT_TWIN_CONFIG.occupancy,
+      usualDays: [...t.usualDays],
+      usualFromMinute: minuteOfDay(t.usualHours.slice(0, 5)),
+      usualToMinute: minuteOfDay(t.usualHours.slice(6)),
+    },
   };
+}
+
+function minuteOfDay(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
@@ -132,6 +143,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     logger,
     now,
     env: deps.env ?? {},
+    onStored: (events) => pipeline.applyAdminEvents(events),
   });
   const ports = { mqtt: 0, mqtts: 0, ws: 0, http: 0 };
   let started = false;

@@ -5,7 +5,7 @@
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { testPassword } from './helpers/campus.ts';
-import { getJson, startTestGateway, tempDir, waitFor } from './helpers/gateway.ts';
+import { ALWAYS_USUAL, getJson, startTestGateway, tempDir, waitFor } from './helpers/gateway.ts';
 
 interface Room {
   latest: Record<string, { value: number; ts: number }>;
@@ -17,7 +17,7 @@ interface Room {
 describe('twin restart', () => {
   it('restores rooms from the checkpoint and replays readings journaled after it', async () => {
     const dataDir = tempDir();
-    const overrides = { twin: { checkpointIntervalMs: 200 } };
+    const overrides = { twin: { ...ALWAYS_USUAL, checkpointIntervalMs: 200 } };
     const a = await startTestGateway(overrides, { dataDir });
     const client = await mqtt.connectAsync(a.mqttUrl, { username: 'occ-1', password: testPassword('occ-1') });
     const t0 = Date.now() - 5000;

@@ -155,6 +155,19 @@ export const gatewaySchema = z
         offlineFactor: z.number().positive().default(10),
         /** With no reading arriving for this long, a room's event clock moves on with the wall clock. */
         idleAdvanceMs: ms.default(30_000),
+        /** "Today" and the usual hours are local time at this offset from UTC (minutes east). */
+        tzOffsetMinutes: z
+          .number()
+          .int()
+          .min(-14 * 60)
+          .max(14 * 60)
+          .default(0),
+        /** When rooms are usually in use (the occupancy prior outside them is much lower): days 0 = Sunday. */
+        usualDays: z.array(z.number().int().min(0).max(6)).default([1, 2, 3, 4, 5]),
+        usualHours: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected HH:MM-HH:MM')
+          .default('07:00-19:00'),
         /** A device reporting less battery than this (devices/{id}/status) raises an alert. */
         lowBatteryPct: z.number().min(0).max(100).default(15),
       })

@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
+import type { AdminEvent, Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
 import { aggregateItemId, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
 import { type Db, openDb, reclaim, SOURCE_CODES } from './schema.ts';
@@ -341,6 +341,16 @@ export class GatewayStore {
       this.#s.trimQuarantine.run(this.#opts.quarantineMaxRows);
       this.#quarantineRows = this.#opts.quarantineMaxRows;
     }
+  }
+
+  /** Room booking events journaled after `receivedAt`, oldest first (the twins catch up after a restart). */
+  *bookingEventsSince(receivedAt: number): Iterable<AdminEvent> {
+    const rows = this.db
+      .prepare(
+        "SELECT body FROM events WHERE type IN ('room.booked', 'room.released') AND received_at > ? ORDER BY received_at",
+      )
+      .iterate(receivedAt) as Iterable<{ body: string }>;
+    for (const row of rows) yield JSON.parse(row.body) as AdminEvent;
   }
 
   /** Late windows summed and not yet sent (see flushLate). */

@@ -6,7 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Campus } from '../../shared/campus.ts';
-import type { Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
+import type {
+  AdminEvent,
+  Alert,
+  DeviceStatus,
+  LearningEvent,
+  Reading,
+  TwinChange,
+} from '../../shared/events.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { unitOf } from '../../shared/quantities.ts';
 import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
@@ -15,7 +22,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
-import { alertFor, type TwinStage, Twins, twinChangeId } from './twins.ts';
+import { alertFor, bookingChange, type TwinStage, Twins, twinChangeId } from './twins.ts';
 
 export interface PipelineOptions {
   dataDir: string;
@@ -110,6 +117,9 @@ export class Pipeline {
     // Twin: the checkpoint, then what was journaled after it (or the last hour, with no checkpoint).
     const savedAt = await this.twins.restore();
     const now = this.#now();
+    // Bookings journaled after the checkpoint, before the readings (they set the priors the readings meet).
+    const bookings = [...this.store.bookingEventsSince(savedAt > 0 ? savedAt - 5 * 60_000 : 0)];
+    if (bookings.length) this.#queueTwinChanges(this.twins.stageBookings(bookings, now), now);
     const replay: Reading[] = [];
     for (const row of this.store.rowsSince(savedAt > 0 ? savedAt - 5 * 60_000 : now - 3600_000)) {
       if (savedAt > 0 && row.receivedAt <= savedAt) continue;
@@ -124,6 +134,19 @@ export class Pipeline {
     this.#lastTwinTick = this.#lastPrune = this.#lastCheckpoint = now;
     this.#timer = setInterval(() => this.tick(), Math.min(1000, this.#opts.window.windowMs / 4));
     this.#timer.unref();
+  }
+
+  /**
+   * Admin events just journaled (webhooks): room bookings move the rooms' occupancy priors. Idempotent (a
+   * booking is keyed by its id), so a resent event changes nothing.
+   */
+  applyAdminEvents(events: readonly (LearningEvent | AdminEvent)[]): void {
+    const admin = events.filter(
+      (e): e is AdminEvent => e.source === 'admin' && bookingChange(e) !== undefined,
+    );
+    if (admin.length === 0) return;
+    const now = this.#now();
+    this.#queueTwinChanges(this.twins.stageBookings(admin, now), now);
   }
 
   submit(readings: readonly Reading[], rejected: readonly QuarantineEntry[], done: CommitCallback): void {

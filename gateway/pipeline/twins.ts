@@ -8,10 +8,12 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Campus, DeviceInfo } from '../../shared/campus.ts';
-import type { Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
+import type { AdminEvent, Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
 import {
+  type BookingChange,
   initialRoomState,
   type RoomTwin,
+  reduceBooking,
   reduceReadings,
   reduceTick,
   type TwinConfig,
@@ -100,6 +102,21 @@ export class Twins {
     return stage;
   }
 
+  /** Room bookings from admin events (room.booked / room.released for a room of this campus). */
+  stageBookings(events: readonly AdminEvent[], now: number): TwinStage {
+    const stage = new TwinStage();
+    for (const e of events) {
+      const change = bookingChange(e);
+      if (!change || !e.roomId) continue;
+      const current = stage.staged.get(e.roomId) ?? this.#rooms.get(e.roomId);
+      if (!current) continue;
+      const { state, changes } = reduceBooking(current, change, now, this.#cfg);
+      stage.staged.set(e.roomId, state);
+      for (const c of changes) stage.changes.push(c);
+    }
+    return stage;
+  }
+
   stageTick(now: number): TwinStage {
     const stage = new TwinStage();
     for (const [roomId, current] of this.#rooms) {
@@ -121,6 +138,15 @@ export class Twins {
   entries(): IterableIterator<[string, RoomTwin]> {
     return this.#rooms.entries();
   }
+}
+
+/** What an admin event says about a room's bookings, if anything. */
+export function bookingChange(e: AdminEvent): BookingChange | undefined {
+  if (!e.bookingId) return undefined;
+  if (e.type === 'room.booked' && e.startTs !== undefined && e.endTs !== undefined)
+    return { kind: 'booked', bookingId: e.bookingId, startTs: e.startTs, endTs: e.endTs };
+  if (e.type === 'room.released') return { kind: 'released', bookingId: e.bookingId };
+  return undefined;
 }
 
 /** Stable ids: a replay after a crash regenerates the same change, which the outbox then ignores. */

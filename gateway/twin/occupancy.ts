@@ -10,6 +10,12 @@
  *
  *       logit p = prior + wL·fL·tanh((lux − L0) / Ls) + wC·fC·tanh((G − G0) / Gs)
  *
+ *     - Prior: what the time says before any sensor does. During a booking of the room (admin
+ *       `room.booked` events) bookedPriorLogOdds; otherwise priorLogOdds inside the campus's usual hours
+ *       (usualDays, usualFromMinute…usualToMinute, local time) and offHoursPriorLogOdds outside them, so
+ *       a lingering CO2 level at night or at a weekend needs stronger evidence. A prior other than the
+ *       usual-hours one is named in the reasons.
+ *
  *     - Light: lights on (≳ L0 = lightOccupiedLux) is strong evidence of people, darkness strong evidence of
  *       none; daylight just above L0 is only mild evidence, so CO2 can overrule a sunny empty room.
  *     - CO2: from the room's mass balance dC/dt = G − λ·(C − C_base), the CO2 generation rate
@@ -55,7 +61,16 @@ export interface OccupancyConfig {
   co2NeutralPpmPerMin: number;
   co2ScalePpmPerMin: number;
   co2Weight: number;
+  /** Prior log-odds inside the usual hours. */
   priorLogOdds: number;
+  /** Usual hours, local time: days (0 = Sunday … 6) and minutes from midnight [from, to). */
+  usualDays: number[];
+  usualFromMinute: number;
+  usualToMinute: number;
+  /** Prior log-odds outside the usual hours. */
+  offHoursPriorLogOdds: number;
+  /** Prior log-odds while the room is booked. */
+  bookedPriorLogOdds: number;
   enterProbability: number;
   exitProbability: number;
 }
@@ -76,6 +91,11 @@ export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
   co2ScalePpmPerMin: 1.5,
   co2Weight: 2.5,
   priorLogOdds: -0.5,
+  usualDays: [1, 2, 3, 4, 5],
+  usualFromMinute: 7 * 60,
+  usualToMinute: 19 * 60,
+  offHoursPriorLogOdds: -3,
+  bookedPriorLogOdds: 1,
   enterProbability: 0.65,
   exitProbability: 0.35,
 };
@@ -103,6 +123,8 @@ export interface OccupancyState {
 export interface OccupancyEvidence {
   /** Channels the room normally has that are silent or never reported, in words (stated first). */
   silent?: string[];
+  /** The time's prior (usual hours, off hours or a booking) when it is not the usual-hours one. */
+  prior?: { logOdds: number; reason: string };
   count?: { value: number; recent: boolean };
   motion?: { lastMotionTs: number | null; recent: boolean };
   light?: { lux: number; weight: number };
@@ -237,8 +259,8 @@ function environmentProbability(
   co2: Co2Track,
   cfg: OccupancyConfig,
 ): EnvVerdict | null {
-  let logit = cfg.priorLogOdds;
-  const reasons: string[] = [];
+  let logit = ev.prior?.logOdds ?? cfg.priorLogOdds;
+  const reasons: string[] = ev.prior ? [ev.prior.reason] : [];
   let light = false;
   let gas = false;
   if (ev.light && ev.light.weight > 0) {
@@ -281,4 +303,34 @@ function ago(ms: number, suffix = ' ago'): string {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/** A booking of the room, from admin `room.booked` events (local epoch ms bounds, [startTs, endTs)). */
+export interface Booking {
+  bookingId: string;
+  startTs: number;
+  endTs: number;
+}
+
+/**
+ * The prior at event time `at`: a booking in force wins; then inside/outside the usual hours (local time,
+ * the offset in minutes east of UTC). Undefined means the usual-hours prior (nothing to say about it).
+ */
+export function timePrior(
+  at: number,
+  bookings: readonly Booking[],
+  tzOffsetMinutes: number,
+  cfg: OccupancyConfig,
+): { logOdds: number; reason: string } | undefined {
+  const booked = bookings.find((b) => b.startTs <= at && at < b.endTs);
+  if (booked)
+    return {
+      logOdds: cfg.bookedPriorLogOdds,
+      reason: `booked until ${new Date(booked.endTs).toISOString().slice(11, 16)}Z (${booked.bookingId})`,
+    };
+  const local = new Date(at + tzOffsetMinutes * 60_000);
+  const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+  const usual =
+    cfg.usualDays.includes(local.getUTCDay()) && minute >= cfg.usualFromMinute && minute < cfg.usualToMinute;
+  return usual ? undefined : { logOdds: cfg.offHoursPriorLogOdds, reason: 'outside usual hours' };
 }

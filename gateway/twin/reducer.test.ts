@@ -9,6 +9,7 @@ import {
   initialRoomState,
   type Reduced,
   type RoomTwin,
+  reduceBooking,
   reduceReading,
   reduceReadings,
   reduceTick,
@@ -616,5 +617,42 @@ describe('event time', () => {
     const after = reduceTick(replay, T0 + 10 * MIN, cfg);
     expect(after.state.occupancy).toMatchObject({ occupied: false, basis: 'none' });
     expect(kinds(after.changes, 'occupancy')[0]!.ts).toBe(old + 10 * MIN);
+  });
+});
+
+describe('time and bookings as the prior', () => {
+  const envOnly = () => fresh([DEVICES[0]!]);
+  /** CO2 creeping up by 1 ppm a minute: weak evidence, the prior decides. */
+  const creeping = (t0: number) => Array.from({ length: 20 }, (_, i) => env('co2', 450 + i, t0 + i * MIN));
+
+  it('turns an ambiguous CO2-only verdict when the room is booked, and says so', () => {
+    const before = feed(envOnly(), creeping(T0)).state;
+    expect(before.occupancy).toMatchObject({ occupied: false, basis: 'co2' });
+    expect(before.occupancy.envProbability!).toBeGreaterThan(0.3);
+    expect(before.occupancy.envProbability!).toBeLessThan(0.65);
+    const booked = reduceBooking(
+      before,
+      { kind: 'booked', bookingId: 'bk-1', startTs: T0, endTs: T0 + 2 * 3600_000 },
+      T0 + 19 * MIN,
+      cfg,
+    );
+    expect(booked.state.occupancy.occupied).toBe(true);
+    expect(booked.state.occupancy.reasons).toContain('booked until 10:00Z (bk-1)');
+    expect(kinds(booked.changes, 'occupancy')).toEqual([
+      expect.objectContaining({ from: 'vacant', to: 'occupied', ts: T0 + 19 * MIN }),
+    ]);
+    // Released: the usual-hours prior again.
+    const released = reduceBooking(booked.state, { kind: 'released', bookingId: 'bk-1' }, T0 + 19 * MIN, cfg);
+    expect(released.state.bookings).toEqual([]);
+    expect(released.state.occupancy.reasons.join(' ')).not.toMatch(/booked/);
+  });
+
+  it('needs stronger evidence outside the usual hours (Saturday), and says why', () => {
+    const saturday = T0 + 5 * 24 * 3600_000;
+    const weekday = feed(envOnly(), creeping(T0)).state.occupancy;
+    const weekend = feed(envOnly(), creeping(saturday)).state.occupancy;
+    expect(weekend.reasons).toContain('outside usual hours');
+    expect(weekend.envProbability!).toBeLessThan(weekday.envProbability!);
+    expect(weekend.occupied).toBe(false);
   });
 });

@@ -29,6 +29,7 @@ import {
 } from './comfort.ts';
 import { type HealthConfig, judgeHealth } from './health.ts';
 import {
+  type Booking,
   type Co2Track,
   DEFAULT_OCCUPANCY_CONFIG,
   evaluateOccupancy,
@@ -38,6 +39,7 @@ import {
   type OccupancyConfig,
   type OccupancyEvidence,
   type OccupancyState,
+  timePrior,
   trackCo2,
 } from './occupancy.ts';
 
@@ -115,6 +117,8 @@ export interface RoomTwin {
    * the registry on restore, so a checkpoint never outlives a changed registry.
    */
   expected?: Partial<Record<Quantity, string[]>>;
+  /** Bookings of the room (admin room.booked / room.released), ended ones dropped after a day. */
+  bookings?: Booking[];
   latest: Partial<Record<Quantity, LatestValue>>;
   devices: Record<string, DeviceTwin>;
   occupancy: OccupancyState;
@@ -222,6 +226,29 @@ export function reduceReadings(
     prev = out.state;
   }
   return { state: prev, changes };
+}
+
+/** A booking change from the admin systems (room.booked with its span, or room.released). */
+export type BookingChange =
+  | { kind: 'booked'; bookingId: string; startTs: number; endTs: number }
+  | { kind: 'released'; bookingId: string };
+
+/** Ended bookings are kept this long (a late replay still sees them), then dropped. */
+const BOOKING_KEEP_MS = 24 * 3600_000;
+
+/**
+ * A booking booked or released: the room's bookings updated (one entry per booking id) and the room
+ * re-evaluated at its clock, since the booking changes what the time says before any sensor does.
+ */
+export function reduceBooking(state: RoomTwin, b: BookingChange, now: number, cfg: TwinConfig): Reduced {
+  const at = roomClock(state, now, cfg);
+  const kept = (state.bookings ?? []).filter(
+    (x) => x.bookingId !== b.bookingId && x.endTs > at - BOOKING_KEEP_MS,
+  );
+  const bookings =
+    b.kind === 'booked' ? [...kept, { bookingId: b.bookingId, startTs: b.startTs, endTs: b.endTs }] : kept;
+  bookings.sort((x, y) => x.startTs - y.startTs || (x.bookingId < y.bookingId ? -1 : 1));
+  return evaluate(state, { ...state, bookings }, at, now, cfg);
 }
 
 /**
@@ -359,6 +386,8 @@ function occupancyEvidence(s: RoomTwin, now: number, cfg: TwinConfig): Occupancy
     else if (weight(l) === 0) silent.push(`${words} silent since ${isoMinute(l.ts)}`);
   }
   if (silent.length) ev.silent = silent;
+  const prior = timePrior(now, s.bookings ?? [], cfg.tzOffsetMinutes, cfg.occupancy);
+  if (prior) ev.prior = prior;
   const { occupancy_count: count, motion, light, co2 } = s.latest;
   if (count) ev.count = { value: count.value, recent: recent(count) };
   if (motion || s.lastMotionTs !== null) {

@@ -30,6 +30,9 @@ export function tempDir(prefix = 'ct-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** Twin config for tests: every day and hour is a usual one (one occupancy prior at any time). */
+export const ALWAYS_USUAL = { usualDays: [0, 1, 2, 3, 4, 5, 6], usualHours: '00:00-24:00' };
+
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
   opts: { campus?: Campus; dataDir?: string; now?: () => number; logger?: Logger } = {},
@@ -41,6 +44,8 @@ export async function startTestGateway(
     mqtt: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0, staff: [await staffEntry()] },
     log: { level: 'silent' },
+    // Every hour a usual one, so the occupancy prior does not depend on when the tests run.
+    twin: ALWAYS_USUAL,
     ...overrides,
   });
   const campus = opts.campus ?? (await testCampus());

@@ -13,7 +13,7 @@ import { EventJournal, type GatewayStore } from '../../journal/index.ts';
 import { mapAdmin } from './admin.ts';
 import { mapCaliper } from './caliper.ts';
 import { mapCanvas } from './canvas.ts';
-import type { Mapper } from './common.ts';
+import type { CanonicalEvent, Mapper } from './common.ts';
 import { ReplayCache, TokenBucket } from './limits.ts';
 import { WebhookMetrics } from './metrics.ts';
 import { mapMoodle } from './moodle.ts';
@@ -51,6 +51,8 @@ export function installWebhooks(
     logger: Logger;
     now: () => number;
     env: NodeJS.ProcessEnv;
+    /** Told of every request's events once durable (see WebhookRoutesDeps.onStored). */
+    onStored?: (events: readonly CanonicalEvent[]) => void;
   },
 ): Webhooks | undefined {
   const wc = config.webhooks;
@@ -90,7 +92,13 @@ export function installWebhooks(
       retryAfterSec: wc.retryAfterSec,
       quarantineMaxPayloadBytes: config.journal.quarantineMaxPayloadBytes,
     },
-    { journal, metrics, logger: deps.logger, now: deps.now },
+    {
+      journal,
+      metrics,
+      logger: deps.logger,
+      now: deps.now,
+      ...(deps.onStored ? { onStored: deps.onStored } : {}),
+    },
   );
   const log = deps.logger.child({ component: 'webhooks' });
   const retention = setInterval(() => {

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERRORS, type ErrorCode, reject } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { EventJournal, QuarantineEntry } from '../../journal/index.ts';
-import type { MapContext, Mapper } from './common.ts';
+import type { CanonicalEvent, MapContext, Mapper } from './common.ts';
 import { firstDuplicateKey } from './duplicate-keys.ts';
 import type { ReplayCache, TokenBucket } from './limits.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -44,6 +44,8 @@ export interface WebhookRoutesDeps {
   metrics: WebhookMetrics;
   logger: Logger;
   now: () => number;
+  /** Told of the events of every request once they are durable (room bookings reach the twin this way). */
+  onStored?: (events: readonly CanonicalEvent[]) => void;
 }
 
 interface Failure {
@@ -271,6 +273,12 @@ export function registerWebhookRoutes(
             },
             body,
           );
+        }
+        try {
+          deps.onStored?.(mapped.events);
+        } catch (err) {
+          // The events are durable and will be answered for; whatever reacts to them must not change that.
+          log.error({ err, source: src.name }, 'reacting to stored webhook events failed');
         }
         // Every event is counted once by what became of it, whatever the answer.
         const counts = {
