@@ -79,7 +79,7 @@ export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
   sensorRecentMs: 15 * 60_000,
   motionHoldMs: 10 * 60_000,
   lightOccupiedLux: 300,
-  lightScaleLux: 150,
+  lightScaleLux: 50,
   lightWeight: 4,
   co2WindowMs: 15 * 60_000,
   co2MaxSamples: 32,

@@ -242,9 +242,9 @@ describe('occupancy', () => {
   });
 
   it('has hysteresis: evidence wavering around the threshold does not flap', () => {
-    // Light only: 310 lx → p ≈ 0.44, 335 lx → p ≈ 0.60; a plain p ≥ 0.5 rule would flip every minute.
+    // Light only: 300 lx → p ≈ 0.38, 312 lx → p ≈ 0.61; a plain p ≥ 0.5 rule would flip every minute.
     const wavering = (from: number) =>
-      Array.from({ length: 20 }, (_, i) => env('light', i % 2 === 0 ? 310 : 335, from + i * MIN));
+      Array.from({ length: 20 }, (_, i) => env('light', i % 2 === 0 ? 300 : 312, from + i * MIN));
     const fromVacant = feed(fresh(), [env('light', 0, T0), ...wavering(T0 + MIN)]);
     expect(fromVacant.state.occupancy.occupied).toBe(false);
     expect(kinds(fromVacant.changes, 'occupancy')).toEqual([]);
