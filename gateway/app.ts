@@ -24,6 +24,8 @@ export interface GatewayDeps {
   now?: () => number;
   /** Where webhook secrets named by `secretEnv` are looked up (the CLI passes process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Start a new journal although the twin state records another (`campus-twin gateway --new-journal`). */
+  acceptNewJournal?: boolean;
 }
 
 export interface Gateway {
@@ -93,6 +95,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       twinTickIntervalMs: config.twin.tickIntervalMs,
       checkpointIntervalMs: config.twin.checkpointIntervalMs,
       lowBatteryPct: config.twin.lowBatteryPct,
+      gatewayId: config.gatewayId,
+      acceptNewJournal: deps.acceptNewJournal ?? false,
     },
     { metrics, logger, now },
   );

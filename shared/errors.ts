@@ -47,6 +47,14 @@ export const ERRORS = {
     status: 502,
     message: 'Modbus device or bus is not reachable (connect failed or lost)',
   },
+  CT_ERR_STATE_DAMAGED: {
+    status: 500,
+    message: 'a gateway state file was damaged; it was moved aside and rebuilt',
+  },
+  CT_ERR_JOURNAL_IDENTITY: {
+    status: 500,
+    message: 'the journal is not the one this gateway was using; start refused',
+  },
   CT_ERR_MODBUS_ORDER: {
     status: 422,
     message: "the register map's byte/word order looks wrong for this device",

@@ -49,7 +49,7 @@ describe('cloud: two processes on one store', () => {
       ...(await Promise.all([startCli(args, {}, 'cloud:ready'), startCli(args, {}, 'cloud:ready')])),
     );
 
-    // Both processes own some partitions (ownership rows fresh within the expiry interval).
+    // Both processes own two partitions each (ownership rows fresh within the expiry interval).
     const owners = await waitForStore(
       storeFile,
       (db) =>
@@ -62,10 +62,11 @@ describe('cloud: two processes on one store', () => {
         const fresh = rows.filter((r) => Date.now() - r.m < 3000);
         const perOwner = new Map<string, number>();
         for (const r of fresh) perOwner.set(r.o, (perOwner.get(r.o) ?? 0) + 1);
-        return fresh.length === PARTITIONS && perOwner.size === 2;
+        // Balanced: the SDK's strategy may pass through 1/3 on the way to 2/2.
+        return fresh.length === PARTITIONS && [...perOwner.values()].sort().join() === '2,2';
       },
       20_000,
-      'both processes owning partitions',
+      'both processes owning two partitions each',
     );
     const perOwner = new Map<string, number>();
     for (const r of owners) perOwner.set(r.o, (perOwner.get(r.o) ?? 0) + 1);

@@ -4,6 +4,7 @@
  * Adapters (MQTT, Modbus, webhooks) only call `submit`.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Campus } from '../../shared/campus.ts';
 import type {
@@ -17,12 +18,19 @@ import type {
 import type { Logger } from '../../shared/logger.ts';
 import { unitOf } from '../../shared/quantities.ts';
 import { closeWatermark, type WindowConfig, WindowSet } from '../aggregate/index.ts';
+import {
+  checkJournalMatches,
+  checkJournalPresent,
+  ensureIdentity,
+  type JournalIdentity,
+  unreadableJournal,
+} from '../journal/identity.ts';
 import { type CommitResult, GatewayStore, type QuarantineEntry } from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
-import { alertFor, bookingChange, type TwinStage, Twins, twinChangeId } from './twins.ts';
+import { alertFor, bookingChange, recordedJournal, type TwinStage, Twins, twinChangeId } from './twins.ts';
 
 export interface PipelineOptions {
   dataDir: string;
@@ -38,6 +46,10 @@ export interface PipelineOptions {
   twinTickIntervalMs: number;
   checkpointIntervalMs: number;
   lowBatteryPct: number;
+  /** The journal is created for and checked against this id (journal/identity.ts). */
+  gatewayId?: string;
+  /** Start even though the journal is not the one the twin state records (`--new-journal`). */
+  acceptNewJournal?: boolean;
 }
 
 export interface PipelineEvents {
@@ -45,7 +57,18 @@ export interface PipelineEvents {
   'alert:raised': [Alert];
 }
 
+/** Something staff should know about the gateway's state, shown on /api/status (and /healthz when critical). */
+export interface Condition {
+  severity: 'warning' | 'critical';
+  message: string;
+  since: number;
+}
+
 export class Pipeline {
+  /** Conditions by code (CT_ERR_*), current ones only. */
+  readonly conditions = new Map<string, Condition>();
+  /** The journal's identity (journal/identity.ts). */
+  readonly journalIdentity: JournalIdentity;
   readonly #lastChangeTs = new Map<string, number>();
   /** Durable facts as they happen, for live views (SSE); emitted only after their transaction commits. */
   readonly events = new EventEmitter<PipelineEvents>();
@@ -80,15 +103,44 @@ export class Pipeline {
     this.#metrics = deps.metrics;
     this.#log = deps.logger.child({ component: 'pipeline' });
     this.#now = deps.now;
-    this.store = new GatewayStore(join(opts.dataDir, 'gateway.db'), {
-      synchronous: opts.synchronous,
-      quotaBytes: opts.outboxQuotaBytes,
-      windowMs: opts.window.windowMs,
-      allowedLatenessMs: opts.window.allowedLatenessMs,
-      forwardRaw: opts.forwardRaw,
-      quarantineMaxRows: opts.quarantineMaxRows,
-      quarantineMaxPayloadBytes: opts.quarantineMaxPayloadBytes,
-    });
+    const dbFile = join(opts.dataDir, 'gateway.db');
+    const twinFile = join(opts.dataDir, 'twin.json');
+    mkdirSync(opts.dataDir, { recursive: true });
+    // Is this the journal the small state belongs to? Checked before anything is written (identity.ts).
+    const acceptNew = opts.acceptNewJournal ?? false;
+    const recorded = recordedJournal(twinFile);
+    checkJournalPresent(dbFile, twinFile, recorded, acceptNew);
+    try {
+      this.store = new GatewayStore(dbFile, {
+        synchronous: opts.synchronous,
+        quotaBytes: opts.outboxQuotaBytes,
+        windowMs: opts.window.windowMs,
+        allowedLatenessMs: opts.window.allowedLatenessMs,
+        forwardRaw: opts.forwardRaw,
+        quarantineMaxRows: opts.quarantineMaxRows,
+        quarantineMaxPayloadBytes: opts.quarantineMaxPayloadBytes,
+      });
+    } catch (err) {
+      throw unreadableJournal(dbFile, err);
+    }
+    const gatewayId = opts.gatewayId ?? 'gateway';
+    const identity = ensureIdentity(this.store.db, gatewayId, deps.now());
+    try {
+      checkJournalMatches(dbFile, twinFile, identity, gatewayId, recorded, acceptNew);
+    } catch (err) {
+      this.store.close();
+      throw err;
+    }
+    this.journalIdentity = identity;
+    if (acceptNew && recorded && recorded.journalId !== identity.journalId && existsSync(twinFile)) {
+      // The twin state belongs to the old journal: kept beside, rebuilt from the new one.
+      const aside = `${twinFile}.previous-journal-${recorded.journalId}`;
+      renameSync(twinFile, aside);
+      this.#log.warn(
+        { journalId: identity.journalId, previous: recorded.journalId, aside },
+        'started a new journal',
+      );
+    }
     this.#queueTwinChangesTx = this.store.transaction((stage: TwinStage, now: number) =>
       this.#queueTwinChangesInTx(stage, now),
     );
@@ -96,7 +148,11 @@ export class Pipeline {
       for (const a of alerts) this.store.outbox.add('alert', a.alertId, a, now);
     });
     this.windows = new WindowSet(opts.window);
-    this.twins = new Twins(campus, opts.twin, join(opts.dataDir, 'twin.json'));
+    this.twins = new Twins(campus, opts.twin, twinFile, {
+      journalId: identity.journalId,
+      gatewayId: identity.gatewayId,
+      createdAt: identity.createdAt,
+    });
     this.#committer = new GroupCommitter(
       opts.groupCommitMaxRows,
       (batch) => this.#write(batch),
@@ -115,8 +171,15 @@ export class Pipeline {
       } else this.orphanRows++;
     }
     // Twin: the checkpoint, then what was journaled after it (or the last hour, with no checkpoint).
-    const savedAt = await this.twins.restore();
+    const restored = await this.twins.restore(this.#now());
+    const savedAt = restored.savedAt;
     const now = this.#now();
+    if (restored.damaged) {
+      const d = restored.damaged;
+      const message = `${d.file} was ${d.reason}; moved to ${d.movedTo} and the room twin rebuilt from the journal`;
+      this.conditions.set('CT_ERR_STATE_DAMAGED', { severity: 'warning', message, since: now });
+      this.#log.warn({ code: 'CT_ERR_STATE_DAMAGED', ...d }, message);
+    }
     // Bookings journaled after the checkpoint, before the readings (they set the priors the readings meet).
     const bookings = [...this.store.bookingEventsSince(savedAt > 0 ? savedAt - 5 * 60_000 : 0)];
     if (bookings.length) this.#queueTwinChanges(this.twins.stageBookings(bookings, now), now);

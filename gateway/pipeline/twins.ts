@@ -3,12 +3,13 @@
  * Changes are staged so that the caller can make them durable (outbox) in the same transaction as the
  * readings that caused them, and only then adopt the new states. Checkpointed to lowdb (small state only).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
 import type { Campus, DeviceInfo } from '../../shared/campus.ts';
+import { DamagedFileError, DurableJsonFile, readJsonFile } from '../../shared/durable-file.ts';
 import type { AdminEvent, Alert, DeviceStatus, Reading, TwinChange } from '../../shared/events.ts';
+import type { RecordedJournal } from '../journal/identity.ts';
 import {
   type BookingChange,
   initialRoomState,
@@ -24,6 +25,30 @@ interface Checkpoint {
   rooms: Record<string, RoomTwin>;
   /** Last devices/{id}/status of each device. */
   deviceStatus?: Record<string, DeviceStatus>;
+  /** The journal this state was made from (journal/identity.ts). */
+  journal?: RecordedJournal;
+}
+
+function isCheckpoint(v: unknown): v is Checkpoint {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return typeof c.savedAt === 'number' && typeof c.rooms === 'object' && c.rooms !== null;
+}
+
+/** The journal a checkpoint file records; undefined when there is none, or none readable. */
+export function recordedJournal(checkpointFile: string): RecordedJournal | undefined {
+  try {
+    return readJsonFile(checkpointFile, isCheckpoint)?.journal;
+  } catch (err) {
+    if (err instanceof DamagedFileError) return undefined; // restore() moves it aside and says so
+    throw err;
+  }
+}
+
+/** What restore found: the checkpoint's time, and a damaged file it moved aside. */
+export interface Restored {
+  savedAt: number;
+  damaged?: { file: string; movedTo: string; reason: string };
 }
 
 export class TwinStage {
@@ -38,20 +63,39 @@ export class Twins {
   readonly deviceStatus = new Map<string, DeviceStatus>();
   readonly #cfg: TwinConfig;
   readonly #db: Low<Checkpoint>;
+  readonly #file: string;
+  readonly #journal: RecordedJournal | undefined;
 
-  constructor(campus: Campus, cfg: TwinConfig, checkpointFile: string) {
+  constructor(campus: Campus, cfg: TwinConfig, checkpointFile: string, journal?: RecordedJournal) {
     this.#cfg = cfg;
+    this.#file = checkpointFile;
+    this.#journal = journal;
     mkdirSync(dirname(checkpointFile), { recursive: true });
-    this.#db = new Low<Checkpoint>(new JSONFile(checkpointFile), { savedAt: 0, rooms: {} });
+    // Written atomically with fsync (file and directory): a power cut leaves the old or the new file.
+    this.#db = new Low<Checkpoint>(new DurableJsonFile(checkpointFile, isCheckpoint), {
+      savedAt: 0,
+      rooms: {},
+    });
     for (const room of campus.rooms.values()) {
       const devices = room.deviceIds.map((id) => campus.devices.get(id)).filter((d): d is DeviceInfo => !!d);
       this.#rooms.set(room.roomId, initialRoomState(room, devices));
     }
   }
 
-  /** Restore the last checkpoint; returns its time (0 when there was none). */
-  async restore(): Promise<number> {
-    await this.#db.read();
+  /**
+   * Restore the last checkpoint (savedAt 0 when there was none). A damaged one (empty, torn, not a
+   * checkpoint) is moved aside and reported; the caller rebuilds the twin from the journal.
+   */
+  async restore(now = Date.now()): Promise<Restored> {
+    try {
+      await this.#db.read();
+    } catch (err) {
+      if (!(err instanceof DamagedFileError)) throw err;
+      const movedTo = `${this.#file}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(this.#file, movedTo);
+      this.#db.data = { savedAt: 0, rooms: {} };
+      return { savedAt: 0, damaged: { file: this.#file, movedTo, reason: err.reason } };
+    }
     const data = this.#db.data;
     for (const [roomId, state] of Object.entries(data.rooms ?? {})) {
       const initial = this.#rooms.get(roomId);
@@ -60,7 +104,7 @@ export class Twins {
     }
     for (const [deviceId, status] of Object.entries(data.deviceStatus ?? {}))
       this.deviceStatus.set(deviceId, status);
-    return data.savedAt ?? 0;
+    return { savedAt: data.savedAt ?? 0 };
   }
 
   async checkpoint(now: number): Promise<void> {
@@ -68,6 +112,7 @@ export class Twins {
       savedAt: now,
       rooms: Object.fromEntries(this.#rooms),
       deviceStatus: Object.fromEntries(this.deviceStatus),
+      ...(this.#journal ? { journal: this.#journal } : {}),
     };
     await this.#db.write();
   }

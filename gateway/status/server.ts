@@ -50,7 +50,16 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
 
-  app.get('/healthz', async () => ({ ok: true, gatewayId: deps.gatewayId }));
+  // Live, and nothing critical: a journal that cannot write, a disk below its guard… (pipeline.conditions).
+  app.get('/healthz', async (_req, reply) => {
+    const critical = [...pipeline.conditions].filter(([, c]) => c.severity === 'critical');
+    if (critical.length === 0) return { ok: true, gatewayId: deps.gatewayId };
+    return reply.code(503).send({
+      ok: false,
+      gatewayId: deps.gatewayId,
+      conditions: critical.map(([code, c]) => ({ code, message: c.message, since: c.since })),
+    });
+  });
 
   app.get('/api/status', async () => {
     const now = deps.now();
@@ -67,6 +76,8 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       gatewayId: deps.gatewayId,
       mode: deps.dev ? 'dev (anonymous devices allowed)' : 'secure',
       uptimeMs: now - deps.startedAt,
+      // What staff should know about the gateway's own state, in words (empty when all is well).
+      conditions: [...pipeline.conditions].map(([code, c]) => ({ code, ...c })),
       readings: {
         accepted: await GatewayMetrics.bySource(metrics.accepted),
         duplicates: await GatewayMetrics.bySource(metrics.duplicates),
@@ -75,7 +86,12 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       },
       mqtt: { clients: deps.mqttClients() },
       webhooks: (await deps.webhooks?.()) ?? null,
-      journal: { ...journal, closedUntil: pipeline.store.closedUntil, openWindows: pipeline.windows.size },
+      journal: {
+        ...journal,
+        closedUntil: pipeline.store.closedUntil,
+        openWindows: pipeline.windows.size,
+        identity: pipeline.journalIdentity,
+      },
       outbox: {
         ...totals,
         quotaBytes: pipeline.store.outbox.quotaBytes,

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
+import { CampusTwinError } from '../errors.ts';
 import { redactSecretsInText } from '../logger.ts';
 import { untilSignal } from './signals.ts';
 
@@ -37,7 +38,12 @@ Options:
       --mqtt-port N     MQTT TCP port (0 = any free port; default 1883)
       --http-port N     status API / metrics port (0 = any free port; default 8080)
       --log-level L     fatal|error|warn|info|debug|trace|silent
+      --new-journal     start a new journal although twin.json records another (after a lost or
+                        damaged gateway.db that cannot be restored; the twin is rebuilt)
   -h, --help            show this help
+
+Offline: campus-twin gateway check [--data-dir DIR] verifies the data dir (journal integrity and
+identity, twin.json) without starting anything.
 
 Endpoints: GET /healthz, /api/status, /api/rooms, /api/rooms/{roomId}, /api/devices, /api/quarantine, /metrics
 MQTT topics: devices/{deviceId}/telemetry (JSON or SenML), devices/{deviceId}/status
@@ -58,6 +64,25 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
+/** `campus-twin gateway check`: the data dir verified offline; exit 1 when something is wrong. */
+async function checkGateway(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } },
+  });
+  const env = { ...process.env };
+  if (values['data-dir']) env.CT_DATA_DIR = values['data-dir'];
+  const { loadGatewayConfig } = await import('../../gateway/config/index.ts');
+  const { checkDataDir } = await import('../../gateway/journal/check.ts');
+  const configFile = values.config ?? (process.env.CT_CONFIG_FILE || 'config/gateway.yaml');
+  const config = loadGatewayConfig(configFile, env);
+  const result = checkDataDir(config.dataDir, config.gatewayId);
+  process.stdout.write(
+    `${result.lines.join('\n')}\n${result.ok ? 'data dir ok' : 'data dir has problems'}\n`,
+  );
+  return result.ok ? 0 : 1;
+}
+
 async function runGateway(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -69,6 +94,7 @@ async function runGateway(argv: string[]): Promise<void> {
       'mqtt-port': { type: 'string' },
       'http-port': { type: 'string' },
       'log-level': { type: 'string' },
+      'new-journal': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -95,7 +121,12 @@ async function runGateway(argv: string[]): Promise<void> {
   const config = loadGatewayConfig(configFile, env);
   const logger = createLogger({ level: config.log.level });
   const campus = loadCampus(config.campusFile);
-  const gateway = createGateway(config, { campus, logger, env: process.env });
+  const gateway = createGateway(config, {
+    campus,
+    logger,
+    env: process.env,
+    acceptNewJournal: values['new-journal'] ?? false,
+  });
   await gateway.start();
   const { ports } = gateway;
   // One line a supervisor or test can parse.
@@ -137,6 +168,7 @@ async function main(): Promise<number> {
   if (external) return (await external()).run(rest);
   switch (command) {
     case 'gateway':
+      if (rest[0] === 'check') return checkGateway(rest.slice(1));
       await runGateway(rest);
       return 0;
     case 'hash-password': {
@@ -176,7 +208,8 @@ main().then(
   (err: unknown) => {
     // Connection strings carry keys: never echo one, whatever failed.
     const redact = redactSecretsInText;
-    if (err instanceof ConfigError) process.stderr.write(`campus-twin: ${redact(err.message)}\n`);
+    if (err instanceof ConfigError || err instanceof CampusTwinError)
+      process.stderr.write(`campus-twin: ${redact(err.message)}\n`);
     else
       process.stderr.write(
         `campus-twin: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,

@@ -35,7 +35,13 @@ export const ALWAYS_USUAL = { usualDays: [0, 1, 2, 3, 4, 5, 6], usualHours: '00:
 
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
-  opts: { campus?: Campus; dataDir?: string; now?: () => number; logger?: Logger } = {},
+  opts: {
+    campus?: Campus;
+    dataDir?: string;
+    now?: () => number;
+    logger?: Logger;
+    acceptNewJournal?: boolean;
+  } = {},
 ): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = gatewayConfigFrom({
@@ -52,6 +58,7 @@ export async function startTestGateway(
   const gw = createGateway(config, {
     campus,
     logger: opts.logger ?? createLogger({ level: 'silent' }),
+    ...(opts.acceptNewJournal ? { acceptNewJournal: true } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
   await gw.start();

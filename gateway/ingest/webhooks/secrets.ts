@@ -4,9 +4,10 @@
  * config path. In dev mode without a pseudonym secret a random one is created in dataDir and kept.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../../shared/config.ts';
+import { writeFileDurable } from '../../../shared/durable-file.ts';
 
 export interface SecretSpec {
   secret: string;
@@ -52,6 +53,14 @@ export function pseudonymSecret(
   }
   if (!dev) throw new ConfigError('config', 'webhooks.pseudonym.secret', 'required outside dev mode');
   const file = join(dataDir, 'pseudonym-dev.key');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+  // Atomic and fsynced: a power cut must not leave an empty key (every pseudonym would change).
+  if (!existsSync(file)) writeFileDurable(file, randomBytes(32).toString('base64url'), 0o600);
+  const key = readFileSync(file, 'utf8').trim();
+  if (Buffer.byteLength(key) < 16)
+    throw new ConfigError(
+      file,
+      '',
+      'the dev pseudonym key is damaged (shorter than 16 bytes); delete the file to make a new one (pseudonyms then change)',
+    );
+  return Buffer.from(key, 'utf8');
 }
