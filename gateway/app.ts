@@ -97,6 +97,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       lowBatteryPct: config.twin.lowBatteryPct,
       gatewayId: config.gatewayId,
       acceptNewJournal: deps.acceptNewJournal ?? false,
+      minFreeBytes: config.journal.minFreeBytes,
     },
     { metrics, logger, now },
   );

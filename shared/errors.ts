@@ -47,6 +47,10 @@ export const ERRORS = {
     status: 502,
     message: 'Modbus device or bus is not reachable (connect failed or lost)',
   },
+  CT_ERR_DISK_LOW: {
+    status: 503,
+    message: 'the data volume is nearly full',
+  },
   CT_ERR_STATE_DAMAGED: {
     status: 500,
     message: 'a gateway state file was damaged; it was moved aside and rebuilt',

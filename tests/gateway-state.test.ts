@@ -178,3 +178,56 @@ describe('gateway state that heals or refuses', () => {
     expect(existsSync(db)).toBe(true); // left as it was, for the backup or the check
   });
 });
+
+describe('health that tells the truth', () => {
+  it('answers /healthz 503 with the reason while the journal cannot write, and 200 again once it can', async () => {
+    const dir = tempDir('ct-state-full-');
+    dirs.push(dir);
+    const gw = await start(dir);
+    const db = gw.gw.pipeline.store.db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const client = await mqtt.connectAsync(gw.mqttUrl, {
+      clientId: 'env-1-full',
+      username: 'env-1',
+      password: testPassword('env-1'),
+      reconnectPeriod: 0,
+    });
+    client.on('error', () => {});
+    // Publish until the journal refuses: the gateway closes the connection without a PUBACK.
+    const base = Date.now() - 60_000;
+    let refused = false;
+    for (let i = 0; i < 2000 && !refused; i++) {
+      const readings = { co2: 400 + i, temperature: 20, humidity: 40, light: 100 };
+      const acked = await Promise.race([
+        client
+          .publishAsync('devices/env-1/telemetry', JSON.stringify({ ts: base + i, readings }), { qos: 1 })
+          .then(
+            () => true,
+            () => false,
+          ),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+      ]);
+      if (!acked || !client.connected) refused = true;
+    }
+    expect(refused).toBe(true);
+    client.end(true);
+    const sick = await fetch(`${gw.httpUrl}/healthz`);
+    expect(sick.status).toBe(503);
+    const body = (await sick.json()) as { conditions: { code: string; message: string }[] };
+    expect(body.conditions[0]).toMatchObject({ code: 'CT_ERR_JOURNAL_UNAVAILABLE' });
+    expect(body.conditions[0]!.message).toMatch(/database or disk is full/);
+    // Room again: the next acknowledged write clears it, without a restart.
+    db.pragma('max_page_count = 1073741823');
+    const again = await mqtt.connectAsync(gw.mqttUrl, {
+      clientId: 'env-1-again',
+      username: 'env-1',
+      password: testPassword('env-1'),
+      reconnectPeriod: 0,
+    });
+    await again.publishAsync('devices/env-1/telemetry', JSON.stringify({ readings: { co2: 999 } }), {
+      qos: 1,
+    });
+    await again.endAsync();
+    expect((await fetch(`${gw.httpUrl}/healthz`)).status).toBe(200);
+  });
+});

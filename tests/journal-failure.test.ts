@@ -1,7 +1,8 @@
 /**
  * Nothing is acknowledged that is not durable: when the journal cannot write (here SQLite refuses writes,
  * as it does on a read-only or failing disk), the publish gets no PUBACK, the failure is counted, the
- * gateway stays up, and once the disk is back the device's resend is stored once.
+ * gateway stays up with /healthz saying why (503), and once the disk is back the device's resend is
+ * stored once and /healthz is 200 again.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,12 @@ describe('journal write failure', () => {
     expect(acked).toBe(false);
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/ct_journal_commit_errors_total 1/);
-    expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200);
+    // Up, but not healthy: /healthz says why (the process stays up for the resend).
+    const sick = await fetch(`${t.httpUrl}/healthz`);
+    expect(sick.status).toBe(503);
+    expect(((await sick.json()) as { conditions: { code: string }[] }).conditions[0]!.code).toBe(
+      'CT_ERR_JOURNAL_UNAVAILABLE',
+    );
 
     db.pragma('query_only = OFF');
     const again = await mqtt.connectAsync(t.mqttUrl, { username: 'env-1', password: testPassword('env-1') });
@@ -53,5 +59,6 @@ describe('journal write failure', () => {
         (await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-101`)).latest
           .temperature?.value === 23.25,
     );
+    expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200);
   });
 });

@@ -83,6 +83,15 @@ export const gatewaySchema = z
         synchronous: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
         /** Readings are kept (and deduplicated) this long; older device timestamps are refused. */
         retentionMs: ms.default(6 * 3600_000),
+        /**
+         * Free space to keep on the data volume (at most a fifth of it): below it the gateway goes into
+         * low-disk mode (journal kept to open windows, outbox quota lowered) until space is back.
+         */
+        minFreeBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(64 * 1024 * 1024),
         maxFutureMs: ms.default(5 * 60_000),
         /** Upper bound of rows per group-commit transaction. */
         groupCommitMaxRows: z.number().int().positive().default(10_000),

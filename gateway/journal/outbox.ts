@@ -41,9 +41,11 @@ export class Outbox {
   readonly #stmts: Record<OutboxClass, ClassStatements>;
   readonly #usage = {} as Record<OutboxClass, ClassUsage>;
   readonly #dropped = {} as Record<OutboxClass, number>;
-  readonly #quotaBytes: number;
+  readonly #configuredQuotaBytes: number;
+  #quotaBytes: number;
 
   constructor(db: Db, quotaBytes: number) {
+    this.#configuredQuotaBytes = quotaBytes;
     this.#quotaBytes = quotaBytes;
     const stmts = {} as Record<OutboxClass, ClassStatements>;
     for (const cls of OUTBOX_CLASSES) {
@@ -175,6 +177,21 @@ export class Outbox {
       };
     }
     return out;
+  }
+
+  /**
+   * Lower the quota below the configured one (the disk guard: what still fits on the volume), or give it
+   * back with undefined. The backlog policy then applies at the lower figure.
+   */
+  limitQuota(bytes: number | undefined): void {
+    this.#quotaBytes =
+      bytes === undefined
+        ? this.#configuredQuotaBytes
+        : Math.max(0, Math.min(this.#configuredQuotaBytes, bytes));
+  }
+
+  get configuredQuotaBytes(): number {
+    return this.#configuredQuotaBytes;
   }
 
   get quotaBytes(): number {

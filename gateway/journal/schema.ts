@@ -19,8 +19,10 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 5000');
-  // Let checkpoints run in the background of normal writes; keep the WAL from growing without bound.
-  db.pragma('wal_autocheckpoint = 4000');
+  // Let checkpoints run in the background of normal writes, and keep the WAL file itself bounded: after a
+  // checkpoint it is truncated back to journal_size_limit, so a small volume is not filled by the WAL.
+  db.pragma('wal_autocheckpoint = 1000');
+  db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
   // 4 MiB of page cache: appends touch only the right edge of the journal's b-tree, and a small box
   // has better uses for memory than better-sqlite3's 16 MiB default.
   db.pragma('cache_size = -4000');

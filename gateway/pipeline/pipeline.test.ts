@@ -125,3 +125,104 @@ describe('Pipeline on a fake clock', () => {
     await p.stop();
   });
 });
+
+describe('a gateway that survives its box: disk and journal', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const MiB = 1024 * 1024;
+
+  async function open(dataDir: string, clock: { now: number }, space: { free: number; total: number }) {
+    const p = new Pipeline(
+      await testCampus(),
+      {
+        dataDir,
+        synchronous: 'NORMAL',
+        retentionMs: 30 * MIN,
+        groupCommitMaxRows: 1000,
+        quarantineMaxRows: 100,
+        quarantineMaxPayloadBytes: 64,
+        outboxQuotaBytes: 10 * MiB,
+        forwardRaw: false,
+        window: { windowMs: MIN, allowedLatenessMs: 2 * MIN },
+        twin: DEFAULT_TWIN_CONFIG,
+        twinTickIntervalMs: 5000,
+        checkpointIntervalMs: 30_000,
+        lowBatteryPct: 15,
+        minFreeBytes: 4 * MiB,
+      },
+      {
+        metrics: new GatewayMetrics(),
+        logger: createLogger({ level: 'silent' }),
+        now: () => clock.now,
+        space: () => space,
+      },
+    );
+    await p.start();
+    return p;
+  }
+
+  it('goes into low-disk mode below the guard, before the volume is full, and out of it by itself', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const space = { free: 100 * MiB, total: 200 * MiB };
+    const p = await open(dir, clock, space);
+    // Ten minutes of readings, the first windows closed: their rows are kept for deduplication.
+    await p.submitAsync(Array.from({ length: 600 }, (_, i) => reading(T0 + i * 1000, 500 + i)));
+    clock.now = T0 + 10 * MIN;
+    p.tick();
+    expect(p.conditions.size).toBe(0);
+    const rowsBefore = p.store.journalStats(clock.now).rows;
+    expect(rowsBefore).toBe(600);
+
+    space.free = 3 * MiB; // below the 4 MiB guard
+    clock.now += 5000;
+    p.tick();
+    const low = p.conditions.get('CT_ERR_DISK_LOW');
+    expect(low).toMatchObject({ severity: 'critical' });
+    expect(low!.message).toMatch(/only 3\.0 MiB free on the data volume \(guard 4\.0 MiB\)/);
+    // Only the rows of still-open windows remain; the outbox may not grow past what fits.
+    expect(p.store.journalStats(clock.now).rows).toBeLessThan(rowsBefore);
+    expect(p.store.outbox.quotaBytes).toBeLessThan(10 * MiB);
+    // Nothing acknowledged is lost: every closed window is in the outbox with its count.
+    const counted = p.store.outbox
+      .peek('aggregate', 1000)
+      .reduce((n, r) => n + (JSON.parse(r.body) as Aggregate).count, 0);
+    expect(counted + [...p.windows.openWindows()].reduce((n, w) => n + w.count, 0)).toBe(600);
+
+    space.free = 5 * MiB; // above the guard but not by 1.5 ×: stays on (no flapping)
+    clock.now += 5000;
+    p.tick();
+    expect(p.conditions.has('CT_ERR_DISK_LOW')).toBe(true);
+    space.free = 50 * MiB;
+    clock.now += 5000;
+    p.tick();
+    expect(p.conditions.size).toBe(0);
+    expect(p.store.outbox.quotaBytes).toBe(10 * MiB);
+    await p.stop();
+  });
+
+  it('reports a journal that cannot write, refuses without acknowledging, and recovers without a restart', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const p = await open(dir, clock, { free: 100 * MiB, total: 200 * MiB });
+    await p.submitAsync([reading(T0, 400)]);
+    // The database file may not grow any more: SQLite answers SQLITE_FULL, as on a full volume.
+    const pages = p.store.db.pragma('page_count', { simple: true }) as number;
+    p.store.db.pragma(`max_page_count = ${pages}`);
+    const many = Array.from({ length: 5000 }, (_, i) => reading(T0 + 1000 + i, i));
+    await expect(p.submitAsync(many)).rejects.toThrow(/full/);
+    const c = p.conditions.get('CT_ERR_JOURNAL_UNAVAILABLE');
+    expect(c).toMatchObject({ severity: 'critical' });
+    expect(c!.message).toMatch(/the journal cannot write \(database or disk is full\)/);
+    // Room again: the same readings go in, and the condition clears.
+    p.store.db.pragma('max_page_count = 1073741823');
+    await p.submitAsync(many);
+    expect(p.conditions.has('CT_ERR_JOURNAL_UNAVAILABLE')).toBe(false);
+    expect(p.store.journalStats(clock.now).rows).toBe(5001);
+    await p.stop();
+  });
+});

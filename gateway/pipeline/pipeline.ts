@@ -25,11 +25,12 @@ import {
   type JournalIdentity,
   unreadableJournal,
 } from '../journal/identity.ts';
-import { type CommitResult, GatewayStore, type QuarantineEntry } from '../journal/index.ts';
+import { type CommitResult, GatewayStore, outboxTotals, type QuarantineEntry } from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
+import { guardBytes, lowDisk, lowDiskQuota, type Space, volumeSpace } from './disk.ts';
 import { alertFor, bookingChange, recordedJournal, type TwinStage, Twins, twinChangeId } from './twins.ts';
 
 export interface PipelineOptions {
@@ -50,7 +51,11 @@ export interface PipelineOptions {
   gatewayId?: string;
   /** Start even though the journal is not the one the twin state records (`--new-journal`). */
   acceptNewJournal?: boolean;
+  /** The free-space guard of the data volume (disk.ts); default 64 MiB, at most a fifth of the volume. */
+  minFreeBytes?: number;
 }
+
+const DISK_CHECK_MS = 5000;
 
 export interface PipelineEvents {
   'twin:changed': [TwinChange];
@@ -67,6 +72,10 @@ export interface Condition {
 export class Pipeline {
   /** Conditions by code (CT_ERR_*), current ones only. */
   readonly conditions = new Map<string, Condition>();
+  readonly #space: () => Space;
+  #lastDiskCheck = Number.NEGATIVE_INFINITY;
+  #tickFailures = 0;
+  #lastTickFailureLog = Number.NEGATIVE_INFINITY;
   /** The journal's identity (journal/identity.ts). */
   readonly journalIdentity: JournalIdentity;
   readonly #lastChangeTs = new Map<string, number>();
@@ -96,13 +105,14 @@ export class Pipeline {
   constructor(
     campus: Campus,
     opts: PipelineOptions,
-    deps: { metrics: GatewayMetrics; logger: Logger; now: () => number },
+    deps: { metrics: GatewayMetrics; logger: Logger; now: () => number; space?: () => Space },
   ) {
     this.#campus = campus;
     this.#opts = opts;
     this.#metrics = deps.metrics;
     this.#log = deps.logger.child({ component: 'pipeline' });
     this.#now = deps.now;
+    this.#space = deps.space ?? (() => volumeSpace(opts.dataDir));
     const dbFile = join(opts.dataDir, 'gateway.db');
     const twinFile = join(opts.dataDir, 'twin.json');
     mkdirSync(opts.dataDir, { recursive: true });
@@ -248,6 +258,7 @@ export class Pipeline {
       }
     }
     for (const r of result.fresh) this.windows.add(r);
+    this.conditions.delete('CT_ERR_JOURNAL_UNAVAILABLE');
     this.#metrics.commits.inc();
     this.#count(result, readings);
   }
@@ -257,6 +268,11 @@ export class Pipeline {
     this.#metrics.commitErrors.inc();
     this.#failedSinceLog += batch.length;
     const now = this.#now();
+    this.conditions.set('CT_ERR_JOURNAL_UNAVAILABLE', {
+      severity: 'critical',
+      message: `the journal cannot write (${err.message}): readings and events are refused until it can`,
+      since: this.conditions.get('CT_ERR_JOURNAL_UNAVAILABLE')?.since ?? now,
+    });
     if (now - this.#lastFailureLog >= 5000) {
       this.#log.error(
         { err, submissions: this.#failedSinceLog },
@@ -364,6 +380,10 @@ export class Pipeline {
   tick(): void {
     const now = this.#now();
     try {
+      if (now - this.#lastDiskCheck >= DISK_CHECK_MS) {
+        this.#lastDiskCheck = now;
+        this.#checkDisk(now);
+      }
       this.closeWindows(now);
       this.store.flushLate(now);
       if (now - this.#lastTwinTick >= this.#opts.twinTickIntervalMs) {
@@ -379,8 +399,53 @@ export class Pipeline {
         void this.#checkpoint(now);
       }
     } catch (err) {
-      this.#log.error({ err }, 'pipeline tick failed');
+      // A full disk fails every tick: say so at most every 5 s, with how many were not said.
+      this.#tickFailures++;
+      if (now - this.#lastTickFailureLog >= 5000) {
+        this.#log.error({ err, failures: this.#tickFailures }, 'pipeline tick failed');
+        this.#lastTickFailureLog = now;
+        this.#tickFailures = 0;
+      }
     }
+  }
+
+  /** The free-space guard (disk.ts): low-disk mode on or off, and what it does while on. */
+  #checkDisk(now: number): void {
+    let space: Space;
+    try {
+      space = this.#space();
+    } catch (err) {
+      this.#log.debug({ err }, 'cannot read the data volume’s free space');
+      return;
+    }
+    const min = this.#opts.minFreeBytes ?? 64 * 1024 * 1024;
+    const was = this.conditions.has('CT_ERR_DISK_LOW');
+    const on = lowDisk(space, min, was);
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+    if (!on) {
+      if (was) {
+        this.conditions.delete('CT_ERR_DISK_LOW');
+        this.store.outbox.limitQuota(undefined);
+        this.#log.info({ free: space.free }, `free space back (${mib(space.free)}): low-disk mode ended`);
+      }
+      return;
+    }
+    // Keep only what open windows need in the journal, and let the outbox grow only into what is left.
+    const chunk = 20_000;
+    const started = performance.now();
+    while (this.store.prune(now, chunk) === chunk && performance.now() - started < 100);
+    this.store.reclaimSpace();
+    const quota = lowDiskQuota(outboxTotals(this.store.outbox.stats(now)).bytes, space, min);
+    this.store.outbox.limitQuota(quota);
+    const message =
+      `only ${mib(space.free)} free on the data volume (guard ${mib(guardBytes(min, space.total))}): ` +
+      `the journal keeps only open windows, the outbox is held to ${mib(quota)} by its backlog policy`;
+    if (!was) this.#log.warn({ code: 'CT_ERR_DISK_LOW', free: space.free, quota }, message);
+    this.conditions.set('CT_ERR_DISK_LOW', {
+      severity: 'critical',
+      message,
+      since: this.conditions.get('CT_ERR_DISK_LOW')?.since ?? now,
+    });
   }
 
   /** Retention: delete expired journal rows in chunks, for at most ~100 ms a turn so ingest never stalls. */
