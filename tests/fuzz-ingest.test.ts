@@ -23,7 +23,9 @@ describe('fuzzed telemetry', () => {
 
   it('rejects every bad payload with a code and keeps every valid reading', async () => {
     const baseTs = Date.now() - 3600_000;
-    const payloads = [...fuzzPayloads(20261127, COUNT, ['temperature', 'humidity', 'co2', 'light'], baseTs)];
+    const payloads = [
+      ...fuzzPayloads(20261127, COUNT, ['temperature', 'humidity', 'co2', 'light'], baseTs, 'env-1'),
+    ];
     const expectedReadings = payloads.reduce((s, p) => s + p.validReadings, 0);
     const expectedBad = payloads.filter((p) => !p.valid).length;
     expect(expectedBad).toBeGreaterThan(COUNT / 3);

@@ -71,11 +71,12 @@ const KIND_TOTAL = KINDS.reduce((s, [, w]) => s + w, 0);
 const OUT_OF_RANGE = ['1e13', '-1e6', '5e15', '-123456', '1e300', '-1e300', '1000000000000.5'];
 /** Parse to ±Infinity: valid JSON, but not a finite number (CT_ERR_BAD_VALUE). */
 const OVERFLOW = ['1e400', '-1e999'];
-const SENML_PREFIXES = [
+/** SenML name prefixes a device may use for its own readings (RFC 8428 device URN, `<id>/`, `<id>:`…). */
+const senmlPrefixes = (deviceId: string) => [
   '',
-  'urn:dev:id:fuzz-dev:',
-  'fuzz-dev/',
-  'fuzz-dev:',
+  `urn:dev:id:${deviceId}:`,
+  `${deviceId}/`,
+  `${deviceId}:`,
   'urn:dev:mac:0024befffe804ff1:',
 ];
 /** SenML absolute times need resolved seconds >= 2^28 (RFC 8428 §4.5.3). */
@@ -86,6 +87,8 @@ export function* fuzzPayloads(
   count: number,
   channels: string[],
   baseTs: number,
+  /** The publishing device: SenML prefixes name it (never another device). */
+  deviceId = 'fuzz-dev',
 ): Generator<FuzzPayload> {
   const chans = [...new Set(channels)];
   if (chans.length === 0) throw new RangeError('fuzzPayloads: at least one channel is needed');
@@ -98,7 +101,7 @@ export function* fuzzPayloads(
   if (!Number.isSafeInteger(baseTs) || baseTs < MIN_BASE_TS) {
     throw new RangeError(`fuzzPayloads: baseTs must be an integer epoch ms >= ${MIN_BASE_TS}`);
   }
-  const g = new Gen(seed, chans, baseTs);
+  const g = new Gen(seed, chans, baseTs, senmlPrefixes(deviceId));
   for (let i = 0; i < count; i++) yield g.next();
 }
 
@@ -157,6 +160,7 @@ class Gen {
     seed: number,
     private readonly chans: readonly string[],
     private readonly baseTs: number,
+    private readonly prefixes: readonly string[],
   ) {
     this.rnd = new Prng(seed);
   }
@@ -302,7 +306,7 @@ class Gen {
    */
   private senml(nInvalid: number, dup: boolean): { text: string; valid: boolean; readings: number } {
     const rnd = this.rnd;
-    const bn = rnd.pick(SENML_PREFIXES);
+    const bn = rnd.pick(this.prefixes);
     const bt = rnd.chance(0.5) ? Math.floor(this.baseTs / 1000) : 0;
     const bv = rnd.chance(0.3) ? rnd.int(0, 4) / 8 : 0;
     const t = (ms: number): string => String(ms / 1000 - bt);
@@ -500,7 +504,7 @@ class Gen {
         names.map((n) => `${q(n)}:${this.value()}`),
       );
     }
-    const bn = this.rnd.pick(SENML_PREFIXES);
+    const bn = this.rnd.pick(this.prefixes);
     const recs = names.map((n, i) => `{${i === 0 && bn !== '' ? `"bn":${q(bn)},` : ''}"n":${q(n)},"v":0.5}`);
     return `[${recs.join(',')}]`;
   }

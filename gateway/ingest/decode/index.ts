@@ -48,5 +48,10 @@ export function decodeTelemetry(payload: Uint8Array, ctx: DecodeContext): Decode
       `expected a JSON object (native form) or array (SenML pack), got ${typeName(doc)}`,
     );
   }
-  return sink.result();
+  const result = sink.result();
+  // A payload that parsed but carried nothing (`[]`, `{"readings":{}}`) is answered, not ignored.
+  if (result.readings.length === 0 && result.rejections.length === 0) {
+    result.rejections.push(rejection('CT_ERR_SCHEMA', 'the payload holds no readings'));
+  }
+  return result;
 }

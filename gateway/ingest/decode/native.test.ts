@@ -93,8 +93,11 @@ describe('native form', () => {
     expect(decode({ fw: '1.2.0', readings: { co2: 1 } }).rejections).toEqual([]);
   });
 
-  it('treats an empty readings object as nothing to do, not an error', () => {
-    expect(decode({ readings: {} })).toEqual({ readings: [], rejections: [] });
+  it('answers an empty readings object with a code, not silence', () => {
+    expect(decode({ readings: {} })).toEqual({
+      readings: [],
+      rejections: [{ code: 'CT_ERR_SCHEMA', message: expect.stringMatching(/holds no readings/) }],
+    });
   });
 });
 

@@ -371,8 +371,11 @@ describe('base fields (§4.1)', () => {
     expect(decode([{ n: 'co2', v: 1, ut: 60, foo: 'bar' }]).readings).toHaveLength(1);
   });
 
-  it('treats an empty pack as nothing to do', () => {
-    expect(decode([])).toEqual({ readings: [], rejections: [] });
+  it('answers an empty pack with a code, not silence', () => {
+    expect(decode([])).toEqual({
+      readings: [],
+      rejections: [{ code: 'CT_ERR_SCHEMA', message: expect.stringMatching(/holds no readings/) }],
+    });
   });
 });
 
@@ -417,5 +420,28 @@ describe('time (§4.5.3)', () => {
   it('rejects a time that overflows to infinity', () => {
     const res = decode('[{"n":"co2","v":1,"t":1e400}]');
     expect(res.rejections.map((r) => r.code)).toEqual(['CT_ERR_SCHEMA']);
+  });
+});
+
+describe('names bound to the publishing device', () => {
+  it('refuses a record whose name speaks for another device, keeps its own', () => {
+    const isDevice = (id: string) => ['10e2073a01080063', 'env-2'].includes(id);
+    const res = decode(
+      [
+        { bn: 'urn:dev:id:10e2073a01080063:', n: 'co2', v: 600 },
+        { bn: 'urn:dev:id:someone-else:', n: 'co2', v: 700 },
+        { bn: 'env-2/', n: 'co2', v: 800 },
+        { bn: 'building-7/floor-2/', n: 'humidity', v: 40 },
+      ],
+      { isDevice },
+    );
+    expect(brief(res).map(([c, v]) => [c, v])).toEqual([
+      ['co2', 600],
+      ['humidity', 40],
+    ]);
+    expect(res.rejections.map((r) => [r.code, r.message])).toEqual([
+      ['CT_ERR_TOPIC_DENIED', expect.stringMatching(/names device someone-else, not 10e2073a01080063/)],
+      ['CT_ERR_TOPIC_DENIED', expect.stringMatching(/"env-2\/co2" names device env-2/)],
+    ]);
   });
 });

@@ -215,6 +215,16 @@ export function decodeSenml(pack: readonly unknown[], sink: Sink): void {
       sink.reject('CT_ERR_SCHEMA', `[${i}]: record has no name (bn + n is empty)`);
       continue;
     }
+    // The name's prefix may not name another device: its reading would be stored as this device's.
+    const other = cut < 0 ? undefined : otherDevice(name.slice(0, cut), ctx.device.deviceId, ctx.isDevice);
+    if (other !== undefined) {
+      sink.reject(
+        'CT_ERR_TOPIC_DENIED',
+        `[${i}]: "${name}" names device ${other}, not ${ctx.device.deviceId}`,
+        label,
+      );
+      continue;
+    }
     // A channel registered with a separator in its own name can still be addressed by its full name.
     const ch = channels.get(short) ?? (cut < 0 ? undefined : channels.get(name));
     if (ch === undefined) {
@@ -279,4 +289,21 @@ export function decodeSenml(pack: readonly unknown[], sink: Sink): void {
 
 function isFiniteNumber(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x);
+}
+
+/**
+ * The device a SenML name prefix names when it is not the publisher: `urn:dev:id:<id>` (RFC 8428's device
+ * URN) naming another id, or a last segment that is another device of this campus (`env-2/`, `env-2:`).
+ */
+function otherDevice(
+  prefix: string,
+  own: string,
+  isDevice: ((id: string) => boolean) | undefined,
+): string | undefined {
+  const urn = /^urn:dev:id:(.+)$/i.exec(prefix);
+  if (urn) return urn[1] === own ? undefined : urn[1];
+  let i = prefix.length - 1;
+  while (i >= 0 && prefix.charCodeAt(i) !== 58 && prefix.charCodeAt(i) !== 47) i--;
+  const last = prefix.slice(i + 1);
+  return last !== own && last !== '' && isDevice?.(last) ? last : undefined;
 }

@@ -72,3 +72,21 @@ describe('decodeStatus', () => {
     });
   });
 });
+
+describe('decodeStatus time window (like telemetry)', () => {
+  const window = { maxFutureMs: 300_000, oldestAcceptedTs: NOW - 6 * 3600_000 };
+  const check = (text: string) => decodeStatus(Buffer.from(text), 'env-101', NOW, 65_536, window);
+
+  it.each([
+    ['{"ts":1e20}', 'CT_ERR_TS_FUTURE'],
+    ['{"ts":"2099-01-01T00:00:00Z"}', 'CT_ERR_TS_FUTURE'],
+    ['{"ts":-5}', 'CT_ERR_SCHEMA'],
+    [`{"ts":${NOW - 7 * 3600_000}}`, 'CT_ERR_TS_TOO_OLD'],
+  ])('refuses %s with %s', (text, code) => {
+    expect(check(text)).toMatchObject({ rejection: { code } });
+  });
+
+  it('takes a time inside the window', () => {
+    expect(check(`{"ts":${NOW - 1000},"battery":50}`)).toMatchObject({ status: { ts: NOW - 1000 } });
+  });
+});

@@ -29,6 +29,8 @@ export function decodeStatus(
   deviceId: string,
   now: number,
   maxPayloadBytes = Number.POSITIVE_INFINITY,
+  /** The same time window as telemetry: not too far ahead of the receive time, not older than retention. */
+  window?: { maxFutureMs: number; oldestAcceptedTs: number },
 ): { status: DeviceStatus } | { rejection: Rejection } {
   // Size first, before spending anything on the bytes (as for telemetry).
   if (payload.byteLength > maxPayloadBytes) {
@@ -43,8 +45,16 @@ export function decodeStatus(
   let ts = now;
   if (doc['ts'] !== undefined) {
     ts = parseTimestamp(doc['ts']);
-    if (Number.isNaN(ts)) return fail('CT_ERR_SCHEMA', `ts: ${TS_EXPECTED}`);
+    if (Number.isNaN(ts) || !Number.isFinite(ts) || ts < 0)
+      return fail('CT_ERR_SCHEMA', `ts: ${TS_EXPECTED}`);
     ts = Math.round(ts);
+    if (window && ts > now + window.maxFutureMs)
+      return fail(
+        'CT_ERR_TS_FUTURE',
+        `ts ${ts} is more than ${window.maxFutureMs} ms after receive time ${now}`,
+      );
+    if (window && ts < window.oldestAcceptedTs)
+      return fail('CT_ERR_TS_TOO_OLD', `ts ${ts} is before ${window.oldestAcceptedTs}`);
   }
   const status: DeviceStatus = { deviceId, ts, faults: [] };
 
@@ -92,6 +102,9 @@ function checkNumber(
   return undefined;
 }
 
-function fail(code: 'CT_ERR_SCHEMA', detail: string): { rejection: Rejection } {
+function fail(
+  code: 'CT_ERR_SCHEMA' | 'CT_ERR_TS_FUTURE' | 'CT_ERR_TS_TOO_OLD',
+  detail: string,
+): { rejection: Rejection } {
   return { rejection: rejection(code, detail) };
 }

@@ -19,6 +19,8 @@ export interface DecodeContext {
   oldestAcceptedTs: number;
   maxPayloadBytes: number;
   source: ReadingSource;
+  /** Whether an id is a device of this campus (a SenML name may not speak for another device). */
+  isDevice?: (deviceId: string) => boolean;
 }
 
 /** A rejection of one item of a payload; `channel` names it when the item got that far. */

@@ -166,7 +166,10 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     const payload = packet.payload as Buffer;
     const now = deps.now();
     if (topic.kind === 'status') {
-      const res = decodeStatus(payload, device.deviceId, now, opts.maxPayloadBytes);
+      const res = decodeStatus(payload, device.deviceId, now, opts.maxPayloadBytes, {
+        maxFutureMs: opts.maxFutureMs,
+        oldestAcceptedTs: now - opts.retentionMs,
+      });
       if ('status' in res) return pipeline.recordStatus(res.status, done);
       metrics.countRejected('mqtt', device.deviceId, res.rejection.code);
       return pipeline.submit(
@@ -184,6 +187,7 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
       oldestAcceptedTs: backfill ? BACKFILL_EARLIEST_TS : now - opts.retentionMs,
       maxPayloadBytes: opts.maxPayloadBytes,
       source: backfill ? 'replay' : 'mqtt',
+      isDevice: (id) => campus.devices.has(id),
     });
     let rejected: QuarantineEntry[] = [];
     if (rejections.length) {
