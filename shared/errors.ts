@@ -47,6 +47,10 @@ export const ERRORS = {
     status: 502,
     message: 'Modbus device or bus is not reachable (connect failed or lost)',
   },
+  CT_ERR_MQTT_MALFORMED: {
+    status: 400,
+    message: 'malformed MQTT packet (connection closed)',
+  },
   CT_ERR_DISK_LOW: {
     status: 503,
     message: 'the data volume is nearly full',

@@ -127,4 +127,43 @@ describe('fuzzed telemetry', () => {
     const room = await getJson<{ latest: Record<string, { value: number }> }>(`${t.httpUrl}/api/rooms/r-101`);
     expect(room.latest.co2?.value).toBe(444);
   });
+
+  it('closes and counts malformed packets (MQTT 3.1.1 §1.5.3, §2.3.1, §3.12) from an authenticated client', async () => {
+    const { connect } = await import('node:net');
+    const str = (x: string) => {
+      const b = Buffer.from(x);
+      return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+    };
+    const login = () => {
+      const body = Buffer.concat([
+        str('MQTT'),
+        Buffer.from([4, 0xc2, 0, 60]), // 3.1.1, username + password + clean session
+        str(`env-4-${Math.random().toString(36).slice(2, 6)}`),
+        str('env-4'),
+        str(testPassword('env-4')),
+      ]);
+      return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+    };
+    const attempt = async (bad: Buffer) => {
+      const socket = connect(t.gw.ports.mqtt, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const connack = new Promise<Buffer>((resolve) => socket.once('data', (d: Buffer) => resolve(d)));
+      socket.write(login());
+      expect((await connack)[0]).toBe(0x20); // CONNACK: logged in
+      socket.write(bad);
+      await closed;
+    };
+    const topic = str('devices/env-4/telemetry');
+    await attempt(Buffer.from([0xc0, 0x02, 0x01, 0x02])); // PINGREQ with a body
+    await attempt(
+      Buffer.concat([Buffer.from([0x32, topic.length + 4]), topic, Buffer.from([0, 0, 0x7b, 0x7d])]),
+    ); // packet id 0
+    await attempt(Buffer.from([0x30, 0x04, 0x00, 0x40, 0x61, 0x62])); // topic length past the packet
+    const status = await getJson<{ readings: { rejected: { mqtt: Record<string, number> } } }>(
+      `${t.httpUrl}/api/status`,
+    );
+    expect(status.readings.rejected.mqtt.CT_ERR_MQTT_MALFORMED).toBe(3);
+  });
 });

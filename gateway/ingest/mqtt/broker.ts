@@ -23,7 +23,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { PasswordVerifier } from '../../registry/index.ts';
 import { decodeStatus, decodeTelemetry } from '../decode/index.ts';
-import { guardConnection } from './packet-guard.ts';
+import { guardConnection, type Refusal } from './packet-guard.ts';
 import { maySubscribe, parseDeviceTopic } from './topics.ts';
 
 /** The oldest reading a backfill accepts: 2000-01-01 (anything older is a clock or unit error). */
@@ -228,13 +228,16 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     log.info({ port: ports[key], listener: key }, 'listening');
   }
 
-  const onOversize = () => {
-    metrics.countRejected('mqtt', undefined, 'CT_ERR_PAYLOAD_TOO_LARGE');
-    metrics.authFailures.inc({ reason: 'packet_too_large' });
-    log.warn({ maxPacketBytes: opts.maxPacketBytes }, 'closed a connection: packet over the size limit');
+  const onRefuse = (r: Refusal) => {
+    metrics.countRejected('mqtt', undefined, r.code);
+    if (r.code === 'CT_ERR_PAYLOAD_TOO_LARGE') metrics.authFailures.inc({ reason: 'packet_too_large' });
+    log.warn(
+      { code: r.code, reason: r.reason, maxPacketBytes: opts.maxPacketBytes },
+      `closed a connection: ${r.reason}`,
+    );
   };
   const handle = (conn: Duplex, req?: unknown) =>
-    broker.handle(guardConnection(conn, opts.maxPacketBytes, onOversize) as never, req as never);
+    broker.handle(guardConnection(conn, opts.maxPacketBytes, onRefuse) as never, req as never);
 
   return {
     broker,
