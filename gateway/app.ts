@@ -125,6 +125,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     uplink: () => uplink?.status(),
     gatewayId: config.gatewayId,
     dev: config.dev,
+    allowAnonymous: config.dev && config.mqtt.allowAnonymous,
     campus: deps.campus,
     pipeline,
     metrics,

@@ -96,7 +96,17 @@ describe('status API access', () => {
   it('is open in dev mode and says so', async () => {
     expect((await fetch(`${dev.httpUrl}/`)).status).toBe(200);
     const status = (await (await fetch(`${dev.httpUrl}/api/status`)).json()) as { mode: string };
-    expect(status.mode).toMatch(/^dev/);
+    expect(status.mode).toBe('dev (anonymous devices allowed)');
+  });
+
+  it('does not claim anonymous devices are allowed in dev mode when they are not', async () => {
+    const strictDev = await startTestGateway({ dev: true });
+    try {
+      const status = (await (await fetch(`${strictDev.httpUrl}/api/status`)).json()) as { mode: string };
+      expect(status.mode).toBe('dev (open status page; devices log in)');
+    } finally {
+      await strictDev.stop();
+    }
   });
 
   it('answers 404 with a code for an unknown room', async () => {

@@ -23,6 +23,8 @@ export interface StatusDeps {
   uplink?: () => Promise<UplinkStatus> | undefined;
   gatewayId: string;
   dev: boolean;
+  /** Anonymous MQTT devices allowed (dev mode with mqtt.allowAnonymous). */
+  allowAnonymous?: boolean;
   campus: Campus;
   pipeline: Pipeline;
   metrics: GatewayMetrics;
@@ -74,7 +76,11 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     const totals = outboxTotals(outbox);
     return {
       gatewayId: deps.gatewayId,
-      mode: deps.dev ? 'dev (anonymous devices allowed)' : 'secure',
+      mode: deps.dev
+        ? deps.allowAnonymous
+          ? 'dev (anonymous devices allowed)'
+          : 'dev (open status page; devices log in)'
+        : 'secure',
       uptimeMs: now - deps.startedAt,
       // What staff should know about the gateway's own state, in words (empty when all is well).
       conditions: [...pipeline.conditions].map(([code, c]) => ({ code, ...c })),

@@ -94,5 +94,12 @@ describe('RateMeter and ETA', () => {
     expect(etaSeconds(1_000, 50)).toBe(20);
     expect(etaSeconds(0, 0)).toBe(0);
     expect(etaSeconds(10, 0)).toBeNull();
+    // Not before the meter has 3 s of samples: a first second's rate is noise.
+    expect(etaSeconds(10, 5, false)).toBeNull();
+    const fresh = new RateMeter(60_000);
+    fresh.add(1, 0);
+    expect(fresh.settled(1000)).toBe(false);
+    fresh.add(100, 2000);
+    expect(fresh.settled(3000)).toBe(true);
   });
 });

@@ -122,6 +122,13 @@ export class RateMeter {
     while (this.#samples.length > 0 && this.#samples[0]!.at < now - this.#windowMs) this.#samples.shift();
   }
 
+  /** Whether the samples span enough time (3 s) for a rate worth an ETA. */
+  settled(now: number): boolean {
+    this.#trim(now);
+    const first = this.#samples[0];
+    return first !== undefined && now - first.at >= 3000;
+  }
+
   perSec(now: number): number {
     this.#trim(now);
     if (this.#samples.length === 0) return 0;
@@ -131,7 +138,8 @@ export class RateMeter {
   }
 }
 
-export function etaSeconds(backlogRows: number, ratePerSec: number): number | null {
+/** Seconds to drain the backlog at the rate; null while unknown (no rate, or not yet settled). */
+export function etaSeconds(backlogRows: number, ratePerSec: number, settled = true): number | null {
   if (backlogRows === 0) return 0;
-  return ratePerSec > 0 ? Math.ceil(backlogRows / ratePerSec) : null;
+  return ratePerSec > 0 && settled ? Math.ceil(backlogRows / ratePerSec) : null;
 }

@@ -133,7 +133,7 @@ async function runGateway(argv: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'gateway:ready', ports, gatewayId: config.gatewayId })}\n`);
   const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
   process.stderr.write(
-    `campus-twin gateway ${config.gatewayId}${config.dev ? ' (dev mode: anonymous devices allowed)' : ''}\n` +
+    `campus-twin gateway ${config.gatewayId}${config.dev ? ` (dev mode${config.mqtt.allowAnonymous ? ': anonymous devices allowed' : ''})` : ''}\n` +
       `  status page  http://${host}:${ports.http}/\n  MQTT         mqtt://${host}:${ports.mqtt}` +
       `${ports.mqtts ? `  (TLS ${ports.mqtts})` : ''}${ports.ws ? `  (WebSocket ${ports.ws})` : ''}\n` +
       `  data         ${config.dataDir}\n` +
