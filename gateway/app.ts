@@ -98,6 +98,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       gatewayId: config.gatewayId,
       acceptNewJournal: deps.acceptNewJournal ?? false,
       minFreeBytes: config.journal.minFreeBytes,
+      backlogAgeBudgetMs: config.uplink.backlogAgeBudgetMs,
     },
     { metrics, logger, now },
   );

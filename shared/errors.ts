@@ -51,6 +51,10 @@ export const ERRORS = {
     status: 400,
     message: 'malformed MQTT packet (connection closed)',
   },
+  CT_ERR_BACKLOG_OLD: {
+    status: 503,
+    message: 'the uplink backlog is older than its age budget',
+  },
   CT_ERR_DISK_LOW: {
     status: 503,
     message: 'the data volume is nearly full',

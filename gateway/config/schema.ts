@@ -135,6 +135,8 @@ export const gatewaySchema = z
         maxItemsPerEvent: z.number().int().positive().default(2_500),
         /** Items younger than this are live and go first; older ones are backlog and drain at the cap. */
         liveWindowMs: ms.default(120_000),
+        /** /healthz turns 503 when the oldest unsent item is older than this (nothing is forwarding). */
+        backlogAgeBudgetMs: ms.default(24 * 3600_000),
         /** Compressed bytes per second for backlog (not live) events; 0 = no cap. */
         backlogBytesPerSec: z.number().int().min(0).default(4_000_000),
         /** How long items of a class may wait to share an event (fewer, larger events). */

@@ -204,6 +204,30 @@ describe('a gateway that survives its box: disk and journal', () => {
     await p.stop();
   });
 
+  it('says when the backlog is older than its budget, and stops saying it once it is sent', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const clock = { now: T0 };
+    const p = await open(dir, clock, { free: 100 * MiB, total: 200 * MiB });
+    await p.submitAsync([reading(T0, 400)]);
+    clock.now = T0 + 3 * MIN; // the window closes: its aggregate (and the twin's changes) wait in the outbox
+    p.tick();
+    expect(p.conditions.has('CT_ERR_BACKLOG_OLD')).toBe(false);
+    clock.now += 25 * 3600_000;
+    p.tick();
+    expect(p.conditions.get('CT_ERR_BACKLOG_OLD')?.message).toMatch(
+      /the oldest unsent item is 25\.\d h old \(budget 24\.0 h\)/,
+    );
+    // Everything sent (as the uplink would delete it once the hub has it).
+    for (const cls of ['alert', 'twin', 'event', 'aggregate', 'raw'])
+      p.store.db.exec(`DELETE FROM outbox_${cls}`);
+    p.store.outbox.reloadUsage();
+    clock.now += 5000;
+    p.tick();
+    expect(p.conditions.has('CT_ERR_BACKLOG_OLD')).toBe(false);
+    await p.stop();
+  });
+
   it('reports a journal that cannot write, refuses without acknowledging, and recovers without a restart', async () => {
     const dir = tempDir();
     dirs.push(dir);

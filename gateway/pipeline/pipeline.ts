@@ -53,6 +53,8 @@ export interface PipelineOptions {
   acceptNewJournal?: boolean;
   /** The free-space guard of the data volume (disk.ts); default 64 MiB, at most a fifth of the volume. */
   minFreeBytes?: number;
+  /** The oldest unsent outbox item may be this old before it is a critical condition (default 24 h). */
+  backlogAgeBudgetMs?: number;
 }
 
 const DISK_CHECK_MS = 5000;
@@ -383,6 +385,7 @@ export class Pipeline {
       if (now - this.#lastDiskCheck >= DISK_CHECK_MS) {
         this.#lastDiskCheck = now;
         this.#checkDisk(now);
+        this.#checkBacklogAge(now);
       }
       this.closeWindows(now);
       this.store.flushLate(now);
@@ -407,6 +410,22 @@ export class Pipeline {
         this.#tickFailures = 0;
       }
     }
+  }
+
+  /** The uplink's backlog against its age budget: an old backlog means nothing is being forwarded. */
+  #checkBacklogAge(now: number): void {
+    const budget = this.#opts.backlogAgeBudgetMs ?? 24 * 3600_000;
+    const age = outboxTotals(this.store.outbox.stats(now)).oldestAgeMs;
+    if (age === null || age <= budget) {
+      this.conditions.delete('CT_ERR_BACKLOG_OLD');
+      return;
+    }
+    const h = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
+    this.conditions.set('CT_ERR_BACKLOG_OLD', {
+      severity: 'critical',
+      message: `the oldest unsent item is ${h(age)} old (budget ${h(budget)}): check the uplink (its last error is on /api/status)`,
+      since: this.conditions.get('CT_ERR_BACKLOG_OLD')?.since ?? now,
+    });
   }
 
   /** The free-space guard (disk.ts): low-disk mode on or off, and what it does while on. */

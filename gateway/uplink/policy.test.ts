@@ -94,12 +94,12 @@ describe('RateMeter and ETA', () => {
     expect(etaSeconds(1_000, 50)).toBe(20);
     expect(etaSeconds(0, 0)).toBe(0);
     expect(etaSeconds(10, 0)).toBeNull();
-    // Not before the meter has 3 s of samples: a first second's rate is noise.
-    expect(etaSeconds(10, 5, false)).toBeNull();
-    const fresh = new RateMeter(60_000);
-    fresh.add(1, 0);
-    expect(fresh.settled(1000)).toBe(false);
-    fresh.add(100, 2000);
-    expect(fresh.settled(3000)).toBe(true);
+    // A lone send a minute ago does not water down a drain that just started.
+    const meter = new RateMeter(60_000);
+    meter.add(1, 0);
+    meter.add(500, 58_000);
+    meter.add(500, 59_000);
+    expect(meter.perSec(59_000)).toBe(1000);
+    expect(etaSeconds(10_000, meter.perSec(59_000))).toBe(10);
   });
 });

@@ -122,24 +122,27 @@ export class RateMeter {
     while (this.#samples.length > 0 && this.#samples[0]!.at < now - this.#windowMs) this.#samples.shift();
   }
 
-  /** Whether the samples span enough time (3 s) for a rate worth an ETA. */
-  settled(now: number): boolean {
+  /**
+   * The rate over the last few seconds of sending (at most `recentMs`): a drain that just started is not
+   * averaged with a lone send from a minute ago (which once read 3,806 s for a 10 s drain).
+   */
+  perSec(now: number, recentMs = 5000): number {
     this.#trim(now);
-    const first = this.#samples[0];
-    return first !== undefined && now - first.at >= 3000;
-  }
-
-  perSec(now: number): number {
-    this.#trim(now);
-    if (this.#samples.length === 0) return 0;
-    const total = this.#samples.reduce((a, s) => a + s.n, 0);
-    const span = Math.max(1000, now - this.#samples[0]!.at);
-    return (total * 1000) / span;
+    let total = 0;
+    let first: number | undefined;
+    for (let i = this.#samples.length - 1; i >= 0; i--) {
+      const s = this.#samples[i]!;
+      if (s.at < now - recentMs) break;
+      total += s.n;
+      first = s.at;
+    }
+    if (first === undefined) return 0;
+    return (total * 1000) / Math.max(1000, now - first);
   }
 }
 
-/** Seconds to drain the backlog at the rate; null while unknown (no rate, or not yet settled). */
-export function etaSeconds(backlogRows: number, ratePerSec: number, settled = true): number | null {
+/** Seconds to drain the backlog at the rate; null while unknown (nothing sent lately). */
+export function etaSeconds(backlogRows: number, ratePerSec: number): number | null {
   if (backlogRows === 0) return 0;
-  return ratePerSec > 0 && settled ? Math.ceil(backlogRows / ratePerSec) : null;
+  return ratePerSec > 0 ? Math.ceil(backlogRows / ratePerSec) : null;
 }

@@ -153,8 +153,7 @@ export class Uplink {
       nextRetryAt: this.#nextRetryAt,
       backlog,
       drainRateItemsPerSec: Math.round(rate * 10) / 10,
-      // A rate from the first second after start is noise: no ETA until the meter has 3 s behind it.
-      etaSeconds: etaSeconds(backlog.rows, rate, this.#meter.settled(now)),
+      etaSeconds: etaSeconds(backlog.rows, rate),
       sent: {
         events: await total(this.#m.events),
         items: await total(this.#m.items),
