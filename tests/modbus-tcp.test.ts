@@ -37,6 +37,17 @@ function sdmValues(): Map<string, number> {
   return v;
 }
 
+/** The SDM120's registers serving `values` in a byte/word order, as pymodbus points. */
+function sdmPoints(values: Map<string, number>, order: Point['order']): Point[] {
+  return SDM120.registers.map((r) => ({
+    table: r.fc === 4 ? 'ir' : 'hr',
+    address: r.address,
+    type: r.type,
+    value: values.get(r.name)!,
+    order,
+  }));
+}
+
 interface DeviceRow {
   deviceId: string;
   health: string;
@@ -128,14 +139,7 @@ async function expectPolledIntoTwin(port: number, values: Map<string, number>) {
 describe('Modbus TCP: SDM120 profile', () => {
   it('against pymodbus: every register decodes to the exact float served, and polls reach journal and twin', async () => {
     const values = sdmValues();
-    const points: Point[] = SDM120.registers.map((r) => ({
-      table: r.fc === 4 ? 'ir' : 'hr',
-      address: r.address,
-      type: r.type,
-      value: values.get(r.name)!,
-      order: 'ABCD',
-    }));
-    const py: PyServer = await startPymodbus({ points }, { tcp: true });
+    const py: PyServer = await startPymodbus({ points: sdmPoints(values, 'ABCD') }, { tcp: true });
     cleanups.push(() => py.stop());
     await expectMapExact(py.port, values);
     await expectPolledIntoTwin(py.port, values);
@@ -234,16 +238,8 @@ describe('Modbus TCP: implausible values', () => {
 
 describe('Modbus TCP: a register map in the wrong byte/word order', () => {
   it('is flagged on the first poll with the likely order, and nothing of the device is journalled', async () => {
-    const values = sdmValues();
     // The meter sends CDAB; the SDM120 profile says ABCD.
-    const points: Point[] = SDM120.registers.map((r) => ({
-      table: r.fc === 4 ? 'ir' : 'hr',
-      address: r.address,
-      type: r.type,
-      value: values.get(r.name)!,
-      order: 'CDAB',
-    }));
-    const py: PyServer = await startPymodbus({ points }, { tcp: true });
+    const py: PyServer = await startPymodbus({ points: sdmPoints(sdmValues(), 'CDAB') }, { tcp: true });
     cleanups.push(() => py.stop());
     const gw = await startTestGateway(
       {},

@@ -19,6 +19,26 @@ const MIN = 60_000;
 
 const reading = (ts: number, value: number, receivedAt = ts) => testReading(ts, value, { receivedAt });
 
+/** Small, fast pipeline settings: 1-minute windows, 30-minute retention. */
+function pipelineOptions(dataDir: string, over: Partial<PipelineOptions> = {}): PipelineOptions {
+  return {
+    dataDir,
+    synchronous: 'NORMAL',
+    retentionMs: 30 * MIN,
+    groupCommitMaxRows: 1000,
+    quarantineMaxRows: 100,
+    quarantineMaxPayloadBytes: 64,
+    outboxQuotaBytes: 10_000_000,
+    forwardRaw: false,
+    window: { windowMs: MIN, allowedLatenessMs: 2 * MIN },
+    twin: DEFAULT_TWIN_CONFIG,
+    twinTickIntervalMs: 5000,
+    checkpointIntervalMs: 30_000,
+    lowBatteryPct: 15,
+    ...over,
+  };
+}
+
 describe('Pipeline on a fake clock', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -26,23 +46,8 @@ describe('Pipeline on a fake clock', () => {
   });
 
   async function open(dataDir: string, clock: { now: number }) {
-    const opts: PipelineOptions = {
-      dataDir,
-      synchronous: 'NORMAL',
-      retentionMs: 30 * MIN,
-      groupCommitMaxRows: 1000,
-      quarantineMaxRows: 100,
-      quarantineMaxPayloadBytes: 64,
-      outboxQuotaBytes: 10_000_000,
-      forwardRaw: false,
-      window: { windowMs: MIN, allowedLatenessMs: 2 * MIN },
-      twin: DEFAULT_TWIN_CONFIG,
-      twinTickIntervalMs: 5000,
-      checkpointIntervalMs: 30_000,
-      lowBatteryPct: 15,
-    };
     const metrics = new GatewayMetrics();
-    const p = new Pipeline(await testCampus(), opts, {
+    const p = new Pipeline(await testCampus(), pipelineOptions(dataDir), {
       metrics,
       logger: createLogger({ level: 'silent' }),
       now: () => clock.now,
@@ -136,22 +141,7 @@ describe('a gateway that survives its box: disk and journal', () => {
   async function open(dataDir: string, clock: { now: number }, space: { free: number; total: number }) {
     const p = new Pipeline(
       await testCampus(),
-      {
-        dataDir,
-        synchronous: 'NORMAL',
-        retentionMs: 30 * MIN,
-        groupCommitMaxRows: 1000,
-        quarantineMaxRows: 100,
-        quarantineMaxPayloadBytes: 64,
-        outboxQuotaBytes: 10 * MiB,
-        forwardRaw: false,
-        window: { windowMs: MIN, allowedLatenessMs: 2 * MIN },
-        twin: DEFAULT_TWIN_CONFIG,
-        twinTickIntervalMs: 5000,
-        checkpointIntervalMs: 30_000,
-        lowBatteryPct: 15,
-        minFreeBytes: 4 * MiB,
-      },
+      pipelineOptions(dataDir, { outboxQuotaBytes: 10 * MiB, minFreeBytes: 4 * MiB }),
       {
         metrics: new GatewayMetrics(),
         logger: createLogger({ level: 'silent' }),

@@ -120,94 +120,12 @@ const ACTIONS_V1P1 = [
   'Returned',
 ] as const;
 
-/** The 80 action terms of the Caliper 1.2 JSON-LD context, plus the spellings its event/profile text uses
- *  where they differ from the context ('EnabledClosedCaptioning', 'DisabledClosedCaptioning',
- *  'MarkedAsUnRead'); both spellings are accepted. */
-const ACTIONS_V1P2 = [
-  'Abandoned',
-  'Accepted',
-  'Activated',
-  'Added',
-  'Archived',
-  'Attached',
-  'Bookmarked',
-  'ChangedResolution',
-  'ChangedSize',
-  'ChangedSpeed',
-  'ChangedVolume',
-  'Classified',
-  'ClosedPopout',
-  'Commented',
-  'Completed',
-  'Copied',
-  'Created',
-  'Deactivated',
-  'Declined',
-  'Deleted',
-  'Described',
-  'DisabledCloseCaptioning',
-  'DisabledClosedCaptioning',
-  'Disliked',
-  'Downloaded',
-  'EnabledCloseCaptioning',
-  'EnabledClosedCaptioning',
-  'Ended',
-  'EnteredFullScreen',
-  'ExitedFullScreen',
-  'ForwardedTo',
-  'Graded',
-  'Hid',
-  'Highlighted',
-  'Identified',
-  'JumpedTo',
-  'Launched',
-  'Liked',
-  'Linked',
-  'LoggedIn',
-  'LoggedOut',
-  'MarkedAsRead',
-  'MarkedAsUnread',
-  'MarkedAsUnRead',
-  'Modified',
-  'Muted',
-  'NavigatedTo',
-  'OpenedPopout',
-  'OptedIn',
-  'OptedOut',
-  'Paused',
-  'Posted',
-  'Printed',
-  'Published',
-  'Questioned',
-  'Ranked',
-  'Recommended',
-  'Removed',
-  'Reset',
-  'Restarted',
-  'Restored',
-  'Resumed',
-  'Retrieved',
-  'Returned',
-  'Reviewed',
-  'Rewound',
-  'Saved',
-  'Searched',
-  'Sent',
-  'Shared',
-  'Showed',
-  'Skipped',
-  'Started',
-  'Submitted',
-  'Subscribed',
-  'Tagged',
-  'TimedOut',
-  'Unmuted',
-  'Unpublished',
-  'Unsubscribed',
-  'Uploaded',
-  'Used',
-  'Viewed',
-] as const;
+/**
+ * The action terms of the Caliper 1.2 JSON-LD context and the spellings its event/profile text uses where
+ * they differ (both accepted): the 1.1 list already holds them all but the context's closed-captioning
+ * spelling.
+ */
+const ACTIONS_V1P2 = [...ACTIONS_V1P1, 'DisabledCloseCaptioning', 'EnabledCloseCaptioning'];
 
 /** Every action term known for a version (the generic Event accepts any of them). */
 export const ACTIONS: Readonly<Record<CaliperVersion, readonly string[]>> = {
@@ -310,7 +228,29 @@ const EXTENSION_EVENTS: Readonly<Record<string, EventRule>> = {
   },
 };
 
+/** Event types whose rules 1.1 and 1.2 share word for word. */
+const BOTH: Readonly<Record<string, EventRule>> = {
+  AssessmentEvent: {
+    actions: ['Started', 'Paused', 'Resumed', 'Restarted', 'Reset', 'Submitted'],
+    actor: ['Person'],
+    object: ['Assessment'],
+    generated: ['Attempt'],
+  },
+  ForumEvent: { actions: ['Subscribed', 'Unsubscribed'], actor: ['Person'], object: ['Forum'] },
+  GradeEvent: { actions: ['Graded'], actor: ['Agent'], object: ['Attempt'], generated: ['Score'] },
+  MessageEvent: { actions: [...MARKED_AS, 'Posted'], actor: ['Person'], object: ['Message'] },
+  SessionEvent: {
+    actions: ['LoggedIn', 'LoggedOut', 'TimedOut'],
+    actor: ['Person', 'SoftwareApplication'],
+    object: ['Session', 'SoftwareApplication'],
+    target: ['DigitalResource'],
+    referrer: ['DigitalResource', 'SoftwareApplication'],
+  },
+  ThreadEvent: { actions: MARKED_AS, actor: ['Person'], object: ['Thread'] },
+};
+
 const V1P1: Readonly<Record<string, EventRule>> = {
+  ...BOTH,
   // Basic Profile: "Any Caliper action MAY be used"; actor Agent, object Entity.
   Event: { actions: ACTIONS_V1P1, actor: ['Agent'] },
   AnnotationEvent: {
@@ -338,12 +278,6 @@ const V1P1: Readonly<Record<string, EventRule>> = {
     target: ['Frame'],
     generated: ['Annotation'],
   },
-  AssessmentEvent: {
-    actions: ['Started', 'Paused', 'Resumed', 'Restarted', 'Reset', 'Submitted'],
-    actor: ['Person'],
-    object: ['Assessment'],
-    generated: ['Attempt'],
-  },
   AssessmentItemEvent: {
     actions: ['Started', 'Skipped', 'Completed', 'Reviewed', 'Viewed'], // Reviewed, Viewed: deprecated
     actor: ['Person'],
@@ -368,15 +302,12 @@ const V1P1: Readonly<Record<string, EventRule>> = {
     target: ['Frame'],
     generated: ['Attempt'],
   },
-  ForumEvent: { actions: ['Subscribed', 'Unsubscribed'], actor: ['Person'], object: ['Forum'] },
-  GradeEvent: { actions: ['Graded'], actor: ['Agent'], object: ['Attempt'], generated: ['Score'] },
   MediaEvent: {
     actions: [...MEDIA_ACTIONS, 'Rewound'], // Rewound: deprecated
     actor: ['Person'],
     object: ['MediaObject'],
     target: ['MediaLocation'],
   },
-  MessageEvent: { actions: [...MARKED_AS, 'Posted'], actor: ['Person'], object: ['Message'] },
   NavigationEvent: {
     actions: ['NavigatedTo'],
     actor: ['Person'],
@@ -393,14 +324,6 @@ const V1P1: Readonly<Record<string, EventRule>> = {
     object: ['DigitalResource'],
     target: ['Frame'],
   },
-  SessionEvent: {
-    actions: ['LoggedIn', 'LoggedOut', 'TimedOut'],
-    actor: ['Person', 'SoftwareApplication'],
-    object: ['Session', 'SoftwareApplication'],
-    target: ['DigitalResource'],
-    referrer: ['DigitalResource', 'SoftwareApplication'],
-  },
-  ThreadEvent: { actions: MARKED_AS, actor: ['Person'], object: ['Thread'] },
   ToolUseEvent: {
     actions: ['Used'],
     actor: ['Person'],
@@ -412,6 +335,7 @@ const V1P1: Readonly<Record<string, EventRule>> = {
 };
 
 const V1P2: Readonly<Record<string, EventRule>> = {
+  ...BOTH,
   // General Profile: "Only the generic Event may be utilized … Any of the Caliper actions described in
   // this specification can be used". Decision: the generic Event accepts every term of the 1.2 action
   // vocabulary (ACTIONS.v1p2, deprecated terms like Rewound or Showed included, since the vocabulary still
@@ -423,12 +347,6 @@ const V1P2: Readonly<Record<string, EventRule>> = {
     object: ['DigitalResource'],
     target: ['Frame'],
     generated: ['Annotation'],
-  },
-  AssessmentEvent: {
-    actions: ['Started', 'Paused', 'Resumed', 'Restarted', 'Reset', 'Submitted'],
-    actor: ['Person'],
-    object: ['Assessment'],
-    generated: ['Attempt'],
   },
   // generated: Response (event table) or Attempt (Assessment Profile table, Started and Skipped).
   AssessmentItemEvent: {
@@ -445,15 +363,12 @@ const V1P2: Readonly<Record<string, EventRule>> = {
     target: ['Frame'],
     generated: ['Attempt'],
   },
-  ForumEvent: { actions: ['Subscribed', 'Unsubscribed'], actor: ['Person'], object: ['Forum'] },
-  GradeEvent: { actions: ['Graded'], actor: ['Agent'], object: ['Attempt'], generated: ['Score'] },
   MediaEvent: {
     actions: [...MEDIA_ACTIONS, ...MEDIA_ACTIONS_CONTEXT_SPELLING],
     actor: ['Person'],
     object: ['MediaObject'],
     target: ['MediaLocation'],
   },
-  MessageEvent: { actions: [...MARKED_AS, 'Posted'], actor: ['Person'], object: ['Message'] },
   // The Survey Profile's NavigationEvent limits object to Questionnaire | QuestionnaireItem, both
   // DigitalResources, so the general table covers it.
   NavigationEvent: {
@@ -469,14 +384,6 @@ const V1P2: Readonly<Record<string, EventRule>> = {
     ...EXTENSION_EVENTS.ResourceManagementEvent!,
     requiredByAction: { Copied: ['generated'] },
   },
-  SessionEvent: {
-    actions: ['LoggedIn', 'LoggedOut', 'TimedOut'],
-    actor: ['Person', 'SoftwareApplication'],
-    object: ['Session', 'SoftwareApplication'],
-    target: ['DigitalResource'],
-    referrer: ['DigitalResource', 'SoftwareApplication'],
-  },
-  ThreadEvent: { actions: MARKED_AS, actor: ['Person'], object: ['Thread'] },
   ToolUseEvent: {
     actions: ['Used'],
     actor: ['Person'],
