@@ -84,7 +84,7 @@ export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
   co2WindowMs: 15 * 60_000,
   co2MaxSamples: 32,
   co2BaselineInitPpm: 450,
-  co2BaselineRisePpmPerHour: 10,
+  co2BaselineRisePpmPerHour: 2,
   co2BaselineFallTauMs: 10 * 60_000,
   co2AirChangesPerHour: 0.5,
   co2NeutralPpmPerMin: 1,
