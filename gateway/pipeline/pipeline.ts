@@ -189,7 +189,7 @@ export class Pipeline {
     if (restored.damaged) {
       const d = restored.damaged;
       const message = `${d.file} was ${d.reason}; moved to ${d.movedTo} and the room twin rebuilt from the journal`;
-      this.conditions.set('CT_ERR_STATE_DAMAGED', { severity: 'warning', message, since: now });
+      this.#raise('CT_ERR_STATE_DAMAGED', 'warning', message, now);
       this.#log.warn({ code: 'CT_ERR_STATE_DAMAGED', ...d }, message);
     }
     // Bookings journaled after the checkpoint, before the readings (they set the priors the readings meet).
@@ -270,11 +270,12 @@ export class Pipeline {
     this.#metrics.commitErrors.inc();
     this.#failedSinceLog += batch.length;
     const now = this.#now();
-    this.conditions.set('CT_ERR_JOURNAL_UNAVAILABLE', {
-      severity: 'critical',
-      message: `the journal cannot write (${err.message}): readings and events are refused until it can`,
-      since: this.conditions.get('CT_ERR_JOURNAL_UNAVAILABLE')?.since ?? now,
-    });
+    this.#raise(
+      'CT_ERR_JOURNAL_UNAVAILABLE',
+      'critical',
+      `the journal cannot write (${err.message}): readings and events are refused until it can`,
+      now,
+    );
     if (now - this.#lastFailureLog >= 5000) {
       this.#log.error(
         { err, submissions: this.#failedSinceLog },
@@ -384,8 +385,10 @@ export class Pipeline {
     try {
       if (now - this.#lastDiskCheck >= DISK_CHECK_MS) {
         this.#lastDiskCheck = now;
-        this.#checkDisk(now);
-        this.#checkBacklogAge(now);
+        // One look at the outbox for both checks.
+        const outbox = outboxTotals(this.store.outbox.stats(now));
+        this.#checkDisk(now, outbox.bytes);
+        this.#checkBacklogAge(now, outbox.oldestAgeMs);
       }
       this.closeWindows(now);
       this.store.flushLate(now);
@@ -395,7 +398,7 @@ export class Pipeline {
       }
       if (now - this.#lastPrune >= 10_000) {
         this.#lastPrune = now;
-        this.#prune(now);
+        this.#prune(now - this.#opts.retentionMs - 60_000);
       }
       if (now - this.#lastCheckpoint >= this.#opts.checkpointIntervalMs && !this.#checkpointing) {
         this.#lastCheckpoint = now;
@@ -412,24 +415,29 @@ export class Pipeline {
     }
   }
 
+  /** A condition on (its `since` kept while it lasts). */
+  #raise(code: string, severity: Condition['severity'], message: string, now: number): void {
+    this.conditions.set(code, { severity, message, since: this.conditions.get(code)?.since ?? now });
+  }
+
   /** The uplink's backlog against its age budget: an old backlog means nothing is being forwarded. */
-  #checkBacklogAge(now: number): void {
+  #checkBacklogAge(now: number, age: number | null): void {
     const budget = this.#opts.backlogAgeBudgetMs ?? 24 * 3600_000;
-    const age = outboxTotals(this.store.outbox.stats(now)).oldestAgeMs;
     if (age === null || age <= budget) {
       this.conditions.delete('CT_ERR_BACKLOG_OLD');
       return;
     }
     const h = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
-    this.conditions.set('CT_ERR_BACKLOG_OLD', {
-      severity: 'critical',
-      message: `the oldest unsent item is ${h(age)} old (budget ${h(budget)}): check the uplink (its last error is on /api/status)`,
-      since: this.conditions.get('CT_ERR_BACKLOG_OLD')?.since ?? now,
-    });
+    this.#raise(
+      'CT_ERR_BACKLOG_OLD',
+      'critical',
+      `the oldest unsent item is ${h(age)} old (budget ${h(budget)}): check the uplink (its last error is on /api/status)`,
+      now,
+    );
   }
 
   /** The free-space guard (disk.ts): low-disk mode on or off, and what it does while on. */
-  #checkDisk(now: number): void {
+  #checkDisk(now: number, outboxBytes: number): void {
     let space: Space;
     try {
       space = this.#space();
@@ -450,28 +458,24 @@ export class Pipeline {
       return;
     }
     // Keep only what open windows need in the journal, and let the outbox grow only into what is left.
-    const chunk = 20_000;
-    const started = performance.now();
-    while (this.store.prune(now, chunk) === chunk && performance.now() - started < 100);
-    this.store.reclaimSpace();
-    const quota = lowDiskQuota(outboxTotals(this.store.outbox.stats(now)).bytes, space, min);
+    this.#prune(now);
+    const quota = lowDiskQuota(outboxBytes, space, min);
     this.store.outbox.limitQuota(quota);
     const message =
       `only ${mib(space.free)} free on the data volume (guard ${mib(guardBytes(min, space.total))}): ` +
       `the journal keeps only open windows, the outbox is held to ${mib(quota)} by its backlog policy`;
     if (!was) this.#log.warn({ code: 'CT_ERR_DISK_LOW', free: space.free, quota }, message);
-    this.conditions.set('CT_ERR_DISK_LOW', {
-      severity: 'critical',
-      message,
-      since: this.conditions.get('CT_ERR_DISK_LOW')?.since ?? now,
-    });
+    this.#raise('CT_ERR_DISK_LOW', 'critical', message, now);
   }
 
-  /** Retention: delete expired journal rows in chunks, for at most ~100 ms a turn so ingest never stalls. */
-  #prune(now: number): void {
+  /**
+   * Delete journal rows older than `beforeTs` (never an open window's) in chunks, for at most ~100 ms a
+   * turn so ingest never stalls: retention, and low-disk mode's shorter horizon.
+   */
+  #prune(beforeTs: number): void {
     const started = performance.now();
     const chunk = 20_000;
-    while (this.store.prune(now - this.#opts.retentionMs - 60_000, chunk) === chunk) {
+    while (this.store.prune(beforeTs, chunk) === chunk) {
       if (performance.now() - started > 100) break;
     }
     this.store.reclaimSpace();
