@@ -104,6 +104,9 @@ describe('gateway state that heals or refuses', () => {
   it('moves a damaged twin.json aside, reports it and rebuilds the twin from the journal', async () => {
     const dir = await usedDataDir();
     writeFileSync(join(dir, 'twin.json'), '{"savedAt": 17, "rooms": {"r-1'); // torn by a power cut
+    const offline = await check(dir);
+    expect(offline.code).toBe(1);
+    expect(offline.stdout).toMatch(/FAIL .*twin\.json: not JSON .*moves it aside/);
     const gw = await start(dir);
     const status = await getJson<{ conditions: { code: string; severity: string; message: string }[] }>(
       `${gw.httpUrl}/api/status`,

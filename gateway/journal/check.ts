@@ -7,8 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DamagedFileError } from '../../shared/durable-file.ts';
-import { recordedJournal } from '../pipeline/twins.ts';
+import { loadCheckpoint, recordedJournal } from '../pipeline/twins.ts';
 import { OUTBOX_CLASSES } from './schema.ts';
 
 export interface CheckResult {
@@ -27,17 +26,13 @@ export function checkDataDir(dataDir: string, gatewayId?: string): CheckResult {
   const dbFile = join(dataDir, 'gateway.db');
   const twinFile = join(dataDir, 'twin.json');
 
-  let recorded: ReturnType<typeof recordedJournal>;
-  try {
-    recorded = recordedJournal(twinFile);
-    if (!existsSync(twinFile)) lines.push(`-     ${twinFile}: none (written at the first checkpoint)`);
-    else if (recorded) good(`${twinFile}: records journal ${recorded.journalId}`);
-    else lines.push(`-     ${twinFile}: no journal recorded (made before journal identities)`);
-  } catch (err) {
-    bad(
-      `${twinFile}: ${err instanceof DamagedFileError ? err.reason : String(err)} (the gateway moves it aside and rebuilds the twin at start)`,
-    );
-  }
+  const loaded = loadCheckpoint(twinFile);
+  const recorded = recordedJournal(loaded);
+  if ('damaged' in loaded)
+    bad(`${twinFile}: ${loaded.damaged} (the gateway moves it aside and rebuilds the twin at start)`);
+  else if (!loaded.data) lines.push(`-     ${twinFile}: none (written at the first checkpoint)`);
+  else if (recorded) good(`${twinFile}: records journal ${recorded.journalId}`);
+  else lines.push(`-     ${twinFile}: no journal recorded (made before journal identities)`);
 
   if (!existsSync(dbFile) || statSync(dbFile).size === 0) {
     const what = existsSync(dbFile) ? 'empty' : 'missing';

@@ -31,7 +31,15 @@ import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
 import { guardBytes, lowDisk, lowDiskQuota, type Space, volumeSpace } from './disk.ts';
-import { alertFor, bookingChange, recordedJournal, type TwinStage, Twins, twinChangeId } from './twins.ts';
+import {
+  alertFor,
+  bookingChange,
+  loadCheckpoint,
+  recordedJournal,
+  type TwinStage,
+  Twins,
+  twinChangeId,
+} from './twins.ts';
 
 export interface PipelineOptions {
   dataDir: string;
@@ -120,7 +128,8 @@ export class Pipeline {
     mkdirSync(opts.dataDir, { recursive: true });
     // Is this the journal the small state belongs to? Checked before anything is written (identity.ts).
     const acceptNew = opts.acceptNewJournal ?? false;
-    const recorded = recordedJournal(twinFile);
+    let checkpoint = loadCheckpoint(twinFile);
+    const recorded = recordedJournal(checkpoint);
     checkJournalPresent(dbFile, twinFile, recorded, acceptNew);
     try {
       this.store = new GatewayStore(dbFile, {
@@ -148,6 +157,7 @@ export class Pipeline {
       // The twin state belongs to the old journal: kept beside, rebuilt from the new one.
       const aside = `${twinFile}.previous-journal-${recorded.journalId}`;
       renameSync(twinFile, aside);
+      checkpoint = { data: null };
       this.#log.warn(
         { journalId: identity.journalId, previous: recorded.journalId, aside },
         'started a new journal',
@@ -160,11 +170,17 @@ export class Pipeline {
       for (const a of alerts) this.store.outbox.add('alert', a.alertId, a, now);
     });
     this.windows = new WindowSet(opts.window);
-    this.twins = new Twins(campus, opts.twin, twinFile, {
-      journalId: identity.journalId,
-      gatewayId: identity.gatewayId,
-      createdAt: identity.createdAt,
-    });
+    this.twins = new Twins(
+      campus,
+      opts.twin,
+      twinFile,
+      {
+        journalId: identity.journalId,
+        gatewayId: identity.gatewayId,
+        createdAt: identity.createdAt,
+      },
+      checkpoint,
+    );
     this.#committer = new GroupCommitter(
       opts.groupCommitMaxRows,
       (batch) => this.#write(batch),

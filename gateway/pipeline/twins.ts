@@ -35,14 +35,22 @@ function isCheckpoint(v: unknown): v is Checkpoint {
   return typeof c.savedAt === 'number' && typeof c.rooms === 'object' && c.rooms !== null;
 }
 
-/** The journal a checkpoint file records; undefined when there is none, or none readable. */
-export function recordedJournal(checkpointFile: string): RecordedJournal | undefined {
+/** A checkpoint file as read: its data (null when there is none), or why it is damaged. */
+export type LoadedCheckpoint = { data: Checkpoint | null } | { damaged: string };
+
+/** Reads (and parses) the checkpoint file once, for the journal check and the restore alike. */
+export function loadCheckpoint(checkpointFile: string): LoadedCheckpoint {
   try {
-    return readJsonFile(checkpointFile, isCheckpoint)?.journal;
+    return { data: readJsonFile(checkpointFile, isCheckpoint) };
   } catch (err) {
-    if (err instanceof DamagedFileError) return undefined; // restore() moves it aside and says so
+    if (err instanceof DamagedFileError) return { damaged: err.reason };
     throw err;
   }
+}
+
+/** The journal a loaded checkpoint records; undefined when there is none, or none readable. */
+export function recordedJournal(loaded: LoadedCheckpoint): RecordedJournal | undefined {
+  return 'data' in loaded ? (loaded.data?.journal ?? undefined) : undefined;
 }
 
 /** What restore found: the checkpoint's time, and a damaged file it moved aside. */
@@ -65,11 +73,20 @@ export class Twins {
   readonly #db: Low<Checkpoint>;
   readonly #file: string;
   readonly #journal: RecordedJournal | undefined;
+  /** The checkpoint as already read (by the journal check), so restore does not read it again. */
+  #loaded: LoadedCheckpoint | undefined;
 
-  constructor(campus: Campus, cfg: TwinConfig, checkpointFile: string, journal?: RecordedJournal) {
+  constructor(
+    campus: Campus,
+    cfg: TwinConfig,
+    checkpointFile: string,
+    journal?: RecordedJournal,
+    loaded?: LoadedCheckpoint,
+  ) {
     this.#cfg = cfg;
     this.#file = checkpointFile;
     this.#journal = journal;
+    this.#loaded = loaded;
     mkdirSync(dirname(checkpointFile), { recursive: true });
     // Written atomically with fsync (file and directory): a power cut leaves the old or the new file.
     this.#db = new Low<Checkpoint>(new DurableJsonFile(checkpointFile, isCheckpoint), {
@@ -87,16 +104,15 @@ export class Twins {
    * checkpoint) is moved aside and reported; the caller rebuilds the twin from the journal.
    */
   async restore(now = Date.now()): Promise<Restored> {
-    try {
-      await this.#db.read();
-    } catch (err) {
-      if (!(err instanceof DamagedFileError)) throw err;
+    const loaded = this.#loaded ?? loadCheckpoint(this.#file);
+    this.#loaded = undefined;
+    if ('damaged' in loaded) {
       const movedTo = `${this.#file}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
       renameSync(this.#file, movedTo);
-      this.#db.data = { savedAt: 0, rooms: {} };
-      return { savedAt: 0, damaged: { file: this.#file, movedTo, reason: err.reason } };
+      return { savedAt: 0, damaged: { file: this.#file, movedTo, reason: loaded.damaged } };
     }
-    const data = this.#db.data;
+    const data = loaded.data ?? { savedAt: 0, rooms: {} };
+    this.#db.data = data;
     for (const [roomId, state] of Object.entries(data.rooms ?? {})) {
       const initial = this.#rooms.get(roomId);
       // The registry, not the checkpoint, says which channels the room has.
