@@ -80,6 +80,13 @@ export function wordsOf(
   return words;
 }
 
+/** Register words as the wire carries them (big-endian), for a quarantine entry's payload. */
+export function wireBytes(words: readonly number[]): Buffer {
+  const payload = Buffer.alloc(words.length * 2);
+  for (const [i, w] of words.entries()) payload.writeUInt16BE(w & 0xffff, i * 2);
+  return payload;
+}
+
 /** Scratch space for numeric values (at most 4 registers): decoding a poll allocates no buffers. */
 const SCRATCH = Buffer.alloc(8);
 

@@ -14,7 +14,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import { JournalBatch } from './batch.ts';
 import { ModbusBus, type ReadData } from './bus.ts';
 import type { CounterState } from './counters.ts';
-import { wordsOf } from './decode.ts';
+import { wireBytes, wordsOf } from './decode.ts';
 import { classify, errorDetail, type Fault, isRetriable } from './faults.ts';
 import { applyOutcome, initialHealth, type ModbusHealth, nextDelayMs, type PollOutcome } from './health.ts';
 import { ModbusMetrics } from './metrics.ts';
@@ -301,8 +301,8 @@ export class ModbusPoller {
         rejected = [order.entry];
         outcome.mapProblem = { code: 'CT_ERR_MODBUS_ORDER', message: order.entry.message };
         readings = [];
-      } else
-        ({ readings, rejected } = pollReadings(
+      } else {
+        const polled = pollReadings(
           {
             device: run.device,
             now: t,
@@ -313,7 +313,15 @@ export class ModbusPoller {
             counters: run.counters,
           },
           read,
-        ));
+        );
+        ({ readings, rejected } = polled);
+        // A counter that fell and held there: a meter reset or replaced, worth a line in the log.
+        for (const register of polled.counterResets)
+          run.log.info(
+            { register },
+            'energy counter reset: its lower value held for 3 polls and is the new base',
+          );
+      }
       for (const q of rejected) this.#deps.metrics.countRejected('modbus', q.deviceId, q.code);
       outcome.valuesRejected = rejected.length;
     } catch (err) {
@@ -355,10 +363,8 @@ export class ModbusPoller {
     const { declared, likely } = suspicion;
     const message = `${run.device.deviceId}: the map's order ${declared.order} reads ${declared.plausible}/${declared.total} values plausibly, ${likely.order} reads ${likely.plausible}/${likely.total}: set order: ${likely.order} in the register map; nothing of this device is journalled meanwhile`;
     if (run.health.lastError?.code !== 'CT_ERR_MODBUS_ORDER') run.log.warn({ declared, likely }, message);
-    // The multi-register values' raw words, big-endian as on the wire, to check the verdict by hand.
-    const words = values.filter((v) => isMultiWord(v.spec)).flatMap((v) => v.words);
-    const payload = Buffer.alloc(words.length * 2);
-    for (const [i, w] of words.entries()) payload.writeUInt16BE(w, i * 2);
+    // The multi-register values' raw words as on the wire, to check the verdict by hand.
+    const payload = wireBytes(values.filter((v) => isMultiWord(v.spec)).flatMap((v) => v.words));
     return {
       entry: {
         at: now,

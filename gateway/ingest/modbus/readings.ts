@@ -9,7 +9,7 @@ import type { QuarantineEntry } from '../../journal/index.ts';
 import { Sink } from '../decode/validate.ts';
 import type { ReadData } from './bus.ts';
 import { type CounterState, checkCounter } from './counters.ts';
-import { checkPlausible, decodeRegister, wordsOf } from './decode.ts';
+import { checkPlausible, decodeRegister, wireBytes, wordsOf } from './decode.ts';
 import { passesDeadband } from './health.ts';
 import type { Block } from './plan.ts';
 
@@ -43,9 +43,6 @@ export function pollReadings(
   const rejected: QuarantineEntry[] = [];
   const counterResets: string[] = [];
   const quarantine = (name: string, words: readonly number[], code: string, message: string) => {
-    // The raw registers, big-endian as on the wire, so the quarantine shows what the device sent.
-    const payload = Buffer.alloc(words.length * 2);
-    for (const [i, w] of words.entries()) payload.writeUInt16BE(w & 0xffff, i * 2);
     rejected.push({
       at: now,
       source: 'modbus',
@@ -53,7 +50,8 @@ export function pollReadings(
       topic: `modbus/${device.deviceId}/${name}`,
       code,
       message,
-      payload,
+      // The raw registers as on the wire, so the quarantine shows what the device sent.
+      payload: wireBytes(words),
     });
   };
   for (const { block, data } of read) {
