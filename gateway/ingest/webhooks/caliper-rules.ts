@@ -15,7 +15,7 @@ import {
   profileAllows,
   requiredFor,
 } from './caliper-profiles.ts';
-import { isObject, type Json, join, localName, MapError } from './common.ts';
+import { isIri, isObject, type Json, join, localName, MapError } from './common.ts';
 
 /** What a refusal says it broke: the field is in the error's path. */
 export type CaliperRule =
@@ -26,8 +26,6 @@ export type CaliperRule =
   | 'caliper-required'
   | 'caliper-extensions'
   | 'caliper-profile';
-
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 
 /** The version an event declares in its `@context` (a string, or an array holding one), else `fallback`. */
 export function caliperVersion(v: Json, fallback: CaliperVersion): CaliperVersion {
@@ -46,7 +44,7 @@ function fail(path: string, rule: CaliperRule, detail: string): never {
 /** An entity-valued property: an object of an allowed type, or a string that is an IRI. */
 function checkEntity(v: unknown, path: string, allowed: readonly string[] | undefined): void {
   if (typeof v === 'string') {
-    if (!SCHEME.test(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');
+    if (!isIri(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');
     return;
   }
   if (!isObject(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');

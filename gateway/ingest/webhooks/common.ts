@@ -104,10 +104,15 @@ export function optNum(v: unknown, path: string): number | undefined {
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 
+/** Whether a string is an IRI: a scheme and no whitespace (RFC 3987 in the small). */
+export function isIri(s: string): boolean {
+  return SCHEME.test(s);
+}
+
 /** An IRI: a scheme and no whitespace (RFC 3987 in the small; what xAPI and Caliper ids must be). */
 export function iri(v: unknown, path: string): string {
   const s = str(v, path);
-  if (!SCHEME.test(s)) throw new MapError(path, 'expected an IRI (scheme:…)');
+  if (!isIri(s)) throw new MapError(path, 'expected an IRI (scheme:…)');
   return s;
 }
 

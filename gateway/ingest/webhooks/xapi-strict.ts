@@ -88,9 +88,10 @@ const COMPONENT_LISTS = ['choices', 'scale', 'source', 'target', 'steps'];
 const VOIDED = 'http://adlnet.gov/expapi/verbs/voided';
 
 /** 8-4-4-4-12 hex, as xapi.ts reads it (version and variant nibbles are not checked: v6–v8 ids stay valid). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MBOX = /^mailto:[^\s@]+@[^\s@]+$/i;
-const SHA1 = /^[0-9a-f]{40}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** An mbox (`mailto:` and an address) and an mbox_sha1sum (40 hex digits), §2.4.2.3. */
+export const MBOX = /^mailto:[^\s@]+@[^\s@]+$/i;
+export const SHA1 = /^[0-9a-f]{40}$/i;
 /** An IRL: an absolute URL with an authority (`scheme://host…`). */
 const IRL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#]+\S*$/;
 /** ISO 8601 duration (the forms §4.6 allows: `PnYnMnDTnHnMnS` with a decimal last part, or `PnW`). */

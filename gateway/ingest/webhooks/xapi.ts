@@ -26,7 +26,7 @@ import {
   safeObjectId,
   str,
 } from './common.ts';
-import { checkStatement } from './xapi-strict.ts';
+import { checkStatement, MBOX, SHA1, UUID } from './xapi-strict.ts';
 
 const ADL = 'http://adlnet.gov/expapi/verbs/';
 const VERBS: Record<string, LearningEventType> = {
@@ -50,7 +50,6 @@ const VERBS: Record<string, LearningEventType> = {
   'http://id.tincanapi.com/verb/replied': 'forum.posted',
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COURSE_TYPES = new Set([
   'http://adlnet.gov/expapi/activities/course',
   'https://w3id.org/xapi/cmi5/activitytype/course',
@@ -80,14 +79,12 @@ function ifiOf(a: Json, path: string): Who | undefined {
   switch (present[0]) {
     case 'mbox': {
       const m = str(a.mbox, join(path, 'mbox'), 320);
-      if (!/^mailto:[^\s@]+@[^\s@]+$/i.test(m))
-        throw new MapError(join(path, 'mbox'), 'expected mailto:address');
+      if (!MBOX.test(m)) throw new MapError(join(path, 'mbox'), 'expected mailto:address');
       return { key: `mailto:${m.slice(7).toLowerCase()}`, name, email: m.slice(7) };
     }
     case 'mbox_sha1sum': {
       const h = str(a.mbox_sha1sum, join(path, 'mbox_sha1sum'), 40);
-      if (!/^[0-9a-f]{40}$/i.test(h))
-        throw new MapError(join(path, 'mbox_sha1sum'), 'expected 40 hex digits');
+      if (!SHA1.test(h)) throw new MapError(join(path, 'mbox_sha1sum'), 'expected 40 hex digits');
       return { key: `sha1:${h.toLowerCase()}`, name };
     }
     case 'openid':
