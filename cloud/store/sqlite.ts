@@ -87,27 +87,31 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   return db;
 }
 
-/** An older file: add the columns a newer schema declares for `table` (nullable, nothing to backfill). */
+/**
+ * An older file: add the columns a newer schema declares for `table` (nullable or defaulted) that it lacks;
+ * returns the ones added.
+ */
 function addMissingColumns(
   db: Database.Database,
   table: string,
   cols: readonly (readonly [string, string])[],
-) {
+): string[] {
   const have = new Set(
     (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name),
   );
-  for (const [name, type] of cols)
-    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+  const added: string[] = [];
+  for (const [name, type] of cols) {
+    if (have.has(name)) continue;
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    added.push(name);
+  }
+  return added;
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
 function migrateEvents(db: Database.Database): void {
-  const have = new Set(
-    (db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name),
-  );
-  const missing = EVENT_COLUMNS_V2.filter(([name]) => !have.has(name));
-  if (missing.length === 0) return;
-  for (const [name, type] of missing) db.exec(`ALTER TABLE events ADD COLUMN ${name} ${type}`);
+  // Nothing added: a version-2 file already has them filled.
+  if (addMissingColumns(db, 'events', EVENT_COLUMNS_V2).length === 0) return;
   const page = db.prepare(
     'SELECT event_id, body FROM events WHERE event_id > ? ORDER BY event_id LIMIT 5000',
   );

@@ -446,7 +446,7 @@ export interface RoomSummary {
 }
 
 /**
- * JSON view for the status API, as of `now`: the state is re-evaluated (health, freshness, day rollover)
+ * JSON view for the status API, as of `now`: the state re-evaluated as a tick would (health, freshness, day rollover)
  * without emitting changes. Pass the config the twin is reduced with.
  */
 export function summarizeRoom(
@@ -454,7 +454,7 @@ export function summarizeRoom(
   now: number,
   cfg: TwinConfig = DEFAULT_TWIN_CONFIG,
 ): RoomSummary {
-  const s = evaluate(state, { ...state }, roomClock(state, now, cfg), now, cfg).state;
+  const s = reduceTick(state, now, cfg).state;
   const latest: RoomSummary['latest'] = {};
   for (const [q, l] of Object.entries(s.latest) as [Quantity, LatestValue][]) {
     latest[q] = { value: l.value, unit: l.unit, ts: l.ts };
