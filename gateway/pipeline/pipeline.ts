@@ -31,15 +31,7 @@ import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
 import { type CommitCallback, GroupCommitter, type Submission } from './committer.ts';
 import { guardBytes, lowDisk, lowDiskQuota, type Space, volumeSpace } from './disk.ts';
-import {
-  alertFor,
-  bookingChange,
-  loadCheckpoint,
-  recordedJournal,
-  type TwinStage,
-  Twins,
-  twinChangeId,
-} from './twins.ts';
+import { alertFor, loadCheckpoint, recordedJournal, type TwinStage, Twins, twinChangeId } from './twins.ts';
 
 export interface PipelineOptions {
   dataDir: string;
@@ -232,9 +224,8 @@ export class Pipeline {
    * booking is keyed by its id), so a resent event changes nothing.
    */
   applyAdminEvents(events: readonly (LearningEvent | AdminEvent)[]): void {
-    const admin = events.filter(
-      (e): e is AdminEvent => e.source === 'admin' && bookingChange(e) !== undefined,
-    );
+    // stageBookings reads what each says about bookings (bookingChange) and skips the rest.
+    const admin = events.filter((e): e is AdminEvent => e.source === 'admin');
     if (admin.length === 0) return;
     const now = this.#now();
     this.#queueTwinChanges(this.twins.stageBookings(admin, now), now);

@@ -146,6 +146,8 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
     done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3-2]
   };
 
+  // A SenML name may not speak for another device of the campus (decode/senml.ts); made once, not per publish.
+  const isDevice = (id: string) => campus.devices.has(id);
   broker.authorizePublish = (client, packet, done) => {
     if (!client) return done(null); // will messages of vanished clients
     const deviceId = (client as DeviceClient).ctDeviceId;
@@ -187,7 +189,7 @@ export function createMqttIngest(opts: MqttOptions, deps: MqttDeps): MqttIngest 
       oldestAcceptedTs: backfill ? BACKFILL_EARLIEST_TS : now - opts.retentionMs,
       maxPayloadBytes: opts.maxPayloadBytes,
       source: backfill ? 'replay' : 'mqtt',
-      isDevice: (id) => campus.devices.has(id),
+      isDevice,
     });
     let rejected: QuarantineEntry[] = [];
     if (rejections.length) {
