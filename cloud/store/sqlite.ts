@@ -65,11 +65,27 @@ type Stmts = { [K in keyof typeof SQL]: Database.Statement };
 
 const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
 
+/** Runs `fn`, retrying every 25 ms for up to `ms` while SQLite answers SQLITE_BUSY. */
+function untilNotBusy<T>(fn: () => T, ms: number): T {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
+}
+
 function openDatabase(opts: SqliteStoreOptions): Database.Database {
   if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
   const db = new Database(opts.file);
-  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
-  db.pragma('journal_mode = WAL');
+  const busyMs = opts.busyTimeoutMs ?? 10_000;
+  db.pragma(`busy_timeout = ${busyMs}`);
+  // Switching a new file to WAL needs an exclusive lock and does not wait on the busy handler: two cloud
+  // processes opening one fresh store at once would fail with "database is locked". Retry for busyMs.
+  untilNotBusy(() => db.pragma('journal_mode = WAL'), busyMs);
   db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
   // Window upserts and dedupe lookups touch pages all over the indexes: keep more of them cached.
   db.pragma(`cache_size = -${opts.cacheSizeKiB ?? 65_536}`);
