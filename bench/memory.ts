@@ -14,7 +14,7 @@ import { nodeFlags, removeDir, spawnUntilReady, tempDir } from './lib/children.t
 import { connectFleet } from './lib/mqtt-load.ts';
 import { cpuSeconds, type RssBreakdown, rssBreakdown } from './lib/proc.ts';
 import { emit, progress, round, sleep } from './lib/report.ts';
-import { benchStaffConfig, gatewayCounts } from './lib/status.ts';
+import { benchStaffConfig, gatewayCounts, heapBreakdown } from './lib/status.ts';
 
 /** What shared/cli/campus-twin.mjs's shebang and deploy/ give the gateway. */
 const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=4';
@@ -145,6 +145,7 @@ export async function run(): Promise<void> {
       for (let i = 0; i < 3; i++, await sleep(1_000)) idle.push(sampleRss());
       const idleMb = idle.sort((a, b) => a - b)[1]!;
       const idleParts = last!;
+      const idleHeap = await heapBreakdown(gw.ready.ports.http);
       progress('memory', 'idle', { rssMb: round(idleMb, 1) });
 
       const connectStarted = performance.now();
@@ -227,6 +228,7 @@ export async function run(): Promise<void> {
       const endMb = sampleRss();
       samples.push({ t: Date.now() - loadStart, mb: endMb, parts: last! });
       const counts = await gatewayCounts(gw.ready.ports.http);
+      const endHeap = await heapBreakdown(gw.ready.ports.http);
       const health = { ...fleet.health };
       await fleet.end();
 
@@ -251,6 +253,9 @@ export async function run(): Promise<void> {
         maxRatio: round(maxMb / BUDGET_MB),
         growthVsIdle: round(endMb / idleMb, 2),
         partsMb: { idle: parts(idleParts), peak: parts(peak.parts), end: parts(last!) },
+        // The V8 heap and external (Buffer) memory as the gateway's own /metrics reports them: RssAnon
+        // minus these is native memory (SQLite's page cache, sockets, malloc arenas).
+        heapMb: { idle: idleHeap, end: endHeap },
         peakAtSeconds: Math.round(peak.t / 1000),
         rssAfterConnectMb: round(connectedMb, 1),
         slopeSecondHalfMbPerMin: round(slopePerMinute(secondHalf), 2),

@@ -78,6 +78,39 @@ export async function gatewayCounts(httpPort: number): Promise<GatewayCounts> {
   };
 }
 
+/** Where the gateway's memory is, from its own /metrics (prom-client's Node metrics), in MB. */
+export interface HeapBreakdown {
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory of C++ objects bound to JS (Buffers' backing stores included). */
+  external: number;
+  /** Used bytes per V8 heap space (new_space, old_space, code_space, large_object_space, …). */
+  spacesUsed: Record<string, number>;
+}
+
+export async function heapBreakdown(httpPort: number): Promise<HeapBreakdown | null> {
+  const auth = Buffer.from(`${BENCH_STAFF.username}:${BENCH_STAFF.password}`).toString('base64');
+  const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`, {
+    headers: { authorization: `Basic ${auth}` },
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    return null;
+  }
+  const text = await res.text();
+  const mb = (v: number | undefined) => Math.round(((v ?? 0) / 2 ** 20) * 10) / 10;
+  const one = (name: string) => samples(text, name)[0]?.[1];
+  const spacesUsed: Record<string, number> = {};
+  for (const [labels, v] of samples(text, 'ct_nodejs_heap_space_size_used_bytes'))
+    if (labels['space']) spacesUsed[labels['space']] = mb(v);
+  return {
+    heapTotal: mb(one('ct_nodejs_heap_size_total_bytes')),
+    heapUsed: mb(one('ct_nodejs_heap_size_used_bytes')),
+    external: mb(one('ct_nodejs_external_memory_bytes')),
+    spacesUsed,
+  };
+}
+
 /** Prometheus text format: the samples of one metric as [labels, value]. */
 function samples(text: string, metric: string): [Record<string, string>, number][] {
   const out: [Record<string, string>, number][] = [];
