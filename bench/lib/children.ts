@@ -49,11 +49,13 @@ export interface SpawnOptions {
 
 /**
  * Node flags for a server child: with BENCH_CPU_PROF_DIR set, each server writes a V8 CPU profile there
- * when it exits (open it in Chrome DevTools, or summarise it with `npx tsx bench/profile-top.ts FILE`).
+ * when it exits (open it in Chrome DevTools, or summarise it with `npx tsx bench/profile-top.ts FILE`);
+ * BENCH_SERVER_NODE_FLAGS adds flags (space-separated) for what-if runs, e.g. "--optimize-for-size".
  */
 export function nodeFlags(): string[] {
   const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...(dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []), ...extra];
 }
 
 /**
