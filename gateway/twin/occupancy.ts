@@ -328,9 +328,12 @@ export function timePrior(
       logOdds: cfg.bookedPriorLogOdds,
       reason: `booked until ${new Date(booked.endTs).toISOString().slice(11, 16)}Z (${booked.bookingId})`,
     };
-  const local = new Date(at + tzOffsetMinutes * 60_000);
-  const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+  // Local minute of the day and day of the week by arithmetic (evaluated at every reading): day 0 of the
+  // epoch, 1970-01-01, was a Thursday (4).
+  const localMinute = Math.floor((at + tzOffsetMinutes * 60_000) / 60_000);
+  const minute = localMinute - Math.floor(localMinute / 1440) * 1440;
+  const weekday = (((Math.floor(localMinute / 1440) + 4) % 7) + 7) % 7;
   const usual =
-    cfg.usualDays.includes(local.getUTCDay()) && minute >= cfg.usualFromMinute && minute < cfg.usualToMinute;
+    cfg.usualDays.includes(weekday) && minute >= cfg.usualFromMinute && minute < cfg.usualToMinute;
   return usual ? undefined : { logOdds: cfg.offHoursPriorLogOdds, reason: 'outside usual hours' };
 }

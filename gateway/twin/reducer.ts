@@ -206,26 +206,26 @@ export function reduceReadings(
   if (mine.length === 0) return { state, changes: [] };
   // Stable: readings of one timestamp keep their arrival order.
   if (mine.some((r, i) => i > 0 && r.ts < mine[i - 1]!.ts)) mine.sort((a, b) => a.ts - b.ts);
-  let prev = state;
+  // One private draft for the whole call, evaluated after each timestamp's readings (evaluate compares
+  // against what the draft held before it, so it can work in place).
+  const draft: RoomTwin = { ...state, devices: { ...state.devices }, latest: { ...state.latest } };
+  const copiedDevices = new Set<string>();
   const changes: TwinChange[] = [];
   for (let i = 0; i < mine.length; ) {
     const ts = mine[i]!.ts;
-    const draft: RoomTwin = { ...prev, devices: { ...prev.devices }, latest: { ...prev.latest } };
-    const copiedDevices = new Set<string>();
-    let arrival = prev.lastArrivalAt ?? Number.NEGATIVE_INFINITY;
+    let arrival = draft.lastArrivalAt ?? Number.NEGATIVE_INFINITY;
+    const evaluatedAt = draft.evaluatedAt;
     for (; i < mine.length && mine[i]!.ts === ts; i++) {
       const r = mine[i]!;
       applyReading(draft, copiedDevices, r, now, cfg);
       arrival = Math.max(arrival, Math.min(r.receivedAt, now));
     }
-    draft.watermark = Math.max(prev.watermark ?? ts, ts);
+    draft.watermark = Math.max(draft.watermark ?? ts, ts);
     draft.lastArrivalAt = Number.isFinite(arrival) ? arrival : now;
-    const at = Math.max(ts, prev.evaluatedAt ?? ts);
-    const out = evaluate(prev, draft, at, now, cfg);
-    for (const c of out.changes) changes.push(c);
-    prev = out.state;
+    const at = Math.max(ts, evaluatedAt ?? ts);
+    for (const c of evaluate(draft, draft, at, now, cfg).changes) changes.push(c);
   }
-  return { state: prev, changes };
+  return { state: draft, changes };
 }
 
 /** A booking change from the admin systems (room.booked with its span, or room.released). */
@@ -311,13 +311,16 @@ export function reduceTick(state: RoomTwin, now: number, cfg: TwinConfig): Reduc
 }
 
 /**
- * Re-derives everything time-dependent in `next` (a fresh shallow copy) and diffs it against `prev`:
- * device health at the wall clock `now`, the rest at the event time `at`.
+ * Re-derives everything time-dependent in `next` (a private shallow copy, or `prev` itself: what is
+ * compared is read before it is replaced) and diffs it against `prev`: device health at the wall clock
+ * `now`, the rest at the event time `at`.
  */
 function evaluate(prev: RoomTwin, next: RoomTwin, at: number, now: number, cfg: TwinConfig): Reduced {
   const changes: TwinChange[] = [];
-  const change = (c: Omit<TwinChange, 'roomId' | 'ts'>, ts = at) =>
-    changes.push({ roomId: prev.roomId, ts, ...c });
+  const roomId = prev.roomId;
+  const prevOccupancy = prev.occupancy;
+  const prevComfort = prev.comfort;
+  const change = (c: Omit<TwinChange, 'roomId' | 'ts'>, ts = at) => changes.push({ roomId, ts, ...c });
 
   let devices = next.devices;
   for (const [id, d] of Object.entries(next.devices)) {
@@ -333,10 +336,11 @@ function evaluate(prev: RoomTwin, next: RoomTwin, at: number, now: number, cfg: 
 
   let powerKw = 0;
   let energyTodayKwh = 0;
-  const today = dayKey(at, cfg.tzOffsetMinutes);
+  let today: string | undefined;
   for (const d of Object.values(devices)) {
     if (d.health !== 'offline') for (const p of Object.values(d.powerKw)) powerKw += p.value;
     for (const m of Object.values(d.energy)) {
+      today ??= dayKey(at, cfg.tzOffsetMinutes);
       if (m.day === today) energyTodayKwh += m.carriedKwh + m.lastKwh - m.dayStartKwh;
     }
   }
@@ -344,11 +348,11 @@ function evaluate(prev: RoomTwin, next: RoomTwin, at: number, now: number, cfg: 
   next.energyTodayKwh = round6(energyTodayKwh);
 
   const evidence = occupancyEvidence(next, at, cfg);
-  next.occupancy = evaluateOccupancy(prev.occupancy, evidence, next.co2Track, at, cfg.occupancy);
-  if (next.occupancy.occupied !== prev.occupancy.occupied) {
+  next.occupancy = evaluateOccupancy(prevOccupancy, evidence, next.co2Track, at, cfg.occupancy);
+  if (next.occupancy.occupied !== prevOccupancy.occupied) {
     change({
       kind: 'occupancy',
-      from: occupancyWord(prev.occupancy.occupied),
+      from: occupancyWord(prevOccupancy.occupied),
       to: occupancyWord(next.occupancy.occupied),
       reasons: [`basis ${next.occupancy.basis}`, ...next.occupancy.reasons],
       probability: occupancyProbability(next.occupancy),
@@ -361,10 +365,10 @@ function evaluate(prev: RoomTwin, next: RoomTwin, at: number, now: number, cfg: 
     const l = next.latest[q];
     if (l) comfortInputs[q] = l;
   }
-  next.comfort = evaluateComfort(prev.comfort, comfortInputs, at, cfg);
-  if (next.comfort.level !== prev.comfort.level) {
+  next.comfort = evaluateComfort(prevComfort, comfortInputs, at, cfg);
+  if (next.comfort.level !== prevComfort.level) {
     const reasons = next.comfort.reasons.length > 0 ? next.comfort.reasons : ['all readings within bands'];
-    change({ kind: 'comfort', from: prev.comfort.level, to: next.comfort.level, reasons });
+    change({ kind: 'comfort', from: prevComfort.level, to: next.comfort.level, reasons });
   }
 
   next.evaluatedAt = at;
@@ -418,9 +422,16 @@ function updateMeter(m: EnergyMeter | undefined, kwh: number, ts: number, tzOffs
   return { ...m, lastKwh: kwh, lastTs: ts };
 }
 
+const DAY_MS = 86_400_000;
+/** The last day asked for and its key: the room is evaluated at every reading, nearly always on one day. */
+let lastDay = { n: Number.NaN, key: '' };
+
 /** YYYY-MM-DD of the UTC instant shifted by the offset; lexical order is day order. */
 export function dayKey(ts: number, tzOffsetMinutes: number): string {
-  return new Date(ts + tzOffsetMinutes * 60_000).toISOString().slice(0, 10);
+  const local = ts + tzOffsetMinutes * 60_000;
+  const n = Math.floor(local / DAY_MS);
+  if (n !== lastDay.n) lastDay = { n, key: new Date(n * DAY_MS).toISOString().slice(0, 10) };
+  return lastDay.key;
 }
 
 export interface RoomSummary {
@@ -503,9 +514,13 @@ function own<T>(rec: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
 
-/** `2015-02-04T10:42Z`: when a sensor last spoke, to the minute. */
+let lastMinute = { n: Number.NaN, text: '' };
+
+/** `2015-02-04T10:42Z`: when a sensor last spoke, to the minute (a silent sensor is named at every reading). */
 function isoMinute(ts: number): string {
-  return `${new Date(ts).toISOString().slice(0, 16)}Z`;
+  const n = Math.floor(ts / 60_000);
+  if (n !== lastMinute.n) lastMinute = { n, text: `${new Date(n * 60_000).toISOString().slice(0, 16)}Z` };
+  return lastMinute.text;
 }
 
 function round6(v: number): number {
