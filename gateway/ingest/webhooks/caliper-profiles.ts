@@ -525,13 +525,28 @@ export function isKnownEntityType(type: string): boolean {
   return type === 'Entity' || Object.hasOwn(SUPERTYPE, type);
 }
 
+/** A known type's ancestors (itself included), worked out once per type. */
+const ANCESTORS = new Map<string, ReadonlySet<string>>();
+
+function ancestorsOf(type: string): ReadonlySet<string> {
+  let set = ANCESTORS.get(type);
+  if (set === undefined) {
+    const all = new Set<string>([type]);
+    if (Object.hasOwn(SUPERTYPE, type)) for (const a of ancestorsOf(SUPERTYPE[type]!)) all.add(a);
+    if (Object.hasOwn(SECONDARY_SUPERTYPE, type))
+      for (const a of ancestorsOf(SECONDARY_SUPERTYPE[type]!)) all.add(a);
+    set = all;
+    ANCESTORS.set(type, set);
+  }
+  return set;
+}
+
 /** `type` is `ancestor` or a subtype of it. Reflexive; an unknown type is only equal to itself. */
 export function isA(type: string, ancestor: string): boolean {
   if (type === ancestor) return true;
-  const parents: string[] = [];
-  if (Object.hasOwn(SUPERTYPE, type)) parents.push(SUPERTYPE[type]!);
-  if (Object.hasOwn(SECONDARY_SUPERTYPE, type)) parents.push(SECONDARY_SUPERTYPE[type]!);
-  return parents.some((p) => isA(p, ancestor));
+  // Only the table's types are remembered (a sender's unknown types would grow the map without bound).
+  if (!Object.hasOwn(SUPERTYPE, type)) return false;
+  return ancestorsOf(type).has(ancestor);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ function checkEntity(v: unknown, path: string, allowed: readonly string[] | unde
 }
 
 const ENTITY_PROPERTIES = ['actor', 'object', 'generated', 'target', 'referrer'] as const;
+const COMMON_PROPERTIES = Object.entries(COMMON_PROPERTY_TYPES);
 
 /**
  * Throws a MapError (code CT_ERR_SCHEMA, with path and rule) when the event breaks its type's or profile's
@@ -81,7 +82,7 @@ export function checkCaliperEvent(e: Json, path: string, version: CaliperVersion
     if (v === undefined || v === null) continue;
     checkEntity(v, join(path, p), rule[p]);
   }
-  for (const [p, allowed] of Object.entries(COMMON_PROPERTY_TYPES)) {
+  for (const [p, allowed] of COMMON_PROPERTIES) {
     const v = e[p];
     if (v === undefined || v === null) continue;
     checkEntity(v, join(path, p), allowed);
