@@ -19,6 +19,12 @@ import { benchStaffConfig, gatewayCounts, heapBreakdown } from './lib/status.ts'
 /** What shared/cli/campus-twin.mjs's shebang and deploy/ give the gateway. */
 const SHIPPED_NODE_OPTIONS = '--max-semi-space-size=4';
 
+/** MALLOC_ARENA_MAX as shipped, unless BENCH_GATEWAY_MALLOC_ARENA_MAX says otherwise ("" = unset). */
+function shippedMallocEnv(): Record<string, string> {
+  const v = process.env.BENCH_GATEWAY_MALLOC_ARENA_MAX ?? '2';
+  return v === '' ? {} : { MALLOC_ARENA_MAX: v };
+}
+
 const DEVICES = Number(process.env.BENCH_MEMORY_DEVICES ?? 2_500);
 const INTERVAL_MS = 10_000;
 const MINUTES = Number(process.env.BENCH_MEMORY_MINUTES ?? 5);
@@ -127,6 +133,9 @@ export async function run(): Promise<void> {
         env: {
           ...process.env,
           NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
+          // As the launcher's shebang, deploy/ and npm start set it (BENCH_GATEWAY_MALLOC_ARENA_MAX="" for
+          // glibc's default).
+          ...shippedMallocEnv(),
         },
       },
     );
@@ -268,6 +277,7 @@ export async function run(): Promise<void> {
         rooms,
         gatewayCli: process.env.BENCH_GATEWAY_CLI || 'shared/cli/campus-twin.mjs',
         gatewayNodeOptions: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
+        gatewayMallocArenaMax: shippedMallocEnv().MALLOC_ARENA_MAX ?? 'glibc default',
         connections: fleet.clients.length,
         connectionMode: 'one authenticated MQTT connection per device (scrypt N=1024 hashes)',
         connectSeconds: round(connectSeconds, 1),
