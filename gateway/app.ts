@@ -137,6 +137,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     mqttClients: () => mqtt.broker.connectedClients,
     modbus: (deviceId) => modbus.report(deviceId),
     webhooks: async () => webhooks?.metrics.summary(),
+    ...(config.http.tls.enabled
+      ? {
+          https: {
+            cert: readFileSync(config.http.tls.certFile),
+            key: readFileSync(config.http.tls.keyFile),
+          },
+        }
+      : {}),
     auth: {
       open: config.dev,
       metricsPublic: config.http.metricsPublic,

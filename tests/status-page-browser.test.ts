@@ -1,6 +1,7 @@
 /**
- * The status page in real Chromium: a facilities user logs in (HTTP Basic), sees the rooms with their
- * occupancy and comfort, and the devices that need attention. Dev mode shows its banner.
+ * The status page in real Chromium: a facilities user logs in through the form (session cookie), sees the
+ * rooms with their occupancy and comfort, and the devices that need attention, and logs out. Without a
+ * session the browser gets the login form. Dev mode shows its banner.
  */
 import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
@@ -47,11 +48,18 @@ describe('status page in Chromium', () => {
     await client.publishAsync('devices/env-1/telemetry', 'not json', { qos: 1 });
     await client.endAsync();
 
-    const context = await browser.newContext({
-      httpCredentials: { username: STAFF.username, password: STAFF.password },
-    });
+    const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${t.httpUrl}/`);
+    await page.getByLabel('Username').fill(STAFF.username);
+    await page.getByLabel('Password').fill(STAFF.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${t.httpUrl}/`);
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'ct_session')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
     const row = page.locator('#rooms tr', { hasText: 'r-101' });
     await row.waitFor();
     await expect.poll(() => row.innerText()).toContain('1620 ppm');
@@ -75,13 +83,23 @@ describe('status page in Chromium', () => {
       .poll(() => page.locator('#rooms tr', { hasText: 'r-102' }).innerText(), { timeout: 5000 })
       .toContain('31.0 °C');
     if (process.env.CT_SCREENSHOT) await page.screenshot({ path: process.env.CT_SCREENSHOT, fullPage: true });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${t.httpUrl}/login`);
+    await page.goto(`${t.httpUrl}/`);
+    expect(await page.locator('form[action="/login"]').count()).toBe(1);
     await context.close();
   });
 
-  it('is refused without a login', async () => {
+  it('gives the login form without a session, and says when the password is wrong', async () => {
     const page = await browser.newPage();
-    // Headless Chromium has no login prompt to show: the Basic challenge ends the navigation.
-    await expect(page.goto(`${t.httpUrl}/`)).rejects.toThrow(/ERR_INVALID_AUTH_CREDENTIALS/);
+    const res = await page.goto(`${t.httpUrl}/`);
+    expect(res?.status()).toBe(401);
+    expect(await page.locator('#rooms').count()).toBe(0);
+    await page.getByLabel('Username').fill(STAFF.username);
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').innerText()).toBe('wrong username or password');
     await page.close();
   });
 

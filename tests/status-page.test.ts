@@ -23,10 +23,12 @@ describe('status API access', () => {
   });
 
   it('refuses the page and API without a staff login, and counts the refusal', async () => {
-    for (const path of ['/', '/api/status', '/api/rooms', '/api/devices', '/api/quarantine']) {
+    for (const path of ['/', '/api/status', '/api/rooms', '/api/devices', '/api/quarantine', '/api/events']) {
       const res = await fetch(`${secure.httpUrl}${path}`);
       expect(res.status, path).toBe(401);
-      expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+      // Never a Basic challenge: a browser would put up its own prompt instead of the login form.
+      expect(res.headers.get('www-authenticate')).toMatch(/^FormBased .*login="\/login"/);
+      await res.body?.cancel();
     }
     const wrong = await fetch(`${secure.httpUrl}/api/status`, {
       headers: { authorization: `Basic ${Buffer.from('facilities:nope').toString('base64')}` },
@@ -36,7 +38,7 @@ describe('status API access', () => {
     const status = await getJson<{ mode: string }>(`${secure.httpUrl}/api/status`);
     expect(status.mode).toBe('secure');
     const metrics = await (await fetch(`${secure.httpUrl}/metrics`)).text();
-    expect(metrics).toMatch(/ct_auth_failures_total\{reason="staff_login"\} 6/);
+    expect(metrics).toMatch(/ct_auth_failures_total\{reason="staff_login"\} 7/);
   });
 
   it('without any staff account, warns at start and tells the browser and API how to add one', async () => {
@@ -62,7 +64,9 @@ describe('status API access', () => {
       const page = await fetch(`${lonely.httpUrl}/`, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(401);
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-      expect(await page.text()).toMatch(/Login required.*http\.staff.*campus-twin hash-password/s);
+      const html = await page.text();
+      expect(html).toMatch(/log in.*http\.staff.*campus-twin hash-password/is);
+      expect(html).not.toContain('<form'); // no account to log in with
       const api = await fetch(`${lonely.httpUrl}/api/status`);
       expect(api.status).toBe(401);
       expect(((await api.json()) as { error: { message: string } }).error.message).toMatch(/http\.staff/);

@@ -65,7 +65,7 @@ export const gatewaySchema = z
       .object({
         host: z.string().default('0.0.0.0'),
         port: port.default(8080),
-        /** Staff logins for the status page and API (HTTP Basic, scrypt hashes). Not needed in dev mode. */
+        /** Staff logins for the status page (login form, session cookie) and API (also HTTP Basic), scrypt hashes. Not needed in dev mode. */
         staff: z
           .array(
             z.object({
@@ -76,6 +76,17 @@ export const gatewaySchema = z
           .default([]),
         /** /metrics without a login (Prometheus on the campus network). */
         metricsPublic: z.boolean().default(true),
+        /** Serve the status page, API and webhooks over HTTPS on `port` (session cookies become Secure). */
+        tls: z
+          .object({
+            enabled: z.boolean().default(false),
+            certFile: z.string().default(''),
+            keyFile: z.string().default(''),
+          })
+          .prefault({})
+          .refine((t) => !t.enabled || (t.certFile !== '' && t.keyFile !== ''), {
+            message: 'http.tls.enabled needs certFile and keyFile',
+          }),
       })
       .prefault({}),
     journal: z

@@ -4,6 +4,7 @@
  * Webhook routes (a later capability) register on the same app.
  */
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
@@ -17,6 +18,37 @@ import type { UplinkStatus } from '../uplink/index.ts';
 import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+
+/**
+ * Content-Security-Policy: only the gateway's own resources; the page's inline script is allowed by its
+ * hash (no 'unsafe-inline' for scripts), nothing may frame the page, forms post only to the gateway.
+ */
+function contentSecurityPolicy(page: string): string {
+  const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    (m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`,
+  );
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${scripts.join(' ')}`.trim(),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': contentSecurityPolicy(PAGE),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // same-origin, not no-referrer: with no-referrer Chromium posts the login form with `Origin: null`.
+  'referrer-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 export interface StatusDeps {
   /** The uplink's state and backlog, when one is configured. */
@@ -38,6 +70,8 @@ export interface StatusDeps {
   /** A Modbus device's poll health and counters; undefined for devices that are not polled. */
   modbus?: (deviceId: string) => object | undefined;
   auth: StaffAuthOptions;
+  /** Serve over HTTPS with this certificate and key (http.tls). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 function notFound(what: string) {
@@ -46,9 +80,15 @@ function notFound(what: string) {
 
 export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   // forceCloseConnections: open SSE streams must not hold up a stop.
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  const options = { logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true } as const;
+  // The same routes over HTTPS: fastify types an HTTPS instance apart, the routes do not care.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as FastifyInstance;
   const { pipeline, metrics, campus } = deps;
-  installStaffAuth(app, deps.auth);
+  // On every answer, refusals included (the hook runs before authentication can end the request).
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  installStaffAuth(app, { now: deps.now, ...deps.auth });
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
 

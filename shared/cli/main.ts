@@ -134,7 +134,7 @@ async function runGateway(argv: string[]): Promise<void> {
   const host = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
   process.stderr.write(
     `campus-twin gateway ${config.gatewayId}${config.dev ? ` (dev mode${config.mqtt.allowAnonymous ? ': anonymous devices allowed' : ''})` : ''}\n` +
-      `  status page  http://${host}:${ports.http}/\n  MQTT         mqtt://${host}:${ports.mqtt}` +
+      `  status page  ${config.http.tls.enabled ? 'https' : 'http'}://${host}:${ports.http}/\n  MQTT         mqtt://${host}:${ports.mqtt}` +
       `${ports.mqtts ? `  (TLS ${ports.mqtts})` : ''}${ports.ws ? `  (WebSocket ${ports.ws})` : ''}\n` +
       `  data         ${config.dataDir}\n` +
       `  uplink       ${gateway.uplink ? `Event Hubs ${uplinkTarget(config.uplink.connectionString, config.uplink.hubName)}` : 'not configured (the outbox keeps the backlog; set CT_UPLINK__CONNECTION_STRING)'}\n`,
