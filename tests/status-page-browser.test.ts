@@ -3,12 +3,18 @@
  * rooms with their occupancy and comfort, and the devices that need attention, and logs out. Without a
  * session the browser gets the login form. Dev mode shows its banner.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testPassword } from './helpers/campus.ts';
+import { campusFrom } from '../gateway/registry/index.ts';
+import { testCampusData, testPassword } from './helpers/campus.ts';
 import { STAFF, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+
+/** Where the run leaves its screenshots (gitignored): desktop and phone views of the page. */
+const SCREENSHOTS = join(process.cwd(), '.tmp', 'screenshots');
+
 import { chromiumPath } from './prerequisites.mjs';
 
 const CHROMIUM = chromiumPath();
@@ -101,6 +107,91 @@ describe('status page in Chromium', () => {
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').innerText()).toBe('wrong username or password');
     await page.close();
+  });
+
+  it('live: a reading recolours its value and occupies the room in under 2 s; quiet devices and a dead uplink are flagged', async () => {
+    // Env devices that report every second (stale after 3 s), and an uplink to a hub that is not there.
+    const data = (await testCampusData()) as { deviceKinds: { env: { expectedIntervalMs: number } } };
+    data.deviceKinds.env.expectedIntervalMs = 1000;
+    const g = await startTestGateway(
+      {
+        uplink: {
+          connectionString:
+            'Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=s;UseDevelopmentEmulator=true',
+          hubName: 'nowhere',
+          backoff: { baseMs: 100, maxMs: 500 },
+        },
+      },
+      { campus: campusFrom(data) },
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${g.httpUrl}/login`);
+      await page.getByLabel('Username').fill(STAFF.username);
+      await page.getByLabel('Password').fill(STAFF.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${g.httpUrl}/`);
+      // Rooms grouped by building and floor.
+      await page.locator('#rooms tr.group', { hasText: 'b1 · floor b1-f1' }).waitFor();
+      const device = await mqtt.connectAsync(g.mqttUrl, {
+        username: 'env-2',
+        password: testPassword('env-2'),
+      });
+      await device.publishAsync(
+        'devices/env-2/telemetry',
+        JSON.stringify({ readings: { co2: 600, temperature: 21.5, humidity: 45 } }),
+        { qos: 1 },
+      );
+      const co2 = page.locator('#rooms tr[data-room="r-102"] td[data-quantity="co2"]');
+      await expect.poll(() => co2.getAttribute('data-level'), { timeout: 5000 }).toBe('ok');
+      const published = Date.now();
+      await device.publishAsync(
+        'devices/env-2/telemetry',
+        JSON.stringify({ readings: { co2: 1620, light: 500 } }),
+        { qos: 1 },
+      );
+      await expect.poll(() => co2.getAttribute('data-level'), { timeout: 2000, interval: 50 }).toBe('alert');
+      await expect
+        .poll(() => page.locator('#rooms tr[data-room="r-102"] .pill.occupied').count(), {
+          timeout: 2000,
+          interval: 50,
+        })
+        .toBe(1);
+      const recolouredMs = Date.now() - published;
+      expect(recolouredMs).toBeLessThan(2000);
+      expect(await co2.innerText()).toMatch(/1620 ppm \(alert\)/);
+      // The uplink's hub is unreachable: the banner says the data is safe here.
+      await expect
+        .poll(() => page.locator('#offline').innerText(), { timeout: 5000 })
+        .toMatch(/Uplink offline.*data is safe on this gateway: \d+ items waiting/);
+      await device.endAsync();
+      // env-2 now falls silent: stale after 3 × 1 s, listed among the devices needing attention.
+      await expect
+        .poll(() => page.locator('#quiet tr', { hasText: 'env-2' }).innerText(), { timeout: 8000 })
+        .toMatch(/stale|offline/);
+      // The filter keeps only rooms needing attention: r-102 (CO2 alert), not a room that is fine.
+      await page.getByLabel('only rooms needing attention').check();
+      await expect
+        .poll(() =>
+          page
+            .locator('#rooms tr[data-room]')
+            .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-attention'))),
+        )
+        .not.toContain(null);
+      expect(await page.locator('#rooms tr[data-room="r-102"]').count()).toBe(1);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'status-desktop.png'), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.getByLabel('only rooms needing attention').uncheck();
+      await page.locator('#rooms tr[data-room="r-101"]').waitFor();
+      // Nothing wider than the phone: no horizontal scrolling.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: join(SCREENSHOTS, 'status-phone.png'), fullPage: true });
+    } finally {
+      await context.close();
+      await g.stop();
+    }
   });
 
   it('shows the dev-mode banner', async () => {

@@ -162,6 +162,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
         roomId,
         name: info?.name,
         buildingId: info?.buildingId,
+        floorId: info?.floorId,
       });
     }
     return { rooms };

@@ -449,7 +449,12 @@ export interface RoomSummary {
     reasons: string[];
     since: number | null;
   };
-  comfort: { level: ComfortState['level']; reasons: string[] };
+  /** Overall level, the reasons, and each quantity's own level (a status page colours each value). */
+  comfort: {
+    level: ComfortState['level'];
+    reasons: string[];
+    byQuantity: ComfortState['byQuantity'];
+  };
   latest: Partial<Record<Quantity, { value: number; unit: string; ts: number }>>;
   devices: Record<string, { health: DeviceHealth; lastSeen: number | null }>;
   powerKw: number;
@@ -487,7 +492,7 @@ export function summarizeRoom(
       reasons: s.occupancy.reasons,
       since: s.occupancy.since,
     },
-    comfort: { level: s.comfort.level, reasons: s.comfort.reasons },
+    comfort: { level: s.comfort.level, reasons: s.comfort.reasons, byQuantity: s.comfort.byQuantity },
     latest,
     devices,
     powerKw: s.powerKw,
