@@ -5,6 +5,8 @@ export { OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
 export {
   type CommitResult,
   GatewayStore,
+  HISTORY_BUCKET_MS,
+  HISTORY_KEEP_MS,
   type JournalRow,
   type QuarantineEntry,
   type StoreOptions,

@@ -65,6 +65,18 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       updated_at INTEGER NOT NULL,
       PRIMARY KEY (sensor, window_start)
     ) WITHOUT ROWID;
+    -- The status page's charts: each room's quantities in 5-minute buckets (all its sensors of a quantity
+    -- summed together), written with the closed windows and late corrections, kept ~26 hours.
+    CREATE TABLE IF NOT EXISTS room_history (
+      room_id TEXT NOT NULL,
+      quantity TEXT NOT NULL,
+      bucket INTEGER NOT NULL,
+      n INTEGER NOT NULL,
+      v_sum REAL NOT NULL,
+      v_min REAL NOT NULL,
+      v_max REAL NOT NULL,
+      PRIMARY KEY (room_id, quantity, bucket)
+    ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS quarantine (
       id INTEGER PRIMARY KEY,
       at INTEGER NOT NULL,

@@ -74,6 +74,10 @@ export interface StoreOptions {
   quarantineMaxPayloadBytes: number;
 }
 
+/** The status page's chart resolution, and how long its history is kept (a day, and a margin). */
+export const HISTORY_BUCKET_MS = 5 * 60_000;
+export const HISTORY_KEEP_MS = 26 * 3600_000;
+
 const SOURCE_NAMES = Object.fromEntries(Object.entries(SOURCE_CODES).map(([k, v]) => [v, k])) as Record<
   number,
   ReadingSource
@@ -121,6 +125,14 @@ export class GatewayStore {
     dropLate: Database.Statement<[number, number]>;
     countLate: Database.Statement<[], { n: number }>;
     quarantine: Database.Statement<[number], Record<string, unknown>>;
+    addHistory: Database.Statement<
+      [{ room: string; quantity: string; bucket: number; n: number; sum: number; min: number; max: number }]
+    >;
+    history: Database.Statement<
+      [string, number],
+      { quantity: string; bucket: number; n: number; v_sum: number; v_min: number; v_max: number }
+    >;
+    pruneHistory: Database.Statement<[number]>;
   };
   /** `within` runs inside the transaction (to queue what the new readings caused, atomically with them). */
   readonly commit: (
@@ -189,6 +201,18 @@ export class GatewayStore {
       quarantine: db.prepare(
         'SELECT id, at, source, device_id AS deviceId, topic, code, message, payload FROM quarantine ORDER BY id DESC LIMIT ?',
       ),
+      addHistory: db.prepare(
+        `INSERT INTO room_history (room_id, quantity, bucket, n, v_sum, v_min, v_max)
+         VALUES (@room, @quantity, @bucket, @n, @sum, @min, @max)
+         ON CONFLICT (room_id, quantity, bucket) DO UPDATE SET
+           n = n + excluded.n, v_sum = v_sum + excluded.v_sum,
+           v_min = min(v_min, excluded.v_min), v_max = max(v_max, excluded.v_max)`,
+      ),
+      history: db.prepare(
+        `SELECT quantity, bucket, n, v_sum, v_min, v_max FROM room_history
+         WHERE room_id = ? AND bucket >= ? ORDER BY quantity, bucket`,
+      ),
+      pruneHistory: db.prepare('DELETE FROM room_history WHERE bucket < ?'),
     };
     for (const row of db.prepare('SELECT sensor, device_id, channel FROM sensors').all() as {
       sensor: number;
@@ -251,8 +275,21 @@ export class GatewayStore {
       return result;
     };
 
+    // An aggregate leaves for the uplink and is added to its room's chart history in the same transaction.
+    const queueAggregate = (a: Aggregate, now: number) => {
+      this.outbox.add('aggregate', aggregateItemId(a), a, now);
+      this.#s.addHistory.run({
+        room: a.roomId,
+        quantity: a.quantity,
+        bucket: Math.floor(a.windowStart / HISTORY_BUCKET_MS) * HISTORY_BUCKET_MS,
+        n: a.count,
+        sum: a.sum,
+        min: a.min,
+        max: a.max,
+      });
+    };
     const closeTx = this.transaction((aggregates: readonly Aggregate[], watermark: number, now: number) => {
-      for (const a of aggregates) this.outbox.add('aggregate', aggregateItemId(a), a, now);
+      for (const a of aggregates) queueAggregate(a, now);
       this.#s.setMeta.run('closed_until', String(watermark));
     });
     this.closeWindows = (aggregates, watermark, now) => {
@@ -264,7 +301,7 @@ export class GatewayStore {
     const flushTx = this.transaction((rows: readonly LateWindowRow[], now: number) => {
       for (const row of rows) {
         const a = this.#lateAggregate(row);
-        if (a) this.outbox.add('aggregate', aggregateItemId(a), a, now);
+        if (a) queueAggregate(a, now);
         this.#s.dropLate.run(row.sensor, row.window_start);
       }
     });
@@ -417,6 +454,25 @@ export class GatewayStore {
     const n = this.#s.prune.run(cutoff, beforeTs, maxRows).changes;
     this.#journalRows -= n;
     return n;
+  }
+
+  /**
+   * A room's history since `sinceTs` (bucket start), per quantity: [bucket start, mean, min, max] rows in
+   * time order, HISTORY_BUCKET_MS apart where there was data.
+   */
+  roomHistory(roomId: string, sinceTs: number): Record<string, [number, number, number, number][]> {
+    const out: Record<string, [number, number, number, number][]> = {};
+    for (const r of this.#s.history.all(roomId, sinceTs)) {
+      const series = out[r.quantity] ?? [];
+      series.push([r.bucket, r.v_sum / r.n, r.v_min, r.v_max]);
+      out[r.quantity] = series;
+    }
+    return out;
+  }
+
+  /** Drop chart history older than `beforeTs`. */
+  pruneHistory(beforeTs: number): number {
+    return this.#s.pruneHistory.run(beforeTs).changes;
   }
 
   /** Hand free pages back to the filesystem, a bounded amount per call. */

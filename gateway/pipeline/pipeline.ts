@@ -25,7 +25,13 @@ import {
   type JournalIdentity,
   unreadableJournal,
 } from '../journal/identity.ts';
-import { type CommitResult, GatewayStore, outboxTotals, type QuarantineEntry } from '../journal/index.ts';
+import {
+  type CommitResult,
+  GatewayStore,
+  HISTORY_KEEP_MS,
+  outboxTotals,
+  type QuarantineEntry,
+} from '../journal/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { statusAlerts } from '../twin/device-status.ts';
 import type { TwinConfig } from '../twin/reducer.ts';
@@ -485,6 +491,7 @@ export class Pipeline {
     while (this.store.prune(beforeTs, chunk) === chunk) {
       if (performance.now() - started > 100) break;
     }
+    this.store.pruneHistory(this.#now() - HISTORY_KEEP_MS);
     this.store.reclaimSpace();
   }
 

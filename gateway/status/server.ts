@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
 import type { DeviceStatus } from '../../shared/events.ts';
-import { OUTBOX_CLASSES, outboxTotals } from '../journal/index.ts';
+import { HISTORY_BUCKET_MS, HISTORY_KEEP_MS, OUTBOX_CLASSES, outboxTotals } from '../journal/index.ts';
 import { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
@@ -174,6 +174,31 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     const info = campus.rooms.get(req.params.roomId);
     return { ...info, ...summarizeRoom(state, deps.now(), deps.twinConfig) };
   });
+
+  // A room's chart data from the gateway's own aggregates: 5-minute buckets, the last `hours` (≤ 26).
+  app.get<{ Params: { roomId: string }; Querystring: { hours?: string } }>(
+    '/api/rooms/:roomId/history',
+    async (req, reply) => {
+      if (!pipeline.twins.get(req.params.roomId))
+        return reply.code(404).send(notFound(`room ${req.params.roomId}`));
+      const hours = Number(req.query.hours ?? 24);
+      if (!Number.isFinite(hours) || hours <= 0 || hours * 3600_000 > HISTORY_KEEP_MS)
+        return reply.code(400).send({
+          error: {
+            code: 'CT_ERR_SCHEMA',
+            message: `hours must be a number in (0, ${HISTORY_KEEP_MS / 3600_000}]`,
+          },
+        });
+      const since = deps.now() - hours * 3600_000;
+      return {
+        roomId: req.params.roomId,
+        bucketMs: HISTORY_BUCKET_MS,
+        since,
+        columns: ['bucketStart', 'mean', 'min', 'max'],
+        series: pipeline.store.roomHistory(req.params.roomId, since - (since % HISTORY_BUCKET_MS)),
+      };
+    },
+  );
 
   app.get('/api/devices', async () => {
     const now = deps.now();
