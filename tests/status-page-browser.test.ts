@@ -194,6 +194,55 @@ describe('status page in Chromium', () => {
     }
   });
 
+  it("charts a room's last 24 h from the gateway's own aggregates, with uPlot served by the gateway", async () => {
+    const g = await startTestGateway();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const bucket = 5 * 60_000;
+      const t0 = Math.floor((Date.now() - 2 * 3600_000) / bucket) * bucket;
+      const client = await mqtt.connectAsync(g.mqttUrl, {
+        username: 'env-1',
+        password: testPassword('env-1'),
+      });
+      for (let i = 0; i < 40; i++) {
+        const readings = { co2: 450 + 20 * i, temperature: 20 + i / 10 };
+        await client.publishAsync(
+          'devices/env-1/backfill',
+          JSON.stringify({ ts: t0 + i * 60_000, readings }),
+          {
+            qos: 1,
+          },
+        );
+      }
+      await client.endAsync();
+      const page = await context.newPage();
+      const assets: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/assets/')) assets.push(`${new URL(r.url()).pathname} ${r.status()}`);
+      });
+      await page.goto(`${g.httpUrl}/login`);
+      await page.getByLabel('Username').fill(STAFF.username);
+      await page.getByLabel('Password').fill(STAFF.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${g.httpUrl}/`);
+      await page.getByRole('button', { name: 'r-101' }).click();
+      await expect
+        .poll(() => page.locator('#detail-summary').innerText(), { timeout: 10_000 })
+        .toMatch(/^\d+ five-minute buckets$/);
+      await page.locator('#chart canvas').waitFor();
+      expect(await page.locator('#chart .u-legend').innerText()).toMatch(
+        /CO2 \(ppm\)[\s\S]*Temperature \(°C\)/,
+      );
+      expect(assets.sort()).toEqual(['/assets/uplot.css 200', '/assets/uplot.js 200']);
+      await page.locator('#room-detail').screenshot({ path: join(SCREENSHOTS, 'status-room-chart.png') });
+      await page.getByRole('button', { name: 'Close' }).click();
+      expect(await page.locator('#room-detail').isHidden()).toBe(true);
+    } finally {
+      await context.close();
+      await g.stop();
+    }
+  });
+
   it('shows the dev-mode banner', async () => {
     const page = await browser.newPage();
     await page.goto(`${dev.httpUrl}/`);

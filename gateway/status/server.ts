@@ -6,6 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Campus } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
@@ -18,6 +20,22 @@ import type { UplinkStatus } from '../uplink/index.ts';
 import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+
+/**
+ * The page's only library, served by the gateway itself (no CDN: the page must work with the internet
+ * down): uPlot (MIT) for the room charts, held in memory plain and gzipped.
+ */
+const ASSETS = (() => {
+  const require = createRequire(import.meta.url);
+  const asset = (file: string, type: string) => {
+    const body = readFileSync(require.resolve(file));
+    return { type, body, gzip: gzipSync(body, { level: 9 }) };
+  };
+  return new Map([
+    ['uplot.js', asset('uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8')],
+    ['uplot.css', asset('uplot/dist/uPlot.min.css', 'text/css; charset=utf-8')],
+  ]);
+})();
 
 /**
  * Content-Security-Policy: only the gateway's own resources; the page's inline script is allowed by its
@@ -91,6 +109,15 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   installStaffAuth(app, { now: deps.now, ...deps.auth });
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const asset = ASSETS.get(req.params.name);
+    if (!asset) return reply.code(404).send(notFound(`asset ${req.params.name}`));
+    reply.type(asset.type).header('cache-control', 'max-age=86400').header('vary', 'accept-encoding');
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')))
+      return reply.header('content-encoding', 'gzip').send(asset.gzip);
+    return reply.send(asset.body);
+  });
 
   // Live, and nothing critical: a journal that cannot write, a disk below its guard… (pipeline.conditions).
   app.get('/healthz', async (_req, reply) => {
