@@ -228,7 +228,13 @@ function createUplink(
       backoff: { ...u.backoff },
       sendTimeoutMs: u.sendTimeoutMs,
     },
-    { store: deps.pipeline.store, metrics: deps.metrics, logger: deps.logger, now: deps.now },
+    {
+      store: deps.pipeline.store,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      now: deps.now,
+      onState: (state, at) => deps.pipeline.events.emit('uplink:state', { state, at }),
+    },
   );
   // An alert should not wait for the next idle tick.
   deps.pipeline.events.on('alert:raised', () => uplink.notify());

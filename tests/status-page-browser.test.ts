@@ -10,7 +10,9 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campusFrom } from '../gateway/registry/index.ts';
 import { testCampusData, testPassword } from './helpers/campus.ts';
-import { STAFF, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { STAFF, STAFF_AUTH, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { startTestHub } from './helpers/hub.ts';
+import { publishReadings } from './helpers/publish.ts';
 
 /** Where the run leaves its screenshots (gitignored): desktop and phone views of the page. */
 const SCREENSHOTS = join(process.cwd(), '.tmp', 'screenshots');
@@ -215,6 +217,18 @@ describe('status page in Chromium', () => {
         );
       }
       await client.endAsync();
+      // The backfilled windows go out as late corrections within a few seconds; then the chart has data.
+      await expect
+        .poll(
+          async () => {
+            const res = await fetch(`${g.httpUrl}/api/rooms/r-101/history`, {
+              headers: { authorization: STAFF_AUTH },
+            });
+            return ((await res.json()) as { series: { co2?: unknown[] } }).series.co2?.length ?? 0;
+          },
+          { timeout: 10_000 },
+        )
+        .toBeGreaterThanOrEqual(5);
       const page = await context.newPage();
       const assets: string[] = [];
       page.on('response', (r) => {
@@ -240,6 +254,62 @@ describe('status page in Chromium', () => {
     } finally {
       await context.close();
       await g.stop();
+    }
+  });
+
+  it('shows a hub outage as it happens: offline banner, a growing backlog, then the drain to zero', async () => {
+    const hub = await startTestHub();
+    const g = await startTestGateway({
+      aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+      uplink: {
+        connectionString: hub.connectionString,
+        hubName: hub.hubName,
+        lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
+        backoff: { baseMs: 100, maxMs: 500 },
+        sendTimeoutMs: 5000,
+      },
+    });
+    const context = await browser.newContext();
+    const devices = ['env-1', 'env-2', 'env-3', 'env-4'];
+    const send = (n: number) =>
+      publishReadings(g.mqttUrl, {
+        devices,
+        n,
+        start: Date.now(),
+        spacingMs: 5,
+        readings: (i) => ({ co2: 500 + (i % 50) }),
+      });
+    const backlog = async () => Number((await page.locator('#backlog').innerText()).replace(/\D/g, ''));
+    const page = await context.newPage();
+    try {
+      await page.goto(`${g.httpUrl}/login`);
+      await page.getByLabel('Username').fill(STAFF.username);
+      await page.getByLabel('Password').fill(STAFF.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${g.httpUrl}/`);
+      await send(40);
+      await expect.poll(() => page.locator('#uplink').innerText(), { timeout: 10_000 }).toBe('connected');
+      await expect.poll(backlog, { timeout: 10_000 }).toBe(0);
+      expect(await page.locator('#offline').isHidden()).toBe(true);
+
+      await hub.stop({ keepData: true });
+      await send(200);
+      await expect.poll(() => page.locator('#offline').isVisible(), { timeout: 10_000 }).toBe(true);
+      expect(await page.locator('#offline').innerText()).toMatch(/data is safe on this gateway/);
+      await expect.poll(backlog, { timeout: 10_000 }).toBeGreaterThan(0);
+      const before = await backlog();
+      await send(200);
+      await expect.poll(backlog, { timeout: 10_000 }).toBeGreaterThan(before);
+      await page.screenshot({ path: join(SCREENSHOTS, 'status-outage.png'), fullPage: true });
+
+      await hub.restart!();
+      await expect.poll(backlog, { timeout: 20_000 }).toBe(0);
+      await expect.poll(() => page.locator('#offline').isHidden(), { timeout: 10_000 }).toBe(true);
+      expect(await page.locator('#uplink').innerText()).toBe('connected');
+    } finally {
+      await context.close();
+      await g.stop();
+      await hub.stop();
     }
   });
 

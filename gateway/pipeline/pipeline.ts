@@ -68,6 +68,8 @@ const DISK_CHECK_MS = 5000;
 export interface PipelineEvents {
   'twin:changed': [TwinChange];
   'alert:raised': [Alert];
+  /** The uplink connected, lost its hub or stopped (the status page refreshes at once). */
+  'uplink:state': [{ state: string; at: number }];
 }
 
 /** Something staff should know about the gateway's state, shown on /api/status (and /healthz when critical). */

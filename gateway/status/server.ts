@@ -269,14 +269,17 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const onTwin = send('twin');
     const onAlert = send('alert');
+    const onUplink = send('uplink');
     pipeline.events.on('twin:changed', onTwin);
     pipeline.events.on('alert:raised', onAlert);
+    pipeline.events.on('uplink:state', onUplink);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     keepAlive.unref();
     req.raw.on('close', () => {
       clearInterval(keepAlive);
       pipeline.events.off('twin:changed', onTwin);
       pipeline.events.off('alert:raised', onAlert);
+      pipeline.events.off('uplink:state', onUplink);
     });
   });
 

@@ -52,6 +52,8 @@ export interface UplinkDeps {
   now: () => number;
   random?: () => number;
   createProducer?: (opts: UplinkOptions) => Producer | Promise<Producer>;
+  /** Told of every state change (the status page's live stream). */
+  onState?: (state: UplinkState, at: number) => void;
 }
 
 export type UplinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -343,6 +345,7 @@ export class Uplink {
     this.#state = state;
     this.#since = this.#d.now();
     this.#m.connected.set(state === 'connected' ? 1 : 0);
+    this.#d.onState?.(state, this.#since);
   }
 
   #sleep(ms: number): Promise<void> {
