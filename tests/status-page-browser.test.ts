@@ -90,6 +90,14 @@ describe('status page in Chromium', () => {
     await expect
       .poll(() => page.locator('#rooms tr', { hasText: 'r-102' }).innerText(), { timeout: 5000 })
       .toContain('31.0 °C');
+    // The device view: what env-1 last sent and the payload it had refused, by code.
+    await page.locator('#quiet').getByRole('button', { name: 'env-1' }).click();
+    await page.locator('#device-errors').waitFor();
+    const deviceView = await page.locator('#device-detail').innerText();
+    expect(deviceView).toMatch(/co2 1620 ppm/);
+    expect(deviceView).toMatch(/Rejected\s+CT_ERR_NOT_JSON × 1/);
+    expect(await page.locator('#device-errors').innerText()).toContain('CT_ERR_NOT_JSON');
+    await page.locator('#device-close').click();
     if (process.env.CT_SCREENSHOT) await page.screenshot({ path: process.env.CT_SCREENSHOT, fullPage: true });
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(`${t.httpUrl}/login`);

@@ -113,6 +113,38 @@ describe('status API access', () => {
     }
   });
 
+  it('describes one device: its state, the values it supplied and its refused payloads', async () => {
+    const client = await mqtt.connectAsync(secure.mqttUrl, {
+      username: 'env-4',
+      password: testPassword('env-4'),
+    });
+    await client.publishAsync('devices/env-4/telemetry', JSON.stringify({ readings: { humidity: 41 } }), {
+      qos: 1,
+    });
+    await client.publishAsync('devices/env-4/telemetry', '{"readings": {"humidity": "wet"}}', { qos: 1 });
+    await client.endAsync();
+    const d = await getJson<{
+      deviceId: string;
+      roomId: string;
+      health: string;
+      latest: { quantity: string; value: number; channel: string }[];
+      rejected: Record<string, number>;
+      recentErrors: { code: string; deviceId: string }[];
+    }>(`${secure.httpUrl}/api/devices/env-4`);
+    expect(d).toMatchObject({ deviceId: 'env-4', roomId: 'r-102', health: 'online' });
+    expect(d.latest).toEqual([
+      expect.objectContaining({ quantity: 'humidity', value: 41, channel: 'humidity' }),
+    ]);
+    expect(Object.keys(d.rejected)).toHaveLength(1);
+    expect(d.recentErrors).toHaveLength(1);
+    expect(d.recentErrors[0]).toMatchObject({ deviceId: 'env-4', code: Object.keys(d.rejected)[0] });
+    const missing = await fetch(`${secure.httpUrl}/api/devices/nope`, {
+      headers: { authorization: STAFF_AUTH },
+    });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'CT_ERR_NOT_FOUND' } });
+  });
+
   it('answers 404 with a code for an unknown room', async () => {
     const res = await fetch(`${secure.httpUrl}/api/rooms/nope`, { headers: { authorization: STAFF_AUTH } });
     expect(res.status).toBe(404);

@@ -133,6 +133,7 @@ export class GatewayStore {
       { quantity: string; bucket: number; n: number; v_sum: number; v_min: number; v_max: number }
     >;
     pruneHistory: Database.Statement<[number]>;
+    quarantineOf: Database.Statement<[string, number], Record<string, unknown>>;
   };
   /** `within` runs inside the transaction (to queue what the new readings caused, atomically with them). */
   readonly commit: (
@@ -213,6 +214,10 @@ export class GatewayStore {
          WHERE room_id = ? AND bucket >= ? ORDER BY quantity, bucket`,
       ),
       pruneHistory: db.prepare('DELETE FROM room_history WHERE bucket < ?'),
+      // The quarantine is trimmed to quarantineMaxRows, so this scan is bounded.
+      quarantineOf: db.prepare(
+        'SELECT id, at, source, device_id AS deviceId, topic, code, message, payload FROM quarantine WHERE device_id = ? ORDER BY id DESC LIMIT ?',
+      ),
     };
     for (const row of db.prepare('SELECT sensor, device_id, channel FROM sensors').all() as {
       sensor: number;
@@ -478,6 +483,14 @@ export class GatewayStore {
   /** Hand free pages back to the filesystem, a bounded amount per call. */
   reclaimSpace(maxPages?: number): number {
     return reclaim(this.db, maxPages);
+  }
+
+  /** The newest quarantine entries of one device. */
+  deviceQuarantine(deviceId: string, limit: number): Record<string, unknown>[] {
+    return this.#s.quarantineOf.all(deviceId, limit).map((r) => ({
+      ...r,
+      payload: r.payload ? Buffer.from(r.payload as Buffer).toString('utf8') : null,
+    }));
   }
 
   recentQuarantine(limit: number): Record<string, unknown>[] {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Campus } from '../../shared/campus.ts';
+import type { Campus, DeviceInfo } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
 import type { DeviceStatus } from '../../shared/events.ts';
 import { HISTORY_BUCKET_MS, HISTORY_KEEP_MS, OUTBOX_CLASSES, outboxTotals } from '../journal/index.ts';
@@ -227,25 +227,51 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     },
   );
 
+  // One summary per room per request (a room has several devices).
+  const roomSummaries = (now: number) => {
+    const cache = new Map<string, ReturnType<typeof summarizeRoom> | undefined>();
+    return (roomId: string) => {
+      if (!cache.has(roomId)) {
+        const room = pipeline.twins.get(roomId);
+        cache.set(roomId, room ? summarizeRoom(room, now, deps.twinConfig) : undefined);
+      }
+      return cache.get(roomId);
+    };
+  };
+  const deviceView = (device: DeviceInfo, summaryOf: ReturnType<typeof roomSummaries>) => {
+    const twin = summaryOf(device.roomId)?.devices[device.deviceId];
+    return {
+      deviceId: device.deviceId,
+      roomId: device.roomId,
+      kind: device.kind,
+      expectedIntervalMs: device.expectedIntervalMs,
+      health: twin?.health ?? 'offline',
+      lastSeen: twin?.lastSeen ?? null,
+      status: deps.deviceStatus.get(device.deviceId) ?? null,
+      rejected: metrics.rejectedByDevice(device.deviceId),
+      ...(device.modbus ? { modbus: deps.modbus?.(device.deviceId) ?? null } : {}),
+    };
+  };
+
   app.get('/api/devices', async () => {
-    const now = deps.now();
-    const devices = [];
-    for (const device of campus.devices.values()) {
-      const room = pipeline.twins.get(device.roomId);
-      const twin = room ? summarizeRoom(room, now, deps.twinConfig).devices[device.deviceId] : undefined;
-      devices.push({
-        deviceId: device.deviceId,
-        roomId: device.roomId,
-        kind: device.kind,
-        expectedIntervalMs: device.expectedIntervalMs,
-        health: twin?.health ?? 'offline',
-        lastSeen: twin?.lastSeen ?? null,
-        status: deps.deviceStatus.get(device.deviceId) ?? null,
-        rejected: metrics.rejectedByDevice(device.deviceId),
-        ...(device.modbus ? { modbus: deps.modbus?.(device.deviceId) ?? null } : {}),
-      });
-    }
-    return { devices };
+    const summaryOf = roomSummaries(deps.now());
+    return { devices: [...campus.devices.values()].map((d) => deviceView(d, summaryOf)) };
+  });
+
+  // One device for the page's device view: its state, the room's current values it supplied, and its
+  // most recent refusals (quarantine) with their codes.
+  app.get<{ Params: { deviceId: string } }>('/api/devices/:deviceId', async (req, reply) => {
+    const device = campus.devices.get(req.params.deviceId);
+    if (!device) return reply.code(404).send(notFound(`device ${req.params.deviceId}`));
+    const room = pipeline.twins.get(device.roomId);
+    const latest = Object.entries(room?.latest ?? {})
+      .filter(([, l]) => l?.deviceId === device.deviceId)
+      .map(([quantity, l]) => ({ quantity, channel: l!.channel, value: l!.value, unit: l!.unit, ts: l!.ts }));
+    return {
+      ...deviceView(device, roomSummaries(deps.now())),
+      latest,
+      recentErrors: pipeline.store.deviceQuarantine(device.deviceId, 20),
+    };
   });
 
   app.get<{ Querystring: { limit?: string } }>('/api/quarantine', async (req) => {
