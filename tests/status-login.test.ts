@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -158,6 +159,46 @@ describe('status page staff sessions', () => {
     expect((await fetch(`${t.httpUrl}/api/status`, { headers: { authorization: STAFF_AUTH } })).status).toBe(
       200,
     );
+  });
+
+  it('is small for a slow link: the page and its assets come gzipped from the gateway, under 40 KB', async () => {
+    const cookie = sessionCookie(
+      await login(t.httpUrl, { username: STAFF.username, password: STAFF.password }),
+    );
+    let total = 0;
+    for (const path of ['/', '/assets/uplot.js', '/assets/uplot.css']) {
+      // fetch() would unzip: node:http shows the bytes on the wire.
+      const { status, encoding, bytes } = await new Promise<{
+        status: number;
+        encoding: string;
+        bytes: number;
+      }>((resolve, reject) => {
+        const req = httpRequest(
+          `${t.httpUrl}${path}`,
+          { headers: { cookie, 'accept-encoding': 'gzip' } },
+          (r) => {
+            let bytes = 0;
+            r.on('data', (c: Buffer) => {
+              bytes += c.length;
+            });
+            r.on('end', () =>
+              resolve({ status: r.statusCode ?? 0, encoding: String(r.headers['content-encoding']), bytes }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, path).toBe(200);
+      expect(encoding, path).toBe('gzip');
+      total += bytes;
+    }
+    expect(total).toBeLessThan(40 * 1024);
+    const missing = await fetch(`${t.httpUrl}/assets/nope.js`, { headers: { cookie } });
+    expect(missing.status).toBe(404);
+    await missing.body?.cancel();
+    // The assets are behind the login like the page.
+    expect((await fetch(`${t.httpUrl}/assets/uplot.js`)).status).toBe(401);
   });
 
   it('sends the security headers on the page, the API and refusals', async () => {

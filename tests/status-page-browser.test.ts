@@ -3,7 +3,8 @@
  * rooms with their occupancy and comfort, and the devices that need attention, and logs out. Without a
  * session the browser gets the login form. Dev mode shows its banner.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { type Browser, chromium } from 'playwright-core';
@@ -318,6 +319,38 @@ describe('status page in Chromium', () => {
       await context.close();
       await g.stop();
       await hub.stop();
+    }
+  });
+
+  it('passes the axe-core WCAG 2 A/AA checks (contrast, labels, names) on desktop and phone', async () => {
+    const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    // bypassCSP: axe is injected by the test; the page itself allows only its own hashed script.
+    const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const audit = async () => {
+        await page.evaluate(axeSource);
+        const result = (await page.evaluate(
+          "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })",
+        )) as { violations: { id: string; help: string; nodes: { target: string[] }[] }[] };
+        return result.violations.map(
+          (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+        );
+      };
+      await page.goto(`${t.httpUrl}/login`);
+      expect(await audit()).toEqual([]);
+      await page.getByLabel('Username').fill(STAFF.username);
+      await page.getByLabel('Password').fill(STAFF.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${t.httpUrl}/`);
+      await page.locator('#rooms tr[data-room]').first().waitFor();
+      await page.locator('#quiet button').first().click();
+      await page.locator('#device-detail').waitFor();
+      expect(await audit()).toEqual([]);
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await audit()).toEqual([]);
+    } finally {
+      await context.close();
     }
   });
 

@@ -21,6 +21,12 @@ import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
+const PAGE_GZIP = gzipSync(PAGE, { level: 9 });
+
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  return /\bgzip\b/.test(String(header ?? ''));
+}
+
 /**
  * The page's only library, served by the gateway itself (no CDN: the page must work with the internet
  * down): uPlot (MIT) for the room charts, held in memory plain and gzipped.
@@ -108,13 +114,21 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   });
   installStaffAuth(app, { now: deps.now, ...deps.auth });
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+  app.get('/', async (req, reply) => {
+    reply
+      .type('text/html; charset=utf-8')
+      .header('vary', 'accept-encoding')
+      .header('cache-control', 'no-cache');
+    if (acceptsGzip(req.headers['accept-encoding']))
+      return reply.header('content-encoding', 'gzip').send(PAGE_GZIP);
+    return reply.send(PAGE);
+  });
 
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
     const asset = ASSETS.get(req.params.name);
     if (!asset) return reply.code(404).send(notFound(`asset ${req.params.name}`));
     reply.type(asset.type).header('cache-control', 'max-age=86400').header('vary', 'accept-encoding');
-    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')))
+    if (acceptsGzip(req.headers['accept-encoding']))
       return reply.header('content-encoding', 'gzip').send(asset.gzip);
     return reply.send(asset.body);
   });
