@@ -2,43 +2,19 @@
  * The optional listeners: MQTT over TLS (certificate and key from files) and MQTT over WebSocket, with the
  * same credentials and the same durable path as plain TCP.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPassword } from './helpers/campus.ts';
-import { getJson, startTestGateway, type TestGateway, tempDir } from './helpers/gateway.ts';
+import { getJson, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { selfSignedCert } from './helpers/tls.ts';
 
 describe('MQTT over TLS and WebSocket', () => {
   let t: TestGateway;
   let cert: Buffer;
   beforeAll(async () => {
-    const dir = tempDir('ct-tls-');
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(certFile);
+    const tls = selfSignedCert();
+    const { certFile, keyFile } = tls;
+    cert = tls.cert;
     t = await startTestGateway({
       mqtt: {
         host: '127.0.0.1',

@@ -3,21 +3,12 @@
  * the page, the API and the live stream; logout ends it; a cross-site login or logout is refused; failed
  * logins from one address are slowed down; every answer carries the security headers.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  STAFF,
-  STAFF_AUTH,
-  staffEntry,
-  startTestGateway,
-  type TestGateway,
-  tempDir,
-} from './helpers/gateway.ts';
+import { STAFF, STAFF_AUTH, staffEntry, startTestGateway, type TestGateway } from './helpers/gateway.ts';
+import { selfSignedCert } from './helpers/tls.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -267,31 +258,8 @@ describe('status page over HTTPS (http.tls)', () => {
   let t: TestGateway;
   let ca: Buffer;
   beforeAll(async () => {
-    const dir = tempDir('ct-https-');
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = readFileSync(certFile);
+    const { certFile, keyFile, cert } = selfSignedCert('ct-https-');
+    ca = cert;
     t = await startTestGateway({
       http: {
         host: '127.0.0.1',

@@ -7,12 +7,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campusFrom } from '../gateway/registry/index.ts';
 import { testCampusData, testPassword } from './helpers/campus.ts';
 import { STAFF, STAFF_AUTH, startTestGateway, type TestGateway } from './helpers/gateway.ts';
-import { startTestHub } from './helpers/hub.ts';
+import { startTestHub, uplinkConfig } from './helpers/hub.ts';
 import { publishReadings } from './helpers/publish.ts';
 
 /** Where the run leaves its screenshots (gitignored): desktop and phone views of the page. */
@@ -21,6 +21,13 @@ const SCREENSHOTS = join(process.cwd(), '.tmp', 'screenshots');
 import { chromiumPath } from './prerequisites.mjs';
 
 const CHROMIUM = chromiumPath();
+
+/** Fill and send the login form the page is showing. */
+async function logIn(page: Page, password: string = STAFF.password): Promise<void> {
+  await page.getByLabel('Username').fill(STAFF.username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
 
 describe('status page in Chromium', () => {
   let t: TestGateway;
@@ -60,9 +67,7 @@ describe('status page in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${t.httpUrl}/`);
-    await page.getByLabel('Username').fill(STAFF.username);
-    await page.getByLabel('Password').fill(STAFF.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page);
     await page.waitForURL(`${t.httpUrl}/`);
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'ct_session')).toMatchObject({
@@ -112,9 +117,7 @@ describe('status page in Chromium', () => {
     const res = await page.goto(`${t.httpUrl}/`);
     expect(res?.status()).toBe(401);
     expect(await page.locator('#rooms').count()).toBe(0);
-    await page.getByLabel('Username').fill(STAFF.username);
-    await page.getByLabel('Password').fill('wrong');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, 'wrong');
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').innerText()).toBe('wrong username or password');
     await page.close();
@@ -139,9 +142,7 @@ describe('status page in Chromium', () => {
     try {
       const page = await context.newPage();
       await page.goto(`${g.httpUrl}/login`);
-      await page.getByLabel('Username').fill(STAFF.username);
-      await page.getByLabel('Password').fill(STAFF.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await logIn(page);
       await page.waitForURL(`${g.httpUrl}/`);
       // Rooms grouped by building and floor.
       await page.locator('#rooms tr.group', { hasText: 'b1 · floor b1-f1' }).waitFor();
@@ -244,9 +245,7 @@ describe('status page in Chromium', () => {
         if (r.url().includes('/assets/')) assets.push(`${new URL(r.url()).pathname} ${r.status()}`);
       });
       await page.goto(`${g.httpUrl}/login`);
-      await page.getByLabel('Username').fill(STAFF.username);
-      await page.getByLabel('Password').fill(STAFF.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await logIn(page);
       await page.waitForURL(`${g.httpUrl}/`);
       await page.getByRole('button', { name: 'r-101' }).click();
       await expect
@@ -268,16 +267,7 @@ describe('status page in Chromium', () => {
 
   it('shows a hub outage as it happens: offline banner, a growing backlog, then the drain to zero', async () => {
     const hub = await startTestHub();
-    const g = await startTestGateway({
-      aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
-      uplink: {
-        connectionString: hub.connectionString,
-        hubName: hub.hubName,
-        lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
-        backoff: { baseMs: 100, maxMs: 500 },
-        sendTimeoutMs: 5000,
-      },
-    });
+    const g = await startTestGateway(uplinkConfig(hub));
     const context = await browser.newContext();
     const devices = ['env-1', 'env-2', 'env-3', 'env-4'];
     const send = (n: number) =>
@@ -292,9 +282,7 @@ describe('status page in Chromium', () => {
     const page = await context.newPage();
     try {
       await page.goto(`${g.httpUrl}/login`);
-      await page.getByLabel('Username').fill(STAFF.username);
-      await page.getByLabel('Password').fill(STAFF.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await logIn(page);
       await page.waitForURL(`${g.httpUrl}/`);
       await send(40);
       await expect.poll(() => page.locator('#uplink').innerText(), { timeout: 10_000 }).toBe('connected');
@@ -339,9 +327,7 @@ describe('status page in Chromium', () => {
       };
       await page.goto(`${t.httpUrl}/login`);
       expect(await audit()).toEqual([]);
-      await page.getByLabel('Username').fill(STAFF.username);
-      await page.getByLabel('Password').fill(STAFF.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await logIn(page);
       await page.waitForURL(`${t.httpUrl}/`);
       await page.locator('#rooms tr[data-room]').first().waitFor();
       await page.locator('#quiet button').first().click();

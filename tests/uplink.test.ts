@@ -6,25 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregateTotals, readAllEvents } from './helpers/eventhub.ts';
 import { getJson, startTestGateway, type TestGateway, waitFor } from './helpers/gateway.ts';
-import { startTestHub, type TestHub } from './helpers/hub.ts';
+import { startTestHub, type TestHub, uplinkConfig } from './helpers/hub.ts';
 import { publishReadings } from './helpers/publish.ts';
 
 const DEVICES = ['env-1', 'env-2', 'env-3', 'env-4'];
-
-function uplinkConfig(hub: TestHub, extra: Record<string, unknown> = {}) {
-  return {
-    gatewayId: 'gw-uplink',
-    aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
-    uplink: {
-      connectionString: hub.connectionString,
-      hubName: hub.hubName,
-      lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
-      backoff: { baseMs: 100, maxMs: 500 },
-      sendTimeoutMs: 5000,
-      ...extra,
-    },
-  };
-}
 
 /** Publish `n` readings (QoS 1) with distinct (device, ts); resolves when all are acknowledged. */
 function publish(mqttUrl: string, n: number, start = Date.now(), spacingMs = 1): Promise<void> {

@@ -75,3 +75,19 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   };
   return result;
 }
+
+/** Gateway config for a fast uplink to `hub` in tests: 1 s windows, short lingers and backoff. */
+export function uplinkConfig(hub: TestHub, extra: Record<string, unknown> = {}) {
+  return {
+    gatewayId: 'gw-uplink',
+    aggregate: { windowMs: 1000, allowedLatenessMs: 200 },
+    uplink: {
+      connectionString: hub.connectionString,
+      hubName: hub.hubName,
+      lingerMs: { alert: 0, twin: 100, event: 100, aggregate: 100, raw: 100 },
+      backoff: { baseMs: 100, maxMs: 500 },
+      sendTimeoutMs: 5000,
+      ...extra,
+    },
+  };
+}
