@@ -130,6 +130,28 @@ describe('status page staff sessions', () => {
     await forged.body?.cancel();
   });
 
+  it('ends a live stream when its session ends', async () => {
+    const cookie = sessionCookie(
+      await login(t.httpUrl, { username: STAFF.username, password: STAFF.password }),
+    );
+    const stream = await fetch(`${t.httpUrl}/api/events`, { headers: { cookie } });
+    const reader = stream.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^retry: 3000\nevent: hello/);
+    const out = await fetch(`${t.httpUrl}/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: t.httpUrl, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(await out.json()).toEqual({ ok: true });
+    const loggedOutAt = Date.now();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    expect(Date.now() - loggedOutAt).toBeLessThan(3000);
+  });
+
   it('logs out: the cookie is cleared and no longer opens anything', async () => {
     const cookie = sessionCookie(
       await login(t.httpUrl, { username: STAFF.username, password: STAFF.password }),

@@ -17,7 +17,8 @@ import { GatewayMetrics } from '../metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { summarizeRoom, type TwinConfig } from '../twin/reducer.ts';
 import type { UplinkStatus } from '../uplink/index.ts';
-import { installStaffAuth, type StaffAuthOptions } from './auth.ts';
+import { installStaffAuth, SESSION_COOKIE, type StaffAuthOptions } from './auth.ts';
+import { cookieValue, SessionStore } from './sessions.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
@@ -112,7 +113,9 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   app.addHook('onRequest', async (_req, reply) => {
     reply.headers(SECURITY_HEADERS);
   });
-  installStaffAuth(app, { now: deps.now, ...deps.auth });
+  // Created here so that a live stream can end with the session it was opened with (logout, expiry).
+  const sessions = deps.auth.sessions ?? new SessionStore();
+  installStaffAuth(app, { now: deps.now, ...deps.auth, sessions });
 
   app.get('/', async (req, reply) => {
     reply
@@ -315,8 +318,20 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     pipeline.events.on('uplink:state', onUplink);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     keepAlive.unref();
+    // A stream opened with a session cookie ends within a second of that session ending.
+    // (Not one that is dead already: the request then got in with HTTP Basic.)
+    const cookie = deps.auth.open ? undefined : cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const sid = cookie !== undefined && sessions.alive(cookie, deps.now()) ? cookie : undefined;
+    const sessionCheck =
+      sid === undefined
+        ? undefined
+        : setInterval(() => {
+            if (!sessions.alive(sid, deps.now())) res.end();
+          }, 1000);
+    sessionCheck?.unref();
     req.raw.on('close', () => {
       clearInterval(keepAlive);
+      clearInterval(sessionCheck);
       pipeline.events.off('twin:changed', onTwin);
       pipeline.events.off('alert:raised', onAlert);
       pipeline.events.off('uplink:state', onUplink);

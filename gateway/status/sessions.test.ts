@@ -17,6 +17,8 @@ describe('SessionStore', () => {
   it('ends a session idle for longer than idleMs', () => {
     const s = new SessionStore({ idleMs: 2 * H, maxAgeMs: 12 * H });
     const a = s.create('x', 0);
+    expect(s.alive(a.id, 2 * H)).toBe(true);
+    expect(s.alive(a.id, 2 * H + 1)).toBe(false); // alive() does not restart the idle timer
     expect(s.touch(a.id, 2 * H)).toBeDefined();
     expect(s.touch(a.id, 4 * H + 1)).toBeUndefined();
   });

@@ -65,6 +65,12 @@ export class SessionStore {
     return s;
   }
 
+  /** The session exists and has not expired (without restarting its idle timer). */
+  alive(id: string, now: number): boolean {
+    const s = this.#sessions.get(id);
+    return !!s && now - s.lastSeenAt <= this.#opts.idleMs && now - s.createdAt <= this.#opts.maxAgeMs;
+  }
+
   delete(id: string): boolean {
     return this.#sessions.delete(id);
   }
