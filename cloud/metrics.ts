@@ -106,6 +106,14 @@ export class CloudMetrics {
     labelNames: ['trigger', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Every API answer, by route pattern and status class (2xx, 4xx…): for latency alerts. */
+  readonly apiSeconds = new Histogram({
+    name: 'ct_cloud_api_request_seconds',
+    help: 'Reporting API request duration, by route pattern and status class',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly snapshotSeconds = new Histogram({
     name: 'ct_cloud_snapshot_seconds',
     help: 'Duration of one snapshot build (rooms, enrolments and their analytics, one transaction)',

@@ -86,6 +86,12 @@ export class GatewayMetrics {
     labelNames: ['class'] as const,
     registers: [this.registry],
   });
+  readonly outboxOldestAge = new Gauge({
+    name: 'ct_outbox_oldest_age_seconds',
+    help: 'Age of the oldest item waiting in the outbox, by class (0 when empty): backlog alerts',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+  });
   readonly journalRows = new Gauge({
     name: 'ct_journal_rows',
     help: 'Readings held in the journal',

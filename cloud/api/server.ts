@@ -56,6 +56,13 @@ const MAX_WINDOWS = 10_000;
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
+  // Route pattern (not the URL: ids would make a label per student) and status class; 404s have none.
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.apiSeconds.observe(
+      { route: req.routeOptions.url ?? 'unmatched', status: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
+  });
   registerOpenApi(app);
   // Everything below shares the auth hook and the rate limit; /docs (registered above) is public.
   app.register(async (api) => {

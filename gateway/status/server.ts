@@ -344,6 +344,7 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     for (const cls of OUTBOX_CLASSES) {
       metrics.outboxRows.set({ class: cls }, outbox[cls].rows);
       metrics.outboxBytes.set({ class: cls }, outbox[cls].bytes);
+      metrics.outboxOldestAge.set({ class: cls }, (outbox[cls].oldestAgeMs ?? 0) / 1000);
     }
     metrics.journalRows.set(pipeline.store.journalStats(now).rows);
     metrics.mqttClients.set(deps.mqttClients());
