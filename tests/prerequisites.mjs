@@ -48,6 +48,18 @@ export const PREREQUISITES = [
     python: ['pymodbus', 'serial', 'serial_asyncio'],
   },
   {
+    what: 'systemd-analyze',
+    packages: ['systemd'],
+    usedBy: 'the systemd unit checked and scored (tests/deploy.test.ts)',
+    command: 'systemd-analyze',
+  },
+  {
+    what: 'shellcheck',
+    packages: ['shellcheck'],
+    usedBy: 'the Debian install script linted (tests/deploy.test.ts)',
+    command: 'shellcheck',
+  },
+  {
     what: 'Chromium',
     packages: ['chromium'],
     usedBy: 'the status page in a browser (tests/status-page-browser.test.ts)',
