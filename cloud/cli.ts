@@ -3,6 +3,8 @@
  * then closes the subscription and the store. Prints one JSON ready line on stdout for supervisors and
  * tests, and a banner for people on stderr.
  */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { untilSignal } from '../shared/cli/signals.ts';
 
@@ -10,6 +12,8 @@ const HELP = `Usage: campus-twin cloud [options]
        campus-twin cloud token [--scopes reports:read,admin] [--subject NAME] [--ttl SECONDS]
        campus-twin cloud import FILE.jsonl[.gz]   (history of learning/admin events and courses)
        campus-twin cloud train-risk --cutoff-day 28   (dropout model on real outcomes)
+       campus-twin cloud backup --out FILE   (the store, consistent, while the cloud runs)
+       campus-twin cloud restore --from FILE   (into a store path that does not exist yet)
 
 Runs the cloud service — Event Hubs consumer (exactly-once apply into the store) and the read API —
 until SIGINT or SIGTERM.
@@ -90,10 +94,44 @@ async function runToken(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The store (--data-dir or the config's store.file) backed up online, or restored where none exists. */
+async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      out: { type: 'string' },
+      from: { type: 'string' },
+    },
+  });
+  const file = what === 'backup' ? values.out : values.from;
+  if (!file) {
+    process.stderr.write(
+      `usage: campus-twin cloud ${what} ${what === 'backup' ? '--out' : '--from'} FILE [--data-dir DIR]\n`,
+    );
+    return 2;
+  }
+  const { loadCliConfig } = await import('./config/index.ts');
+  const { backupSqlite } = await import('../shared/backup.ts');
+  const store = loadCliConfig(values).store.file;
+  if (what === 'restore' && existsSync(store)) {
+    process.stderr.write(`${store} exists: restore only where there is no store yet (move it aside first)\n`);
+    return 1;
+  }
+  if (what === 'restore') mkdirSync(dirname(store), { recursive: true });
+  const bytes = what === 'backup' ? await backupSqlite(store, file) : await backupSqlite(file, store);
+  process.stdout.write(
+    `${what === 'backup' ? `backed up ${store} to ${file}` : `restored ${file} to ${store}`} (${bytes} bytes)\n`,
+  );
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'token') return runToken(argv.slice(1));
   if (argv[0] === 'import') return (await import('./history/cli.ts')).runImport(argv.slice(1));
   if (argv[0] === 'train-risk') return (await import('./risk/cli.ts')).runTrainRisk(argv.slice(1));
+  if (argv[0] === 'backup' || argv[0] === 'restore') return backupOrRestore(argv[0], argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {

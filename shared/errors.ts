@@ -18,6 +18,7 @@ export const ERRORS = {
   CT_ERR_SUBSCRIBE_DENIED: { status: 403, message: 'subscription not allowed for this client' },
   CT_ERR_AUTH: { status: 401, message: 'bad credentials' },
   CT_ERR_FORBIDDEN: { status: 403, message: 'the credentials lack the scope this request needs' },
+  CT_ERR_BACKUP: { status: 409, message: 'backup or restore refused' },
   CT_ERR_CSRF: { status: 403, message: 'cross-site request refused: its Origin is not this gateway' },
   CT_ERR_AUTH_RATE: { status: 429, message: 'too many failed logins from this address; try again later' },
   CT_ERR_MODEL_UNAVAILABLE: {

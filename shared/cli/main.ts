@@ -44,6 +44,8 @@ Options:
 
 Offline: campus-twin gateway check [--data-dir DIR] verifies the data dir (journal integrity and
 identity, twin.json) without starting anything.
+Backup: campus-twin gateway backup --out DIR [--data-dir DIR] copies the journal, outbox and twin while the
+gateway runs; campus-twin gateway restore --from DIR [--data-dir DIR] puts it into an empty data dir.
 
 Endpoints: GET /healthz, /api/status, /api/rooms, /api/rooms/{roomId}, /api/devices, /api/quarantine, /metrics
 MQTT topics: devices/{deviceId}/telemetry (JSON or SenML), devices/{deviceId}/status
@@ -81,6 +83,46 @@ async function checkGateway(argv: string[]): Promise<number> {
     `${result.lines.join('\n')}\n${result.ok ? 'data dir ok' : 'data dir has problems'}\n`,
   );
   return result.ok ? 0 : 1;
+}
+
+/**
+ * `campus-twin gateway backup --out DIR` (while the gateway runs) and `campus-twin gateway restore --from DIR`
+ * (into an empty data dir, before it starts); the data dir from --data-dir or the config.
+ */
+async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      out: { type: 'string' },
+      from: { type: 'string' },
+    },
+  });
+  const env = { ...process.env };
+  if (values['data-dir']) env.CT_DATA_DIR = values['data-dir'];
+  const { loadGatewayConfig } = await import('../../gateway/config/index.ts');
+  const { backupGateway, restoreGateway } = await import('../../gateway/journal/backup.ts');
+  const config = loadGatewayConfig(
+    values.config ?? (process.env.CT_CONFIG_FILE || 'config/gateway.yaml'),
+    env,
+  );
+  const dir = what === 'backup' ? values.out : values.from;
+  if (!dir) {
+    process.stderr.write(
+      `usage: campus-twin gateway ${what} ${what === 'backup' ? '--out' : '--from'} DIR [--data-dir DIR]\n`,
+    );
+    return 2;
+  }
+  const m =
+    what === 'backup' ? await backupGateway(config.dataDir, dir) : restoreGateway(dir, config.dataDir);
+  const c = m.counts;
+  process.stdout.write(
+    `${what === 'backup' ? `backed up ${config.dataDir} to ${dir}` : `restored ${dir} into ${config.dataDir}`}: ` +
+      `journal ${m.journalId}, ${c.readings} readings, ${c.outbox} outbox items, ${c.events} events, ` +
+      `files ${m.files.map((f) => f.name).join(', ')}\n`,
+  );
+  return 0;
 }
 
 async function runGateway(argv: string[]): Promise<void> {
@@ -169,6 +211,7 @@ async function main(): Promise<number> {
   switch (command) {
     case 'gateway':
       if (rest[0] === 'check') return checkGateway(rest.slice(1));
+      if (rest[0] === 'backup' || rest[0] === 'restore') return backupOrRestore(rest[0], rest.slice(1));
       await runGateway(rest);
       return 0;
     case 'hash-password': {
