@@ -16,6 +16,7 @@ Commands:
   gateway         run the edge gateway (MQTT broker, journal, room twin, aggregates, status API)
   dev             hub + gateway + cloud + simulated campus in one process (what npm start runs)
   simulate        simulated MQTT sensors for the rooms of a campus registry
+  replay          readings from a CSV or JSONL file through a gateway's MQTT ingest, with progress
   hub             local Event Hubs-compatible AMQP endpoint (the real @azure/event-hubs SDK connects to it)
   cloud           cloud service: exactly-once Event Hubs consumer, store and read API
   hash-password   print the scrypt hash of a device password for config/campus.yaml
@@ -202,6 +203,7 @@ const COMMANDS: Record<string, () => Promise<{ run: (argv: string[]) => Promise<
   hub: () => import('../../cloud/hub/cli.ts'),
   cloud: () => import('../../cloud/cli.ts'),
   modbus: () => import('../../gateway/ingest/modbus/cli.ts'),
+  replay: () => import('../replay/cli.ts'),
 };
 
 async function main(): Promise<number> {
