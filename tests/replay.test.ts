@@ -10,10 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, startTestGateway, type TestGateway, tempDir } from './helpers/gateway.ts';
 import { CLI, REPO_ROOT } from './helpers/process.ts';
 import { UCI_TRAINING_FILE } from './helpers/uci.ts';
+import { HOOK_SECRET, webhookConfig } from './helpers/webhooks.ts';
 
-function replay(args: string[]): Promise<{ status: number | null; out: string; err: string }> {
+function replay(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'replay', ...args], { cwd: REPO_ROOT, timeout: 20_000 });
+    const child = spawn(process.execPath, [CLI, 'replay', ...args], {
+      cwd: REPO_ROOT,
+      timeout: 20_000,
+      env: { ...process.env, ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += String(c)));
@@ -32,7 +40,7 @@ describe('campus-twin replay', () => {
   let t: TestGateway;
   let dir: string;
   beforeAll(async () => {
-    t = await startTestGateway();
+    t = await startTestGateway(webhookConfig());
     dir = tempDir('ct-replay-');
   });
   afterAll(async () => {
@@ -107,5 +115,57 @@ describe('campus-twin replay', () => {
     const refused = await replay([bad, '--mqtt', t.mqttUrl]);
     expect(refused.status).not.toBe(0);
     expect(refused.err).toMatch(/line 2 is not JSON/);
+  });
+
+  it('posts learning events to the xAPI webhook, signed, in batches: accepted, then duplicates, refusals by code', async () => {
+    const statement = (i: number) => ({
+      id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+      actor: { objectType: 'Agent', mbox: `mailto:student${i % 7}@example.edu` },
+      verb: { id: 'http://adlnet.gov/expapi/verbs/completed', display: { 'en-US': 'completed' } },
+      object: { objectType: 'Activity', id: `https://lms.example.edu/course/7/activity/${i % 11}` },
+      timestamp: new Date(Date.UTC(2026, 10, 2, 9) + i * 60_000).toISOString(),
+    });
+    const file = join(dir, 'xapi.jsonl');
+    writeFileSync(
+      file,
+      `${Array.from({ length: 250 }, (_, i) => JSON.stringify(statement(i))).join('\n')}\n`,
+    );
+    const args = [
+      file,
+      '--webhook',
+      `${t.httpUrl}/webhooks/lms/xapi`,
+      '--secret-env',
+      'CT_TEST_HOOK',
+      '--batch',
+      '100',
+    ];
+    const env = { CT_TEST_HOOK: HOOK_SECRET };
+    const first = await replay(args, env);
+    expect(first.status).toBe(0);
+    expect(first.err).toMatch(/100% \| 250\/250 events answered/);
+    expect(JSON.parse(first.out)).toMatchObject({
+      source: 'xapi',
+      events: 250,
+      requests: 3,
+      accepted: 250,
+      duplicates: 0,
+      refusedByCode: {},
+    });
+    // The same file again: every event is recognised, nothing stored twice.
+    expect(JSON.parse((await replay(args, env)).out)).toMatchObject({ accepted: 0, duplicates: 250 });
+    // A batch with a broken statement is refused whole, with the gateway's code; the others go in.
+    const mixed = join(dir, 'mixed-xapi.jsonl');
+    const lines = Array.from({ length: 20 }, (_, i) => statement(1000 + i));
+    (lines[15] as Record<string, unknown>).verb = { id: 'not an IRI' };
+    writeFileSync(mixed, lines.map((l) => JSON.stringify(l)).join('\n'));
+    const m = await replay(
+      [mixed, '--webhook', `${t.httpUrl}/webhooks/lms/xapi`, '--secret-env', 'CT_TEST_HOOK', '--batch', '10'],
+      env,
+    );
+    expect(m.status).toBe(1);
+    expect(JSON.parse(m.out)).toMatchObject({ accepted: 10, refusedByCode: { CT_ERR_SCHEMA: 10 } });
+    // The wrong secret: every request refused as unsigned.
+    const wrong = await replay(args, { CT_TEST_HOOK: 'not-the-secret-0123456789' });
+    expect(JSON.parse(wrong.out)).toMatchObject({ accepted: 0, refusedByCode: { CT_ERR_SIGNATURE: 250 } });
   });
 });

@@ -4,11 +4,16 @@ import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { mqttRefusals, replayOverMqtt } from './mqtt.ts';
 import { parseCsv, parseJsonl } from './parse.ts';
+import { parseEventLines, replayOverWebhook } from './webhooks.ts';
 
 const HELP = `Usage: campus-twin replay FILE [options]
+       campus-twin replay EVENTS.jsonl --webhook URL --secret-env NAME [--batch N]
 
 Publishes the readings of FILE through a gateway's real MQTT ingest (QoS 1, one connection per device),
-with a progress bar and a summary: sent, acknowledged, refused by code.
+with a progress bar and a summary: sent, acknowledged, refused by code. With --webhook, FILE holds
+learning events instead (one xAPI statement or Caliper event a line) and they are posted, signed, to the
+gateway's webhook (e.g. http://localhost:8080/webhooks/lms/xapi) in batches; the summary counts what the
+gateway answered: accepted, duplicates, ignored, refused by code.
 
 FILE: .jsonl — {"deviceId": "env-1", "ts": "2015-02-04T17:51:00Z", "readings": {"co2": 721.25}} a line;
       .csv/.txt — a time column (ts, time, timestamp or date) and one column per channel, for --device.
@@ -28,6 +33,12 @@ Options:
       --gateway-http URL      the gateway's HTTP base (e.g. http://localhost:8080): refusals counted by code
                               from its /metrics
       --in-flight N           unacknowledged publishes at most (default 100)
+Webhook replay:
+      --webhook URL           the gateway's webhook for the events (…/webhooks/lms/xapi or …/caliper)
+      --source xapi|caliper   default: from the URL
+      --secret-env NAME       the HMAC secret, from this environment variable (not on the command line)
+      --bearer-env NAME       a bearer token instead, from this environment variable
+      --batch N               events per request (default 100)
   -h, --help                  show this help
 `;
 
@@ -45,6 +56,11 @@ export async function run(argv: string[]): Promise<number> {
       live: { type: 'boolean' },
       'gateway-http': { type: 'string' },
       'in-flight': { type: 'string', default: '100' },
+      webhook: { type: 'string' },
+      source: { type: 'string' },
+      'secret-env': { type: 'string' },
+      'bearer-env': { type: 'string' },
+      batch: { type: 'string', default: '100' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const file = positionals[0]!;
+  if (values.webhook) return replayWebhook(file, values);
   const format = values.format ?? (file.endsWith('.jsonl') || file.endsWith('.ndjson') ? 'jsonl' : 'csv');
   const speed = values.speed === 'max' ? 0 : Number(values.speed);
   if (!(speed >= 0) || !Number.isFinite(speed)) {
@@ -115,4 +132,47 @@ export async function run(argv: string[]): Promise<number> {
   if (result.failures.length) summary.failures = result.failures;
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return result.failed > 0 ? 1 : 0;
+}
+
+async function replayWebhook(
+  file: string,
+  values: { webhook?: string; source?: string; 'secret-env'?: string; 'bearer-env'?: string; batch: string },
+): Promise<number> {
+  const url = values.webhook!;
+  const source = values.source ?? (url.replace(/\/$/, '').endsWith('/caliper') ? 'caliper' : 'xapi');
+  if (source !== 'xapi' && source !== 'caliper') {
+    process.stderr.write(`--source must be xapi or caliper, not ${source}\n`);
+    return 2;
+  }
+  const fromEnv = (name: string | undefined) => {
+    if (!name) return undefined;
+    const v = process.env[name];
+    if (!v) throw new Error(`environment variable ${name} is not set`);
+    return v;
+  };
+  const secret = fromEnv(values['secret-env']);
+  const bearer = fromEnv(values['bearer-env']);
+  const events = parseEventLines(readFileSync(file, 'utf8'));
+  const bar = new SingleBar({
+    format: 'replay [{bar}] {percentage}% | {value}/{total} events answered | {eta_formatted} left',
+    stream: process.stderr,
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
+    hideCursor: true,
+  });
+  bar.start(events.length, 0);
+  const r = await replayOverWebhook(events, {
+    url,
+    source,
+    ...(secret ? { secret } : {}),
+    ...(bearer ? { bearer } : {}),
+    batch: Math.max(1, Number(values.batch) || 100),
+    concurrency: 4,
+    onProgress: (n) => bar.update(n),
+  }).finally(() => bar.stop());
+  const { refusals, ...summary } = r;
+  process.stdout.write(
+    `${JSON.stringify({ file, source, ...summary, seconds: Math.round(r.seconds * 10) / 10, ...(refusals.length ? { refusals } : {}) })}\n`,
+  );
+  return Object.keys(r.refusedByCode).length > 0 ? 1 : 0;
 }
