@@ -15,6 +15,10 @@ Options:
       --interval-ms N       each device publishes every N ms (default 10000)
       --password-template T device password, {id} replaced by the device id (default "sample-{id}",
                             the sample campus's); "" connects without credentials (dev mode gateways)
+Faults on demand (for drills: the status page should show each):
+      --quiet IDS           these devices (comma-separated) connect but never publish: stale, then offline
+      --bad-payload-every N every Nth publish of each device is truncated JSON (CT_ERR_NOT_JSON)
+      --out-of-range-every N every Nth publish carries an impossible CO2 (refused as out of range)
   -h, --help                show this help
 `;
 
@@ -27,6 +31,9 @@ export async function run(argv: string[]): Promise<number> {
       rooms: { type: 'string' },
       'interval-ms': { type: 'string', default: '10000' },
       'password-template': { type: 'string', default: 'sample-{id}' },
+      quiet: { type: 'string' },
+      'bad-payload-every': { type: 'string' },
+      'out-of-range-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,6 +63,11 @@ export async function run(argv: string[]): Promise<number> {
     devices,
     intervalMs,
     ...(template ? { password: (id: string) => template.replaceAll('{id}', id) } : {}),
+    faults: {
+      ...(values.quiet ? { quiet: values.quiet.split(',').map((d) => d.trim()) } : {}),
+      ...(values['bad-payload-every'] ? { badPayloadEvery: Number(values['bad-payload-every']) } : {}),
+      ...(values['out-of-range-every'] ? { outOfRangeEvery: Number(values['out-of-range-every']) } : {}),
+    },
     onError: (id, err) => {
       if (errors.get(id) !== err.message) process.stderr.write(`simulate: ${id}: ${err.message}\n`);
       errors.set(id, err.message);
@@ -65,7 +77,10 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin simulate: ${devices.length} devices → ${values.mqtt} every ${intervalMs} ms\n`,
   );
   const report = setInterval(
-    () => process.stderr.write(`simulate: ${sim.published} readings published\n`),
+    () =>
+      process.stderr.write(
+        `simulate: ${sim.published} readings published${sim.faulty ? `, ${sim.faulty} faulty payloads` : ''}\n`,
+      ),
     30_000,
   );
   await untilSignal();

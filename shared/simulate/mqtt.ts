@@ -15,11 +15,24 @@ export interface MqttSimOptions {
   qos?: 0 | 1;
   now?: () => number;
   onError?: (deviceId: string, err: Error) => void;
+  /** Faults on demand, for demos and drills (the status page should show each). */
+  faults?: SimFaults;
+}
+
+export interface SimFaults {
+  /** These devices connect but never publish: they go stale, then offline. */
+  quiet?: readonly string[];
+  /** Every Nth publish of each device is a truncated JSON payload (refused as CT_ERR_NOT_JSON). */
+  badPayloadEvery?: number;
+  /** Every Nth publish of each device carries an impossible CO2 (refused as out of range). */
+  outOfRangeEvery?: number;
 }
 
 export interface MqttSim {
   /** Readings acknowledged by the broker (QoS 1) or written to the socket (QoS 0). */
   readonly published: number;
+  /** Faulty payloads sent on purpose (SimFaults). */
+  readonly faulty: number;
   stop(): Promise<void>;
 }
 
@@ -29,7 +42,10 @@ export function startMqttSimulator(opts: MqttSimOptions): MqttSim {
   const clients: MqttClient[] = [];
   const timers: NodeJS.Timeout[] = [];
   let published = 0;
+  let faulty = 0;
   let stopped = false;
+  const quiet = new Set(opts.faults?.quiet ?? []);
+  const every = (n: number | undefined, count: number) => n !== undefined && n > 0 && count % n === 0;
   for (const dev of opts.devices) {
     const password = opts.password?.(dev.deviceId);
     const client = mqtt.connect(opts.url, {
@@ -40,19 +56,27 @@ export function startMqttSimulator(opts: MqttSimOptions): MqttSim {
     });
     client.on('error', (err) => opts.onError?.(dev.deviceId, err));
     clients.push(client);
+    let count = 0;
     const publish = () => {
-      if (stopped || !client.connected) return;
+      if (stopped || !client.connected || quiet.has(dev.deviceId)) return;
+      count++;
       const ts = now();
       const readings = sampleDevice(dev, ts);
       const n = Object.keys(readings).length;
-      client.publish(
-        `devices/${dev.deviceId}/telemetry`,
-        JSON.stringify({ ts, readings }),
-        { qos },
-        (err) => {
-          if (!err) published += n;
-        },
-      );
+      const topic = `devices/${dev.deviceId}/telemetry`;
+      if (every(opts.faults?.badPayloadEvery, count)) {
+        faulty++;
+        client.publish(topic, JSON.stringify({ ts, readings }).slice(0, -2), { qos });
+        return;
+      }
+      if (every(opts.faults?.outOfRangeEvery, count) && 'co2' in readings) {
+        faulty++;
+        client.publish(topic, JSON.stringify({ ts, readings: { ...readings, co2: 1e9 } }), { qos });
+        return;
+      }
+      client.publish(topic, JSON.stringify({ ts, readings }), { qos }, (err) => {
+        if (!err) published += n;
+      });
     };
     // Spread the devices over the interval.
     const offset = Math.floor(unitHash(dev.deviceId, 'phase') * opts.intervalMs);
@@ -66,6 +90,9 @@ export function startMqttSimulator(opts: MqttSimOptions): MqttSim {
   return {
     get published() {
       return published;
+    },
+    get faulty() {
+      return faulty;
     },
     async stop() {
       stopped = true;
