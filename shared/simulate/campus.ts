@@ -4,7 +4,7 @@ import type { SimDevice } from './model.ts';
 
 export function simDevicesFrom(
   campus: Campus,
-  opts: { rooms?: number; roomIds?: readonly string[] } = {},
+  opts: { rooms?: number; roomIds?: readonly string[]; seed?: string } = {},
 ): SimDevice[] {
   let roomIds = [...campus.rooms.keys()];
   if (opts.roomIds) roomIds = roomIds.filter((r) => opts.roomIds!.includes(r));
@@ -20,6 +20,7 @@ export function simDevicesFrom(
         roomId,
         capacity: room.capacity,
         channels: [...d.channels.values()].map((c) => ({ name: c.name, quantity: c.quantity })),
+        ...(opts.seed ? { seed: opts.seed } : {}),
       });
     }
   }

@@ -13,6 +13,8 @@ Options:
       --campus FILE         campus registry (default samples/campus.yaml)
       --rooms N             simulate the first N rooms (default: all)
       --interval-ms N       each device publishes every N ms (default 10000)
+      --seed S              another timetable and noise draw (default: the built-in one); runs with the
+                            same seed send the same readings at the same times
       --password-template T device password, {id} replaced by the device id (default "sample-{id}",
                             the sample campus's); "" connects without credentials (dev mode gateways)
 Faults on demand (for drills: the status page should show each):
@@ -31,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
       rooms: { type: 'string' },
       'interval-ms': { type: 'string', default: '10000' },
       'password-template': { type: 'string', default: 'sample-{id}' },
+      seed: { type: 'string' },
       quiet: { type: 'string' },
       'bad-payload-every': { type: 'string' },
       'out-of-range-every': { type: 'string' },
@@ -55,7 +58,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { loadCampus } = await import('../../gateway/registry/index.ts');
   const campus = loadCampus(values.campus);
-  const devices = simDevicesFrom(campus, rooms === undefined ? {} : { rooms });
+  const devices = simDevicesFrom(campus, {
+    ...(rooms === undefined ? {} : { rooms }),
+    ...(values.seed ? { seed: values.seed } : {}),
+  });
   const template = values['password-template'];
   const errors = new Map<string, string>();
   const sim = startMqttSimulator({

@@ -16,6 +16,8 @@ export interface SimDevice {
   roomId: string;
   capacity: number;
   channels: readonly SimChannel[];
+  /** Another seed draws another timetable and other noise; the same seed, the same readings. */
+  seed?: string;
 }
 
 /** A small, fast, deterministic hash to [0, 1). */
@@ -59,9 +61,10 @@ function round(x: number, digits: number): number {
 
 /** One device's readings at `ts`, in canonical units, rounded the way real sensors report. */
 export function sampleDevice(dev: SimDevice, ts: number): Record<string, number> {
-  const people = peopleAt(dev.roomId, dev.capacity, ts);
+  const seeded = (id: string) => (dev.seed ? `${dev.seed}/${id}` : id);
+  const people = peopleAt(seeded(dev.roomId), dev.capacity, ts);
   const load = dev.capacity > 0 ? people / dev.capacity : 0;
-  const noise = (ch: string) => unitHash(dev.deviceId, ch, Math.floor(ts / 1000)) - 0.5;
+  const noise = (ch: string) => unitHash(seeded(dev.deviceId), ch, Math.floor(ts / 1000)) - 0.5;
   const out: Record<string, number> = {};
   for (const ch of dev.channels) {
     switch (ch.quantity) {
