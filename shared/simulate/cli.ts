@@ -1,7 +1,13 @@
 /** `campus-twin simulate`: simulated MQTT sensors for the rooms of a campus registry, until Ctrl-C. */
 import { parseArgs } from 'node:util';
 import { untilSignal } from '../cli/signals.ts';
-import { simDevicesFrom, startMqttSimulator } from './index.ts';
+import {
+  DEFAULT_COHORT,
+  type LmsSim,
+  simDevicesFrom,
+  startLmsSimulator,
+  startMqttSimulator,
+} from './index.ts';
 
 const HELP = `Usage: campus-twin simulate [options]
 
@@ -17,6 +23,10 @@ Options:
                             same seed send the same readings at the same times
       --password-template T device password, {id} replaced by the device id (default "sample-{id}",
                             the sample campus's); "" connects without credentials (dev mode gateways)
+LMS activity (xAPI statements for a cohort, a share of which disengages; signed, to the gateway's webhook):
+      --lms-webhook URL     e.g. http://localhost:8080/webhooks/lms/xapi (default: no LMS activity)
+      --lms-secret-env NAME the webhook's HMAC secret, from this environment variable
+      --students N          cohort size (default 60); --disengage-share F (default 0.2)
 Faults on demand (for drills: the status page should show each):
       --quiet IDS           these devices (comma-separated) connect but never publish: stale, then offline
       --bad-payload-every N every Nth publish of each device is truncated JSON (CT_ERR_NOT_JSON)
@@ -34,6 +44,10 @@ export async function run(argv: string[]): Promise<number> {
       'interval-ms': { type: 'string', default: '10000' },
       'password-template': { type: 'string', default: 'sample-{id}' },
       seed: { type: 'string' },
+      'lms-webhook': { type: 'string' },
+      'lms-secret-env': { type: 'string' },
+      students: { type: 'string' },
+      'disengage-share': { type: 'string' },
       quiet: { type: 'string' },
       'bad-payload-every': { type: 'string' },
       'out-of-range-every': { type: 'string' },
@@ -82,6 +96,31 @@ export async function run(argv: string[]): Promise<number> {
   process.stderr.write(
     `campus-twin simulate: ${devices.length} devices → ${values.mqtt} every ${intervalMs} ms\n`,
   );
+  let lms: LmsSim | undefined;
+  if (values['lms-webhook']) {
+    const secret = values['lms-secret-env'] ? process.env[values['lms-secret-env']] : undefined;
+    if (!secret) {
+      process.stderr.write(
+        'campus-twin simulate: --lms-webhook needs --lms-secret-env naming a set variable\n',
+      );
+      await sim.stop();
+      return 2;
+    }
+    lms = startLmsSimulator({
+      url: values['lms-webhook'],
+      secret,
+      intervalMs,
+      cohort: {
+        ...DEFAULT_COHORT,
+        termStart: Date.now(),
+        ...(values.seed ? { seed: values.seed } : {}),
+        ...(values.students ? { students: Number(values.students) } : {}),
+        ...(values['disengage-share'] ? { disengageShare: Number(values['disengage-share']) } : {}),
+      },
+      onError: (err) => process.stderr.write(`simulate: LMS: ${err.message}\n`),
+    });
+    process.stderr.write(`campus-twin simulate: LMS cohort → ${values['lms-webhook']}\n`);
+  }
   const report = setInterval(
     () =>
       process.stderr.write(
@@ -92,5 +131,6 @@ export async function run(argv: string[]): Promise<number> {
   await untilSignal();
   clearInterval(report);
   await sim.stop();
+  await lms?.stop();
   return 0;
 }

@@ -1,3 +1,4 @@
 export { simDevicesFrom } from './campus.ts';
+export { DEFAULT_COHORT, type LmsCohort, type LmsSim, startLmsSimulator, statementsBetween } from './lms.ts';
 export { peopleAt, type SimDevice, sampleDevice, unitHash } from './model.ts';
 export { type MqttSim, startMqttSimulator } from './mqtt.ts';
