@@ -4,6 +4,7 @@
  * sensors for a few rooms of the sample campus — with data under ./data. Ctrl-C stops everything, in
  * the order that loses nothing (sensors, gateway, cloud, hub).
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { untilSignal } from './signals.ts';
@@ -58,13 +59,17 @@ export async function run(argv: string[]): Promise<number> {
       import('../../gateway/config/index.ts'),
       import('../../gateway/registry/index.ts'),
     ]);
-  const [{ createCloud }, { cloudConfigFrom }, { createLogger }, { simDevicesFrom, startMqttSimulator }] =
-    await Promise.all([
-      import('../../cloud/app.ts'),
-      import('../../cloud/config/index.ts'),
-      import('../logger.ts'),
-      import('../simulate/index.ts'),
-    ]);
+  const [
+    { createCloud },
+    { cloudConfigFrom },
+    { createLogger },
+    { DEFAULT_COHORT, simDevicesFrom, startLmsSimulator, startMqttSimulator },
+  ] = await Promise.all([
+    import('../../cloud/app.ts'),
+    import('../../cloud/config/index.ts'),
+    import('../logger.ts'),
+    import('../simulate/index.ts'),
+  ]);
   const logger = createLogger({ level });
   const hubName = 'campus-twin';
 
@@ -81,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
   const connectionString = hub.connectionString();
 
   const campus = loadCampus(values.campus);
+  const lmsSecret = randomBytes(24).toString('hex');
   const gateway = createGateway(
     gatewayConfigFrom({
       gatewayId: 'gw-dev',
@@ -91,6 +97,8 @@ export async function run(argv: string[]): Promise<number> {
       http: { host: '127.0.0.1', port: random ? 0 : 8080 },
       aggregate: { windowMs: 10_000, allowedLatenessMs: 5_000 },
       uplink: { connectionString, hubName, lingerMs: { twin: 1_000, event: 1_000, aggregate: 1_000 } },
+      // The xAPI webhook for the simulated cohort, signed with a secret made for this run.
+      webhooks: { sources: { xapi: { enabled: true, auth: 'hmac', secret: lmsSecret } } },
       log: { level },
     }),
     { campus, logger },
@@ -120,6 +128,14 @@ export async function run(argv: string[]): Promise<number> {
     password: (id) => `sample-${id}`,
     onError: (id, err) => logger.warn({ deviceId: id, err: err.message }, 'simulated device error'),
   });
+  // A cohort in the LMS, a fifth of whom disengage: learning events for the cloud's analytics and risk.
+  const lms = startLmsSimulator({
+    url: `http://127.0.0.1:${gateway.ports.http}/webhooks/lms/xapi`,
+    secret: lmsSecret,
+    intervalMs,
+    cohort: { ...DEFAULT_COHORT, termStart: Date.now() },
+    onError: (err) => logger.warn({ err: err.message }, 'simulated LMS error'),
+  });
 
   const ports = {
     amqp: hub.port,
@@ -132,6 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin dev — everything on this machine, data under ${dataDir}\n` +
       `  gateway status page  http://localhost:${ports.gatewayHttp}/   (dev mode: open, anonymous devices allowed)\n` +
       `  gateway MQTT         ${mqttUrl}   (${devices.length} simulated devices in ${rooms} rooms, every ${intervalMs} ms)\n` +
+      `  gateway xAPI webhook http://localhost:${ports.gatewayHttp}/webhooks/lms/xapi   (a simulated cohort of ${DEFAULT_COHORT.students} students)\n` +
       `  cloud API            http://localhost:${ports.cloudHttp}/api/gateways\n` +
       `  local Event Hubs     ${connectionString}  (hub "${hubName}")\n` +
       `Ctrl-C stops everything.\n`,
@@ -140,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   await untilSignal();
   process.stderr.write('campus-twin dev: stopping…\n');
   await sim.stop();
+  await lms.stop();
   await gateway.stop();
   await cloud.stop();
   await hub.stop();
