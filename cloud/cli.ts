@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BACKUP_CLI_OPTIONS } from '../shared/backup.ts';
 import { untilSignal } from '../shared/cli/signals.ts';
 
 const HELP = `Usage: campus-twin cloud [options]
@@ -98,12 +99,7 @@ async function runToken(argv: string[]): Promise<number> {
 async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
-      out: { type: 'string' },
-      from: { type: 'string' },
-    },
+    options: BACKUP_CLI_OPTIONS,
   });
   const file = what === 'backup' ? values.out : values.from;
   if (!file) {

@@ -64,3 +64,11 @@ export function fsyncFile(path: string): void {
 export function isEmptyDir(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
 }
+
+/** The options of every `backup`/`restore` command (gateway and cloud), for parseArgs. */
+export const BACKUP_CLI_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string' },
+  out: { type: 'string' },
+  from: { type: 'string' },
+} as const;

@@ -54,7 +54,8 @@ export async function startRig(opts: {
   });
   const campus = loadCampus(campusFile);
   const devices = simDevicesFrom(campus);
-  const logger = createLogger({ level: 'warn' });
+  // Warnings to stderr: stdout carries only the benchmarks' JSON lines.
+  const logger = createLogger({ level: 'warn', destination: process.stderr });
   const hubConfig = hubConfigFrom({
     host: '127.0.0.1',
     port: 0,

@@ -3,6 +3,7 @@
  * from validated config and runs it until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { BACKUP_CLI_OPTIONS } from '../backup.ts';
 import { ConfigError } from '../config.ts';
 import { CampusTwinError } from '../errors.ts';
 import { redactSecretsInText } from '../logger.ts';
@@ -93,12 +94,7 @@ async function checkGateway(argv: string[]): Promise<number> {
 async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
-      out: { type: 'string' },
-      from: { type: 'string' },
-    },
+    options: BACKUP_CLI_OPTIONS,
   });
   const env = { ...process.env };
   if (values['data-dir']) env.CT_DATA_DIR = values['data-dir'];

@@ -42,6 +42,17 @@ Webhook replay:
   -h, --help                  show this help
 `;
 
+/** On stderr (stdout carries the summary); without a terminal, a line every 5 s and at the end. */
+function progressBar(what: string): SingleBar {
+  return new SingleBar({
+    format: `replay [{bar}] {percentage}% | {value}/{total} ${what} | {eta_formatted} left`,
+    stream: process.stderr,
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
+    hideCursor: true,
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -92,13 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     : undefined;
   const before = metricsUrl ? await mqttRefusals(metricsUrl) : undefined;
   const firstTs = Math.min(...rows.map((r) => r.ts));
-  const bar = new SingleBar({
-    format: 'replay [{bar}] {percentage}% | {value}/{total} acknowledged | {eta_formatted} left',
-    stream: process.stderr,
-    noTTYOutput: true,
-    notTTYSchedule: 5000,
-    hideCursor: true,
-  });
+  const bar = progressBar('acknowledged');
   bar.start(rows.length, 0);
   // The bar's timer would keep the process alive after a failure: stopped whatever happens.
   const result = await replayOverMqtt(rows, {
@@ -153,13 +158,7 @@ async function replayWebhook(
   const secret = fromEnv(values['secret-env']);
   const bearer = fromEnv(values['bearer-env']);
   const events = parseEventLines(readFileSync(file, 'utf8'));
-  const bar = new SingleBar({
-    format: 'replay [{bar}] {percentage}% | {value}/{total} events answered | {eta_formatted} left',
-    stream: process.stderr,
-    noTTYOutput: true,
-    notTTYSchedule: 5000,
-    hideCursor: true,
-  });
+  const bar = progressBar('events answered');
   bar.start(events.length, 0);
   const r = await replayOverWebhook(events, {
     url,
