@@ -77,6 +77,8 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       v_max REAL NOT NULL,
       PRIMARY KEY (room_id, quantity, bucket)
     ) WITHOUT ROWID;
+    -- Pruning by age every 10 s: a range, not a scan of every room's history.
+    CREATE INDEX IF NOT EXISTS room_history_bucket ON room_history (bucket);
     CREATE TABLE IF NOT EXISTS quarantine (
       id INTEGER PRIMARY KEY,
       at INTEGER NOT NULL,

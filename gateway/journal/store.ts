@@ -74,6 +74,17 @@ export interface StoreOptions {
   quarantineMaxPayloadBytes: number;
 }
 
+/** One room's quantity in one history bucket, as upserted into room_history. */
+interface HistoryRow {
+  room: string;
+  quantity: string;
+  bucket: number;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
 /** The status page's chart resolution, and how long its history is kept (a day, and a margin). */
 export const HISTORY_BUCKET_MS = 5 * 60_000;
 export const HISTORY_KEEP_MS = 26 * 3600_000;
@@ -125,9 +136,7 @@ export class GatewayStore {
     dropLate: Database.Statement<[number, number]>;
     countLate: Database.Statement<[], { n: number }>;
     quarantine: Database.Statement<[number], Record<string, unknown>>;
-    addHistory: Database.Statement<
-      [{ room: string; quantity: string; bucket: number; n: number; sum: number; min: number; max: number }]
-    >;
+    addHistory: Database.Statement<[HistoryRow]>;
     history: Database.Statement<
       [string, number],
       { quantity: string; bucket: number; n: number; v_sum: number; v_min: number; v_max: number }
@@ -244,20 +253,15 @@ export class GatewayStore {
       const result: CommitResult = { fresh: [], late: [], duplicates: [] };
       const insert = this.#s.insertReading;
       for (const r of readings) {
-        const info = insert.run(
-          r.ts,
-          this.#sensorId(r.deviceId, r.channel),
-          r.value,
-          r.receivedAt,
-          SOURCE_CODES[r.source],
-        );
+        const sensor = this.#sensorId(r.deviceId, r.channel);
+        const info = insert.run(r.ts, sensor, r.value, r.receivedAt, SOURCE_CODES[r.source]);
         if (info.changes === 0) {
           result.duplicates.push(r);
           continue;
         }
         if (r.ts < this.#closedUntil) {
           this.#s.addLate.run({
-            sensor: this.#sensorId(r.deviceId, r.channel),
+            sensor,
             start: windowStartOf(r.ts, this.#opts.windowMs),
             room: r.roomId,
             quantity: r.quantity,
@@ -280,21 +284,39 @@ export class GatewayStore {
       return result;
     };
 
-    // An aggregate leaves for the uplink and is added to its room's chart history in the same transaction.
-    const queueAggregate = (a: Aggregate, now: number) => {
-      this.outbox.add('aggregate', aggregateItemId(a), a, now);
-      this.#s.addHistory.run({
-        room: a.roomId,
-        quantity: a.quantity,
-        bucket: Math.floor(a.windowStart / HISTORY_BUCKET_MS) * HISTORY_BUCKET_MS,
-        n: a.count,
-        sum: a.sum,
-        min: a.min,
-        max: a.max,
-      });
+    // Aggregates leave for the uplink and are added to their rooms' chart history in the same transaction:
+    // summed per room, quantity and bucket first (one upsert for all the sensors of a room), and only for
+    // buckets the history still keeps (a backfill of last term's data is not written to be pruned).
+    const queueAggregates = (aggregates: readonly Aggregate[], now: number) => {
+      const history = new Map<string, HistoryRow>();
+      for (const a of aggregates) {
+        this.outbox.add('aggregate', aggregateItemId(a), a, now);
+        const bucket = Math.floor(a.windowStart / HISTORY_BUCKET_MS) * HISTORY_BUCKET_MS;
+        if (bucket < now - HISTORY_KEEP_MS) continue;
+        const key = `${a.roomId}\u0000${a.quantity}\u0000${bucket}`;
+        const h = history.get(key);
+        if (!h) {
+          const row = {
+            room: a.roomId,
+            quantity: a.quantity,
+            bucket,
+            n: a.count,
+            sum: a.sum,
+            min: a.min,
+            max: a.max,
+          };
+          history.set(key, row);
+          continue;
+        }
+        h.n += a.count;
+        h.sum += a.sum;
+        h.min = Math.min(h.min, a.min);
+        h.max = Math.max(h.max, a.max);
+      }
+      for (const h of history.values()) this.#s.addHistory.run(h);
     };
     const closeTx = this.transaction((aggregates: readonly Aggregate[], watermark: number, now: number) => {
-      for (const a of aggregates) queueAggregate(a, now);
+      queueAggregates(aggregates, now);
       this.#s.setMeta.run('closed_until', String(watermark));
     });
     this.closeWindows = (aggregates, watermark, now) => {
@@ -304,11 +326,13 @@ export class GatewayStore {
     };
 
     const flushTx = this.transaction((rows: readonly LateWindowRow[], now: number) => {
+      const aggregates: Aggregate[] = [];
       for (const row of rows) {
         const a = this.#lateAggregate(row);
-        if (a) queueAggregate(a, now);
+        if (a) aggregates.push(a);
         this.#s.dropLate.run(row.sensor, row.window_start);
       }
+      queueAggregates(aggregates, now);
     });
     this.flushLate = (now, maxWindows = 5000) => {
       const { windowMs } = this.#opts;
