@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Campus, DeviceInfo } from '../../shared/campus.ts';
 import { ERRORS } from '../../shared/errors.ts';
 import type { DeviceStatus } from '../../shared/events.ts';
@@ -22,27 +22,36 @@ import { cookieValue, SessionStore } from './sessions.ts';
 
 const PAGE = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 
-const PAGE_GZIP = gzipSync(PAGE, { level: 9 });
-
-function acceptsGzip(header: string | string[] | undefined): boolean {
-  return /\bgzip\b/.test(String(header ?? ''));
+/** A file the gateway serves from memory, plain and gzipped (the page must work with the internet down). */
+interface Asset {
+  type: string;
+  body: Buffer;
+  gzip: Buffer;
+  cacheControl: string;
 }
 
-/**
- * The page's only library, served by the gateway itself (no CDN: the page must work with the internet
- * down): uPlot (MIT) for the room charts, held in memory plain and gzipped.
- */
+function asset(body: Buffer, type: string, cacheControl: string): Asset {
+  return { type, body, gzip: gzipSync(body, { level: 9 }), cacheControl };
+}
+
+/** The page, and its only library: uPlot (MIT) for the room charts. */
+const PAGE_ASSET = asset(Buffer.from(PAGE), 'text/html; charset=utf-8', 'no-cache');
 const ASSETS = (() => {
   const require = createRequire(import.meta.url);
-  const asset = (file: string, type: string) => {
-    const body = readFileSync(require.resolve(file));
-    return { type, body, gzip: gzipSync(body, { level: 9 }) };
-  };
+  const file = (name: string, type: string) =>
+    asset(readFileSync(require.resolve(name)), type, 'max-age=86400');
   return new Map([
-    ['uplot.js', asset('uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8')],
-    ['uplot.css', asset('uplot/dist/uPlot.min.css', 'text/css; charset=utf-8')],
+    ['uplot.js', file('uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8')],
+    ['uplot.css', file('uplot/dist/uPlot.min.css', 'text/css; charset=utf-8')],
   ]);
 })();
+
+function sendAsset(req: FastifyRequest, reply: FastifyReply, a: Asset) {
+  reply.type(a.type).header('cache-control', a.cacheControl).header('vary', 'accept-encoding');
+  if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')))
+    return reply.header('content-encoding', 'gzip').send(a.gzip);
+  return reply.send(a.body);
+}
 
 /**
  * Content-Security-Policy: only the gateway's own resources; the page's inline script is allowed by its
@@ -117,23 +126,12 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
   const sessions = deps.auth.sessions ?? new SessionStore();
   installStaffAuth(app, { now: deps.now, ...deps.auth, sessions });
 
-  app.get('/', async (req, reply) => {
-    reply
-      .type('text/html; charset=utf-8')
-      .header('vary', 'accept-encoding')
-      .header('cache-control', 'no-cache');
-    if (acceptsGzip(req.headers['accept-encoding']))
-      return reply.header('content-encoding', 'gzip').send(PAGE_GZIP);
-    return reply.send(PAGE);
-  });
+  app.get('/', async (req, reply) => sendAsset(req, reply, PAGE_ASSET));
 
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
-    const asset = ASSETS.get(req.params.name);
-    if (!asset) return reply.code(404).send(notFound(`asset ${req.params.name}`));
-    reply.type(asset.type).header('cache-control', 'max-age=86400').header('vary', 'accept-encoding');
-    if (acceptsGzip(req.headers['accept-encoding']))
-      return reply.header('content-encoding', 'gzip').send(asset.gzip);
-    return reply.send(asset.body);
+    const a = ASSETS.get(req.params.name);
+    if (!a) return reply.code(404).send(notFound(`asset ${req.params.name}`));
+    return sendAsset(req, reply, a);
   });
 
   // Live, and nothing critical: a journal that cannot write, a disk below its guard… (pipeline.conditions).
