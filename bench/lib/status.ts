@@ -4,6 +4,7 @@
  * with the PUBACKs they counted, so a throughput figure can't come from acks that were never journaled.
  */
 import { hashPassword } from '../../gateway/registry/index.ts';
+import { metricSamples } from '../../shared/prometheus-text.ts';
 
 export const BENCH_STAFF = { username: 'bench', password: 'bench-staff-pw' } as const;
 
@@ -61,11 +62,11 @@ export async function gatewayCounts(httpPort: number): Promise<GatewayCounts> {
   if (!m.ok) throw new Error(`/api/status: HTTP ${res.status}; /metrics: HTTP ${m.status}`);
   const text = await m.text();
   const rejected: Record<string, number> = {};
-  for (const [labels, v] of samples(text, 'ct_readings_rejected_total')) {
+  for (const [labels, v] of metricSamples(text, 'ct_readings_rejected_total')) {
     if (labels['source'] === 'mqtt' && v > 0) rejected[labels['code'] ?? '?'] = v;
   }
   const one = (name: string, source?: string) =>
-    samples(text, name).find(([l]) => source === undefined || l['source'] === source)?.[1];
+    metricSamples(text, name).find(([l]) => source === undefined || l['source'] === source)?.[1];
   return {
     via: '/metrics',
     accepted: one('ct_readings_accepted_total', 'mqtt') ?? 0,
@@ -99,9 +100,9 @@ export async function heapBreakdown(httpPort: number): Promise<HeapBreakdown | n
   }
   const text = await res.text();
   const mb = (v: number | undefined) => Math.round(((v ?? 0) / 2 ** 20) * 10) / 10;
-  const one = (name: string) => samples(text, name)[0]?.[1];
+  const one = (name: string) => metricSamples(text, name)[0]?.[1];
   const spacesUsed: Record<string, number> = {};
-  for (const [labels, v] of samples(text, 'ct_nodejs_heap_space_size_used_bytes'))
+  for (const [labels, v] of metricSamples(text, 'ct_nodejs_heap_space_size_used_bytes'))
     if (labels['space']) spacesUsed[labels['space']] = mb(v);
   return {
     heapTotal: mb(one('ct_nodejs_heap_size_total_bytes')),
@@ -109,20 +110,4 @@ export async function heapBreakdown(httpPort: number): Promise<HeapBreakdown | n
     external: mb(one('ct_nodejs_external_memory_bytes')),
     spacesUsed,
   };
-}
-
-/** Prometheus text format: the samples of one metric as [labels, value]. */
-function samples(text: string, metric: string): [Record<string, string>, number][] {
-  const out: [Record<string, string>, number][] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(metric) || (line[metric.length] !== '{' && line[metric.length] !== ' ')) continue;
-    const labels: Record<string, string> = {};
-    const close = line.lastIndexOf('}');
-    if (line[metric.length] === '{') {
-      for (const m of line.slice(metric.length + 1, close).matchAll(/(\w+)="([^"]*)"/g))
-        labels[m[1]!] = m[2]!;
-    }
-    out.push([labels, Number(line.slice(close === -1 ? metric.length : close + 1).trim())]);
-  }
-  return out;
 }

@@ -6,6 +6,7 @@
  * /metrics before and after.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { metricSamples } from '../prometheus-text.ts';
 import type { ReplayRow } from './parse.ts';
 
 export interface ReplayOptions {
@@ -97,9 +98,9 @@ export async function replayOverMqtt(rows: readonly ReplayRow[], opts: ReplayOpt
 export async function mqttRefusals(metricsUrl: string): Promise<Record<string, number>> {
   const text = await (await fetch(metricsUrl)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^ct_readings_rejected_total\{([^}]*)\} (\d+)/gm)) {
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (labels.source === 'mqtt' && labels.code) out[labels.code] = (out[labels.code] ?? 0) + Number(m[2]);
+  for (const [labels, n] of metricSamples(text, 'ct_readings_rejected_total')) {
+    const code = labels.code;
+    if (labels.source === 'mqtt' && code) out[code] = (out[code] ?? 0) + n;
   }
   return out;
 }

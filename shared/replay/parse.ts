@@ -37,8 +37,9 @@ function parseTime(raw: unknown, where: string): number {
   throw new CampusTwinError('CT_ERR_SCHEMA', `${where}: time ${JSON.stringify(raw)} is not a date`);
 }
 
-export function parseJsonl(text: string, opts: ParseOptions = {}): ReplayRow[] {
-  const rows: ReplayRow[] = [];
+/** The objects of a JSONL text with their line numbers (blank lines skipped); a bad line throws. */
+export function jsonLines(text: string): { where: string; value: Record<string, unknown> }[] {
+  const out: { where: string; value: Record<string, unknown> }[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -52,7 +53,14 @@ export function parseJsonl(text: string, opts: ParseOptions = {}): ReplayRow[] {
     }
     if (typeof o !== 'object' || o === null || Array.isArray(o))
       throw new CampusTwinError('CT_ERR_SCHEMA', `${where}: expected an object`);
-    const r = o as Record<string, unknown>;
+    out.push({ where, value: o as Record<string, unknown> });
+  }
+  return out;
+}
+
+export function parseJsonl(text: string, opts: ParseOptions = {}): ReplayRow[] {
+  const rows: ReplayRow[] = [];
+  for (const { where, value: r } of jsonLines(text)) {
     const deviceId = typeof r.deviceId === 'string' ? r.deviceId : opts.device;
     if (!deviceId) throw new CampusTwinError('CT_ERR_SCHEMA', `${where}: no deviceId (or give --device)`);
     const readings: Record<string, number> = {};

@@ -5,8 +5,8 @@
  * requests in flight. The answers say what became of each batch: accepted/duplicates/ignored on 202, the
  * error code otherwise (the whole batch is then not stored). 429 and 503 are retried after Retry-After.
  */
-import { createHmac } from 'node:crypto';
-import { CampusTwinError } from '../errors.ts';
+import { signBody } from '../../gateway/ingest/webhooks/signature.ts';
+import { jsonLines } from './parse.ts';
 
 export interface WebhookReplayOptions {
   url: string;
@@ -33,23 +33,9 @@ export interface WebhookReplayResult {
   seconds: number;
 }
 
+/** One xAPI statement or Caliper event a line. */
 export function parseEventLines(text: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      throw new CampusTwinError('CT_ERR_NOT_JSON', `line ${i + 1} is not JSON`);
-    }
-    if (typeof o !== 'object' || o === null || Array.isArray(o))
-      throw new CampusTwinError('CT_ERR_SCHEMA', `line ${i + 1}: expected one event object`);
-    out.push(o as Record<string, unknown>);
-  }
-  return out;
+  return jsonLines(text).map((l) => l.value);
 }
 
 function bodyOf(source: 'caliper' | 'xapi', events: readonly Record<string, unknown>[]): string {
@@ -90,8 +76,7 @@ export async function replayOverWebhook(
       if (opts.secret) {
         const ts = String(Math.floor(Date.now() / 1000));
         headers['x-ct-timestamp'] = ts;
-        headers['x-ct-signature'] =
-          `sha256=${createHmac('sha256', opts.secret).update(`${ts}.${body}`).digest('hex')}`;
+        headers['x-ct-signature'] = `sha256=${signBody(Buffer.from(opts.secret), ts, body)}`;
       }
       r.requests++;
       const res = await fetch(opts.url, { method: 'POST', headers, body });
