@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { fsyncFile, syncDir } from './durable-file.ts';
 import { CampusTwinError } from './errors.ts';
 
 /** Copy the SQLite database `src` to `dest` (which must not exist) as of one moment; returns its size. */
@@ -34,7 +35,7 @@ export async function backupSqlite(src: string, dest: string): Promise<number> {
   checkIntegrity(tmp);
   fsyncFile(tmp);
   renameSync(tmp, dest);
-  fsyncFile(dirname(dest));
+  syncDir(dirname(dest));
   return statSync(dest).size;
 }
 
@@ -48,15 +49,6 @@ export function checkIntegrity(file: string): void {
       throw new CampusTwinError('CT_ERR_BACKUP', `${file} is damaged: ${problems.slice(0, 3).join('; ')}`);
   } finally {
     db.close();
-  }
-}
-
-export function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -29,7 +29,18 @@ export function writeFileDurable(file: string, data: string | Uint8Array, mode =
   syncDir(dirname(file));
 }
 
-function syncDir(dir: string): void {
+/** fsync a file that is already written (a copy, a backup). */
+export function fsyncFile(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync a directory, so that renames and new entries in it are on disk (where the filesystem allows). */
+export function syncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, 'r');

@@ -6,11 +6,13 @@
  * was taken. A restore goes only into an empty data dir, checks the copy first, and keeps the journal's
  * identity, so the restored gateway starts as the same journal.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { backupSqlite, checkIntegrity, fsyncFile, isEmptyDir } from '../../shared/backup.ts';
+import { backupSqlite, checkIntegrity, isEmptyDir } from '../../shared/backup.ts';
+import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.ts';
 import { CampusTwinError } from '../../shared/errors.ts';
+import { OUTBOX_CLASSES } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
 const SMALL_FILES = ['twin.json', 'pseudonym-dev.key'] as const;
@@ -34,13 +36,7 @@ function countsOf(
     const meta = (k: string) =>
       (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value ??
       null;
-    const outboxTables = (
-      db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'outbox\\_%' ESCAPE '\\'")
-        .all() as {
-        name: string;
-      }[]
-    ).map((t) => t.name);
+    const outboxTables = OUTBOX_CLASSES.map((cls) => `outbox_${cls}`);
     return {
       readings: one('SELECT count(*) AS n FROM readings'),
       outbox: outboxTables.reduce((sum, t) => sum + one(`SELECT count(*) AS n FROM "${t}"`), 0),
@@ -84,9 +80,7 @@ export async function backupGateway(
     files,
     counts,
   };
-  writeFileSync(join(outDir, 'backup.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  fsyncFile(join(outDir, 'backup.json'));
-  fsyncFile(outDir);
+  writeFileDurable(join(outDir, 'backup.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
@@ -113,6 +107,6 @@ export function restoreGateway(backupDir: string, dataDir: string): BackupManife
     copyFileSync(join(backupDir, name), join(dataDir, name));
     fsyncFile(join(dataDir, name));
   }
-  fsyncFile(dataDir);
+  syncDir(dataDir);
   return manifest;
 }
