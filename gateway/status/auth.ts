@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS } from '../../shared/errors.ts';
 import { PasswordVerifier } from '../registry/index.ts';
-import { cookieValue, SessionStore } from './sessions.ts';
+import { cookieValue, type SessionStore } from './sessions.ts';
 
 /** What a gateway without a staff account says at start and on every refused page or API request. */
 export const NO_STAFF_HINT =
@@ -29,8 +29,6 @@ export interface StaffAuthOptions {
   metricsPublic: boolean;
   staff: readonly { username: string; passwordHash: string }[];
   onFailure?: () => void;
-  now?: () => number;
-  sessions?: SessionStore;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -58,10 +56,14 @@ function wantsHtml(req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('text/html');
 }
 
-export function installStaffAuth(app: FastifyInstance, opts: StaffAuthOptions): void {
+/** `sessions` is the caller's: the live stream ends with the session it was opened with. */
+export function installStaffAuth(
+  app: FastifyInstance,
+  opts: StaffAuthOptions,
+  sessions: SessionStore,
+  now: () => number,
+): void {
   if (opts.open) return;
-  const now = opts.now ?? Date.now;
-  const sessions = opts.sessions ?? new SessionStore();
   const verifier = new PasswordVerifier();
   const users = new Map(opts.staff.map((s) => [s.username, s.passwordHash]));
   const check = async (user: string, password: string) => {

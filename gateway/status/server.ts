@@ -123,8 +123,8 @@ export function buildStatusApp(deps: StatusDeps): FastifyInstance {
     reply.headers(SECURITY_HEADERS);
   });
   // Created here so that a live stream can end with the session it was opened with (logout, expiry).
-  const sessions = deps.auth.sessions ?? new SessionStore();
-  installStaffAuth(app, { now: deps.now, ...deps.auth, sessions });
+  const sessions = new SessionStore();
+  installStaffAuth(app, deps.auth, sessions, deps.now);
 
   app.get('/', async (req, reply) => sendAsset(req, reply, PAGE_ASSET));
 
