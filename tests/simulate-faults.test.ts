@@ -37,9 +37,12 @@ describe('simulator faults on demand', () => {
       await expect
         .poll(
           async () => {
+            // Every publishing device has sent both kinds of fault (each on its own phase).
             const { devices: ds } = await getJson<{ devices: Device[] }>(`${t.httpUrl}/api/devices`);
-            const env1 = ds.find((d) => d.deviceId === 'env-1')!;
-            return (env1.rejected.CT_ERR_NOT_JSON ?? 0) > 0 && (env1.rejected.CT_ERR_OUT_OF_RANGE ?? 0) > 0;
+            return ['env-1', 'env-3', 'env-4'].every((id) => {
+              const d = ds.find((x) => x.deviceId === id)!;
+              return (d.rejected.CT_ERR_NOT_JSON ?? 0) > 0 && (d.rejected.CT_ERR_OUT_OF_RANGE ?? 0) > 0;
+            });
           },
           { timeout: 10_000 },
         )
