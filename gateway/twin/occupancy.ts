@@ -16,8 +16,14 @@
  *       a lingering CO2 level at night or at a weekend needs stronger evidence. A prior other than the
  *       usual-hours one is named in the reasons.
  *
- *     - Light: lights on (≳ L0 = lightOccupiedLux) is strong evidence of people, darkness strong evidence of
- *       none; daylight just above L0 is only mild evidence, so CO2 can overrule a sunny empty room.
+ *     - Light: lights on (≳ L0) is strong evidence of people, darkness strong evidence of none; daylight just
+ *       above L0 is only mild evidence, so CO2 can overrule a sunny empty room. L0 is the room's own: each
+ *       room learns its lit level from its light readings (a time-weighted histogram of readings ≥
+ *       lightLitMinLux; its lamps make the sharp mode, daylight spreads thin) and L0 = lightLitFraction of
+ *       it. Until lightLearnMinutes of lit readings are in, L0 = lightOccupiedLux. lightLitFraction (0.8)
+ *       was fitted on the UCI training file: its best single light threshold (365 lx) over its lit level
+ *       (450 lx); so a hall lit at 800 lx is not "occupied" at 560 lx of sunshine, nor a dim office
+ *       "empty" at 280 lx under its own lamps.
  *     - CO2: from the room's mass balance dC/dt = G − λ·(C − C_base), the CO2 generation rate
  *
  *           G ≈ slope + λ·(C − C_base)        (ppm/min; roughly 1–4 ppm/min per person in a small room)
@@ -47,8 +53,19 @@ export interface OccupancyConfig {
   sensorRecentMs: number;
   /** A motion=1 keeps the room occupied this long (K minutes). */
   motionHoldMs: number;
+  /** The light threshold until the room's lit level is learned (lightLearnMinutes of lit readings). */
   lightOccupiedLux: number;
   lightScaleLux: number;
+  /** Readings at or above this count towards the room's lit level (below: dark or dim daylight). */
+  lightLitMinLux: number;
+  /** Width of the lit-level histogram's bins. */
+  lightBinLux: number;
+  /** Minutes of lit readings before the learned level replaces lightOccupiedLux. */
+  lightLearnMinutes: number;
+  /** The histogram is halved whenever it holds more minutes than this (about two weeks of lit hours). */
+  lightMemoryMinutes: number;
+  /** The threshold is this share of the room's lit level (the histogram's mode). */
+  lightLitFraction: number;
   lightWeight: number;
   co2WindowMs: number;
   co2MaxSamples: number;
@@ -80,6 +97,11 @@ export const DEFAULT_OCCUPANCY_CONFIG: OccupancyConfig = {
   motionHoldMs: 10 * 60_000,
   lightOccupiedLux: 300,
   lightScaleLux: 50,
+  lightLitMinLux: 150,
+  lightBinLux: 20,
+  lightLearnMinutes: 60,
+  lightMemoryMinutes: 14 * 12 * 60,
+  lightLitFraction: 0.8,
   lightWeight: 4,
   co2WindowMs: 15 * 60_000,
   co2MaxSamples: 32,
@@ -108,6 +130,17 @@ export interface Co2Track {
   samples: [number, number][];
 }
 
+/**
+ * What the room's light sensor reads when the room is lit, learned from its readings: minutes of lit
+ * readings per lightBinLux bin (bin index → minutes). A room's own lamps give a sharp peak (the mode);
+ * daylight spreads thinly over many bins. Plain data, checkpointed with the twin.
+ */
+export interface LightTrack {
+  bins: Record<string, number>;
+  minutes: number;
+  lastTs: number | null;
+}
+
 export interface OccupancyState {
   occupied: boolean;
   confidence: number;
@@ -127,8 +160,61 @@ export interface OccupancyEvidence {
   prior?: { logOdds: number; reason: string };
   count?: { value: number; recent: boolean };
   motion?: { lastMotionTs: number | null; recent: boolean };
-  light?: { lux: number; weight: number };
+  light?: { lux: number; weight: number; level?: LightLevel };
   co2?: { ppm: number; weight: number };
+}
+
+/** The room's learned lit level and the threshold derived from it. */
+export interface LightLevel {
+  litLux: number;
+  thresholdLux: number;
+}
+
+export function initialLightTrack(): LightTrack {
+  return { bins: {}, minutes: 0, lastTs: null };
+}
+
+/**
+ * Counts a light reading into the histogram, weighted by the time since the previous one (at most 10
+ * minutes), so a sensor's rate does not matter. Late or duplicate readings are ignored.
+ */
+export function trackLight(track: LightTrack, ts: number, lux: number, cfg: OccupancyConfig): LightTrack {
+  if (track.lastTs !== null && ts <= track.lastTs) return track;
+  const minutes = track.lastTs === null ? 1 : Math.min(10, (ts - track.lastTs) / 60_000);
+  if (lux < cfg.lightLitMinLux) return { ...track, lastTs: ts };
+  const key = String(Math.floor(lux / cfg.lightBinLux));
+  let bins: Record<string, number> = { ...track.bins, [key]: (track.bins[key] ?? 0) + minutes };
+  let total = track.minutes + minutes;
+  if (total > cfg.lightMemoryMinutes) {
+    bins = Object.fromEntries(
+      Object.entries(bins)
+        .map(([k, v]) => [k, v / 2] as const)
+        .filter(([, v]) => v >= 0.25),
+    );
+    total /= 2;
+  }
+  return { bins, minutes: total, lastTs: ts };
+}
+
+/**
+ * The room's lit level: the centre of the busiest three adjacent bins, once lightLearnMinutes of lit
+ * readings are in; undefined before (the fixed lightOccupiedLux applies).
+ */
+export function lightLevel(track: LightTrack | undefined, cfg: OccupancyConfig): LightLevel | undefined {
+  if (!track || track.minutes < cfg.lightLearnMinutes) return undefined;
+  let best = -1;
+  let bestSum = 0;
+  for (const k of Object.keys(track.bins)) {
+    const i = Number(k);
+    const sum = (track.bins[i - 1] ?? 0) + (track.bins[i] ?? 0) + (track.bins[i + 1] ?? 0);
+    if (sum > bestSum || (sum === bestSum && i < best)) {
+      best = i;
+      bestSum = sum;
+    }
+  }
+  if (best < 0) return undefined;
+  const litLux = (best + 0.5) * cfg.lightBinLux;
+  return { litLux, thresholdLux: Math.max(cfg.lightLitMinLux, Math.round(cfg.lightLitFraction * litLux)) };
 }
 
 export function initialCo2Track(): Co2Track {
@@ -264,12 +350,14 @@ function environmentProbability(
   let light = false;
   let gas = false;
   if (ev.light && ev.light.weight > 0) {
-    const { lux, weight } = ev.light;
+    const { lux, weight, level } = ev.light;
+    const threshold = level?.thresholdLux ?? cfg.lightOccupiedLux;
     light = true;
-    logit += cfg.lightWeight * weight * Math.tanh((lux - cfg.lightOccupiedLux) / cfg.lightScaleLux);
-    reasons.push(
-      `light ${formatNumber(lux)} lx ${lux >= cfg.lightOccupiedLux ? '≥' : '<'} ${cfg.lightOccupiedLux}`,
-    );
+    logit += cfg.lightWeight * weight * Math.tanh((lux - threshold) / cfg.lightScaleLux);
+    const basis = level
+      ? ` (room lit at ${formatNumber(level.litLux)} lx)`
+      : ' (room lit level not learned yet)';
+    reasons.push(`light ${formatNumber(lux)} lx ${lux >= threshold ? '≥' : '<'} ${threshold}${basis}`);
   }
   if (ev.co2 && ev.co2.weight > 0 && co2.baselinePpm !== null) {
     const { ppm, weight } = ev.co2;

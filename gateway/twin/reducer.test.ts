@@ -195,7 +195,31 @@ describe('occupancy', () => {
     const flips = kinds(changes, 'occupancy');
     expect(flips).toHaveLength(1);
     expect(flips[0]).toMatchObject({ from: 'vacant', to: 'occupied' });
-    expect(flips[0]!.reasons.some((r) => r.startsWith('light 520 lx ≥ 300'))).toBe(true);
+    expect(flips[0]!.reasons).toContain('light 520 lx ≥ 300 (room lit level not learned yet)');
+  });
+
+  it('learns the room’s lit level from its light readings and judges light against it', () => {
+    // A lecture hall whose lamps give 800 lx: two lit hours (with some daylight spread below), then an empty
+    // afternoon at 560 lx of sunshine with CO2 decaying. Against the fixed 300 lx it would read occupied;
+    // against 80% of its own lit level (about 650 lx) it reads vacant, and the reason says why.
+    const lit: Reading[] = [];
+    for (let i = 0; i < 120; i++) {
+      lit.push(env('light', i % 5 === 0 ? 300 + 10 * (i % 20) : 790 + (i % 3) * 10, T0 + i * MIN));
+      lit.push(env('co2', 450 + 5 * Math.min(i, 60), T0 + i * MIN + 1000));
+    }
+    const afternoon: Reading[] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = T0 + (180 + i) * MIN;
+      afternoon.push(env('light', 560, t), env('co2', Math.max(450, 750 - 10 * i), t + 1000));
+    }
+    const learned = feed(feed(fresh([DEVICES[0]!]), lit).state, afternoon).state;
+    expect(learned.occupancy.occupied).toBe(false);
+    const reason = learned.occupancy.reasons.find((r) => r.startsWith('light 560 lx'));
+    expect(reason).toMatch(/^light 560 lx < 6[0-9]{2} \(room lit at (79|80|81)0 lx\)$/);
+    // The same afternoon in a room with no lit history: 560 lx counts as lights on.
+    const naive = feed(fresh([DEVICES[0]!]), afternoon.slice(-20)).state;
+    expect(naive.occupancy.reasons).toContain('light 560 lx ≥ 300 (room lit level not learned yet)');
+    expect(naive.occupancy.envProbability!).toBeGreaterThan(learned.occupancy.envProbability!);
   });
 
   it('lets a recent occupancy_count win over light and CO2', () => {

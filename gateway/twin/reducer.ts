@@ -35,12 +35,16 @@ import {
   evaluateOccupancy,
   evidenceWeight,
   initialCo2Track,
+  initialLightTrack,
   initialOccupancy,
+  type LightTrack,
+  lightLevel,
   type OccupancyConfig,
   type OccupancyEvidence,
   type OccupancyState,
   timePrior,
   trackCo2,
+  trackLight,
 } from './occupancy.ts';
 
 export type { Band, ComfortConfig, ComfortState } from './comfort.ts';
@@ -124,6 +128,8 @@ export interface RoomTwin {
   occupancy: OccupancyState;
   comfort: ComfortState;
   co2Track: Co2Track;
+  /** The room's learned lit level (absent in checkpoints from before it was learned). */
+  lightTrack?: LightTrack;
   lastMotionTs: number | null;
   /** Sum of the latest power of devices that are not offline. */
   powerKw: number;
@@ -152,6 +158,7 @@ export function initialRoomState(room: RoomInfo, devices: DeviceInfo[]): RoomTwi
     occupancy: initialOccupancy(),
     comfort: initialComfort(),
     co2Track: initialCo2Track(),
+    lightTrack: initialLightTrack(),
     lastMotionTs: null,
     powerKw: 0,
     energyTodayKwh: 0,
@@ -299,6 +306,8 @@ function applyReading(
     draft.lastMotionTs = ts;
   } else if (quantity === 'co2') {
     draft.co2Track = trackCo2(draft.co2Track, ts, value, cfg.occupancy);
+  } else if (quantity === 'light') {
+    draft.lightTrack = trackLight(draft.lightTrack ?? initialLightTrack(), ts, value, cfg.occupancy);
   }
 }
 
@@ -397,7 +406,10 @@ function occupancyEvidence(s: RoomTwin, now: number, cfg: TwinConfig): Occupancy
   if (motion || s.lastMotionTs !== null) {
     ev.motion = { lastMotionTs: s.lastMotionTs, recent: motion ? recent(motion) : false };
   }
-  if (light) ev.light = { lux: light.value, weight: weight(light) };
+  if (light) {
+    const level = lightLevel(s.lightTrack, cfg.occupancy);
+    ev.light = { lux: light.value, weight: weight(light), ...(level ? { level } : {}) };
+  }
   if (co2) ev.co2 = { ppm: co2.value, weight: weight(co2) };
   return ev;
 }
