@@ -49,6 +49,20 @@ describe('campus-twin dev', () => {
     expect(status.mode).toContain('dev');
     expect(status.uplink.connected).toBe(true);
 
+    // The simulated SDM120 meters (one per simulated room, behind one Modbus TCP endpoint) are polled.
+    expect(dev.stderr()).toMatch(/Modbus TCP meters {4}127\.0\.0\.1:\d+ {3}\(2 SDM120 meters/);
+    type Devices = { devices: { deviceId: string; modbus?: { counters: { ok: number; failed: number } } }[] };
+    const meters = await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${ports.gatewayHttp}/api/devices`);
+        const ms = ((await res.json()) as Devices).devices.filter((d) => d.deviceId.startsWith('meter-mb-'));
+        return ms.length === 2 && ms.every((m) => (m.modbus?.counters.ok ?? 0) > 0) ? ms : undefined;
+      },
+      20_000,
+      'the simulated Modbus meters read',
+    );
+    for (const m of meters) expect(m.modbus!.counters.failed, m.deviceId).toBe(0);
+
     const code = await dev.kill('SIGINT');
     expect(code).toBe(0);
     expect(dev.stderr()).toContain('stopping');

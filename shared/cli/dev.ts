@@ -5,6 +5,7 @@
  * the order that loses nothing (sensors, gateway, cloud, hub).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { untilSignal } from './signals.ts';
@@ -19,7 +20,7 @@ Options:
       --campus FILE         campus registry (default samples/campus.yaml; device passwords "sample-<id>")
       --rooms N             simulate the sensors of the first N rooms (default 6)
       --interval-ms N       each simulated device publishes every N ms (default 5000)
-      --random-ports        listen on free ports instead of 5672 / 1883 / 8080 / 8000
+      --random-ports        listen on free ports instead of 5672 / 1883 / 8080 / 8000 / 5020 (Modbus)
       --log-level L         fatal|error|warn|info|debug|trace|silent (default warn)
   -h, --help                show this help
 `;
@@ -52,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const level = values['log-level'] as 'warn';
   const dataDir = values['data-dir'];
   const random = values['random-ports'];
-  const [{ createHub, hubConfigFrom }, { createGateway }, { gatewayConfigFrom }, { loadCampus }] =
+  const [{ createHub, hubConfigFrom }, { createGateway }, { gatewayConfigFrom }, { campusFrom, loadCampus }] =
     await Promise.all([
       import('../../cloud/hub/index.ts'),
       import('../../gateway/app.ts'),
@@ -63,12 +64,21 @@ export async function run(argv: string[]): Promise<number> {
     { createCloud },
     { cloudConfigFrom },
     { createLogger },
-    { DEFAULT_COHORT, simDevicesFrom, startLmsSimulator, startMqttSimulator },
+    {
+      DEFAULT_COHORT,
+      simDevicesFrom,
+      simModbusDevicesFrom,
+      startLmsSimulator,
+      startModbusSimulator,
+      startMqttSimulator,
+    },
+    { readYamlFile },
   ] = await Promise.all([
     import('../../cloud/app.ts'),
     import('../../cloud/config/index.ts'),
     import('../logger.ts'),
     import('../simulate/index.ts'),
+    import('../config.ts'),
   ]);
   const logger = createLogger({ level });
   const hubName = 'campus-twin';
@@ -85,7 +95,29 @@ export async function run(argv: string[]): Promise<number> {
   await hub.start();
   const connectionString = hub.connectionString();
 
-  const campus = loadCampus(values.campus);
+  // The sample campus plus an SDM120 energy meter per simulated room, polled over Modbus TCP: the meters sit
+  // behind one Modbus TCP gateway (one port, a unit id each), as on a real RS-485 bus, served by the
+  // simulator from the meter's register profile.
+  const modbusPort = random ? await freePort() : 5020;
+  const campusRaw = readYamlFile(values.campus) as { devices?: unknown[] };
+  const meterRooms = [...loadCampus(values.campus).rooms.keys()].slice(0, rooms);
+  campusRaw.devices = [
+    ...(campusRaw.devices ?? []),
+    ...meterRooms.map((roomId, i) => ({
+      id: `meter-mb-${roomId}`,
+      roomId,
+      kind: 'modbus-meter',
+      modbus: {
+        host: '127.0.0.1',
+        port: modbusPort,
+        unitId: i + 1,
+        profile: 'sdm120',
+        pollIntervalMs: Math.max(1_000, intervalMs),
+      },
+    })),
+  ];
+  const campus = campusFrom(campusRaw, values.campus);
+  const modbus = await startModbusSimulator({ devices: simModbusDevicesFrom(campus) });
   const lmsSecret = randomBytes(24).toString('hex');
   const gateway = createGateway(
     gatewayConfigFrom({
@@ -148,6 +180,7 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin dev — everything on this machine, data under ${dataDir}\n` +
       `  gateway status page  http://localhost:${ports.gatewayHttp}/   (dev mode: open, anonymous devices allowed)\n` +
       `  gateway MQTT         ${mqttUrl}   (${devices.length} simulated devices in ${rooms} rooms, every ${intervalMs} ms)\n` +
+      `  Modbus TCP meters    127.0.0.1:${modbusPort}   (${meterRooms.length} SDM120 meters, unit ids 1-${meterRooms.length}, polled by the gateway)\n` +
       `  gateway xAPI webhook http://localhost:${ports.gatewayHttp}/webhooks/lms/xapi   (a simulated cohort of ${DEFAULT_COHORT.students} students)\n` +
       `  cloud API            http://localhost:${ports.cloudHttp}/api/gateways\n` +
       `  local Event Hubs     ${connectionString}  (hub "${hubName}")\n` +
@@ -159,7 +192,20 @@ export async function run(argv: string[]): Promise<number> {
   await sim.stop();
   await lms.stop();
   await gateway.stop();
+  await modbus.stop();
   await cloud.stop();
   await hub.stop();
   return 0;
+}
+
+/** A port free on 127.0.0.1 right now (for the simulated Modbus endpoint, which cannot listen on 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,18 +1,26 @@
-/** `campus-twin simulate`: simulated MQTT sensors for the rooms of a campus registry, until Ctrl-C. */
+/**
+ * `campus-twin simulate`: simulated MQTT sensors for the rooms of a campus registry, its Modbus TCP devices
+ * served from their register profiles, and an LMS cohort, until Ctrl-C.
+ */
 import { parseArgs } from 'node:util';
 import { untilSignal } from '../cli/signals.ts';
 import {
   DEFAULT_COHORT,
   type LmsSim,
+  type ModbusSim,
   simDevicesFrom,
+  simModbusDevicesFrom,
   startLmsSimulator,
+  startModbusSimulator,
   startMqttSimulator,
 } from './index.ts';
 
 const HELP = `Usage: campus-twin simulate [options]
 
 Publishes simulated telemetry (lecture-hour occupancy driving CO2, temperature, light and power) from the
-MQTT devices of a campus registry, each over its own connection with its own credentials.
+MQTT devices of a campus registry, each over its own connection with its own credentials; with --modbus,
+also serves the registry's Modbus TCP devices (meters, room sensors) at their host:port from their register
+maps, for the gateway to poll.
 
 Options:
       --mqtt URL            broker (default mqtt://localhost:1883)
@@ -23,6 +31,10 @@ Options:
                             same seed send the same readings at the same times
       --password-template T device password, {id} replaced by the device id (default "sample-{id}",
                             the sample campus's); "" connects without credentials (dev mode gateways)
+Modbus TCP devices:
+      --modbus              serve the campus's Modbus TCP devices (default: off)
+      --meter-failing IDS   these Modbus devices answer every read with exception 04 (device failure)
+      --meter-busy-every N  every Nth read of each Modbus device is refused with exception 06 (busy)
 LMS activity (xAPI statements for a cohort, a share of which disengages; signed, to the gateway's webhook):
       --lms-webhook URL     e.g. http://localhost:8080/webhooks/lms/xapi (default: no LMS activity)
       --lms-secret-env NAME the webhook's HMAC secret, from this environment variable
@@ -51,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
       quiet: { type: 'string' },
       'bad-payload-every': { type: 'string' },
       'out-of-range-every': { type: 'string' },
+      modbus: { type: 'boolean' },
+      'meter-failing': { type: 'string' },
+      'meter-busy-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,6 +92,32 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.seed ? { seed: values.seed } : {}),
   });
   const template = values['password-template'];
+  const busyEvery = values['meter-busy-every'] === undefined ? 0 : Number(values['meter-busy-every']);
+  if (!Number.isInteger(busyEvery) || busyEvery < 0) {
+    process.stderr.write('campus-twin simulate: --meter-busy-every must be an integer ≥ 0\n');
+    return 2;
+  }
+  let modbus: ModbusSim | undefined;
+  if (values.modbus) {
+    const served = simModbusDevicesFrom(campus, values.seed ? { seed: values.seed } : {});
+    try {
+      modbus = await startModbusSimulator({
+        devices: served,
+        faults: {
+          ...(values['meter-failing']
+            ? { failing: values['meter-failing'].split(',').map((d) => d.trim()) }
+            : {}),
+          busyEvery,
+        },
+      });
+    } catch (err) {
+      process.stderr.write(`campus-twin simulate: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(
+      `campus-twin simulate: ${served.length} Modbus devices served on ${modbus.endpoints.join(', ') || 'no endpoint'}\n`,
+    );
+  }
   const errors = new Map<string, string>();
   const sim = startMqttSimulator({
     url: values.mqtt,
@@ -104,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
         'campus-twin simulate: --lms-webhook needs --lms-secret-env naming a set variable\n',
       );
       await sim.stop();
+      await modbus?.stop();
       return 2;
     }
     lms = startLmsSimulator({
@@ -124,7 +166,8 @@ export async function run(argv: string[]): Promise<number> {
   const report = setInterval(
     () =>
       process.stderr.write(
-        `simulate: ${sim.published} readings published${sim.faulty ? `, ${sim.faulty} faulty payloads` : ''}\n`,
+        `simulate: ${sim.published} readings published${sim.faulty ? `, ${sim.faulty} faulty payloads` : ''}` +
+          `${modbus ? `; Modbus ${modbus.reads} reads answered, ${modbus.exceptions} exceptions` : ''}\n`,
       ),
     30_000,
   );
@@ -132,5 +175,6 @@ export async function run(argv: string[]): Promise<number> {
   clearInterval(report);
   await sim.stop();
   await lms?.stop();
+  await modbus?.stop();
   return 0;
 }
