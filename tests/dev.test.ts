@@ -63,6 +63,20 @@ describe('campus-twin dev', () => {
     );
     for (const m of meters) expect(m.modbus!.counters.failed, m.deviceId).toBe(0);
 
+    // The simulated admin systems post to the admin webhook (the cohort's first enrolment at least).
+    const adminAccepted = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${ports.gatewayHttp}/metrics`)).text();
+        const n = Number(
+          /ct_webhook_events_total\{source="admin",result="accepted"\} (\d+)/.exec(text)?.[1] ?? 0,
+        );
+        return n > 0 ? n : undefined;
+      },
+      10_000,
+      'admin events accepted',
+    );
+    expect(adminAccepted).toBeGreaterThan(0);
+
     const code = await dev.kill('SIGINT');
     expect(code).toBe(0);
     expect(dev.stderr()).toContain('stopping');

@@ -68,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       DEFAULT_COHORT,
       simDevicesFrom,
       simModbusDevicesFrom,
+      startAdminSimulator,
       startLmsSimulator,
       startModbusSimulator,
       startMqttSimulator,
@@ -130,7 +131,13 @@ export async function run(argv: string[]): Promise<number> {
       aggregate: { windowMs: 10_000, allowedLatenessMs: 5_000 },
       uplink: { connectionString, hubName, lingerMs: { twin: 1_000, event: 1_000, aggregate: 1_000 } },
       // The xAPI webhook for the simulated cohort, signed with a secret made for this run.
-      webhooks: { sources: { xapi: { enabled: true, auth: 'hmac', secret: lmsSecret } } },
+      // The admin webhook for the simulated records, timetabling and maintenance systems, with the same secret.
+      webhooks: {
+        sources: {
+          xapi: { enabled: true, auth: 'hmac', secret: lmsSecret },
+          admin: { enabled: true, auth: 'hmac', secret: lmsSecret },
+        },
+      },
       log: { level },
     }),
     { campus, logger },
@@ -169,6 +176,17 @@ export async function run(argv: string[]): Promise<number> {
     onError: (err) => logger.warn({ err: err.message }, 'simulated LMS error'),
   });
 
+  // Enrolments of that cohort (and withdrawals of those who drop out), the simulated rooms' bookings (the
+  // same timetable the sensors follow) and work orders.
+  const admin = startAdminSimulator({
+    url: `http://127.0.0.1:${gateway.ports.http}/webhooks/admin`,
+    secret: lmsSecret,
+    intervalMs,
+    cohort: { ...DEFAULT_COHORT, termStart: Date.now() },
+    rooms: meterRooms.map((roomId) => ({ roomId })),
+    onError: (err) => logger.warn({ err: err.message }, 'simulated admin error'),
+  });
+
   const ports = {
     amqp: hub.port,
     mqtt: gateway.ports.mqtt,
@@ -181,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
       `  gateway status page  http://localhost:${ports.gatewayHttp}/   (dev mode: open, anonymous devices allowed)\n` +
       `  gateway MQTT         ${mqttUrl}   (${devices.length} simulated devices in ${rooms} rooms, every ${intervalMs} ms)\n` +
       `  Modbus TCP meters    127.0.0.1:${modbusPort}   (${meterRooms.length} SDM120 meters, unit ids 1-${meterRooms.length}, polled by the gateway)\n` +
+      `  gateway admin webhook http://localhost:${ports.gatewayHttp}/webhooks/admin   (enrolments, bookings, work orders)\n` +
       `  gateway xAPI webhook http://localhost:${ports.gatewayHttp}/webhooks/lms/xapi   (a simulated cohort of ${DEFAULT_COHORT.students} students)\n` +
       `  cloud API            http://localhost:${ports.cloudHttp}/api/gateways\n` +
       `  local Event Hubs     ${connectionString}  (hub "${hubName}")\n` +
@@ -191,6 +210,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stderr.write('campus-twin dev: stopping…\n');
   await sim.stop();
   await lms.stop();
+  await admin.stop();
   await gateway.stop();
   await modbus.stop();
   await cloud.stop();

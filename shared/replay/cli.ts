@@ -34,8 +34,9 @@ Options:
                               from its /metrics
       --in-flight N           unacknowledged publishes at most (default 100)
 Webhook replay:
-      --webhook URL           the gateway's webhook for the events (…/webhooks/lms/xapi or …/caliper)
-      --source xapi|caliper   default: from the URL
+      --webhook URL           the gateway's webhook for the events (…/webhooks/lms/xapi, …/caliper or
+                              …/webhooks/admin)
+      --source S              xapi, caliper or admin (default: from the URL's last part, else xapi)
       --secret-env NAME       the HMAC secret, from this environment variable (not on the command line)
       --bearer-env NAME       a bearer token instead, from this environment variable
       --batch N               events per request (default 100)
@@ -144,9 +145,10 @@ async function replayWebhook(
   values: { webhook?: string; source?: string; 'secret-env'?: string; 'bearer-env'?: string; batch: string },
 ): Promise<number> {
   const url = values.webhook!;
-  const source = values.source ?? (url.replace(/\/$/, '').endsWith('/caliper') ? 'caliper' : 'xapi');
-  if (source !== 'xapi' && source !== 'caliper') {
-    process.stderr.write(`--source must be xapi or caliper, not ${source}\n`);
+  const tail = url.replace(/\/$/, '').split('/').at(-1);
+  const source = values.source ?? (tail === 'caliper' || tail === 'admin' ? tail : 'xapi');
+  if (source !== 'xapi' && source !== 'caliper' && source !== 'admin') {
+    process.stderr.write(`--source must be xapi, caliper or admin, not ${source}\n`);
     return 2;
   }
   const fromEnv = (name: string | undefined) => {

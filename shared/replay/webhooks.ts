@@ -1,5 +1,5 @@
 /**
- * Replays learning events (a JSONL file, one xAPI statement or Caliper event a line) through a gateway's
+ * Replays learning or admin events (a JSONL file, one xAPI statement, Caliper or admin event a line) through a gateway's
  * real webhook: batches of `batch` events, each request signed as the gateway checks it (HMAC-SHA256 of
  * "<unix seconds>.<body>" in x-ct-signature, the seconds in x-ct-timestamp) or with a bearer token, a few
  * requests in flight. The answers say what became of each batch: accepted/duplicates/ignored on 202, the
@@ -10,7 +10,7 @@ import { jsonLines } from './parse.ts';
 
 export interface WebhookReplayOptions {
   url: string;
-  source: 'caliper' | 'xapi';
+  source: 'caliper' | 'xapi' | 'admin';
   secret?: string;
   bearer?: string;
   batch: number;
@@ -38,8 +38,9 @@ export function parseEventLines(text: string): Record<string, unknown>[] {
   return jsonLines(text).map((l) => l.value);
 }
 
-function bodyOf(source: 'caliper' | 'xapi', events: readonly Record<string, unknown>[]): string {
+function bodyOf(source: WebhookReplayOptions['source'], events: readonly Record<string, unknown>[]): string {
   if (source === 'xapi') return JSON.stringify(events);
+  if (source === 'admin') return JSON.stringify({ events });
   return JSON.stringify({
     sensor: 'urn:campus-twin:replay',
     sendTime: new Date().toISOString(),

@@ -5,11 +5,13 @@
 import { parseArgs } from 'node:util';
 import { untilSignal } from '../cli/signals.ts';
 import {
+  type AdminSim,
   DEFAULT_COHORT,
   type LmsSim,
   type ModbusSim,
   simDevicesFrom,
   simModbusDevicesFrom,
+  startAdminSimulator,
   startLmsSimulator,
   startModbusSimulator,
   startMqttSimulator,
@@ -39,6 +41,9 @@ LMS activity (xAPI statements for a cohort, a share of which disengages; signed,
       --lms-webhook URL     e.g. http://localhost:8080/webhooks/lms/xapi (default: no LMS activity)
       --lms-secret-env NAME the webhook's HMAC secret, from this environment variable
       --students N          cohort size (default 60); --disengage-share F (default 0.2)
+Admin systems (enrolments and withdrawals of the cohort, the simulated rooms' bookings, work orders):
+      --admin-webhook URL   e.g. http://localhost:8080/webhooks/admin (default: no admin events)
+      --admin-secret-env NAME  its HMAC secret from this variable (or --admin-bearer-env NAME: a token)
 Faults on demand (for drills: the status page should show each):
       --quiet IDS           these devices (comma-separated) connect but never publish: stale, then offline
       --bad-payload-every N every Nth publish of each device is truncated JSON (CT_ERR_NOT_JSON)
@@ -58,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       'lms-webhook': { type: 'string' },
       'lms-secret-env': { type: 'string' },
+      'admin-webhook': { type: 'string' },
+      'admin-secret-env': { type: 'string' },
+      'admin-bearer-env': { type: 'string' },
       students: { type: 'string' },
       'disengage-share': { type: 'string' },
       quiet: { type: 'string' },
@@ -163,6 +171,36 @@ export async function run(argv: string[]): Promise<number> {
     });
     process.stderr.write(`campus-twin simulate: LMS cohort → ${values['lms-webhook']}\n`);
   }
+  let admin: AdminSim | undefined;
+  if (values['admin-webhook']) {
+    const secret = values['admin-secret-env'] ? process.env[values['admin-secret-env']] : undefined;
+    const bearer = values['admin-bearer-env'] ? process.env[values['admin-bearer-env']] : undefined;
+    if (!secret && !bearer) {
+      process.stderr.write(
+        'campus-twin simulate: --admin-webhook needs --admin-secret-env or --admin-bearer-env naming a set variable\n',
+      );
+      await sim.stop();
+      await lms?.stop();
+      await modbus?.stop();
+      return 2;
+    }
+    admin = startAdminSimulator({
+      url: values['admin-webhook'],
+      ...(secret ? { secret } : { bearer: bearer! }),
+      intervalMs,
+      cohort: {
+        ...DEFAULT_COHORT,
+        termStart: Date.now(),
+        ...(values.seed ? { seed: values.seed } : {}),
+        ...(values.students ? { students: Number(values.students) } : {}),
+        ...(values['disengage-share'] ? { disengageShare: Number(values['disengage-share']) } : {}),
+      },
+      rooms: [...new Set(devices.map((d) => d.roomId))].map((roomId) => ({ roomId })),
+      ...(values.seed ? { seed: values.seed } : {}),
+      onError: (err) => process.stderr.write(`simulate: admin: ${err.message}\n`),
+    });
+    process.stderr.write(`campus-twin simulate: admin events → ${values['admin-webhook']}\n`);
+  }
   const report = setInterval(
     () =>
       process.stderr.write(
@@ -175,6 +213,7 @@ export async function run(argv: string[]): Promise<number> {
   clearInterval(report);
   await sim.stop();
   await lms?.stop();
+  await admin?.stop();
   await modbus?.stop();
   return 0;
 }

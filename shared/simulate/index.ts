@@ -1,3 +1,9 @@
+export {
+  type AdminSim,
+  type AdminSimOptions,
+  adminEventsBetween,
+  startAdminSimulator,
+} from './admin.ts';
 export { simDevicesFrom } from './campus.ts';
 export { DEFAULT_COHORT, type LmsCohort, type LmsSim, startLmsSimulator, statementsBetween } from './lms.ts';
 export {

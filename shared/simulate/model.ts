@@ -37,6 +37,14 @@ export function unitHash(...parts: (string | number)[]): number {
   return (h >>> 0) / 4294967296;
 }
 
+/** Whether the timetable books the room for the hour holding `ts` (weekdays 09-18 UTC, 60% of hours). */
+export function bookedHour(roomId: string, ts: number): boolean {
+  const d = new Date(ts);
+  const hour = d.getUTCHours();
+  if (d.getUTCDay() < 1 || d.getUTCDay() > 5 || hour < 9 || hour >= 18) return false;
+  return unitHash(roomId, Math.floor(ts / 3_600_000)) < 0.6;
+}
+
 /** People in a room at `ts`: a lecture-hour timetable drawn per room and hour. */
 export function peopleAt(roomId: string, capacity: number, ts: number): number {
   const d = new Date(ts);
@@ -44,8 +52,7 @@ export function peopleAt(roomId: string, capacity: number, ts: number): number {
   const weekday = d.getUTCDay() >= 1 && d.getUTCDay() <= 5;
   if (!weekday || hour < 9 || hour >= 18) return 0;
   const hourKey = Math.floor(ts / 3_600_000);
-  const booked = unitHash(roomId, hourKey) < 0.6;
-  if (!booked) return 0;
+  if (!bookedHour(roomId, ts)) return 0;
   const minute = d.getUTCMinutes();
   // Arrive in the first 5 minutes, leave in the last 10.
   if (minute >= 50) return 0;
