@@ -81,4 +81,62 @@ describe('campus-twin dev', () => {
     expect(code).toBe(0);
     expect(dev.stderr()).toContain('stopping');
   }, 90_000);
+
+  it('runs an uplink outage drill on demand: the hub goes down, the backlog grows, the gateway reconnects and sends', async () => {
+    const drillDir = tempDir('ct-dev-drill-');
+    const drill = await startCli(
+      [
+        'dev',
+        '--data-dir',
+        drillDir,
+        '--random-ports',
+        '--rooms',
+        '2',
+        '--interval-ms',
+        '300',
+        '--uplink-outage-every',
+        '20',
+        '--uplink-outage-for',
+        '11',
+      ],
+      {},
+      'dev:ready',
+    );
+    try {
+      type Status = { uplink: { connected: boolean; backlog: { rows: number }; sent: { items: number } } };
+      const status = async () =>
+        (await (
+          await fetch(`http://127.0.0.1:${drill.ready.ports.gatewayHttp}/api/status`)
+        ).json()) as Status;
+      await waitFor(
+        () => drill.stderr().includes('uplink outage drill: hub down for 11 s'),
+        30_000,
+        'the drill',
+      );
+      const down = await waitFor(
+        async () => {
+          const s = await status();
+          return !s.uplink.connected && s.uplink.backlog.rows > 0 ? s : undefined;
+        },
+        // The uplink notices at its next send: at the latest the next 10 s window's aggregates.
+        15_000,
+        'the gateway offline with a backlog',
+      );
+      expect(down.uplink.backlog.rows).toBeGreaterThan(0);
+      // Back on the same port: the gateway reconnects by itself and sends what it kept.
+      const up = await waitFor(
+        async () => {
+          const s = await status();
+          return drill.stderr().includes('hub back') && s.uplink.connected ? s : undefined;
+        },
+        20_000,
+        'the hub back and the gateway reconnected',
+      );
+      expect(up.uplink.sent.items).toBeGreaterThan(0);
+      expect(await drill.kill('SIGINT')).toBe(0);
+    } finally {
+      await drill.kill('SIGKILL');
+      rmSync(drillDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

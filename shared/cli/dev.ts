@@ -22,6 +22,10 @@ Options:
       --interval-ms N       each simulated device publishes every N ms (default 5000)
       --random-ports        listen on free ports instead of 5672 / 1883 / 8080 / 8000 / 5020 (Modbus)
       --log-level L         fatal|error|warn|info|debug|trace|silent (default warn)
+Drills (faults on demand; see also campus-twin simulate --help):
+      --uplink-outage-every S  every S seconds, take the local Event Hubs hub down (an internet outage as
+                               the gateway sees it): the status page shows the backlog grow, then drain
+      --uplink-outage-for S    how long each outage lasts (default 30)
   -h, --help                show this help
 `;
 
@@ -35,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
       'interval-ms': { type: 'string', default: '5000' },
       'random-ports': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: 'warn' },
+      'uplink-outage-every': { type: 'string' },
+      'uplink-outage-for': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,6 +53,14 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(rooms) || rooms < 0 || !Number.isInteger(intervalMs) || intervalMs < 100) {
     process.stderr.write(
       'campus-twin dev: --rooms must be an integer ≥ 0 and --interval-ms an integer ≥ 100\n',
+    );
+    return 2;
+  }
+  const outageEvery = values['uplink-outage-every'] === undefined ? 0 : Number(values['uplink-outage-every']);
+  const outageFor = Number(values['uplink-outage-for']);
+  if (!(outageEvery >= 0) || !(outageFor > 0) || (outageEvery > 0 && outageFor >= outageEvery)) {
+    process.stderr.write(
+      'campus-twin dev: --uplink-outage-every and --uplink-outage-for are seconds, the outage shorter than the period\n',
     );
     return 2;
   }
@@ -84,16 +98,13 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ level });
   const hubName = 'campus-twin';
 
-  const hub = createHub(
-    hubConfigFrom({
-      host: '127.0.0.1',
-      port: random ? 0 : 5672,
-      dataDir: join(dataDir, 'hub'),
-      hubs: [hubName],
-    }),
-    { logger },
-  );
+  const newHub = (port: number) =>
+    createHub(hubConfigFrom({ host: '127.0.0.1', port, dataDir: join(dataDir, 'hub'), hubs: [hubName] }), {
+      logger,
+    });
+  let hub = newHub(random ? 0 : 5672);
   await hub.start();
+  const hubPort = hub.port;
   const connectionString = hub.connectionString();
 
   // The sample campus plus an SDM120 energy meter per simulated room, polled over Modbus TCP: the meters sit
@@ -187,6 +198,28 @@ export async function run(argv: string[]): Promise<number> {
     onError: (err) => logger.warn({ err: err.message }, 'simulated admin error'),
   });
 
+  // The outage drill: the hub goes down and comes back on the same port with its data (the gateway keeps
+  // everything meanwhile and drains it after), on a timer.
+  let drill: NodeJS.Timeout | undefined;
+  let drilling: Promise<void> = Promise.resolve();
+  let endOutage: (() => void) | undefined;
+  if (outageEvery > 0) {
+    drill = setInterval(() => {
+      drilling = drilling.then(async () => {
+        process.stderr.write(`campus-twin dev: uplink outage drill: hub down for ${outageFor} s\n`);
+        await hub.stop();
+        await new Promise<void>((resolve) => {
+          endOutage = resolve;
+          setTimeout(resolve, outageFor * 1000);
+        });
+        if (!drill) return; // stopping
+        hub = newHub(hubPort);
+        await hub.start();
+        process.stderr.write('campus-twin dev: uplink outage drill: hub back\n');
+      });
+    }, outageEvery * 1000);
+  }
+
   const ports = {
     amqp: hub.port,
     mqtt: gateway.ports.mqtt,
@@ -208,6 +241,10 @@ export async function run(argv: string[]): Promise<number> {
 
   await untilSignal();
   process.stderr.write('campus-twin dev: stopping…\n');
+  clearInterval(drill);
+  drill = undefined;
+  endOutage?.();
+  await drilling;
   await sim.stop();
   await lms.stop();
   await admin.stop();
