@@ -612,6 +612,23 @@ describe('event time', () => {
     expect(burst.state.occupancy.since! - old).toBe(live.state.occupancy.since! - T0);
   });
 
+  it('replays history into a room that has only ticked by the wall clock as into a fresh one', () => {
+    const old = Date.UTC(2015, 1, 4, 8, 0, 0);
+    const wall = T0 + 3 * 3600_000;
+    const replayed = morning(old).map((r) => ({ ...r, receivedAt: wall }));
+    // A gateway up for an hour with no sensor in this room: its clock followed the wall clock.
+    let idle = fresh();
+    for (let t = wall - 3600_000; t <= wall; t += 60_000) idle = reduceTick(idle, t, cfg).state;
+    expect(idle.evaluatedAt).toBe(wall);
+    const intoIdle = reduceReadings(idle, replayed, wall, cfg);
+    const intoFresh = reduceReadings(fresh(), replayed, wall, cfg);
+    expect(flips(intoIdle.changes, old)).toEqual(flips(intoFresh.changes, old));
+    expect(flips(intoIdle.changes, old)).toHaveLength(2);
+    expect(intoIdle.state.occupancy).toEqual(intoFresh.state.occupancy);
+    // Once it has readings, older data no longer rewinds it.
+    expect(intoIdle.state.evaluatedAt).toBe(Math.max(...replayed.map((r) => r.ts)));
+  });
+
   it('does not depend on how the readings are batched', () => {
     const all = morning(T0);
     const whole = reduceReadings(fresh(), all, T0 + 3 * 3600_000, cfg);

@@ -218,6 +218,10 @@ export function reduceReadings(
   const draft: RoomTwin = { ...state, devices: { ...state.devices }, latest: { ...state.latest } };
   const copiedDevices = new Set<string>();
   const changes: TwinChange[] = [];
+  // A room that has never had a reading has been ticking by the wall clock (roomClock); that is no history
+  // of its own, so its first readings set its event clock even when they are older (a history replayed
+  // into a room with no live sensors).
+  if ((draft.watermark ?? null) === null) draft.evaluatedAt = null;
   for (let i = 0; i < mine.length; ) {
     const ts = mine[i]!.ts;
     let arrival = draft.lastArrivalAt ?? Number.NEGATIVE_INFINITY;
