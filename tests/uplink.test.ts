@@ -104,11 +104,12 @@ describe('uplink to the local hub', () => {
     };
     const first = 1_000;
     await publish(t.mqttUrl, first, start);
-    await waitFor(
-      () => t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0,
-      10_000,
-      'first drain',
-    );
+    // Delivered means: no window open, no late correction pending, nothing left in the outbox.
+    const settled = () =>
+      t!.gw.pipeline.windows.size === 0 &&
+      t!.gw.pipeline.store.pendingLateWindows === 0 &&
+      t!.gw.pipeline.store.outbox.stats(Date.now()).aggregate.rows === 0;
+    await waitFor(settled, 10_000, 'first drain');
 
     await hub.stop({ keepData: true });
     const second = 1_000;
@@ -139,7 +140,7 @@ describe('uplink to the local hub', () => {
     const drained = await waitFor(
       async () => {
         const s = (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
-        return s.connected && s.backlog.rows === 0 && t!.gw.pipeline.windows.size === 0 ? s : undefined;
+        return s.connected && s.backlog.rows === 0 && settled() ? s : undefined;
       },
       20_000,
       'backlog drained',
