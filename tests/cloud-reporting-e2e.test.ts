@@ -358,6 +358,18 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     }
     return n;
   };
+  /** Occupied ÷ known minutes (room-analytics.ts's rule, open all day), from the gateway's own changes. */
+  const utilization = (from: number, to: number) => {
+    let known = 0;
+    let occupied = 0;
+    for (let t = from + 30 * S; t < to; t += M) {
+      const c = lastAt(t, 'occupancy');
+      if (!c) continue;
+      known++;
+      if (c.to === 'occupied') occupied++;
+    }
+    return Math.round((occupied / known) * 1000) / 1000;
+  };
   let api = '';
   const auth = { authorization: `Bearer ${TEST_TOKEN}` };
   const get = (path: string, headers: Record<string, string> = {}) =>
@@ -381,7 +393,9 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     hub = await startTestHub();
     dir = tempDir('ct-reporting-');
     // Static admin token (not dev mode: the API is authenticated); on-demand snapshots only.
-    cloud = await startTestCloud(hub, dir, { reporting: { snapshotCron: '' } });
+    // Open all day: room utilization counts only open hours, and with the default 08:00-18:00 UTC whether the
+    // room's occupied minutes counted depended on when the suite ran.
+    cloud = await startTestCloud(hub, dir, { reporting: { snapshotCron: '', openHours: '00:00-24:00' } });
     api = `http://127.0.0.1:${cloud.port}`;
     gw = await startTestGateway({
       gatewayId: GATEWAY_ID,
@@ -468,7 +482,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
       rooms: 1,
       enrolments: 3, // Alice, Bob, Carol in the course
       // r-101's comfort minutes, CO2 minutes and facility risk; score and risk flag per enrolment
-      results: 3 + 3 * 2,
+      results: 4 + 3 * 2,
       periodFrom: A - D,
     });
     createdAt = info.createdAt as number;
@@ -515,6 +529,8 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     const bad = comfortViolationMinutes(A - D, A);
     expect(bad).toBeGreaterThan(0);
     expect(rows).toEqual([
+      // Occupied minutes over the minutes its occupancy was known (from its first change on).
+      [`room/${ROOM}/utilization`, snapshotId, 'utilization', String(utilization(A - D, A)), computed],
       [
         `room/${ROOM}/comfort_violation_minutes`,
         snapshotId,
@@ -540,7 +556,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
         ];
       }),
     ]);
-    expect(Number(rows[1]![3])).toBe(EXPECTED_CO2_MINUTES);
+    expect(Number(rows[2]![3])).toBe(EXPECTED_CO2_MINUTES);
     // The values by student, as a reader would check them: Alice 56/0, Bob 21/1, Carol 6/0.
     const byId = new Map(rows.map((row) => [row[0]!, Number(row[3])]));
     expect(byId.get(`enrolment/${P.alice}/${encodeURIComponent(COURSE)}/engagement_score`)).toBe(56);
