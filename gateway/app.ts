@@ -227,6 +227,7 @@ function createUplink(
       lingerMs: { ...u.lingerMs },
       backoff: { ...u.backoff },
       sendTimeoutMs: u.sendTimeoutMs,
+      idleProbeMs: u.idleProbeMs,
     },
     {
       store: deps.pipeline.store,

@@ -151,6 +151,32 @@ describe('uplink to the local hub', () => {
     expect(aggregateTotals(events).count).toBe(first + second + third);
   });
 
+  it('notices an outage with nothing to send (an idle probe), and the hub coming back', async () => {
+    hub = await startTestHub();
+    t = await startTestGateway(uplinkConfig(hub, { idleProbeMs: 300 }));
+    const status = async () => (await getJson<UplinkStatusJson>(`${t!.httpUrl}/api/status`)).uplink;
+    await waitFor(
+      async () => ((await status()).state === 'connected' ? true : undefined),
+      10_000,
+      'connected',
+    );
+    await hub.stop({ keepData: true });
+    // No reading was published: only the probe can tell.
+    const down = await waitFor(
+      async () => {
+        const s = await status();
+        return s.state === 'disconnected' ? s : undefined;
+      },
+      10_000,
+      'disconnected without traffic',
+    );
+    expect(down.backlog.rows).toBe(0);
+    expect(down.lastError).toBeTruthy();
+    expect(down.sent.events).toBe(0);
+    await hub.restart!();
+    await waitFor(async () => ((await status()).state === 'connected' ? true : undefined), 15_000, 'back');
+  });
+
   it('after an outage, live data overtakes the capped backlog drain', async () => {
     hub = await startTestHub();
     t = await startTestGateway(

@@ -163,6 +163,11 @@ export const gatewaySchema = z
         backoff: z.object({ baseMs: ms.default(500), maxMs: ms.default(60_000) }).prefault({}),
         /** One send's timeout (the SDK's own retries are kept short: the uplink retries with backoff). */
         sendTimeoutMs: ms.default(30_000),
+        /**
+         * With nothing to send for this long, ask the hub for its properties: an outage shows on the status
+         * page (and in the backlog alerts' context) within this, not only at the next window's send.
+         */
+        idleProbeMs: ms.default(15_000),
       })
       .prefault({}),
     twin: z

@@ -35,6 +35,8 @@ export interface UplinkOptions {
   lingerMs: Readonly<Record<OutboxClass, number>>;
   backoff: { baseMs: number; maxMs: number };
   sendTimeoutMs: number;
+  /** Idle for this long (no send, no probe): probe the hub, so an outage is noticed without traffic. */
+  idleProbeMs?: number;
 }
 
 /** The part of the SDK's producer the uplink uses (a real EventHubProducerClient in production). */
@@ -99,6 +101,8 @@ export class Uplink {
   #lastError: string | null = null;
   #lastErrorAt: number | null = null;
   #lastSuccessAt: number | null = null;
+  /** The last time the hub answered (a send or a probe). */
+  #lastContactAt = Number.NEGATIVE_INFINITY;
   #attempt = 0;
   #nextRetryAt: number | null = null;
   #running: Promise<void> | undefined;
@@ -207,8 +211,12 @@ export class Uplink {
     }
     const next = this.#pick(now);
     if (next.kind === 'wait') {
-      if (this.#state !== 'connected') await this.#probe();
-      return next.ms;
+      const idleProbeMs = this.#o.idleProbeMs ?? 15_000;
+      if (this.#state !== 'connected' || now - this.#lastContactAt >= idleProbeMs) {
+        await this.#probe();
+        return Math.min(next.ms, idleProbeMs);
+      }
+      return Math.min(next.ms, this.#lastContactAt + idleProbeMs - now);
     }
     const outbox = this.#d.store.outbox;
     const rows =
@@ -309,11 +317,13 @@ export class Uplink {
     this.#m.items.inc({ class: cls }, packed.seqs.length);
     this.#m.bytes.inc({ class: cls }, packed.body.length);
     this.#lastSuccessAt = now;
+    this.#lastContactAt = now;
     this.#setState('connected');
   }
 
   async #probe(): Promise<void> {
     await this.#producer!.getEventHubProperties({ abortSignal: this.#callSignal() });
+    this.#lastContactAt = this.#d.now();
     this.#setState('connected');
   }
 
