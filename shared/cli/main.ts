@@ -245,9 +245,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => {
     process.exitCode = code;
-    // Everything the command started is stopped by now, so the process ends by itself; a third-party timer
-    // left behind (rhea re-arms a 30 s AMQP heartbeat on a connection its peer dropped mid-write) must not
-    // keep a stopped service alive, so it gets 2 s of grace.
+    // Everything the command started is stopped by now, so the process ends by itself. After a hub outage,
+    // though, AMQP connections the Event Hubs SDK opened to the hub that came back outlive the clients'
+    // close (open sockets with rhea's 30 s heartbeat timer; why, not found): a stopped service must not hang
+    // on them, so it gets 2 s of grace.
     setTimeout(() => process.exit(), 2000).unref();
   },
   (err: unknown) => {
