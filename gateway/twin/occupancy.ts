@@ -139,6 +139,11 @@ export interface LightTrack {
   bins: Record<string, number>;
   minutes: number;
   lastTs: number | null;
+  /**
+   * The level the histogram gives, kept with it: it changes only with a lit reading, and the room is
+   * evaluated at every reading of any channel.
+   */
+  level?: LightLevel;
 }
 
 export interface OccupancyState {
@@ -193,20 +198,21 @@ export function trackLight(track: LightTrack, ts: number, lux: number, cfg: Occu
     );
     total /= 2;
   }
-  return { bins, minutes: total, lastTs: ts };
+  const level = lightLevel(bins, total, cfg);
+  return { bins, minutes: total, lastTs: ts, ...(level ? { level } : {}) };
 }
 
 /**
  * The room's lit level: the centre of the busiest three adjacent bins, once lightLearnMinutes of lit
  * readings are in; undefined before (the fixed lightOccupiedLux applies).
  */
-export function lightLevel(track: LightTrack | undefined, cfg: OccupancyConfig): LightLevel | undefined {
-  if (!track || track.minutes < cfg.lightLearnMinutes) return undefined;
+function lightLevel(bins: LightTrack['bins'], minutes: number, cfg: OccupancyConfig): LightLevel | undefined {
+  if (minutes < cfg.lightLearnMinutes) return undefined;
   let best = -1;
   let bestSum = 0;
-  for (const k of Object.keys(track.bins)) {
+  for (const k of Object.keys(bins)) {
     const i = Number(k);
-    const sum = (track.bins[i - 1] ?? 0) + (track.bins[i] ?? 0) + (track.bins[i + 1] ?? 0);
+    const sum = (bins[i - 1] ?? 0) + (bins[i] ?? 0) + (bins[i + 1] ?? 0);
     if (sum > bestSum || (sum === bestSum && i < best)) {
       best = i;
       bestSum = sum;

@@ -38,7 +38,6 @@ import {
   initialLightTrack,
   initialOccupancy,
   type LightTrack,
-  lightLevel,
   type OccupancyConfig,
   type OccupancyEvidence,
   type OccupancyState,
@@ -411,7 +410,7 @@ function occupancyEvidence(s: RoomTwin, now: number, cfg: TwinConfig): Occupancy
     ev.motion = { lastMotionTs: s.lastMotionTs, recent: motion ? recent(motion) : false };
   }
   if (light) {
-    const level = lightLevel(s.lightTrack, cfg.occupancy);
+    const level = s.lightTrack?.level;
     ev.light = { lux: light.value, weight: weight(light), ...(level ? { level } : {}) };
   }
   if (co2) ev.co2 = { ppm: co2.value, weight: weight(co2) };
