@@ -7,7 +7,7 @@
  * closed a few hours later). Pure and deterministic, with stable event ids (a resend is a duplicate);
  * startAdminSimulator posts them, signed, as the clock passes them.
  */
-import { replayOverWebhook } from '../replay/webhooks.ts';
+import { startWebhookFeed, type WebhookFeed, type WebhookFeedOptions } from './feed.ts';
 import type { LmsCohort } from './lms.ts';
 import { activity } from './lms.ts';
 import { bookedHour, unitHash } from './model.ts';
@@ -61,7 +61,8 @@ export function adminEventsBetween(o: AdminSimOptions, from: number, to: number)
       });
     }
   }
-  for (let day = Math.floor(from / DAY) - 1; day * DAY < to; day++) {
+  // Everything of a day happens within that day (bookings at 07:00, work orders closed by 23:00).
+  for (let day = Math.floor(from / DAY); day * DAY < to; day++) {
     const published = day * DAY + 7 * HOUR;
     for (const { roomId } of o.rooms) {
       const seeded = o.seed ? `${o.seed}/${roomId}` : roomId;
@@ -87,25 +88,13 @@ export function adminEventsBetween(o: AdminSimOptions, from: number, to: number)
       const closed = opened + (1 + Math.floor(unitHash(seeded, 'wo-for', day) * 8)) * HOUR;
       const workOrderId = `wo-${roomId}-${iso(opened).slice(0, 10)}`;
       const priority = PRIORITIES[Math.floor(unitHash(seeded, 'wo-pri', day) * PRIORITIES.length)]!;
-      if (at(opened)) {
-        out.push({
-          eventId: `${workOrderId}-opened`,
-          type: 'workorder.opened',
-          ts: iso(opened),
-          workOrderId,
-          roomId,
-          priority,
-        });
-      }
-      if (at(closed)) {
-        out.push({
-          eventId: `${workOrderId}-closed`,
-          type: 'workorder.closed',
-          ts: iso(closed),
-          workOrderId,
-          roomId,
-          priority,
-        });
+      for (const [what, ts] of [
+        ['opened', opened],
+        ['closed', closed],
+      ] as const) {
+        if (!at(ts)) continue;
+        const e = { eventId: `${workOrderId}-${what}`, type: `workorder.${what}`, ts: iso(ts) };
+        out.push({ ...e, workOrderId, roomId, priority });
       }
     }
   }
@@ -114,72 +103,15 @@ export function adminEventsBetween(o: AdminSimOptions, from: number, to: number)
   );
 }
 
-export interface AdminSimStartOptions extends AdminSimOptions {
-  url: string;
-  /** HMAC secret of the admin webhook, or its bearer token (whichever the gateway is configured with). */
-  secret?: string;
-  bearer?: string;
-  intervalMs: number;
-  now?: () => number;
-  onError?: (err: Error) => void;
-}
+export type AdminSimStartOptions = AdminSimOptions & Omit<WebhookFeedOptions, 'source'>;
 
-export interface AdminSim {
-  readonly posted: number;
-  readonly accepted: number;
-  readonly refused: number;
-  stop(): Promise<void>;
-}
+export type AdminSim = WebhookFeed;
 
 /**
  * Posts each interval's admin events as the clock passes them; the first tick also sends what already
  * happened today (the term's enrolments, this morning's bookings), as a records system catching up would.
  */
 export function startAdminSimulator(opts: AdminSimStartOptions): AdminSim {
-  const now = opts.now ?? Date.now;
-  let from = Math.min(opts.cohort.termStart, Math.floor(now() / DAY) * DAY);
-  let posted = 0;
-  let accepted = 0;
-  let refused = 0;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    const to = now();
-    const batch = adminEventsBetween(opts, from, to);
-    from = to;
-    if (batch.length === 0) return;
-    running = running
-      .then(() =>
-        replayOverWebhook(batch, {
-          url: opts.url,
-          source: 'admin',
-          ...(opts.secret ? { secret: opts.secret } : {}),
-          ...(opts.bearer ? { bearer: opts.bearer } : {}),
-          batch: 100,
-          concurrency: 1,
-        }),
-      )
-      .then((r) => {
-        posted += r.events;
-        accepted += r.accepted + r.duplicates;
-        refused += Object.values(r.refusedByCode).reduce((a, b) => a + b, 0);
-      })
-      .catch((err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err))));
-  };
-  tick();
-  const timer = setInterval(tick, opts.intervalMs);
-  return {
-    get posted() {
-      return posted;
-    },
-    get accepted() {
-      return accepted;
-    },
-    get refused() {
-      return refused;
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const from = Math.min(opts.cohort.termStart, Math.floor((opts.now ?? Date.now)() / DAY) * DAY);
+  return startWebhookFeed({ ...opts, source: 'admin' }, from, (a, b) => adminEventsBetween(opts, a, b));
 }

@@ -6,7 +6,7 @@
  * stable, so a resend is recognised as a duplicate by the gateway. startLmsSimulator posts them, signed, to
  * a gateway's xAPI webhook as time passes.
  */
-import { replayOverWebhook } from '../replay/webhooks.ts';
+import { startWebhookFeed, type WebhookFeed, type WebhookFeedOptions } from './feed.ts';
 import { unitHash } from './model.ts';
 
 export interface LmsCohort {
@@ -93,66 +93,16 @@ export function statementsBetween(c: LmsCohort, from: number, to: number): Recor
   return out.sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)));
 }
 
-export interface LmsSimOptions {
-  url: string;
+export interface LmsSimOptions extends Omit<WebhookFeedOptions, 'source' | 'bearer'> {
   secret: string;
   cohort: LmsCohort;
-  intervalMs: number;
-  now?: () => number;
-  onError?: (err: Error) => void;
 }
 
-export interface LmsSim {
-  readonly posted: number;
-  readonly accepted: number;
-  readonly refused: number;
-  stop(): Promise<void>;
-}
+export type LmsSim = WebhookFeed;
 
-/** Posts each interval's statements (signed, in batches) as the clock passes them. */
+/** Posts each interval's statements (signed, in batches) to the xAPI webhook as the clock passes them. */
 export function startLmsSimulator(opts: LmsSimOptions): LmsSim {
-  const now = opts.now ?? Date.now;
-  let from = now();
-  let posted = 0;
-  let accepted = 0;
-  let refused = 0;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    const to = now();
-    const batch = statementsBetween(opts.cohort, from, to);
-    from = to;
-    if (batch.length === 0) return;
-    running = running
-      .then(() =>
-        replayOverWebhook(batch, {
-          url: opts.url,
-          source: 'xapi',
-          secret: opts.secret,
-          batch: 100,
-          concurrency: 1,
-        }),
-      )
-      .then((r) => {
-        posted += r.events;
-        accepted += r.accepted + r.duplicates;
-        refused += Object.values(r.refusedByCode).reduce((a, b) => a + b, 0);
-      })
-      .catch((err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err))));
-  };
-  const timer = setInterval(tick, opts.intervalMs);
-  return {
-    get posted() {
-      return posted;
-    },
-    get accepted() {
-      return accepted;
-    },
-    get refused() {
-      return refused;
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startWebhookFeed({ ...opts, source: 'xapi' }, (opts.now ?? Date.now)(), (from, to) =>
+    statementsBetween(opts.cohort, from, to),
+  );
 }
