@@ -5,9 +5,9 @@
  * the order that loses nothing (sensors, gateway, cloud, hub).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../net.ts';
 import { untilSignal } from './signals.ts';
 
 const HELP = `Usage: campus-twin dev [options]
@@ -179,11 +179,12 @@ export async function run(argv: string[]): Promise<number> {
     onError: (id, err) => logger.warn({ deviceId: id, err: err.message }, 'simulated device error'),
   });
   // A cohort in the LMS, a fifth of whom disengage: learning events for the cloud's analytics and risk.
+  const cohort = { ...DEFAULT_COHORT, termStart: Date.now() };
   const lms = startLmsSimulator({
     url: `http://127.0.0.1:${gateway.ports.http}/webhooks/lms/xapi`,
     secret: lmsSecret,
     intervalMs,
-    cohort: { ...DEFAULT_COHORT, termStart: Date.now() },
+    cohort,
     onError: (err) => logger.warn({ err: err.message }, 'simulated LMS error'),
   });
 
@@ -193,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
     url: `http://127.0.0.1:${gateway.ports.http}/webhooks/admin`,
     secret: lmsSecret,
     intervalMs,
-    cohort: { ...DEFAULT_COHORT, termStart: Date.now() },
+    cohort,
     rooms: meterRooms.map((roomId) => ({ roomId })),
     onError: (err) => logger.warn({ err: err.message }, 'simulated admin error'),
   });
@@ -253,16 +254,4 @@ export async function run(argv: string[]): Promise<number> {
   await cloud.stop();
   await hub.stop();
   return 0;
-}
-
-/** A port free on 127.0.0.1 right now (for the simulated Modbus endpoint, which cannot listen on 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

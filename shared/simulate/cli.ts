@@ -105,6 +105,33 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('campus-twin simulate: --meter-busy-every must be an integer ≥ 0\n');
     return 2;
   }
+  // Webhook credentials, from the environment, checked before anything starts.
+  const fromEnv = (name: string | undefined) => (name ? process.env[name] : undefined);
+  const lmsSecret = fromEnv(values['lms-secret-env']);
+  const adminAuth = {
+    secret: fromEnv(values['admin-secret-env']),
+    bearer: fromEnv(values['admin-bearer-env']),
+  };
+  if (values['lms-webhook'] && !lmsSecret) {
+    process.stderr.write(
+      'campus-twin simulate: --lms-webhook needs --lms-secret-env naming a set variable\n',
+    );
+    return 2;
+  }
+  if (values['admin-webhook'] && !adminAuth.secret && !adminAuth.bearer) {
+    process.stderr.write(
+      'campus-twin simulate: --admin-webhook needs --admin-secret-env or --admin-bearer-env naming a set variable\n',
+    );
+    return 2;
+  }
+  // One cohort for the LMS and the student records: the records withdraw exactly the LMS's dropouts.
+  const cohort = {
+    ...DEFAULT_COHORT,
+    termStart: Date.now(),
+    ...(values.seed ? { seed: values.seed } : {}),
+    ...(values.students ? { students: Number(values.students) } : {}),
+    ...(values['disengage-share'] ? { disengageShare: Number(values['disengage-share']) } : {}),
+  };
   let modbus: ModbusSim | undefined;
   if (values.modbus) {
     const served = simModbusDevicesFrom(campus, values.seed ? { seed: values.seed } : {});
@@ -146,55 +173,23 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin simulate: ${devices.length} devices → ${values.mqtt} every ${intervalMs} ms\n`,
   );
   let lms: LmsSim | undefined;
-  if (values['lms-webhook']) {
-    const secret = values['lms-secret-env'] ? process.env[values['lms-secret-env']] : undefined;
-    if (!secret) {
-      process.stderr.write(
-        'campus-twin simulate: --lms-webhook needs --lms-secret-env naming a set variable\n',
-      );
-      await sim.stop();
-      await modbus?.stop();
-      return 2;
-    }
+  if (values['lms-webhook'] && lmsSecret) {
     lms = startLmsSimulator({
       url: values['lms-webhook'],
-      secret,
+      secret: lmsSecret,
       intervalMs,
-      cohort: {
-        ...DEFAULT_COHORT,
-        termStart: Date.now(),
-        ...(values.seed ? { seed: values.seed } : {}),
-        ...(values.students ? { students: Number(values.students) } : {}),
-        ...(values['disengage-share'] ? { disengageShare: Number(values['disengage-share']) } : {}),
-      },
+      cohort,
       onError: (err) => process.stderr.write(`simulate: LMS: ${err.message}\n`),
     });
     process.stderr.write(`campus-twin simulate: LMS cohort → ${values['lms-webhook']}\n`);
   }
   let admin: AdminSim | undefined;
   if (values['admin-webhook']) {
-    const secret = values['admin-secret-env'] ? process.env[values['admin-secret-env']] : undefined;
-    const bearer = values['admin-bearer-env'] ? process.env[values['admin-bearer-env']] : undefined;
-    if (!secret && !bearer) {
-      process.stderr.write(
-        'campus-twin simulate: --admin-webhook needs --admin-secret-env or --admin-bearer-env naming a set variable\n',
-      );
-      await sim.stop();
-      await lms?.stop();
-      await modbus?.stop();
-      return 2;
-    }
     admin = startAdminSimulator({
       url: values['admin-webhook'],
-      ...(secret ? { secret } : { bearer: bearer! }),
+      ...(adminAuth.secret ? { secret: adminAuth.secret } : { bearer: adminAuth.bearer! }),
       intervalMs,
-      cohort: {
-        ...DEFAULT_COHORT,
-        termStart: Date.now(),
-        ...(values.seed ? { seed: values.seed } : {}),
-        ...(values.students ? { students: Number(values.students) } : {}),
-        ...(values['disengage-share'] ? { disengageShare: Number(values['disengage-share']) } : {}),
-      },
+      cohort,
       rooms: [...new Set(devices.map((d) => d.roomId))].map((roomId) => ({ roomId })),
       ...(values.seed ? { seed: values.seed } : {}),
       onError: (err) => process.stderr.write(`simulate: admin: ${err.message}\n`),

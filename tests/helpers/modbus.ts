@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,11 @@ import type { ModbusDeviceReport } from '../../gateway/ingest/modbus/index.ts';
 import { campusFrom } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
 import { createLogger } from '../../shared/logger.ts';
+import { freePort } from '../../shared/net.ts';
 import { PYTHON } from '../prerequisites.mjs';
 import { getJson, type TestGateway } from './gateway.ts';
+
+export { freePort };
 
 const SERVER_PY = fileURLToPath(new URL('./modbus_server.py', import.meta.url));
 
@@ -137,17 +140,6 @@ export async function startSerialPair(): Promise<SerialPair> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return { a, b, stop };
-}
-
-/** A port that was free a moment ago (ServerTCP cannot listen on port 0: it reads 0 as "default 502"). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export interface MbServer {
