@@ -3,8 +3,6 @@
  * hour) enrolments, withdrawals, bookings and work orders are accepted and journaled, none refused; a resend
  * is recognised as duplicates.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +10,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { replayOverWebhook } from '../shared/replay/webhooks.ts';
 import { adminEventsBetween, DEFAULT_COHORT, startAdminSimulator } from '../shared/simulate/index.ts';
 import { startTestGateway, type TestGateway, tempDir, waitFor } from './helpers/gateway.ts';
-import { CLI } from './helpers/process.ts';
+import { spawnCli } from './helpers/process.ts';
 import { BEARER_TOKEN, webhookConfig } from './helpers/webhooks.ts';
 
 describe('simulated admin events', () => {
@@ -41,10 +39,8 @@ describe('simulated admin events', () => {
       }),
     );
     const before = await adminAccepted();
-    const child = spawn(
-      process.execPath,
+    const sim = spawnCli(
       [
-        CLI,
         'simulate',
         '--campus',
         file,
@@ -57,12 +53,8 @@ describe('simulated admin events', () => {
         '--admin-bearer-env',
         'SIM_ADMIN_TOKEN',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SIM_ADMIN_TOKEN: BEARER_TOKEN } },
+      { SIM_ADMIN_TOKEN: BEARER_TOKEN },
     );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
     try {
       // The cohort's first enrolment is due as the simulator starts.
       await waitFor(
@@ -70,12 +62,10 @@ describe('simulated admin events', () => {
         20_000,
         'an enrolment',
       );
-      expect(stderr).toContain('admin events →');
-      expect(stderr).not.toContain('simulate: admin:');
+      expect(sim.stderr()).toContain('admin events →');
+      expect(sim.stderr()).not.toContain('simulate: admin:');
     } finally {
-      child.kill('SIGINT');
-      const [code] = await once(child, 'exit');
-      expect(code).toBe(0);
+      expect(await sim.kill('SIGINT')).toBe(0);
       rmSync(dir, { recursive: true, force: true });
     }
   });

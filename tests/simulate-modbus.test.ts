@@ -4,8 +4,6 @@
  * built-in register profiles; and the faults on demand: a meter that fails every read (exception 04) and a
  * busy one (exception 06 every few reads), each counted by code on the gateway's device view.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +12,7 @@ import { loadCampus } from '../gateway/registry/index.ts';
 import { simModbusDevicesFrom, startModbusSimulator } from '../shared/simulate/modbus.ts';
 import { getJson, startTestGateway, type TestGateway, tempDir, waitFor } from './helpers/gateway.ts';
 import { freePort, modbusCampus, modbusReports } from './helpers/modbus.ts';
-import { CLI } from './helpers/process.ts';
+import { spawnCli } from './helpers/process.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -51,33 +49,21 @@ describe('campus-twin simulate: Modbus TCP devices', () => {
         devices: [meter('meter-1', 1), meter('meter-2', 2)],
       }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'simulate',
-        '--campus',
-        file,
-        '--modbus',
-        '--meter-failing',
-        'meter-2',
-        '--mqtt',
-        'mqtt://127.0.0.1:1',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const sim = spawnCli([
+      'simulate',
+      '--campus',
+      file,
+      '--modbus',
+      '--meter-failing',
+      'meter-2',
+      '--mqtt',
+      'mqtt://127.0.0.1:1',
+    ]);
     cleanups.push(async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await once(child, 'exit');
-      }
+      await sim.kill('SIGINT');
     });
-    await waitFor(() => stderr.includes('Modbus devices served'), 20_000, 'the simulator serving');
-    expect(stderr).toContain(`2 Modbus devices served on 127.0.0.1:${port}`);
+    await waitFor(() => sim.stderr().includes('Modbus devices served'), 20_000, 'the simulator serving');
+    expect(sim.stderr()).toContain(`2 Modbus devices served on 127.0.0.1:${port}`);
     const t = await startTestGateway({}, { campus: loadCampus(file) });
     cleanups.push(() => t.stop());
     const r = await waitFor(
@@ -92,9 +78,7 @@ describe('campus-twin simulate: Modbus TCP devices', () => {
       'meter-1 read, meter-2 failing',
     );
     expect(r.get('meter-2')!.counters.ok).toBe(0);
-    child.kill('SIGINT');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
+    expect(await sim.kill('SIGINT')).toBe(0);
   });
 
   it('serves meters and room sensors from their register profiles, and fails on demand', async () => {

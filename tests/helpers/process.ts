@@ -6,19 +6,19 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../shared/cli/campus-twin.mjs', import.meta.url));
 
-export interface CliProcess {
+/** A running CLI: its stderr so far, and a kill that resolves with the exit code. */
+export interface SpawnedCli {
   child: ChildProcess;
-  ready: Record<string, unknown> & { ports: Record<string, number> };
   stderr: () => string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  readyEvent = 'gateway:ready',
-  timeoutMs = 30_000,
-): Promise<CliProcess> {
+export interface CliProcess extends SpawnedCli {
+  ready: Record<string, unknown> & { ports: Record<string, number> };
+}
+
+/** Starts the CLI (stdout piped for the caller, stderr collected) without waiting for anything. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnedCli {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -28,10 +28,31 @@ export async function startCli(
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
+  return {
+    child,
+    stderr: () => err,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+export async function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  readyEvent = 'gateway:ready',
+  timeoutMs = 30_000,
+): Promise<CliProcess> {
+  const cli = spawnCli(args, env);
+  const { child } = cli;
   const ready = await new Promise<CliProcess['ready']>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(
-      () => reject(new Error(`no ${readyEvent} within ${timeoutMs} ms; stderr: ${err}`)),
+      () => reject(new Error(`no ${readyEvent} within ${timeoutMs} ms; stderr: ${cli.stderr()}`)),
       timeoutMs,
     );
     child.stdout!.on('data', (d: Buffer) => {
@@ -55,19 +76,8 @@ export async function startCli(
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ${readyEvent}; stderr: ${err}`));
+      reject(new Error(`exited with ${code} before ${readyEvent}; stderr: ${cli.stderr()}`));
     });
   });
-  return {
-    child,
-    ready,
-    stderr: () => err,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-  };
+  return { ...cli, ready };
 }
