@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { journalReadingCount } from '../gateway/journal/rows.ts';
 import type { Aggregate } from '../shared/events.ts';
 import { testPassword } from './helpers/campus.ts';
 import { getJson, tempDir, waitFor, writeCliGatewayConfig } from './helpers/gateway.ts';
@@ -153,7 +154,7 @@ describe('kill -9 during ingest', () => {
 
     const db = new Database(join(dir, 'data', 'gateway.db'), { readonly: true });
     const rows = db.prepare('SELECT body FROM outbox_aggregate').all() as { body: string }[];
-    const journaled = (db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
+    const journaled = journalReadingCount(db);
     db.close();
     const sum = rows.reduce((s, r) => s + (JSON.parse(r.body) as Aggregate).count, 0);
     console.log(

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { backupSqlite, checkIntegrity, isEmptyDir } from '../../shared/backup.ts';
 import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.ts';
 import { CampusTwinError } from '../../shared/errors.ts';
+import { journalReadingCount } from './rows.ts';
 import { OUTBOX_CLASSES } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
@@ -38,7 +39,7 @@ function countsOf(
       null;
     const outboxTables = OUTBOX_CLASSES.map((cls) => `outbox_${cls}`);
     return {
-      readings: one('SELECT count(*) AS n FROM readings'),
+      readings: journalReadingCount(db),
       outbox: outboxTables.reduce((sum, t) => sum + one(`SELECT count(*) AS n FROM "${t}"`), 0),
       events: one('SELECT count(*) AS n FROM events'),
       journalId: meta('journal_id'),

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadCheckpoint, recordedJournal } from '../pipeline/twins.ts';
+import { journalReadingCount } from './rows.ts';
 import { OUTBOX_CLASSES } from './schema.ts';
 
 export interface CheckResult {
@@ -68,7 +69,7 @@ export function checkDataDir(dataDir: string, gatewayId?: string): CheckResult {
       ', ',
     );
     good(
-      `journal rows ${n('SELECT count(*) AS n FROM readings')}; outbox ${backlog}; ` +
+      `journal rows ${journalReadingCount(db!)}; outbox ${backlog}; ` +
         `late windows pending ${n('SELECT count(*) AS n FROM late_windows')}`,
     );
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * The gateway's one SQLite file: journal (readings), outbox (a table per class), quarantine and meta.
+ * The gateway's one SQLite file: journal (readings, see rows.ts), outbox (a table per class), quarantine and meta.
  * One file so that "close a window" and "queue its aggregate" are one transaction.
  */
 import Database from 'better-sqlite3';
@@ -34,17 +34,8 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       channel TEXT NOT NULL,
       UNIQUE (device_id, channel)
     );
-    -- Keyed by event time first: appends land at the right edge of the b-tree, retention deletes from the
-    -- left, and "rebuild open windows" is one range scan. The key is also the reading's identity, so a
-    -- redelivered reading is ignored by the primary key.
-    CREATE TABLE IF NOT EXISTS readings (
-      ts INTEGER NOT NULL,
-      sensor INTEGER NOT NULL,
-      value REAL NOT NULL,
-      received_at INTEGER NOT NULL,
-      source INTEGER NOT NULL,
-      PRIMARY KEY (ts, sensor)
-    ) WITHOUT ROWID;
+    -- The readings themselves are in the journal table (rows.ts); this table names the sensors that late
+    -- windows are summed for.
     -- Late readings (their window had closed, or a backfill of older data), summed per sensor and window
     -- in the transaction that journals them, until the window goes out as one late correction
     -- (GatewayStore.flushLate): one outbox item per window, not one per reading, and crash-safe.

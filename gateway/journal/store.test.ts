@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Aggregate } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
@@ -65,6 +66,72 @@ describe('GatewayStore', () => {
     // a different channel or device at the same instant is a different reading
     const other = store.commit([reading(T0, 1, 'env-2'), reading(T0, 1, 'env-1', 'co2')], [], T0);
     expect(other.fresh).toHaveLength(2);
+  });
+
+  it('keeps the readings a device sends together as one row, and still knows each one by (device, channel, ts)', () => {
+    const poll = ['voltage', 'current', 'power'].map((c, i) => reading(T0, 230 + i, 'mb-1', c));
+    expect(store.commit(poll, [], T0).fresh).toHaveLength(3);
+    const rows = store.db.prepare('SELECT n FROM journal').all() as { n: number }[];
+    expect(rows).toEqual([{ n: 3 }]);
+    // Another payload at the same instant: its known channels are duplicates, the new one is journaled.
+    const again = store.commit([reading(T0, 1, 'mb-1', 'power'), reading(T0, 2, 'mb-1', 'energy')], [], T0);
+    expect(again.duplicates.map((r) => r.channel)).toEqual(['power']);
+    expect(again.fresh.map((r) => r.channel)).toEqual(['energy']);
+    // A channel twice in one submission: the second is a duplicate of the first.
+    const twice = store.commit([reading(T0 + 1, 5, 'mb-1'), reading(T0 + 1, 6, 'mb-1')], [], T0);
+    expect(twice.fresh.map((r) => r.value)).toEqual([5]);
+    expect(twice.duplicates.map((r) => r.value)).toEqual([6]);
+    expect(store.journalStats(T0).rows).toBe(5);
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.journalStats(T0).rows).toBe(5);
+    expect([...store.rowsSince(0)].map((r) => [r.channel, r.ts, r.value])).toEqual([
+      ['voltage', T0, 230],
+      ['current', T0, 231],
+      ['power', T0, 232],
+      ['energy', T0, 2],
+      ['temperature', T0 + 1, 5],
+    ]);
+    expect(store.commit(poll, [], T0).duplicates).toHaveLength(3);
+    // Pruning counts readings, not rows.
+    store.closeWindows([], T0 + 60_000, T0);
+    expect(store.prune(T0 + 60_000)).toEqual({ rows: 3, readings: 5 });
+    expect(store.journalStats(T0).rows).toBe(0);
+  });
+
+  it('moves a journal of one reading per row (earlier versions) into rows, once and whole', () => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    dir = tempDir();
+    file = join(dir, 'gateway.db');
+    const legacy = new Database(file);
+    legacy.exec(`
+      CREATE TABLE sensors (sensor INTEGER PRIMARY KEY, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+        UNIQUE (device_id, channel));
+      CREATE TABLE readings (ts INTEGER NOT NULL, sensor INTEGER NOT NULL, value REAL NOT NULL,
+        received_at INTEGER NOT NULL, source INTEGER NOT NULL, PRIMARY KEY (ts, sensor)) WITHOUT ROWID;
+      INSERT INTO sensors VALUES (1, 'env-1', 'temperature'), (2, 'env-1', 'co2'), (3, 'env-2', 'temperature');
+      INSERT INTO readings VALUES
+        (${T0}, 1, 21.5, ${T0 + 5}, 1), (${T0}, 2, 600, ${T0 + 5}, 1), (${T0}, 3, 19, ${T0 + 7}, 2),
+        (${T0 + 7200_000}, 1, 22, ${T0 + 7200_000}, 1), (${T0 + 7200_000}, 2, 610, ${T0 + 7200_010}, 4);
+    `);
+    legacy.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.journalStats(T0).rows).toBe(5);
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'readings'").get()).toBeUndefined();
+    expect([...store.rowsSince(0)].map((r) => [r.deviceId, r.channel, r.ts, r.value, r.source])).toEqual([
+      ['env-1', 'co2', T0, 600, 'mqtt'],
+      ['env-1', 'temperature', T0, 21.5, 'mqtt'],
+      ['env-2', 'temperature', T0, 19, 'modbus'],
+      ['env-1', 'temperature', T0 + 7200_000, 22, 'mqtt'],
+      ['env-1', 'co2', T0 + 7200_000, 610, 'replay'],
+    ]);
+    // Still deduplicated after the move.
+    const again = store.commit([reading(T0, 21.5), reading(T0 + 7200_000, 0, 'env-1', 'co2')], [], T0);
+    expect(again.duplicates).toHaveLength(2);
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.journalStats(T0).rows).toBe(5);
   });
 
   it('closing windows queues aggregates and advances the watermark atomically; reopening keeps both', () => {
@@ -151,9 +218,9 @@ describe('GatewayStore', () => {
 
   it('prunes old rows but never rows of open windows', () => {
     store.commit([reading(T0), reading(T0 + 120_000)], [], T0);
-    expect(store.prune(T0 + 1_000_000)).toBe(0); // watermark still 0: everything is open
+    expect(store.prune(T0 + 1_000_000).readings).toBe(0); // watermark still 0: everything is open
     store.closeWindows([], T0 + 60_000, T0);
-    expect(store.prune(T0 + 1_000_000)).toBe(1);
+    expect(store.prune(T0 + 1_000_000).readings).toBe(1);
     expect(store.journalStats(T0).rows).toBe(1);
   });
 

@@ -13,10 +13,13 @@
  */
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { AdminEvent, Aggregate, Reading, ReadingSource } from '../../shared/events.ts';
+import type { AdminEvent, Aggregate, Reading } from '../../shared/events.ts';
 import { aggregateItemId, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
-import { type Db, openDb, reclaim, SOURCE_CODES } from './schema.ts';
+import { type JournalRow, JournalRows } from './rows.ts';
+import { type Db, openDb, reclaim } from './schema.ts';
+
+export type { JournalRow } from './rows.ts';
 
 export interface QuarantineEntry {
   at: number;
@@ -54,15 +57,6 @@ interface LateWindowRow {
   updated_at: number;
 }
 
-export interface JournalRow {
-  deviceId: string;
-  channel: string;
-  ts: number;
-  value: number;
-  receivedAt: number;
-  source: ReadingSource;
-}
-
 export interface StoreOptions {
   synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   quotaBytes: number;
@@ -89,11 +83,6 @@ interface HistoryRow {
 export const HISTORY_BUCKET_MS = 5 * 60_000;
 export const HISTORY_KEEP_MS = 26 * 3600_000;
 
-const SOURCE_NAMES = Object.fromEntries(Object.entries(SOURCE_CODES).map(([k, v]) => [v, k])) as Record<
-  number,
-  ReadingSource
->;
-
 export class GatewayStore {
   readonly db: Db;
   readonly outbox: Outbox;
@@ -101,23 +90,16 @@ export class GatewayStore {
   readonly #opts: StoreOptions;
   readonly #sensors = new Map<string, number>();
   readonly #sensorNames = new Map<number, { deviceId: string; channel: string }>();
+  readonly #journal: JournalRows;
   #closedUntil: number;
-  #journalRows: number;
   #quarantineRows: number;
   readonly #s: {
-    insertReading: Database.Statement<[number, number, number, number, number]>;
     insertSensor: Database.Statement<[string, string]>;
     setMeta: Database.Statement<[string, string]>;
     insertQuarantine: Database.Statement<
       [number, string, string | null, string | null, string, string, Buffer | null]
     >;
     trimQuarantine: Database.Statement<[number]>;
-    openRows: Database.Statement<
-      [number],
-      { ts: number; sensor: number; value: number; received_at: number; source: number }
-    >;
-    prune: Database.Statement<[number, number, number]>;
-    oldest: Database.Statement<[], { ts: number }>;
     addLate: Database.Statement<
       [
         {
@@ -165,9 +147,6 @@ export class GatewayStore {
     const db = this.db;
     this.outbox = new Outbox(db, opts.quotaBytes);
     this.#s = {
-      insertReading: db.prepare(
-        'INSERT OR IGNORE INTO readings (ts, sensor, value, received_at, source) VALUES (?, ?, ?, ?, ?)',
-      ),
       insertSensor: db.prepare('INSERT INTO sensors (device_id, channel) VALUES (?, ?)'),
       setMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -176,14 +155,6 @@ export class GatewayStore {
         'INSERT INTO quarantine (at, source, device_id, topic, code, message, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       trimQuarantine: db.prepare('DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?'),
-      openRows: db.prepare(
-        'SELECT ts, sensor, value, received_at, source FROM readings WHERE ts >= ? ORDER BY ts',
-      ),
-      // By event time, and never a row received within the retention (a backfill of old data keeps its
-      // rows, and so its deduplication, as long as live data does).
-      prune: db.prepare(
-        'DELETE FROM readings WHERE (ts, sensor) IN (SELECT ts, sensor FROM readings WHERE ts < ? AND received_at < ? ORDER BY ts LIMIT ?)',
-      ),
       addLate: db.prepare(
         `INSERT INTO late_windows (sensor, window_start, room_id, quantity, unit, n, v_sum, v_min, v_max,
            v_first, first_ts, v_last, last_ts, updated_at)
@@ -207,7 +178,6 @@ export class GatewayStore {
       ),
       dropLate: db.prepare('DELETE FROM late_windows WHERE sensor = ? AND window_start = ?'),
       countLate: db.prepare('SELECT count(*) AS n FROM late_windows'),
-      oldest: db.prepare('SELECT ts FROM readings ORDER BY ts LIMIT 1'),
       quarantine: db.prepare(
         'SELECT id, at, source, device_id AS deviceId, topic, code, message, payload FROM quarantine ORDER BY id DESC LIMIT ?',
       ),
@@ -240,7 +210,8 @@ export class GatewayStore {
       | { value: string }
       | undefined;
     this.#closedUntil = meta ? Number(meta.value) : 0;
-    this.#journalRows = (db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number }).n;
+    this.#journal = new JournalRows(db);
+    this.#journal.migrateLegacy();
     this.#quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number }).n;
 
     type CommitArgs = [
@@ -251,17 +222,14 @@ export class GatewayStore {
     ];
     const commitTx = this.transaction((...[readings, rejected, now, within]: CommitArgs) => {
       const result: CommitResult = { fresh: [], late: [], duplicates: [] };
-      const insert = this.#s.insertReading;
-      for (const r of readings) {
-        const sensor = this.#sensorId(r.deviceId, r.channel);
-        const info = insert.run(r.ts, sensor, r.value, r.receivedAt, SOURCE_CODES[r.source]);
-        if (info.changes === 0) {
+      this.#journal.add(readings, (r, isNew) => {
+        if (!isNew) {
           result.duplicates.push(r);
-          continue;
+          return;
         }
         if (r.ts < this.#closedUntil) {
           this.#s.addLate.run({
-            sensor,
+            sensor: this.#sensorId(r.deviceId, r.channel),
             start: windowStartOf(r.ts, this.#opts.windowMs),
             room: r.roomId,
             quantity: r.quantity,
@@ -273,16 +241,12 @@ export class GatewayStore {
           result.late.push(r);
         } else result.fresh.push(r);
         if (this.#opts.forwardRaw) this.outbox.add('raw', `raw:${r.deviceId}:${r.channel}:${r.ts}`, r, now);
-      }
+      });
       for (const q of rejected) this.#quarantine(q);
       within?.(result);
       return result;
     });
-    this.commit = (readings, rejected, now, within) => {
-      const result = commitTx(readings, rejected, now, within);
-      this.#journalRows += result.fresh.length + result.late.length;
-      return result;
-    };
+    this.commit = commitTx;
 
     // Aggregates leave for the uplink and are added to their rooms' chart history in the same transaction:
     // summed per room, quantity and bucket first (one upsert for all the sensors of a room), and only for
@@ -365,6 +329,7 @@ export class GatewayStore {
 
   #afterRollback(): void {
     this.outbox.reloadUsage();
+    this.#journal.reload();
     // Sensor ids inserted by the rolled-back transaction no longer exist.
     const known = new Set(this.db.prepare('SELECT sensor FROM sensors').pluck().all() as number[]);
     for (const [key, id] of this.#sensors) {
@@ -458,31 +423,17 @@ export class GatewayStore {
     yield* this.rowsSince(windowStartOf(this.#closedUntil, this.#opts.windowMs));
   }
 
-  *rowsSince(ts: number): Iterable<JournalRow> {
-    for (const row of this.#s.openRows.iterate(ts)) {
-      const name = this.#sensorNames.get(row.sensor);
-      if (!name) continue;
-      yield {
-        deviceId: name.deviceId,
-        channel: name.channel,
-        ts: row.ts,
-        value: row.value,
-        receivedAt: row.received_at,
-        source: SOURCE_NAMES[row.source] ?? 'replay',
-      };
-    }
+  rowsSince(ts: number): Iterable<JournalRow> {
+    return this.#journal.since(ts);
   }
 
   /**
    * Delete journal rows older than `beforeTs` (event time) that were also received before it, at most
-   * `maxRows` per call.
+   * `maxRows` rows (each a device's readings of one instant) per call; returns the rows and readings deleted.
    */
-  prune(beforeTs: number, maxRows = 50_000): number {
+  prune(beforeTs: number, maxRows = 50_000): { rows: number; readings: number } {
     // Never prune what a still-open window needs.
-    const cutoff = Math.min(beforeTs, this.#closedUntil);
-    const n = this.#s.prune.run(cutoff, beforeTs, maxRows).changes;
-    this.#journalRows -= n;
-    return n;
+    return this.#journal.prune(Math.min(beforeTs, this.#closedUntil), beforeTs, maxRows);
   }
 
   /**
@@ -539,11 +490,11 @@ export class GatewayStore {
     oldestAgeMs: number | null;
     quarantineRows: number;
   } {
-    const oldest = this.#s.oldest.get();
+    const oldest = this.#journal.oldestTs;
     return {
-      rows: this.#journalRows,
+      rows: this.#journal.count,
       bytes: fileBytes(this.#file) + fileBytes(`${this.#file}-wal`),
-      oldestAgeMs: oldest ? Math.max(0, now - oldest.ts) : null,
+      oldestAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
       quarantineRows: this.#quarantineRows,
     };
   }

@@ -490,7 +490,7 @@ export class Pipeline {
   #prune(beforeTs: number): void {
     const started = performance.now();
     const chunk = 20_000;
-    while (this.store.prune(beforeTs, chunk) === chunk) {
+    while (this.store.prune(beforeTs, chunk).rows === chunk) {
       if (performance.now() - started > 100) break;
     }
     this.store.pruneHistory(this.#now() - HISTORY_KEEP_MS);
