@@ -3,7 +3,7 @@
  * turn of the event loop is written in one transaction (one fsync), and only then are the submitters told
  * (the HTTP 202 waits for this). Per event, in the same transaction: the `events` row (its primary key is
  * the event id: a repeat is a duplicate, acknowledged and not stored) and the outbox item (class `event`,
- * item id = event id). A submission whose new events do not fit the outbox quota is refused as a whole
+ * item id = event id), which refers to the row for its body rather than holding a second copy. A submission whose new events do not fit the outbox quota is refused as a whole
  * and stores nothing (learning/admin events are never dropped; the sender retries after a 503). Its
  * quarantine entries go in the same transaction.
  */
@@ -76,8 +76,11 @@ export class EventJournal {
     );
     this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
     this.#stored = db.prepare('SELECT body FROM events WHERE event_id = ?');
+    // Never an event still waiting in the outbox: its body is kept here only.
     this.#prune = db.prepare(
-      'DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+      `DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ?
+         AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = events.event_id)
+         ORDER BY received_at LIMIT ?)`,
     );
     // Insert a submission's `events` rows; the indices of those that are new (a repeat is a duplicate).
     const insertRows = (p: Pending, texts: readonly string[]): number[] => {
@@ -95,7 +98,7 @@ export class EventJournal {
       let accepted = 0;
       for (const i of fresh) {
         const e = p.events[i]!;
-        const r = store.outbox.add('event', e.eventId, e, now, texts[i]!);
+        const r = store.outbox.addJournaledEvent(e.eventId, texts[i]!, now);
         if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
         if (r === 'stored') accepted++;
       }
@@ -199,7 +202,7 @@ export class EventJournal {
     for (const [i, p] of batch.entries()) p.done(null, results[i]);
   }
 
-  /** Delete events received before `beforeMs`, at most `maxRows` per call (their outbox items stay). */
+  /** Delete events received before `beforeMs` and already sent, at most `maxRows` per call. */
   prune(beforeMs: number, maxRows = 10_000): number {
     return this.#prune.run(beforeMs, maxRows).changes;
   }

@@ -50,6 +50,11 @@ export class Outbox {
     const stmts = {} as Record<OutboxClass, ClassStatements>;
     for (const cls of OUTBOX_CLASSES) {
       const t = `outbox_${cls}`;
+      // An event's body is kept once, in the events table (EventJournal), its outbox row holding ''.
+      const body =
+        cls === 'event'
+          ? `CASE WHEN body = '' THEN (SELECT e.body FROM events e WHERE e.event_id = ${t}.item_id) ELSE body END AS body`
+          : 'body';
       stmts[cls] = {
         insert: db.prepare(
           `INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body) VALUES (?, ?, ?, ?)`,
@@ -59,7 +64,7 @@ export class Outbox {
         ),
         exists: db.prepare(`SELECT 1 FROM ${t} WHERE item_id = ?`),
         oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
-        peek: db.prepare(`SELECT seq, item_id, created_at, bytes, body FROM ${t} ORDER BY seq LIMIT ?`),
+        peek: db.prepare(`SELECT seq, item_id, created_at, bytes, ${body} FROM ${t} ORDER BY seq LIMIT ?`),
         // A whole sent batch in two statements (its totals, then the delete) instead of one per row.
         totalsOf: db.prepare(
           `SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t} WHERE seq IN (SELECT value FROM json_each(?))`,
@@ -70,10 +75,10 @@ export class Outbox {
         anyBefore: db.prepare(`SELECT 1 AS one FROM ${t} WHERE created_at < ? LIMIT 1`),
         peekSince: db.prepare(
           // By (created_at, seq): served by the created_at index, so a live send never walks the backlog.
-          `SELECT seq, item_id, created_at, bytes, body FROM ${t} WHERE created_at >= ? ORDER BY created_at, seq LIMIT ?`,
+          `SELECT seq, item_id, created_at, bytes, ${body} FROM ${t} WHERE created_at >= ? ORDER BY created_at, seq LIMIT ?`,
         ),
         peekSeqs: db.prepare(
-          `SELECT seq, item_id, created_at, bytes, body FROM ${t}
+          `SELECT seq, item_id, created_at, bytes, ${body} FROM ${t}
            WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq`,
         ),
       };
@@ -96,7 +101,19 @@ export class Outbox {
    * already serialised (the event journal has it), so it is not stringified twice.
    */
   add(cls: OutboxClass, itemId: string, body: unknown, now: number, json?: string): AddResult {
-    const text = json ?? JSON.stringify(body);
+    return this.#add(cls, itemId, json ?? JSON.stringify(body), now, false);
+  }
+
+  /**
+   * Queue an event whose body `text` is already stored in the events table under the same id (the event
+   * journal): its outbox row keeps the id and size only, and reads give the body from there, so an event
+   * is written once. Counted at its full size, as any other item. Call inside the journal's transaction.
+   */
+  addJournaledEvent(itemId: string, text: string, now: number): AddResult {
+    return this.#add('event', itemId, text, now, true);
+  }
+
+  #add(cls: OutboxClass, itemId: string, text: string, now: number, bodyElsewhere: boolean): AddResult {
     const bytes = Buffer.byteLength(text) + itemId.length + 32;
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
     // A resent item that is already queued is an idempotent success, full or not, and displaces nothing.
@@ -106,7 +123,7 @@ export class Outbox {
       return 'refused';
     }
     for (const { cls: victim, bytes: need } of plan.evict) this.#evict(victim, need);
-    const info = this.#stmts[cls].insert.run(itemId, now, bytes, text);
+    const info = this.#stmts[cls].insert.run(itemId, now, bytes, bodyElsewhere ? '' : text);
     if (info.changes === 0) return 'duplicate';
     const u = this.#usage[cls];
     u.rows++;

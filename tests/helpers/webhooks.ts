@@ -99,7 +99,13 @@ export function journalEvents(dataDir: string): {
     const events = db
       .prepare('SELECT event_id, source, type, body FROM events ORDER BY event_id')
       .all() as EventRow[];
-    const outbox = db.prepare('SELECT item_id, body FROM outbox_event ORDER BY seq').all() as {
+    // An event's outbox row refers to its events row for the body (EventJournal).
+    const outbox = db
+      .prepare(
+        `SELECT o.item_id, CASE WHEN o.body = '' THEN e.body ELSE o.body END AS body
+         FROM outbox_event o LEFT JOIN events e ON e.event_id = o.item_id ORDER BY o.seq`,
+      )
+      .all() as {
       item_id: string;
       body: string;
     }[];
