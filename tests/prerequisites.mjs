@@ -9,8 +9,8 @@
  * Plain JavaScript with no dependencies, so it runs before anything is built or installed.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, readdirSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** The Debian python3 the Modbus tests run (its modules, not those of a python3 first on PATH). */
@@ -60,12 +60,39 @@ export const PREREQUISITES = [
     command: 'shellcheck',
   },
   {
+    what: 'PostgreSQL server programs (initdb, pg_ctl, postgres)',
+    packages: ['postgresql'],
+    usedBy: 'the PostgreSQL cloud store, on a throwaway server of its own (cloud/store/postgres.test.ts)',
+    postgres: true,
+  },
+  {
     what: 'Chromium',
     packages: ['chromium'],
     usedBy: 'the status page in a browser (tests/status-page-browser.test.ts)',
     file: 'chromium',
   },
 ];
+
+/**
+ * The directory of PostgreSQL's server programs: Debian keeps them off PATH, in /usr/lib/postgresql/<major>/bin
+ * (the newest major installed wins); `PG_BINDIR` points elsewhere, else `initdb` on PATH.
+ */
+export function postgresBinDir(env = process.env) {
+  if (env.PG_BINDIR) return isExecutable(join(env.PG_BINDIR, 'initdb')) ? env.PG_BINDIR : undefined;
+  const root = '/usr/lib/postgresql';
+  let majors = [];
+  try {
+    majors = readdirSync(root)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
+  } catch {}
+  for (const major of majors) {
+    const dir = join(root, major, 'bin');
+    if (isExecutable(join(dir, 'initdb')) && isExecutable(join(dir, 'pg_ctl'))) return dir;
+  }
+  const initdb = findOnPath('initdb', env);
+  return initdb ? dirname(initdb) : undefined;
+}
 
 /** Every Debian package, in a stable order. */
 export function debianPackages() {
@@ -97,6 +124,9 @@ export function findOnPath(name, env = process.env) {
 function problem(need, env) {
   if (need.command) {
     return findOnPath(need.command, env) ? undefined : `\`${need.command}\` is not on PATH`;
+  }
+  if (need.postgres) {
+    return postgresBinDir(env) ? undefined : 'no initdb in /usr/lib/postgresql/*/bin, PG_BINDIR or on PATH';
   }
   if (need.file) {
     const file = chromiumPath(env);

@@ -1,6 +1,6 @@
 /**
- * The CloudStore contract: one suite every implementation runs (SQLite now, PostgreSQL later), through
- * the interface only. Call `storeContract(name, makeStore)` from a *.test.ts; `makeStore` returns a fresh,
+ * The CloudStore contract: one suite every implementation runs (SQLite, PostgreSQL), through the
+ * interface only (its ingest side, IngestStore). Call `storeContract(name, makeStore)` from a *.test.ts; `makeStore` returns a fresh,
  * empty store each time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { rng } from '../../shared/random.ts';
 import { aggregateItemId, encodeBatch, type WireClass, type WireItem } from '../../shared/wire.ts';
 import { mergeAll } from '../consume/merge.ts';
 import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
-import type { CloudStore, PartitionRef } from './types.ts';
+import type { IngestStore, PartitionRef } from './types.ts';
 
 export { rng };
 
@@ -78,9 +78,9 @@ function at(events: readonly PreparedEvent[]): EventPosition {
   return events.at(-1)!.position;
 }
 
-export function storeContract(name: string, makeStore: () => CloudStore | Promise<CloudStore>): void {
+export function storeContract(name: string, makeStore: () => IngestStore | Promise<IngestStore>): void {
   describe(`CloudStore contract: ${name}`, () => {
-    const open: CloudStore[] = [];
+    const open: IngestStore[] = [];
     const fresh = async () => {
       const s = await makeStore();
       open.push(s);
@@ -89,7 +89,7 @@ export function storeContract(name: string, makeStore: () => CloudStore | Promis
     afterEach(async () => {
       for (const s of open.splice(0)) await s.close();
     });
-    const apply = (s: CloudStore, events: PreparedEvent[], p = P0) =>
+    const apply = (s: IngestStore, events: PreparedEvent[], p = P0) =>
       s.applyBatch(p, events, at(events), NOW);
 
     it('applies a batch and moves the checkpoint in the same call', async () => {

@@ -1,4 +1,8 @@
-/** The SQLite CloudStore's read side: the queries behind the API (portable SQL, plain SELECTs). */
+/**
+ * The CloudStore's ingest-side reads: the queries behind the API (portable SQL, plain SELECTs with `?`
+ * placeholders; the PostgreSQL store runs the same text) and the mapping of their rows, shared by both
+ * stores. SqliteReads runs them on SQLite.
+ */
 import type Database from 'better-sqlite3';
 import type { Alert, AlertSeverity } from '../../shared/events.ts';
 import type { Quantity } from '../../shared/quantities.ts';
@@ -14,7 +18,7 @@ import type {
   RoomView,
 } from './types.ts';
 
-interface GatewayRow {
+export interface GatewayRow {
   gateway_id: string;
   last_batch_at: number;
   last_enqueued_at: number;
@@ -30,14 +34,14 @@ interface GatewayRow {
   items_raw: number;
 }
 
-interface SensorRow {
+export interface SensorRow {
   sensor_id: number;
   room_id: string;
   quantity: string;
   unit: string;
 }
 
-interface WindowRow {
+export interface WindowRow {
   window_ms: number;
   window_start: number;
   count: number;
@@ -50,7 +54,7 @@ interface WindowRow {
   last_ts: number;
 }
 
-interface AlertRow {
+export interface AlertRow {
   alert_id: string;
   ts: number;
   severity: string;
@@ -60,7 +64,12 @@ interface AlertRow {
   message: string;
 }
 
-function windowFromRow(deviceId: string, channel: string, sensor: SensorRow, r: WindowRow): MergedWindow {
+export function windowFromRow(
+  deviceId: string,
+  channel: string,
+  sensor: SensorRow,
+  r: WindowRow,
+): MergedWindow {
   return {
     deviceId,
     channel,
@@ -81,7 +90,7 @@ function windowFromRow(deviceId: string, channel: string, sensor: SensorRow, r: 
   };
 }
 
-function alertFromRow(r: AlertRow): Alert {
+export function alertFromRow(r: AlertRow): Alert {
   const a: Alert = {
     alertId: r.alert_id,
     ts: r.ts,
@@ -94,135 +103,189 @@ function alertFromRow(r: AlertRow): Alert {
   return a;
 }
 
-/** The read statements, prepared once per connection. */
-function prepareReads(db: Database.Database) {
-  const q = (sql: string) => db.prepare(sql);
-  return {
-    gateways: q('SELECT * FROM gateways ORDER BY gateway_id'),
-    roomState: q(
-      'SELECT kind, subject, state, ts, reasons, gateway_id, detail FROM room_state WHERE room_id = ? ORDER BY kind, subject',
-    ),
-    roomAlerts: q('SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?'),
-    roomKnown: q('SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1'),
-    sensor: q('SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?'),
-    rawKnown: q('SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1'),
-    windows: q(
-      `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
+/** The read statements' text. */
+export const READ_SQL = {
+  gateways: 'SELECT * FROM gateways ORDER BY gateway_id',
+  roomState:
+    'SELECT kind, subject, state, ts, reasons, gateway_id, detail FROM room_state WHERE room_id = ? ORDER BY kind, subject',
+
+  roomAlerts: 'SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?',
+  roomKnown: 'SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1',
+  sensor: 'SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?',
+  rawKnown: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1',
+  windows: `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
        ORDER BY window_start, window_ms LIMIT ?`,
-    ),
-    quarantineCount: q('SELECT COUNT(*) AS n FROM quarantine'),
-    quarantineList: q('SELECT * FROM quarantine ORDER BY id DESC LIMIT ?'),
-    itemTotals: q(
-      `SELECT COALESCE(SUM(items_alert), 0) AS alert, COALESCE(SUM(items_twin), 0) AS twin,
+
+  quarantineCount: 'SELECT COUNT(*) AS n FROM quarantine',
+  quarantineList: 'SELECT * FROM quarantine ORDER BY id DESC LIMIT ?',
+  itemTotals: `SELECT COALESCE(SUM(items_alert), 0) AS alert, COALESCE(SUM(items_twin), 0) AS twin,
          COALESCE(SUM(items_event), 0) AS event, COALESCE(SUM(items_aggregate), 0) AS aggregate,
          COALESCE(SUM(items_raw), 0) AS raw FROM gateways`,
-    ),
-    readings: q('SELECT COALESCE(SUM(count), 0) AS n FROM aggregates'),
-    listCheckpoints: q(
-      `SELECT namespace, event_hub, consumer_group, partition_id, sequence_number, offset_value FROM checkpoints
+
+  readings: 'SELECT COALESCE(SUM(count), 0) AS n FROM aggregates',
+  listCheckpoints: `SELECT namespace, event_hub, consumer_group, partition_id, sequence_number, offset_value FROM checkpoints
        WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
-    ),
-    listOwnership: q(
-      `SELECT namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at FROM ownership
+
+  listOwnership: `SELECT namespace, event_hub, consumer_group, partition_id, owner_id, etag, modified_at FROM ownership
        WHERE namespace = ? AND event_hub = ? AND consumer_group = ? ORDER BY partition_id`,
-    ),
+} as const;
+
+export interface CheckpointDbRow {
+  namespace: string;
+  event_hub: string;
+  consumer_group: string;
+  partition_id: string;
+  sequence_number: number;
+  offset_value: string;
+}
+
+export interface OwnershipDbRow {
+  namespace: string;
+  event_hub: string;
+  consumer_group: string;
+  partition_id: string;
+  owner_id: string;
+  etag: string;
+  modified_at: number;
+}
+
+export interface RoomStateDbRow {
+  kind: string;
+  subject: string;
+  state: string;
+  ts: number;
+  reasons: string;
+  gateway_id: string;
+  detail: string | null;
+}
+
+export interface QuarantineDbRow {
+  id: number;
+  at: number;
+  partition_id: string;
+  sequence_number: number;
+  gateway_id: string | null;
+  batch_id: string | null;
+  item_id: string | null;
+  code: string;
+  reason: string;
+  body: string;
+}
+
+export function checkpointFromRow(r: CheckpointDbRow): CheckpointRow {
+  return {
+    fullyQualifiedNamespace: r.namespace,
+    eventHubName: r.event_hub,
+    consumerGroup: r.consumer_group,
+    partitionId: r.partition_id,
+    sequenceNumber: r.sequence_number,
+    offset: r.offset_value,
+  };
+}
+
+export function ownershipFromRow(r: OwnershipDbRow): OwnershipRow {
+  return {
+    fullyQualifiedNamespace: r.namespace,
+    eventHubName: r.event_hub,
+    consumerGroup: r.consumer_group,
+    partitionId: r.partition_id,
+    ownerId: r.owner_id,
+    etag: r.etag,
+    lastModifiedTimeInMs: r.modified_at,
+  };
+}
+
+export function gatewayFromRow(r: GatewayRow): GatewaySummary {
+  return {
+    gatewayId: r.gateway_id,
+    lastBatchAt: r.last_batch_at,
+    lastEnqueuedAt: r.last_enqueued_at,
+    newestItemTs: r.newest_item_ts,
+    items: {
+      alert: r.items_alert,
+      twin: r.items_twin,
+      event: r.items_event,
+      aggregate: r.items_aggregate,
+      raw: r.items_raw,
+    },
+    batchesApplied: r.batches_applied,
+    duplicateBatches: r.duplicate_batches,
+    duplicateItems: r.duplicate_items,
+    quarantined: r.quarantined,
+  };
+}
+
+/** A room's view from its latest states and recent alerts; undefined for a room never heard of. */
+export function roomViewOf(
+  roomId: string,
+  states: readonly RoomStateDbRow[],
+  alertRows: readonly AlertRow[],
+  known: () => boolean,
+): RoomView | undefined {
+  const alerts = alertRows.map(alertFromRow);
+  if (states.length === 0 && alerts.length === 0 && !known()) return undefined;
+  const view: RoomView = { roomId, state: {}, health: {}, recentAlerts: alerts };
+  for (const s of states) {
+    const v: RoomStateValue = {
+      state: s.state,
+      ts: s.ts,
+      reasons: JSON.parse(s.reasons) as string[],
+      gatewayId: s.gateway_id,
+    };
+    if (s.detail) Object.assign(v, JSON.parse(s.detail) as Pick<RoomStateValue, 'probability' | 'basis'>);
+    if (s.kind === 'health') view.health[s.subject] = v;
+    else if (s.kind === 'occupancy' || s.kind === 'comfort') view.state[s.kind] = v;
+  }
+  return view;
+}
+
+export function quarantineFromRow(r: QuarantineDbRow): QuarantineEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    partitionId: r.partition_id,
+    sequenceNumber: r.sequence_number,
+    gatewayId: r.gateway_id,
+    batchId: r.batch_id,
+    itemId: r.item_id,
+    code: r.code,
+    reason: r.reason,
+    body: r.body,
   };
 }
 
 export class SqliteReads {
   readonly db: Database.Database;
-  readonly #q: ReturnType<typeof prepareReads>;
+  readonly #q: { [K in keyof typeof READ_SQL]: Database.Statement };
 
   constructor(db: Database.Database) {
     this.db = db;
-    this.#q = prepareReads(db);
+    this.#q = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as {
+      [K in keyof typeof READ_SQL]: Database.Statement;
+    };
   }
 
   async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {
-    const rows = this.#q.listCheckpoints.all(ns, eventHubName, consumerGroup) as {
-      namespace: string;
-      event_hub: string;
-      consumer_group: string;
-      partition_id: string;
-      sequence_number: number;
-      offset_value: string;
-    }[];
-    return rows.map((r) => ({
-      fullyQualifiedNamespace: r.namespace,
-      eventHubName: r.event_hub,
-      consumerGroup: r.consumer_group,
-      partitionId: r.partition_id,
-      sequenceNumber: r.sequence_number,
-      offset: r.offset_value,
-    }));
+    const rows = this.#q.listCheckpoints.all(ns, eventHubName, consumerGroup) as CheckpointDbRow[];
+    return rows.map(checkpointFromRow);
   }
 
   async listOwnership(ns: string, eventHubName: string, consumerGroup: string): Promise<OwnershipRow[]> {
-    const rows = this.#q.listOwnership.all(ns, eventHubName, consumerGroup) as {
-      namespace: string;
-      event_hub: string;
-      consumer_group: string;
-      partition_id: string;
-      owner_id: string;
-      etag: string;
-      modified_at: number;
-    }[];
-    return rows.map((r) => ({
-      fullyQualifiedNamespace: r.namespace,
-      eventHubName: r.event_hub,
-      consumerGroup: r.consumer_group,
-      partitionId: r.partition_id,
-      ownerId: r.owner_id,
-      etag: r.etag,
-      lastModifiedTimeInMs: r.modified_at,
-    }));
+    const rows = this.#q.listOwnership.all(ns, eventHubName, consumerGroup) as OwnershipDbRow[];
+    return rows.map(ownershipFromRow);
   }
 
   async gateways(): Promise<GatewaySummary[]> {
-    return (this.#q.gateways.all() as GatewayRow[]).map((r) => ({
-      gatewayId: r.gateway_id,
-      lastBatchAt: r.last_batch_at,
-      lastEnqueuedAt: r.last_enqueued_at,
-      newestItemTs: r.newest_item_ts,
-      items: {
-        alert: r.items_alert,
-        twin: r.items_twin,
-        event: r.items_event,
-        aggregate: r.items_aggregate,
-        raw: r.items_raw,
-      },
-      batchesApplied: r.batches_applied,
-      duplicateBatches: r.duplicate_batches,
-      duplicateItems: r.duplicate_items,
-      quarantined: r.quarantined,
-    }));
+    return (this.#q.gateways.all() as GatewayRow[]).map(gatewayFromRow);
   }
 
   async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
-    const states = this.#q.roomState.all(roomId) as {
-      kind: string;
-      subject: string;
-      state: string;
-      ts: number;
-      reasons: string;
-      gateway_id: string;
-      detail: string | null;
-    }[];
-    const alerts = (this.#q.roomAlerts.all(roomId, alertsLimit) as AlertRow[]).map(alertFromRow);
-    if (states.length === 0 && alerts.length === 0 && !this.#q.roomKnown.get(roomId)) return undefined;
-    const view: RoomView = { roomId, state: {}, health: {}, recentAlerts: alerts };
-    for (const s of states) {
-      const v: RoomStateValue = {
-        state: s.state,
-        ts: s.ts,
-        reasons: JSON.parse(s.reasons) as string[],
-        gatewayId: s.gateway_id,
-      };
-      if (s.detail) Object.assign(v, JSON.parse(s.detail) as Pick<RoomStateValue, 'probability' | 'basis'>);
-      if (s.kind === 'health') view.health[s.subject] = v;
-      else if (s.kind === 'occupancy' || s.kind === 'comfort') view.state[s.kind] = v;
-    }
-    return view;
+    return roomViewOf(
+      roomId,
+      this.#q.roomState.all(roomId) as RoomStateDbRow[],
+      this.#q.roomAlerts.all(roomId, alertsLimit) as AlertRow[],
+      () => this.#q.roomKnown.get(roomId) !== undefined,
+    );
   }
 
   async sensorWindows(
@@ -238,33 +301,8 @@ export class SqliteReads {
 
   async quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }> {
     const total = (this.#q.quarantineCount.get() as { n: number }).n;
-    const rows = this.#q.quarantineList.all(limit) as {
-      id: number;
-      at: number;
-      partition_id: string;
-      sequence_number: number;
-      gateway_id: string | null;
-      batch_id: string | null;
-      item_id: string | null;
-      code: string;
-      reason: string;
-      body: string;
-    }[];
-    return {
-      total,
-      entries: rows.map((r) => ({
-        id: r.id,
-        at: r.at,
-        partitionId: r.partition_id,
-        sequenceNumber: r.sequence_number,
-        gatewayId: r.gateway_id,
-        batchId: r.batch_id,
-        itemId: r.item_id,
-        code: r.code,
-        reason: r.reason,
-        body: r.body,
-      })),
-    };
+    const rows = this.#q.quarantineList.all(limit) as QuarantineDbRow[];
+    return { total, entries: rows.map(quarantineFromRow) };
   }
 
   async counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }> {

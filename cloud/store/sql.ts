@@ -18,7 +18,145 @@ const AGG_MERGE = `count = aggregates.count + excluded.count,
   last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END,
   items = aggregates.items + 1`;
 
-import type { StoredEvent } from '../consume/validate.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import type { Aggregate, Alert, Reading, TwinChange } from '../../shared/events.ts';
+import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+import type { ItemRejection, StoredEvent } from '../consume/validate.ts';
+
+/** The code of an item that failed validation inside an accepted batch. */
+export const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
+
+export interface QuarantineInput {
+  gatewayId: string | null;
+  batchId: string | null;
+  itemId: string | null;
+  code: ErrorCode;
+  reason: string;
+  body: string;
+}
+
+/** A whole event refused (not decodable, wrong header…). */
+export function eventQuarantine(ev: Extract<PreparedEvent, { ok: false }>): QuarantineInput {
+  const { gatewayId = null, batchId = null } = ev.header;
+  return { gatewayId, batchId, itemId: null, code: ev.code, reason: ev.reason, body: ev.body };
+}
+
+/** One invalid item of an accepted batch. */
+export function itemQuarantine(
+  h: { gatewayId: string; batchId: string },
+  bad: ItemRejection,
+): QuarantineInput {
+  const { gatewayId, batchId } = h;
+  return {
+    gatewayId,
+    batchId,
+    itemId: bad.id,
+    code: QUARANTINE_ITEM_CODE,
+    reason: bad.reason,
+    body: bad.body,
+  };
+}
+
+/** The parameters of SQL.insertQuarantine. */
+export function quarantineParams(now: number, partitionId: string, at: EventPosition, q: QuarantineInput) {
+  return [
+    now,
+    partitionId,
+    at.sequenceNumber,
+    q.gatewayId,
+    q.batchId,
+    q.itemId,
+    q.code,
+    q.reason,
+    q.body,
+  ] as const;
+}
+
+/** The parameters of SQL.insertBatch for an accepted batch. */
+export function batchParams(
+  partitionId: string,
+  ev: Extract<PreparedEvent, { ok: true }>,
+  applied: number,
+  duplicates: number,
+  now: number,
+) {
+  const h = ev.header;
+  return [
+    h.gatewayId,
+    h.batchId,
+    h.cls,
+    h.itemCount,
+    applied,
+    duplicates,
+    ev.invalid.length,
+    partitionId,
+    ev.position.sequenceNumber,
+    ev.position.enqueuedTimeMs,
+    now,
+  ] as const;
+}
+
+/** The parameters of SQL.upsertBase / SQL.upsertDelta. */
+export function aggregateParams(sensorId: number, a: Aggregate) {
+  return [
+    sensorId,
+    a.windowMs,
+    a.windowStart,
+    a.count,
+    a.sum,
+    a.min,
+    a.max,
+    a.first,
+    a.firstTs,
+    a.last,
+    a.lastTs,
+  ] as const;
+}
+
+/** The parameters of SQL.insertTwin (`change`) and SQL.upsertRoomState (`state`). */
+export function twinParams(gatewayId: string, itemId: string, c: TwinChange) {
+  const subject = c.kind === 'health' ? (c.deviceId ?? '') : '';
+  const reasons = JSON.stringify(c.reasons);
+  const detail =
+    c.probability !== undefined || c.basis !== undefined
+      ? JSON.stringify({ probability: c.probability ?? null, basis: c.basis ?? null })
+      : null;
+  return {
+    change: [gatewayId, itemId, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons] as const,
+    state: [c.roomId, c.kind, subject, c.to, c.ts, reasons, itemId, gatewayId, detail] as const,
+  };
+}
+
+/** The parameters of SQL.insertAlert. */
+export function alertParams(gatewayId: string, a: Alert) {
+  return [
+    a.alertId,
+    gatewayId,
+    a.ts,
+    a.severity,
+    a.code,
+    a.roomId ?? null,
+    a.deviceId ?? null,
+    a.message,
+  ] as const;
+}
+
+/** The parameters of SQL.insertReading (a raw reading item). */
+export function readingParams(gatewayId: string, itemId: string, r: Reading) {
+  return [
+    gatewayId,
+    itemId,
+    r.deviceId,
+    r.channel,
+    r.roomId,
+    r.quantity,
+    r.value,
+    r.unit,
+    r.ts,
+    r.receivedAt,
+    r.source,
+  ] as const;
+}
 
 /** An event's reporting columns, in EVENT_COLUMNS_V2 order (insert and migration share it). */
 export function eventColumnValues(e: Omit<StoredEvent, 'json'>) {

@@ -7,14 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ErrorCode } from '../../shared/errors.ts';
-import { WIRE_CLASSES } from '../../shared/wire.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
-import { eventColumns, itemTime, type StoredEvent, type ValidItem } from '../consume/validate.ts';
+import { eventColumns, type StoredEvent, type ValidItem } from '../consume/validate.ts';
 import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
+import { ApplyTally, gatewayParams } from './apply-tally.ts';
 import { SqliteHistory } from './history.ts';
 import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
@@ -22,23 +21,34 @@ import { SqliteRiskReads } from './risk-reads.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
 import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, ROOM_STATE_COLUMNS_V3, SCHEMA_VERSION } from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
-import { eventColumnValues, eventParams, SQL } from './sql.ts';
 import {
-  type AnalyticsRow,
-  type ApplyResult,
-  type CheckpointRow,
-  type ClassCounts,
-  type CloudStore,
-  type CourseEngagementRow,
-  EMPTY_COUNTS,
-  type OwnershipRow,
-  type PartitionRef,
-  type RiskModelRecord,
-  type RiskScoreRow,
-  type RoomWindows,
-  type SnapshotInfo,
-  type SnapshotOptions,
-  type SnapshotRow,
+  aggregateParams,
+  alertParams,
+  batchParams,
+  eventColumnValues,
+  eventParams,
+  eventQuarantine,
+  itemQuarantine,
+  type QuarantineInput,
+  quarantineParams,
+  readingParams,
+  SQL,
+  twinParams,
+} from './sql.ts';
+import type {
+  AnalyticsRow,
+  ApplyResult,
+  CheckpointRow,
+  CloudStore,
+  CourseEngagementRow,
+  OwnershipRow,
+  PartitionRef,
+  RiskModelRecord,
+  RiskScoreRow,
+  RoomWindows,
+  SnapshotInfo,
+  SnapshotOptions,
+  SnapshotRow,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -50,20 +60,7 @@ export interface SqliteStoreOptions {
   cacheSizeKiB?: number;
 }
 
-interface GatewayDelta {
-  at: number;
-  enqueuedAt: number;
-  newestItemTs: number | null;
-  batches: number;
-  duplicateBatches: number;
-  duplicateItems: number;
-  quarantined: number;
-  items: ClassCounts;
-}
-
 type Stmts = { [K in keyof typeof SQL]: Database.Statement };
-
-const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
 
 /** Runs `fn`, retrying every 25 ms for up to `ms` while SQLite answers SQLITE_BUSY. */
 function untilNotBusy<T>(fn: () => T, ms: number): T {
@@ -206,66 +203,18 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     now: number,
   ): ApplyResult {
     const s = this.#s;
-    const result: ApplyResult = {
-      batchesApplied: 0,
-      duplicateBatches: 0,
-      itemsApplied: EMPTY_COUNTS(),
-      duplicateItems: 0,
-      quarantined: [],
-      readingsRepresented: 0,
+    const tally = new ApplyTally(now);
+    const quarantine = (ev: PreparedEvent, q: QuarantineInput) => {
+      s.insertQuarantine.run(...quarantineParams(now, p.partitionId, ev.position, q));
+      tally.quarantine(q.code, q.gatewayId, ev.position.enqueuedTimeMs);
     };
-    const quarantined = new Map<ErrorCode, number>();
-    const deltas = new Map<string, GatewayDelta>();
-    const delta = (gatewayId: string, enqueuedAt: number): GatewayDelta => {
-      let d = deltas.get(gatewayId);
-      if (!d) {
-        d = {
-          at: now,
-          enqueuedAt,
-          newestItemTs: null,
-          batches: 0,
-          duplicateBatches: 0,
-          duplicateItems: 0,
-          quarantined: 0,
-          items: EMPTY_COUNTS(),
-        };
-        deltas.set(gatewayId, d);
-      }
-      if (enqueuedAt > d.enqueuedAt) d.enqueuedAt = enqueuedAt;
-      return d;
-    };
-    const quarantine = (
-      ev: PreparedEvent,
-      gatewayId: string | null,
-      batchId: string | null,
-      itemId: string | null,
-      code: ErrorCode,
-      reason: string,
-      body: string,
-    ) => {
-      s.insertQuarantine.run(
-        now,
-        p.partitionId,
-        ev.position.sequenceNumber,
-        gatewayId,
-        batchId,
-        itemId,
-        code,
-        reason,
-        body,
-      );
-      quarantined.set(code, (quarantined.get(code) ?? 0) + 1);
-      if (gatewayId !== null) delta(gatewayId, ev.position.enqueuedTimeMs).quarantined++;
-    };
-
     for (const ev of events) {
       if (!ev.ok) {
-        const { gatewayId = null, batchId = null } = ev.header;
-        quarantine(ev, gatewayId, batchId, null, ev.code, ev.reason, ev.body);
+        quarantine(ev, eventQuarantine(ev));
         continue;
       }
       const h = ev.header;
-      const d = delta(h.gatewayId, ev.position.enqueuedTimeMs);
+      const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs);
       if (s.batchExists.get(h.gatewayId, h.batchId)) {
         d.duplicateBatches++;
         continue;
@@ -278,55 +227,17 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
           continue;
         }
         applied++;
-        d.items[item.cls]++;
-        if (item.cls === 'aggregate') result.readingsRepresented += item.value.count;
-        const t = itemTime(item);
-        if (d.newestItemTs === null || t > d.newestItemTs) d.newestItemTs = t;
+        tally.applied(d, item);
       }
-      for (const bad of ev.invalid)
-        quarantine(ev, h.gatewayId, h.batchId, bad.id, QUARANTINE_ITEM_CODE, bad.reason, bad.body);
-      s.insertBatch.run(
-        h.gatewayId,
-        h.batchId,
-        h.cls,
-        h.itemCount,
-        applied,
-        duplicates,
-        ev.invalid.length,
-        p.partitionId,
-        ev.position.sequenceNumber,
-        ev.position.enqueuedTimeMs,
-        now,
-      );
+      for (const bad of ev.invalid) quarantine(ev, itemQuarantine(h, bad));
+      s.insertBatch.run(...batchParams(p.partitionId, ev, applied, duplicates, now));
       d.batches++;
       d.duplicateItems += duplicates;
     }
-
     // Every applied or skipped batch has its gateway's delta: the call's totals are their sums.
-    for (const [gatewayId, d] of deltas) {
-      s.upsertGateway.run(
-        gatewayId,
-        d.at,
-        d.enqueuedAt,
-        d.newestItemTs,
-        d.batches,
-        d.duplicateBatches,
-        d.duplicateItems,
-        d.quarantined,
-        d.items.alert,
-        d.items.twin,
-        d.items.event,
-        d.items.aggregate,
-        d.items.raw,
-      );
-      result.batchesApplied += d.batches;
-      result.duplicateBatches += d.duplicateBatches;
-      result.duplicateItems += d.duplicateItems;
-      for (const cls of WIRE_CLASSES) result.itemsApplied[cls] += d.items[cls];
-    }
+    for (const [gatewayId, d] of tally.deltas()) s.upsertGateway.run(...gatewayParams(gatewayId, d));
     this.#writeCheckpoint({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now);
-    result.quarantined = [...quarantined].map(([code, count]) => ({ code, count }));
-    return result;
+    return tally.result();
   }
 
   /** Applies one item unless its id was applied before; returns whether it was applied. */
@@ -339,71 +250,25 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       const base = !a.late;
       if (!base && s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
       const stmt = base ? s.upsertBase : s.upsertDelta;
-      const info = stmt.run(
-        this.#sensorId(a),
-        a.windowMs,
-        a.windowStart,
-        a.count,
-        a.sum,
-        a.min,
-        a.max,
-        a.first,
-        a.firstTs,
-        a.last,
-        a.lastTs,
-      );
-      return info.changes === 1;
+      return stmt.run(...aggregateParams(this.#sensorId(a), a)).changes === 1;
     }
     if (s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
     switch (item.cls) {
       case 'twin': {
-        const c = item.value;
-        const subject = c.kind === 'health' ? (c.deviceId ?? '') : '';
-        const reasons = JSON.stringify(c.reasons);
-        s.insertTwin.run(gatewayId, item.id, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons);
-        const detail =
-          c.probability !== undefined || c.basis !== undefined
-            ? JSON.stringify({ probability: c.probability ?? null, basis: c.basis ?? null })
-            : null;
-        s.upsertRoomState.run(c.roomId, c.kind, subject, c.to, c.ts, reasons, item.id, gatewayId, detail);
+        const t = twinParams(gatewayId, item.id, item.value);
+        s.insertTwin.run(...t.change);
+        s.upsertRoomState.run(...t.state);
         return true;
       }
-      case 'alert': {
-        const a = item.value;
-        s.insertAlert.run(
-          a.alertId,
-          gatewayId,
-          a.ts,
-          a.severity,
-          a.code,
-          a.roomId ?? null,
-          a.deviceId ?? null,
-          a.message,
-        );
+      case 'alert':
+        s.insertAlert.run(...alertParams(gatewayId, item.value));
         return true;
-      }
-      case 'event': {
-        const e = item.value;
-        s.insertEvent.run(...eventParams(e, gatewayId));
+      case 'event':
+        s.insertEvent.run(...eventParams(item.value, gatewayId));
         return true;
-      }
-      case 'raw': {
-        const r = item.value;
-        s.insertReading.run(
-          gatewayId,
-          item.id,
-          r.deviceId,
-          r.channel,
-          r.roomId,
-          r.quantity,
-          r.value,
-          r.unit,
-          r.ts,
-          r.receivedAt,
-          r.source,
-        );
+      case 'raw':
+        s.insertReading.run(...readingParams(gatewayId, item.id, item.value));
         return true;
-      }
     }
   }
 

@@ -234,6 +234,26 @@ export interface RiskScoreRow {
   computedAt: number;
 }
 
+/**
+ * The ingest side of a CloudStore (exactly-once apply, the checkpoint store, the ingest reads): what
+ * contract.ts holds every store to, and all the PostgreSQL store implements so far (issue 11).
+ */
+export type IngestStore = Pick<
+  CloudStore,
+  | 'applyBatch'
+  | 'listOwnership'
+  | 'claimOwnership'
+  | 'listCheckpoints'
+  | 'updateCheckpoint'
+  | 'dataVersion'
+  | 'gateways'
+  | 'room'
+  | 'sensorWindows'
+  | 'quarantine'
+  | 'counts'
+  | 'close'
+>;
+
 export interface CloudStore {
   /**
    * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE

@@ -1,0 +1,132 @@
+/**
+ * The cloud store's tables on PostgreSQL: the SQLite schema (schema.ts) in PostgreSQL's types — epoch-ms
+ * times and counters BIGINT, values DOUBLE PRECISION, identity columns for the AUTOINCREMENT ids. Versioned
+ * migrations, applied at start in order, each once, in one transaction under an advisory lock (two cloud
+ * processes starting together do not both migrate).
+ */
+import type pg from 'pg';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'ingest: checkpoints, ownership, batches, items, sensors, windows, twin, alerts, events',
+    sql: `
+CREATE TABLE ownership (
+  namespace TEXT NOT NULL, event_hub TEXT NOT NULL, consumer_group TEXT NOT NULL, partition_id TEXT NOT NULL,
+  owner_id TEXT NOT NULL, etag TEXT NOT NULL, modified_at BIGINT NOT NULL,
+  PRIMARY KEY (namespace, event_hub, consumer_group, partition_id));
+
+CREATE TABLE checkpoints (
+  namespace TEXT NOT NULL, event_hub TEXT NOT NULL, consumer_group TEXT NOT NULL, partition_id TEXT NOT NULL,
+  sequence_number BIGINT NOT NULL, offset_value TEXT NOT NULL, updated_at BIGINT NOT NULL,
+  PRIMARY KEY (namespace, event_hub, consumer_group, partition_id));
+
+CREATE TABLE batches (
+  gateway_id TEXT NOT NULL, batch_id TEXT NOT NULL, cls TEXT NOT NULL, item_count INTEGER NOT NULL,
+  applied_items INTEGER NOT NULL, duplicate_items INTEGER NOT NULL, invalid_items INTEGER NOT NULL,
+  partition_id TEXT NOT NULL, sequence_number BIGINT NOT NULL, enqueued_at BIGINT NOT NULL,
+  applied_at BIGINT NOT NULL,
+  PRIMARY KEY (gateway_id, batch_id));
+
+CREATE TABLE items (item_id TEXT PRIMARY KEY, cls TEXT NOT NULL, gateway_id TEXT NOT NULL);
+
+CREATE TABLE sensors (
+  sensor_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
+  UNIQUE (device_id, channel));
+
+CREATE TABLE aggregates (
+  sensor_id BIGINT NOT NULL, window_ms BIGINT NOT NULL, window_start BIGINT NOT NULL,
+  count BIGINT NOT NULL, sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL,
+  max DOUBLE PRECISION NOT NULL, first_value DOUBLE PRECISION NOT NULL, first_ts BIGINT NOT NULL,
+  last_value DOUBLE PRECISION NOT NULL, last_ts BIGINT NOT NULL, items INTEGER NOT NULL,
+  has_base INTEGER NOT NULL,
+  PRIMARY KEY (sensor_id, window_ms, window_start));
+
+CREATE TABLE twin_changes (
+  gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, room_id TEXT NOT NULL, kind TEXT NOT NULL,
+  subject TEXT NOT NULL, ts BIGINT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, item_id));
+CREATE INDEX twin_changes_room ON twin_changes (room_id, ts);
+CREATE INDEX twin_changes_key ON twin_changes (room_id, kind, subject, ts);
+CREATE INDEX twin_changes_ts ON twin_changes (ts);
+
+CREATE TABLE room_state (
+  room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts BIGINT NOT NULL,
+  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
+  PRIMARY KEY (room_id, kind, subject));
+
+CREATE TABLE alerts (
+  alert_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts BIGINT NOT NULL, severity TEXT NOT NULL,
+  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
+CREATE INDEX alerts_room ON alerts (room_id, ts);
+
+CREATE TABLE events (
+  event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts BIGINT NOT NULL, type TEXT NOT NULL,
+  body TEXT NOT NULL, source TEXT, actor_id TEXT, course_id TEXT, object_id TEXT, room_id TEXT,
+  score DOUBLE PRECISION, max_score DOUBLE PRECISION, count INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX events_ts ON events (ts);
+CREATE INDEX events_enrolment ON events (actor_id, course_id, ts);
+CREATE INDEX events_course ON events (course_id, actor_id, ts);
+
+CREATE TABLE readings (
+  gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  room_id TEXT NOT NULL, quantity TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, unit TEXT NOT NULL,
+  ts BIGINT NOT NULL, received_at BIGINT NOT NULL, source TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, item_id));
+CREATE INDEX readings_sensor ON readings (device_id, channel, ts);
+
+CREATE TABLE quarantine (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, partition_id TEXT NOT NULL,
+  sequence_number BIGINT NOT NULL, gateway_id TEXT, batch_id TEXT, item_id TEXT, code TEXT NOT NULL,
+  reason TEXT NOT NULL, body TEXT NOT NULL);
+
+CREATE TABLE gateways (
+  gateway_id TEXT PRIMARY KEY, last_batch_at BIGINT NOT NULL, last_enqueued_at BIGINT NOT NULL,
+  newest_item_ts BIGINT, batches_applied BIGINT NOT NULL, duplicate_batches BIGINT NOT NULL,
+  duplicate_items BIGINT NOT NULL, quarantined BIGINT NOT NULL,
+  items_alert BIGINT NOT NULL, items_twin BIGINT NOT NULL, items_event BIGINT NOT NULL,
+  items_aggregate BIGINT NOT NULL, items_raw BIGINT NOT NULL);
+`,
+  },
+];
+
+/** Applies the migrations `client`'s database lacks; returns the versions applied. */
+export async function migrate(client: pg.ClientBase, now: number): Promise<number[]> {
+  await client.query('BEGIN');
+  try {
+    // One migrator at a time per database (the key is arbitrary, fixed: "ct-migrate").
+    await client.query('SELECT pg_advisory_xact_lock(7466020734856)');
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+    );
+    const done = new Set(
+      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    );
+    const applied: number[] = [];
+    for (const m of PG_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query(
+        'INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)',
+        [m.version, m.description, now],
+      );
+      applied.push(m.version);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+}

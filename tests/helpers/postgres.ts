@@ -1,0 +1,78 @@
+/**
+ * A throwaway PostgreSQL server for tests: `initdb` into a temp dir, `pg_ctl start` on a free loopback
+ * port (its socket in the same dir), `stop()` stops it and removes the dir. PostgreSQL refuses to run as
+ * root, so as root (CI) the programs run as the `postgres` user the Debian package creates. fsync is off:
+ * these tests are about the store's semantics, not about the server's durability.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../shared/net.ts';
+import { postgresBinDir } from '../prerequisites.mjs';
+
+export interface TestPostgres {
+  /** postgres://campus@127.0.0.1:PORT/campus */
+  url: string;
+  stop(): void;
+}
+
+function run(bin: string, args: readonly string[], asUser: string | undefined): void {
+  const [cmd, argv] = asUser ? ['runuser', ['-u', asUser, '--', bin, ...args]] : [bin, [...args]];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0)
+    throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout || r.error}`);
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const binDir = postgresBinDir();
+  if (!binDir) throw new Error('PostgreSQL server programs not found (see tests/prerequisites.mjs)');
+  const dir = mkdtempSync(join(tmpdir(), 'ct-pg-'));
+  const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
+  if (asUser) {
+    const ids = spawnSync('id', ['-u', asUser], { encoding: 'utf8' });
+    const gids = spawnSync('id', ['-g', asUser], { encoding: 'utf8' });
+    chownSync(dir, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
+  }
+  chmodSync(dir, 0o700);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  run(
+    join(binDir, 'initdb'),
+    ['-D', data, '-U', 'campus', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C'],
+    asUser,
+  );
+  run(
+    join(binDir, 'pg_ctl'),
+    [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+      'start',
+    ],
+    asUser,
+  );
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run(join(binDir, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], asUser);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    run(join(binDir, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'campus', 'campus'], asUser);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { url: `postgres://campus@127.0.0.1:${port}/campus`, stop };
+}
