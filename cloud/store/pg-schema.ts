@@ -96,6 +96,36 @@ CREATE TABLE gateways (
   items_aggregate BIGINT NOT NULL, items_raw BIGINT NOT NULL);
 `,
   },
+  {
+    version: 2,
+    description: 'reporting and risk: courses, risk models and scores, snapshots and their analytics',
+    sql: `
+CREATE TABLE courses (course_id TEXT PRIMARY KEY, name TEXT, start_ts BIGINT NOT NULL, end_ts BIGINT);
+CREATE TABLE course_assessments (
+  course_id TEXT NOT NULL, assessment_id TEXT NOT NULL, kind TEXT, due_ts BIGINT, weight DOUBLE PRECISION,
+  PRIMARY KEY (course_id, assessment_id));
+
+CREATE TABLE risk_models (
+  model_id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, cutoff_day INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE risk_scores (
+  course_id TEXT NOT NULL, student_id TEXT NOT NULL, model_id TEXT NOT NULL, probability DOUBLE PRECISION NOT NULL,
+  course_day INTEGER NOT NULL, factors TEXT NOT NULL, computed_at BIGINT NOT NULL,
+  PRIMARY KEY (course_id, student_id));
+CREATE INDEX risk_scores_student ON risk_scores (student_id);
+
+CREATE TABLE snapshots (
+  snapshot_id TEXT PRIMARY KEY, cutoff_ts BIGINT NOT NULL, created_at BIGINT NOT NULL, trigger TEXT NOT NULL,
+  rooms INTEGER NOT NULL, enrolments INTEGER NOT NULL, results INTEGER NOT NULL, period_from BIGINT NOT NULL);
+CREATE TABLE snapshot_rows (
+  snapshot_id TEXT NOT NULL, seq INTEGER NOT NULL, student_id TEXT, course_id TEXT, facility_id TEXT,
+  snapshot_ts BIGINT NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, seq));
+CREATE TABLE analytics_results (
+  snapshot_id TEXT NOT NULL, seq INTEGER NOT NULL, result_id TEXT NOT NULL, metric TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL, student_id TEXT, course_id TEXT, facility_id TEXT, computed_ts BIGINT NOT NULL,
+  PRIMARY KEY (snapshot_id, seq));
+`,
+  },
 ];
 
 /** Applies the migrations `client`'s database lacks; returns the versions applied. */

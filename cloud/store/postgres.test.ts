@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
 import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
 import { PG_MIGRATIONS } from './pg-schema.ts';
-import { PostgresCloudStore, pgPlaceholders } from './postgres.ts';
+import { pgNamed, pgPlaceholders } from './pg-sql.ts';
+import { PostgresCloudStore } from './postgres.ts';
 
 let server: TestPostgres | undefined;
 beforeAll(async () => {
@@ -23,10 +24,14 @@ const open = (schema = freshSchema()) => PostgresCloudStore.open({ url: server!.
 storeContract('PostgreSQL', () => open());
 
 describe('PostgreSQL store', () => {
-  it('numbers placeholders in order', () => {
+  it('numbers placeholders in order, a named one once however often it is used', () => {
     expect(pgPlaceholders('SELECT ? AS a WHERE b = ? AND c IN (?, ?)')).toBe(
       'SELECT $1 AS a WHERE b = $2 AND c IN ($3, $4)',
     );
+    const q = pgNamed('SELECT @b AS x WHERE ts > @a AND ts <= @b AND y = @c_1');
+    expect(q.text).toBe('SELECT $1 AS x WHERE ts > $2 AND ts <= $1 AND y = $3');
+    expect(q.values({ a: 1, b: 2, c_1: 3, unused: 4 })).toEqual([2, 1, 3]);
+    expect(() => q.values({ a: 1 })).toThrow('missing SQL parameter @b');
   });
 
   it('applies its migrations once, recorded, however many processes open the database', async () => {

@@ -15,6 +15,7 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, gatewayParams } from './apply-tally.ts';
 import { migrate } from './pg-schema.ts';
+import { PG_TYPES, pgRows, pgSql } from './pg-sql.ts';
 import {
   type AlertRow,
   type CheckpointDbRow,
@@ -67,27 +68,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-/** `?` placeholders to PostgreSQL's `$1, $2…` (the statements have no `?` inside literals). */
-export function pgPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-const pgSql = <T extends Record<string, string>>(texts: T): { [K in keyof T]: string } =>
-  Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, pgPlaceholders(v)])) as {
-    [K in keyof T]: string;
-  };
-
 const W = pgSql(SQL);
 const R = pgSql(READ_SQL);
-
-/** BIGINT (20) and NUMERIC (1700, e.g. SUM of BIGINT) as JS numbers: ids, counts and epoch ms are safe. */
-const TYPES = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
-  },
-} as pg.CustomTypesConfig;
 
 /** Errors after which the whole transaction is run again: serialization failure, deadlock, unique race. */
 const RETRY_CODES = new Set(['40001', '40P01', '23505']);
@@ -109,7 +91,7 @@ export class PostgresCloudStore implements IngestStore {
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 4,
-      types: TYPES,
+      types: PG_TYPES,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
     try {
@@ -283,7 +265,7 @@ export class PostgresCloudStore implements IngestStore {
   }
 
   async #rows<T extends pg.QueryResultRow>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return (await this.#pool.query<T>(sql, [...params])).rows;
+    return pgRows<T>(this.#pool, sql, params);
   }
 
   async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {

@@ -1,0 +1,62 @@
+/**
+ * The SQLite store's portable statement text, run on PostgreSQL: `?` and `@name` placeholders become
+ * `$1, $2…`, and BIGINT/NUMERIC results come back as JS numbers (ids, counts and epoch ms are all safe
+ * integers). Shared by every part of the PostgreSQL store.
+ */
+import pg from 'pg';
+
+/** `?` placeholders to PostgreSQL's `$1, $2…` (the statements have no `?` inside literals). */
+export function pgPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** Every statement of a record of `?` statements, converted. */
+export const pgSql = <T extends Record<string, string>>(texts: T): { [K in keyof T]: string } =>
+  Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, pgPlaceholders(v)])) as {
+    [K in keyof T]: string;
+  };
+
+/**
+ * A statement with `@name` parameters (the SQLite store's named style) for PostgreSQL: the text with
+ * `$n` in their place (a name used twice is one `$n`), and `values(params)` giving them in that order.
+ */
+export function pgNamed(sql: string): {
+  text: string;
+  values: (params: Record<string, unknown>) => unknown[];
+} {
+  const names: string[] = [];
+  const text = sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
+    let i = names.indexOf(name);
+    if (i < 0) i = names.push(name) - 1;
+    return `$${i + 1}`;
+  });
+  return {
+    text,
+    values: (params) =>
+      names.map((name) => {
+        if (!(name in params)) throw new Error(`missing SQL parameter @${name}`);
+        return params[name];
+      }),
+  };
+}
+
+/** BIGINT (20) and NUMERIC (1700, e.g. SUM of BIGINT) as JS numbers. */
+export const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** Something that runs a query: the pool (a statement on its own) or a client inside a transaction. */
+export type PgQueryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/** The rows of one statement. */
+export async function pgRows<T extends pg.QueryResultRow>(
+  db: PgQueryable,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<T[]> {
+  return (await db.query<T>(text, [...values])).rows;
+}
