@@ -60,3 +60,32 @@ export async function pgRows<T extends pg.QueryResultRow>(
 ): Promise<T[]> {
   return (await db.query<T>(text, [...values])).rows;
 }
+
+/** Errors after which a whole transaction is run again: serialization failure, deadlock, unique race. */
+const RETRY_CODES = new Set(['40001', '40P01', '23505']);
+
+/**
+ * Runs `fn` in one transaction on a client of `pool` (READ COMMITTED), again from the start when it lost a
+ * race with another writer (RETRY_CODES), at most `attempts` times.
+ */
+export async function pgTransaction<T>(
+  pool: pg.Pool,
+  fn: (c: pg.PoolClient) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      const code = (err as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRY_CODES.has(code)) throw err;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -15,7 +15,7 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, gatewayParams } from './apply-tally.ts';
 import { migrate } from './pg-schema.ts';
-import { PG_TYPES, pgRows, pgSql } from './pg-sql.ts';
+import { PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type AlertRow,
   type CheckpointDbRow,
@@ -71,10 +71,6 @@ export interface PostgresStoreOptions {
 const W = pgSql(SQL);
 const R = pgSql(READ_SQL);
 
-/** Errors after which the whole transaction is run again: serialization failure, deadlock, unique race. */
-const RETRY_CODES = new Set(['40001', '40P01', '23505']);
-const MAX_ATTEMPTS = 5;
-
 const isIdent = (s: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(s);
 
 export class PostgresCloudStore implements IngestStore {
@@ -109,23 +105,9 @@ export class PostgresCloudStore implements IngestStore {
     return new PostgresCloudStore(pool);
   }
 
-  /** Runs `fn` in one transaction, again from the start when it lost a race (RETRY_CODES). */
-  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.#pool.connect();
-      try {
-        await client.query('BEGIN');
-        const out = await fn(client);
-        await client.query('COMMIT');
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        const code = (err as { code?: string }).code;
-        if (attempt >= MAX_ATTEMPTS || !code || !RETRY_CODES.has(code)) throw err;
-      } finally {
-        client.release();
-      }
-    }
+  /** One transaction, run again from the start when it lost a race with another writer. */
+  #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.#pool, fn);
   }
 
   async applyBatch(
