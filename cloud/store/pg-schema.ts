@@ -128,12 +128,17 @@ CREATE TABLE analytics_results (
   },
 ];
 
-/** Applies the migrations `client`'s database lacks; returns the versions applied. */
-export async function migrate(client: pg.ClientBase, now: number): Promise<number[]> {
+/**
+ * Applies the migrations `client`'s database lacks (in `schema`, created if missing, when given: it must
+ * be the connection's search_path); returns the versions applied.
+ */
+export async function migrate(client: pg.ClientBase, now: number, schema?: string): Promise<number[]> {
   await client.query('BEGIN');
   try {
-    // One migrator at a time per database (the key is arbitrary, fixed: "ct-migrate").
+    // One migrator at a time per database (the key is arbitrary, fixed: "ct-migrate"); two processes
+    // creating one schema at once would otherwise collide.
     await client.query('SELECT pg_advisory_xact_lock(7466020734856)');
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
          version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)`,

@@ -90,11 +90,13 @@ export class PostgresCloudStore implements IngestStore {
       types: PG_TYPES,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
+    // An idle connection the server dropped (restart, failover) is discarded by the pool and replaced on
+    // the next query; without a listener its error would end the process.
+    pool.on('error', () => {});
     try {
       const client = await pool.connect();
       try {
-        if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
-        await migrate(client, now);
+        await migrate(client, now, opts.schema);
       } finally {
         client.release();
       }
