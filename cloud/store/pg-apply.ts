@@ -1,0 +1,303 @@
+/**
+ * applyBatch on PostgreSQL in a few set-based statements per call instead of one round trip per item: the
+ * SQLite store's statements (sql.ts) with their VALUES tuple turned into `SELECT … FROM unnest($1::t[], …)`,
+ * so one statement carries every row of its kind. Runs inside the caller's transaction and decides exactly
+ * what the one-by-one apply would (SqliteCloudStore#applyEvents, in event and item order):
+ *  - a batch id seen before (stored, or earlier in this call) is skipped whole;
+ *  - an item id seen before is a duplicate: the items table's `ON CONFLICT DO NOTHING … RETURNING` says
+ *    which ids are new, and only an id's first occurrence in the call can be;
+ *  - a base window aggregate applies at most once per window (has_base), its first occurrence in the call;
+ *    late deltas merge one by one (rare, and two of one window cannot share a statement);
+ *  - a room's latest state is the newest of its new changes (by ts, then item id), upserted once per key;
+ *  - a sensor ends up in the room its last aggregate of the call names.
+ */
+import type pg from 'pg';
+import type { Aggregate } from '../../shared/events.ts';
+import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
+import type { ValidItem } from '../consume/validate.ts';
+import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
+import { pgPlaceholders } from './pg-sql.ts';
+import {
+  aggregateParams,
+  alertParams,
+  batchParams,
+  eventParams,
+  eventQuarantine,
+  itemQuarantine,
+  type QuarantineInput,
+  quarantineParams,
+  readingParams,
+  SQL,
+  twinParams,
+} from './sql.ts';
+import type { ApplyResult, PartitionRef } from './types.ts';
+
+/**
+ * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
+ * the tuple stay): the statement then inserts one row per array element.
+ */
+export function bulkSql(sql: string, types: readonly string[]): string {
+  const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
+  if (!m) throw new Error(`bulkSql: no VALUES tuple in ${sql.slice(0, 60)}`);
+  let k = 0;
+  const exprs = m[1]!.split(',').map((p) => (p.trim() === '?' ? `u.c${++k}` : p.trim()));
+  if (k !== types.length) throw new Error(`bulkSql: ${k} placeholders, ${types.length} types`);
+  const arrays = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+  const names = types.map((_, i) => `c${i + 1}`).join(', ');
+  const select = `SELECT ${exprs.join(', ')} FROM unnest(${arrays}) AS u(${names})`;
+  return sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length);
+}
+
+const T = 'text';
+const B = 'bigint';
+const F = 'float8';
+const I = 'integer';
+
+const BULK = {
+  insertItem: `${bulkSql(SQL.insertItem, [T, T, T])} RETURNING item_id`,
+  insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T]),
+  sensorsOf: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
+    JOIN unnest($1::text[], $2::text[]) AS u(d, c) ON s.device_id = u.d AND s.channel = u.c`,
+  moveSensors: `UPDATE sensors s SET room_id = u.r FROM unnest($1::bigint[], $2::text[]) AS u(id, r)
+    WHERE s.sensor_id = u.id`,
+  upsertBase: `${bulkSql(SQL.upsertBase, [B, B, B, B, F, F, F, F, B, F, B])} RETURNING sensor_id, window_ms, window_start`,
+  upsertDelta: pgPlaceholders(SQL.upsertDelta),
+  insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T]),
+  upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T]),
+  insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T]),
+  insertEvent: bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]),
+  insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
+  insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
+  batchesKnown: `SELECT b.gateway_id, b.batch_id FROM batches b
+    JOIN unnest($1::text[], $2::text[]) AS u(g, id) ON b.gateway_id = u.g AND b.batch_id = u.id`,
+  insertQuarantine: bulkSql(SQL.insertQuarantine, [B, T, B, T, T, T, T, T, T]),
+  upsertGateway: pgPlaceholders(SQL.upsertGateway),
+  upsertCheckpoint: pgPlaceholders(SQL.upsertCheckpoint),
+} as const;
+
+/** Rows of parameters → one array per column (what unnest takes). */
+function columns(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
+  const out: unknown[][] = Array.from({ length: width }, () => []);
+  for (const r of rows) for (let i = 0; i < width; i++) out[i]!.push(r[i] ?? null);
+  return out;
+}
+
+async function bulk(
+  c: pg.ClientBase,
+  sql: string,
+  rows: readonly (readonly unknown[])[],
+  width: number,
+): Promise<pg.QueryResult | undefined> {
+  if (rows.length === 0) return undefined;
+  return c.query(sql, columns(rows, width));
+}
+
+const key = (...parts: readonly (string | number)[]) => parts.join('\u0000');
+
+interface Planned {
+  ev: Extract<PreparedEvent, { ok: true }>;
+  d: GatewayDelta;
+  /** Its place in the call (quarantine rows keep the one-by-one order). */
+  index: number;
+}
+
+/** One applyBatch call, inside the caller's transaction on `c`. */
+export async function pgApplyEvents(
+  c: pg.ClientBase,
+  p: PartitionRef,
+  events: readonly PreparedEvent[],
+  cp: EventPosition,
+  now: number,
+): Promise<ApplyResult> {
+  const tally = new ApplyTally(now);
+  // Per event, in call order: what the one-by-one apply would have quarantined while at that event.
+  const quarantine: { at: EventPosition; q: QuarantineInput }[][] = events.map(() => []);
+  const addQuarantine = (index: number, ev: PreparedEvent, q: QuarantineInput) => {
+    quarantine[index]!.push({ at: ev.position, q });
+    tally.quarantine(q.code, q.gatewayId, ev.position.enqueuedTimeMs);
+  };
+
+  // Batches: stored before, or repeated within this call.
+  const ok = events.filter((e): e is Extract<PreparedEvent, { ok: true }> => e.ok);
+  const known = new Set<string>();
+  if (ok.length) {
+    const res = await c.query<{ gateway_id: string; batch_id: string }>(BULK.batchesKnown, [
+      ok.map((e) => e.header.gatewayId),
+      ok.map((e) => e.header.batchId),
+    ]);
+    for (const r of res.rows) known.add(key(r.gateway_id, r.batch_id));
+  }
+  const planned: Planned[] = [];
+  for (const [index, ev] of events.entries()) {
+    if (!ev.ok) {
+      addQuarantine(index, ev, eventQuarantine(ev));
+      continue;
+    }
+    const h = ev.header;
+    const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs);
+    const k = key(h.gatewayId, h.batchId);
+    if (known.has(k)) {
+      d.duplicateBatches++;
+      continue;
+    }
+    known.add(k);
+    planned.push({ ev, d, index });
+  }
+
+  // Items with an id record (everything but base aggregates): which ids are new.
+  const idRows: [string, string, string][] = [];
+  for (const { ev } of planned)
+    for (const item of ev.items)
+      if (item.cls !== 'aggregate' || item.value.late) idRows.push([item.id, item.cls, ev.header.gatewayId]);
+  const newIds = new Set<string>();
+  const inserted = await bulk(c, BULK.insertItem, idRows, 3);
+  for (const r of inserted?.rows ?? []) newIds.add(r.item_id as string);
+
+  // Sensors of every aggregate, created on first sight.
+  const aggregates = planned.flatMap(({ ev }) =>
+    ev.items.flatMap((i) => (i.cls === 'aggregate' ? [i.value] : [])),
+  );
+  const sensors = await resolveSensors(c, aggregates);
+  const sensorIds = new Map([...sensors].map(([k, v]) => [k, v.id]));
+  /** The room each sensor's last touched aggregate names (a duplicate late delta touches nothing). */
+  const lastRoom = new Map<string, string>();
+
+  // Decide each item in order: applied or a duplicate.
+  const applied = new Set<ValidItem>();
+  const seenIds = new Set<string>();
+  const seenBase = new Set<string>();
+  const bases: { item: ValidItem; a: Aggregate; k: string }[] = [];
+  const deltas: Aggregate[] = [];
+  const appliedDelta = new Set<ValidItem>();
+  for (const { ev } of planned) {
+    for (const item of ev.items) {
+      if (item.cls === 'aggregate' && !item.value.late) {
+        const a = item.value;
+        lastRoom.set(key(a.deviceId, a.channel), a.roomId);
+        const k = key(sensorIds.get(key(a.deviceId, a.channel))!, a.windowMs, a.windowStart);
+        if (seenBase.has(k)) continue;
+        seenBase.add(k);
+        bases.push({ item, a, k });
+        continue;
+      }
+      if (!newIds.has(item.id) || seenIds.has(item.id)) continue;
+      seenIds.add(item.id);
+      if (item.cls === 'aggregate') {
+        lastRoom.set(key(item.value.deviceId, item.value.channel), item.value.roomId);
+        deltas.push(item.value);
+        appliedDelta.add(item);
+      } else applied.add(item);
+    }
+  }
+  const moves: [number, string][] = [];
+  for (const [k, room] of lastRoom) {
+    const sensor = sensors.get(k)!;
+    if (sensor.roomId !== room) moves.push([sensor.id, room]);
+  }
+  if (moves.length) await c.query(BULK.moveSensors, [moves.map((m) => m[0]), moves.map((m) => m[1])]);
+  const baseRows = bases.map(({ a }) => aggregateParams(sensorIds.get(key(a.deviceId, a.channel))!, a));
+  const baseResult = await bulk(c, BULK.upsertBase, baseRows, 11);
+  const basesApplied = new Set(
+    (baseResult?.rows ?? []).map((r) =>
+      key(r.sensor_id as number, r.window_ms as number, r.window_start as number),
+    ),
+  );
+  for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
+  for (const a of deltas)
+    await c.query(BULK.upsertDelta, [...aggregateParams(sensorIds.get(key(a.deviceId, a.channel))!, a)]);
+  for (const item of appliedDelta) applied.add(item);
+
+  // The other classes' rows, for the items applied.
+  const twins: ReturnType<typeof twinParams>[] = [];
+  const alerts: unknown[][] = [];
+  const stored: unknown[][] = [];
+  const raws: unknown[][] = [];
+  for (const { ev } of planned) {
+    const gw = ev.header.gatewayId;
+    for (const item of ev.items) {
+      if (!applied.has(item)) continue;
+      if (item.cls === 'twin') twins.push(twinParams(gw, item.id, item.value));
+      else if (item.cls === 'alert') alerts.push([...alertParams(gw, item.value)]);
+      else if (item.cls === 'event') stored.push([...eventParams(item.value, gw)]);
+      else if (item.cls === 'raw') raws.push([...readingParams(gw, item.id, item.value)]);
+    }
+  }
+  await bulk(
+    c,
+    BULK.insertTwin,
+    twins.map((t) => t.change),
+    9,
+  );
+  // One upsert per (room, kind, subject): the newest change (the statement's own rule), so no key twice.
+  const latest = new Map<string, (typeof twins)[number]['state']>();
+  for (const t of twins) {
+    const s = t.state;
+    const k = key(s[0], s[1], s[2]);
+    const cur = latest.get(k);
+    if (!cur || s[4] > cur[4] || (s[4] === cur[4] && s[6] > cur[6])) latest.set(k, s);
+  }
+  await bulk(c, BULK.upsertRoomState, [...latest.values()], 9);
+  await bulk(c, BULK.insertAlert, alerts, 8);
+  await bulk(c, BULK.insertEvent, stored, 13);
+  await bulk(c, BULK.insertReading, raws, 11);
+
+  // Per batch: counts, its invalid items quarantined, its record.
+  const batchRows: unknown[][] = [];
+  for (const { ev, d, index } of planned) {
+    let n = 0;
+    for (const item of ev.items) {
+      if (!applied.has(item)) continue;
+      n++;
+      tally.applied(d, item);
+    }
+    const duplicates = ev.items.length - n;
+    for (const bad of ev.invalid) addQuarantine(index, ev, itemQuarantine(ev.header, bad));
+    batchRows.push([...batchParams(p.partitionId, ev, n, duplicates, now)]);
+    d.batches++;
+    d.duplicateItems += duplicates;
+  }
+  await bulk(c, BULK.insertBatch, batchRows, 11);
+  await bulk(
+    c,
+    BULK.insertQuarantine,
+    quarantine.flat().map(({ at, q }) => quarantineParams(now, p.partitionId, at, q)),
+    9,
+  );
+  for (const [gatewayId, d] of tally.deltas())
+    await c.query(BULK.upsertGateway, [...gatewayParams(gatewayId, d)]);
+  await c.query(BULK.upsertCheckpoint, [
+    p.fullyQualifiedNamespace,
+    p.eventHubName,
+    p.consumerGroup,
+    p.partitionId,
+    cp.sequenceNumber,
+    cp.offset,
+    now,
+  ]);
+  return tally.result();
+}
+
+/** Id and current room of each aggregate's (device, channel) sensor, created where new. */
+async function resolveSensors(
+  c: pg.ClientBase,
+  aggregates: readonly Aggregate[],
+): Promise<Map<string, { id: number; roomId: string }>> {
+  const first = new Map<string, Aggregate>();
+  for (const a of aggregates)
+    if (!first.has(key(a.deviceId, a.channel))) first.set(key(a.deviceId, a.channel), a);
+  const out = new Map<string, { id: number; roomId: string }>();
+  if (first.size === 0) return out;
+  const list = [...first.values()];
+  await bulk(
+    c,
+    BULK.insertSensor,
+    list.map((a) => [a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
+    5,
+  );
+  const res = await c.query<{ sensor_id: number; device_id: string; channel: string; room_id: string }>(
+    BULK.sensorsOf,
+    [list.map((a) => a.deviceId), list.map((a) => a.channel)],
+  );
+  for (const r of res.rows) out.set(key(r.device_id, r.channel), { id: r.sensor_id, roomId: r.room_id });
+  return out;
+}
