@@ -6,12 +6,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Aggregate } from '../../shared/events.ts';
 import type { WireItem } from '../../shared/wire.ts';
 import { agg, aggItem, P0, prepared } from './contract.ts';
-import type { CloudStore } from './types.ts';
+import type { IngestStore, ReportStore } from './types.ts';
+
+/** What the snapshot contract uses of a store. */
+export type SnapshotContractStore = Pick<IngestStore, 'applyBatch' | 'close'> &
+  Pick<ReportStore, 'createSnapshot' | 'listSnapshots' | 'snapshot' | 'snapshotRows' | 'analyticsRows'>;
 
 const H = 3_600_000;
 const D = 24 * H;
 /** The cut-off: 08:00 UTC into epoch day 20833. */
 const C = 1_800_000_000_000;
+export const SNAPSHOT_CUTOFF = C;
 
 function ev(
   id: string,
@@ -175,7 +180,7 @@ export const P_A_C1 = {
 };
 
 /** Applies the fixture campus (events, twin changes, windows) to a store in one batch. */
-export async function feedSnapshotCampus(store: CloudStore, now: number): Promise<void> {
+export async function feedSnapshotCampus(store: Pick<IngestStore, 'applyBatch'>, now: number): Promise<void> {
   const events = [
     prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
     prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
@@ -184,9 +189,12 @@ export async function feedSnapshotCampus(store: CloudStore, now: number): Promis
   await store.applyBatch(P0, events, events[2]!.position, now);
 }
 
-export function snapshotContract(name: string, makeStore: () => CloudStore | Promise<CloudStore>): void {
+export function snapshotContract(
+  name: string,
+  makeStore: () => SnapshotContractStore | Promise<SnapshotContractStore>,
+): void {
   describe(`CloudStore snapshot contract: ${name}`, () => {
-    const open: CloudStore[] = [];
+    const open: SnapshotContractStore[] = [];
     afterEach(async () => {
       for (const s of open.splice(0)) await s.close();
     });

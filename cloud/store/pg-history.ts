@@ -17,7 +17,7 @@ import {
   HISTORY_SQL,
   importEventParams,
 } from './history.ts';
-import { pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { pgConsistentRead, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import { SQL } from './sql.ts';
 
 /** Events a statement: 13 parameters each, well under PostgreSQL's 65,535 a statement. */
@@ -33,17 +33,6 @@ export function multiRowInsert(sql: string, rows: number): string {
 }
 
 const SQLS = pgSql(HISTORY_SQL);
-
-/**
- * Runs `fn`'s reads in one REPEATABLE READ, READ ONLY transaction: statements that make one answer together
- * see one snapshot (under READ COMMITTED each statement would see the commits made before it).
- */
-export function pgSnapshot<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  return pgTransaction(pool, async (c) => {
-    await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    return fn(c);
-  });
-}
 
 export class PgHistory {
   readonly #pool: pg.Pool;
@@ -90,7 +79,7 @@ export class PgHistory {
 
   async courses(): Promise<CourseRecord[]> {
     // One snapshot for both reads: a concurrent upsert cannot give a course without its assessments.
-    return pgSnapshot(this.#pool, async (c) =>
+    return pgConsistentRead(this.#pool, async (c) =>
       coursesFromRows(
         await pgRows<CourseDbRow & pg.QueryResultRow>(c, SQLS.courses),
         await pgRows<AssessmentDbRow & pg.QueryResultRow>(c, SQLS.assessments),

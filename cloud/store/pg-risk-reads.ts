@@ -5,8 +5,8 @@
  */
 import type pg from 'pg';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { IMPORT_CHUNK, multiRowInsert, pgSnapshot } from './pg-history.ts';
-import { pgNamed, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { IMPORT_CHUNK, multiRowInsert } from './pg-history.ts';
+import { pgConsistentRead, pgNamed, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type EventCourseDbRow,
   eventCoursesFromRows,
@@ -42,7 +42,7 @@ export class PgRiskReads {
 
   async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {
     const p = riskInputsParams(courseId, startTs, cutTs);
-    return pgSnapshot(this.#pool, async (c) => {
+    return pgConsistentRead(this.#pool, async (c) => {
       const subs = await pgRows<Row<SubmissionDbRow>>(
         c,
         NAMED.submissions.text,

@@ -12,7 +12,13 @@ export interface Migration {
   sql: string;
 }
 
-export const PG_MIGRATIONS: readonly Migration[] = [
+/**
+ * Text compares bytewise, as in SQLite, whatever the database's collation: ordering and keyset paging on
+ * ids (enrolments, snapshots, models) give the SQLite store's answers.
+ */
+const bytewise = (sql: string) => sql.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"');
+
+const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'ingest: checkpoints, ownership, batches, items, sensors, windows, twin, alerts, events',
@@ -127,6 +133,8 @@ CREATE TABLE analytics_results (
 `,
   },
 ];
+
+export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));
 
 /**
  * Applies the migrations `client`'s database lacks (in `schema`, created if missing, when given: it must

@@ -89,3 +89,14 @@ export async function pgTransaction<T>(
     }
   }
 }
+
+/**
+ * Runs `fn`'s reads in one REPEATABLE READ, READ ONLY transaction: statements that make one answer together
+ * see one snapshot (under READ COMMITTED each statement would see the commits made before it).
+ */
+export function pgConsistentRead<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  return pgTransaction(pool, async (c) => {
+    await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return fn(c);
+  });
+}

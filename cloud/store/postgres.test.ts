@@ -7,9 +7,17 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
 import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
+import {
+  SNAPSHOT_CUTOFF as C,
+  SNAPSHOT_EVENTS,
+  SNAPSHOT_TWINS,
+  SNAPSHOT_WINDOWS,
+  snapshotContract,
+} from './contract-snapshots.ts';
 import { PG_MIGRATIONS } from './pg-schema.ts';
 import { pgNamed, pgPlaceholders } from './pg-sql.ts';
 import { PostgresCloudStore } from './postgres.ts';
+import { SqliteCloudStore } from './sqlite.ts';
 
 let server: TestPostgres | undefined;
 beforeAll(async () => {
@@ -22,6 +30,236 @@ const freshSchema = () => `t${process.pid}_${n++}`;
 const open = (schema = freshSchema()) => PostgresCloudStore.open({ url: server!.url, schema });
 
 storeContract('PostgreSQL', () => open());
+snapshotContract('PostgreSQL', () => open());
+
+const H = 3_600_000;
+const D = 24 * H;
+const M = 60_000;
+
+/**
+ * The snapshot campus and more: a second CO2 sensor in r1 whose windows arrive newest first, alerts in two
+ * rooms, and more students in c1 (for paging), as one list of prepared events both stores apply.
+ */
+function reportCampus() {
+  const co2 = (minute: number, mean: number) =>
+    aggItem(
+      agg({
+        deviceId: 'co2-2',
+        channel: 'co2',
+        roomId: 'r1',
+        quantity: 'co2',
+        unit: 'ppm',
+        windowStart: C - D + minute * M,
+        windowMs: M,
+        count: 2,
+        sum: 2 * mean,
+        mean,
+        min: mean - 50,
+        max: mean + 50,
+        first: mean - 10,
+        last: mean + 10,
+      }),
+    );
+  const alert = (i: number, roomId: string | null, ts: number) => ({
+    id: `al${i}`,
+    body: { alertId: `al${i}`, ts, severity: 'warning', code: 'co2_high', roomId, message: `alert ${i}` },
+  });
+  const view = (i: number, actorId: string, ts: number) => ({
+    id: `v${i}`,
+    body: {
+      eventId: `v${i}`,
+      source: 'caliper',
+      type: 'resource.viewed',
+      originalType: 'resource.viewed',
+      ts,
+      receivedAt: ts,
+      actorId,
+      courseId: 'c1',
+      objectId: `o${i % 3}`,
+    },
+  });
+  return [
+    prepared('event', 'gw-1', 'ev1', SNAPSHOT_EVENTS),
+    prepared('twin', 'gw-1', 'tw1', SNAPSHOT_TWINS),
+    prepared('aggregate', 'gw-1', 'ag1', SNAPSHOT_WINDOWS),
+    prepared('aggregate', 'gw-2', 'ag2', [co2(900, 1500), co2(300, 700), co2(200, 1100)]),
+    prepared('alert', 'gw-1', 'al1', [
+      alert(1, 'r1', C - 3 * H),
+      alert(2, 'r1', C - H),
+      alert(3, 'r2', C - 2 * D),
+      alert(4, null, C - H),
+    ]),
+    prepared(
+      'event',
+      'gw-2',
+      'ev2',
+      ['p_d', 'p_e', 'p_f'].flatMap((a, k) => [0, 1, 2].map((i) => view(k * 3 + i, a, C - (k + i) * D - H))),
+    ),
+  ];
+}
+
+describe('PostgreSQL live reporting reads and room periods', () => {
+  it('answers as the SQLite store does on the same applied events', async () => {
+    const events = reportCampus();
+    const last = events.at(-1)!.position;
+    const lite = new SqliteCloudStore({ file: ':memory:' });
+    const pgs = await open();
+    try {
+      for (const s of [lite, pgs]) {
+        const r = await s.applyBatch(P0, events, last, C + 3 * H);
+        expect(r.batchesApplied).toBe(events.length);
+      }
+      const both = async <T>(read: (s: SqliteCloudStore | PostgresCloudStore) => Promise<T>): Promise<T> => {
+        const [a, b] = [await read(lite), await read(pgs)];
+        expect(b).toEqual(a);
+        return b;
+      };
+
+      const states = await both((s) => s.roomStates());
+      expect(states.map((r) => [r.roomId, r.kind, r.subject, r.state])).toEqual([
+        ['r1', 'comfort', '', 'warn'],
+        ['r1', 'health', 'env-1', 'offline'],
+        ['r1', 'occupancy', '', 'vacant'],
+        ['r2', 'occupancy', '', 'occupied'],
+      ]);
+
+      const sorted = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+      expect(sorted(await both((s) => s.alertCounts(C - 3 * D)))).toEqual([
+        ['r1', 2],
+        ['r2', 1],
+      ]);
+      expect(sorted(await both((s) => s.alertCounts(C - 2 * H)))).toEqual([['r1', 1]]);
+
+      // Two CO2 sensors in r1, each sensor's windows in time order (co2-2's arrived newest first).
+      const co2 = await both((s) => s.roomWindows('r1', 'co2', C - D, C));
+      expect(co2?.sensors).toEqual([
+        { deviceId: 'co2-1', channel: 'co2' },
+        { deviceId: 'co2-2', channel: 'co2' },
+      ]);
+      expect(
+        co2?.windows.map((w) => [(w.windowStart - (C - D)) / M, w.windowMs / M, w.count, w.sum]),
+      ).toEqual([
+        [100, 1, 1, 1200],
+        [101, 1, 1, 1000],
+        [102, 1, 1, 900],
+        [1300, 5, 1, 1100],
+        [200, 1, 2, 2200],
+        [300, 1, 2, 1400],
+        [900, 1, 2, 3000],
+      ]);
+      expect((await both((s) => s.roomWindows('r1', 'energy', C - 8 * D, C)))?.windows).toHaveLength(3);
+      expect((await both((s) => s.roomWindows('r2', 'power', C - D, C)))?.windows).toHaveLength(2);
+      expect(await both((s) => s.roomWindows('r2', 'co2', C - D, C))).toBeUndefined();
+
+      const periods = await both((s) => s.roomPeriods(C - D, C));
+      expect(periods.map((p) => p.roomId)).toEqual(['r1', 'r2']);
+      expect(periods[0]!.co2).toHaveLength(2);
+      expect(periods[0]!.occupancy?.changes.map((c) => c.state)).toEqual(['occupied', 'vacant', 'occupied']);
+      expect(periods[0]!.workOrders?.map((w) => w.workOrderId)).toEqual(['wo-2']);
+      expect(periods[0]!.energyHistory).toHaveLength(3);
+      const r1 = await both((s) => s.roomPeriods(C - D, C, 'r1'));
+      expect(r1).toEqual([periods[0]]);
+      expect(await both((s) => s.roomPeriods(C - D, C, 'nowhere'))).toEqual([]);
+      // Later, r2's twin is known and r1 has no open work order any more nor windows in the period.
+      const later = await both((s) => s.roomPeriods(C + H, C + 3 * H));
+      expect(later.map((p) => [p.roomId, p.occupancy?.initial ?? null, p.co2.length])).toEqual([
+        ['r1', 'vacant', 0],
+        ['r2', null, 0],
+      ]);
+
+      const c1 = await both((s) => s.courseEngagement('c1', C, '', 100));
+      expect(c1.map((r) => [r.studentId, r.state.events])).toEqual([
+        ['p_a', 6],
+        ['p_b', 1],
+        ['p_d', 3],
+        ['p_e', 3],
+        ['p_f', 3],
+      ]);
+      const page1 = await both((s) => s.courseEngagement('c1', C, '', 2));
+      const page2 = await both((s) => s.courseEngagement('c1', C, page1.at(-1)!.studentId, 2));
+      const page3 = await both((s) => s.courseEngagement('c1', C, page2.at(-1)!.studentId, 2));
+      expect([...page1, ...page2, ...page3]).toEqual(c1);
+      expect(await both((s) => s.courseEngagement('c1', C - 40 * D, '', 10))).toEqual([]);
+      expect((await both((s) => s.courseEngagement('c2', C, '', 10))).map((r) => r.studentId)).toEqual([
+        'p_c',
+      ]);
+    } finally {
+      await lite.close();
+      await pgs.close();
+    }
+  });
+
+  it('builds the same snapshot as the SQLite store, past a thousand rows per insert', async () => {
+    // 1,200 more enrolments in c3: 1,206 enrolment rows, 2,412 of their results (inserted 1,000 at a time),
+    // after 8 room results (r1 six, r2 two).
+    const enrol = Array.from({ length: 1200 }, (_, i) => ({
+      id: `en${i}`,
+      body: {
+        eventId: `en${i}`,
+        source: 'admin',
+        type: 'enrolment.created',
+        originalType: 'enrolment.created',
+        ts: C - (i % 30) * D,
+        receivedAt: C,
+        actorId: `s${String(i).padStart(4, '0')}`,
+        courseId: 'c3',
+      },
+    }));
+    const events = [...reportCampus(), prepared('event', 'gw-3', 'en', enrol)];
+    const last = events.at(-1)!.position;
+    const lite = new SqliteCloudStore({ file: ':memory:' });
+    const pgs = await open();
+    try {
+      const opts = { cutoffTs: C, now: C + 4 * H, trigger: 'api' as const };
+      const infos = [];
+      for (const s of [lite, pgs]) {
+        await s.applyBatch(P0, events, last, C + 3 * H);
+        infos.push(await s.createSnapshot(opts));
+      }
+      const [a, b] = infos;
+      expect(b).toEqual(a);
+      expect(b).toMatchObject({ rooms: 1, enrolments: 1206, results: 8 + 2 * 1206 });
+      const rows = await pgs.snapshotRows(b!.snapshotId, -1, 5000);
+      expect(rows).toHaveLength(1207);
+      expect(rows).toEqual(await lite.snapshotRows(a!.snapshotId, -1, 5000));
+      const results = await pgs.analyticsRows(b!.snapshotId, -1, 5000);
+      expect(results.map((r) => r.seq)).toEqual([...Array(b!.results).keys()]);
+      expect(results).toEqual(await lite.analyticsRows(a!.snapshotId, -1, 5000));
+      expect(await pgs.analyticsRows(b!.snapshotId, -1, 5000, 'co2_over_1000_minutes')).toEqual(
+        await lite.analyticsRows(a!.snapshotId, -1, 5000, 'co2_over_1000_minutes'),
+      );
+    } finally {
+      await lite.close();
+      await pgs.close();
+    }
+  });
+
+  it('builds two snapshots with one cut-off at once on two stores: each its own id, both whole', async () => {
+    const schema = freshSchema();
+    const a = await open(schema);
+    const b = await open(schema);
+    try {
+      const events = reportCampus();
+      await a.applyBatch(P0, events, events.at(-1)!.position, C + 3 * H);
+      const [x, y] = await Promise.all([
+        a.createSnapshot({ cutoffTs: C, now: C + 4 * H, trigger: 'api' }),
+        b.createSnapshot({ cutoffTs: C, now: C + 4 * H, trigger: 'schedule' }),
+      ]);
+      expect([x.snapshotId, y.snapshotId].sort()).toEqual(['2027-01-15T08:00:00Z', '2027-01-15T08:00:00Z-1']);
+      for (const info of [x, y]) {
+        expect(info).toMatchObject({ rooms: 1, enrolments: 6 });
+        expect(await a.snapshot(info.snapshotId)).toEqual(info);
+        expect(await b.snapshotRows(info.snapshotId, -1, 100)).toHaveLength(7);
+        expect(await b.analyticsRows(info.snapshotId, -1, 100)).toHaveLength(info.results);
+      }
+      const risk = await a.analyticsRows(x.snapshotId, -1, 100, 'risk_flag');
+      expect(risk.map((r) => r.studentId)).toEqual(['p_a', 'p_b', 'p_c', 'p_d', 'p_e', 'p_f']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
 
 describe('PostgreSQL store', () => {
   it('numbers placeholders in order, a named one once however often it is used', () => {

@@ -1,7 +1,10 @@
 /**
- * The PostgreSQL CloudStore (issue 11), ingest side so far: exactly-once apply, the Event Hubs checkpoint
- * store and the ingest reads (IngestStore), held to the same contract as SQLite (contract.ts). The
- * statements are the SQLite store's portable text (sql.ts, reads.ts) with `$n` placeholders.
+ * The PostgreSQL CloudStore (issue 11), the whole interface: exactly-once apply (pg-apply.ts, set-based),
+ * the Event Hubs checkpoint store and the ingest reads, held to the store contract (contract.ts);
+ * snapshots, live reporting reads and room periods (pg-snapshots.ts, pg-report-reads.ts,
+ * pg-room-periods.ts), held to the snapshot contract; history import and dropout risk (pg-history.ts,
+ * pg-risk-reads.ts). The statements are the SQLite store's portable text with `$n` placeholders, and the
+ * logic around them is the SQLite store's own, shared.
  *
  * applyBatch is one READ COMMITTED transaction: the items, their dedupe keys, the quarantine rows, the
  * per-gateway counters and the partition's checkpoint commit together or not at all. Concurrent writers
@@ -12,9 +15,24 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { MergedWindow } from '../consume/merge.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
-import type { ValidItem } from '../consume/validate.ts';
-import { ApplyTally, gatewayParams } from './apply-tally.ts';
+import type { StoredEvent } from '../consume/validate.ts';
+import type { CourseRecord } from '../history/records.ts';
+import type { StateRow } from '../reporting/directory.ts';
+import type { RoomPeriod } from '../reporting/room-analytics.ts';
+import type { Outcome, RiskInputs } from '../risk/features.ts';
+import { pgApplyEvents } from './pg-apply.ts';
+import { PgHistory } from './pg-history.ts';
+import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
+import { PgRiskReads } from './pg-risk-reads.ts';
+import { pgRoomPeriods } from './pg-room-periods.ts';
 import { migrate } from './pg-schema.ts';
+import {
+  pgAnalyticsRows,
+  pgCreateSnapshot,
+  pgListSnapshots,
+  pgSnapshot,
+  pgSnapshotRows,
+} from './pg-snapshots.ts';
 import { PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type AlertRow,
@@ -33,30 +51,26 @@ import {
   type WindowRow,
   windowFromRow,
 } from './reads.ts';
-import {
-  aggregateParams,
-  alertParams,
-  batchParams,
-  eventParams,
-  eventQuarantine,
-  itemQuarantine,
-  type QuarantineInput,
-  quarantineParams,
-  readingParams,
-  SQL,
-  twinParams,
-} from './sql.ts';
+import { SQL } from './sql.ts';
 import type {
+  AnalyticsRow,
   ApplyResult,
   CheckpointRow,
   ClassCounts,
+  CloudStore,
+  CourseEngagementRow,
   GatewaySummary,
-  IngestStore,
   OwnershipRow,
   PartitionRef,
   QuarantineEntry,
   QueryRange,
+  RiskModelRecord,
+  RiskScoreRow,
   RoomView,
+  RoomWindows,
+  SnapshotInfo,
+  SnapshotOptions,
+  SnapshotRow,
 } from './types.ts';
 
 export interface PostgresStoreOptions {
@@ -73,11 +87,15 @@ const R = pgSql(READ_SQL);
 
 const isIdent = (s: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(s);
 
-export class PostgresCloudStore implements IngestStore {
+export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
+  readonly #history: PgHistory;
+  readonly #risk: PgRiskReads;
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.#history = new PgHistory(pool);
+    this.#risk = new PgRiskReads(pool);
   }
 
   /** Connects, creates the schema if asked for one, and applies the migrations it lacks. */
@@ -88,7 +106,8 @@ export class PostgresCloudStore implements IngestStore {
       connectionString: opts.url,
       max: opts.poolSize ?? 4,
       types: PG_TYPES,
-      ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+      // JIT compiling a statement costs more than running these (a set-based apply took seconds with it).
+      options: `-c jit=off${opts.schema ? ` -c search_path=${opts.schema}` : ''}`,
     });
     // An idle connection the server dropped (restart, failover) is discarded by the pool and replaced on
     // the next query; without a listener its error would end the process.
@@ -118,97 +137,7 @@ export class PostgresCloudStore implements IngestStore {
     cp: EventPosition,
     now: number,
   ): Promise<ApplyResult> {
-    return this.#tx(async (c) => {
-      const tally = new ApplyTally(now);
-      const sensors = new Map<string, number>();
-      const quarantine = async (ev: PreparedEvent, q: QuarantineInput) => {
-        await c.query(W.insertQuarantine, [...quarantineParams(now, p.partitionId, ev.position, q)]);
-        tally.quarantine(q.code, q.gatewayId, ev.position.enqueuedTimeMs);
-      };
-      for (const ev of events) {
-        if (!ev.ok) {
-          await quarantine(ev, eventQuarantine(ev));
-          continue;
-        }
-        const h = ev.header;
-        const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs);
-        if ((await c.query(W.batchExists, [h.gatewayId, h.batchId])).rowCount) {
-          d.duplicateBatches++;
-          continue;
-        }
-        let applied = 0;
-        let duplicates = 0;
-        for (const item of ev.items) {
-          if (!(await this.#applyItem(c, sensors, h.gatewayId, item))) {
-            duplicates++;
-            continue;
-          }
-          applied++;
-          tally.applied(d, item);
-        }
-        for (const bad of ev.invalid) await quarantine(ev, itemQuarantine(h, bad));
-        await c.query(W.insertBatch, [...batchParams(p.partitionId, ev, applied, duplicates, now)]);
-        d.batches++;
-        d.duplicateItems += duplicates;
-      }
-      for (const [gatewayId, d] of tally.deltas())
-        await c.query(W.upsertGateway, [...gatewayParams(gatewayId, d)]);
-      await this.#writeCheckpoint(c, { ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now);
-      return tally.result();
-    });
-  }
-
-  /** Applies one item unless it was applied before (see SqliteCloudStore); returns whether it was. */
-  async #applyItem(
-    c: pg.PoolClient,
-    sensors: Map<string, number>,
-    gatewayId: string,
-    item: ValidItem,
-  ): Promise<boolean> {
-    const changed = async (sql: string, params: readonly unknown[]) =>
-      (await c.query(sql, [...params])).rowCount === 1;
-    if (item.cls === 'aggregate') {
-      const a = item.value;
-      const base = !a.late;
-      if (!base && !(await changed(W.insertItem, [item.id, item.cls, gatewayId]))) return false;
-      const sensor = await this.#sensorId(c, sensors, a);
-      return changed(base ? W.upsertBase : W.upsertDelta, aggregateParams(sensor, a));
-    }
-    if (!(await changed(W.insertItem, [item.id, item.cls, gatewayId]))) return false;
-    switch (item.cls) {
-      case 'twin': {
-        const t = twinParams(gatewayId, item.id, item.value);
-        await c.query(W.insertTwin, [...t.change]);
-        await c.query(W.upsertRoomState, [...t.state]);
-        return true;
-      }
-      case 'alert':
-        await c.query(W.insertAlert, [...alertParams(gatewayId, item.value)]);
-        return true;
-      case 'event':
-        await c.query(W.insertEvent, [...eventParams(item.value, gatewayId)]);
-        return true;
-      case 'raw':
-        await c.query(W.insertReading, [...readingParams(gatewayId, item.id, item.value)]);
-        return true;
-    }
-  }
-
-  /** The sensor's id (created on first sight; a sensor that moved rooms is updated), cached per call. */
-  async #sensorId(
-    c: pg.PoolClient,
-    cache: Map<string, number>,
-    a: { deviceId: string; channel: string; roomId: string; quantity: string; unit: string },
-  ): Promise<number> {
-    const key = `${a.deviceId}\u0000${a.channel}\u0000${a.roomId}`;
-    const known = cache.get(key);
-    if (known !== undefined) return known;
-    await c.query(W.insertSensor, [a.deviceId, a.channel, a.roomId, a.quantity, a.unit]);
-    const row = (await c.query<{ sensor_id: number; room_id: string }>(W.findSensor, [a.deviceId, a.channel]))
-      .rows[0]!;
-    if (row.room_id !== a.roomId) await c.query(W.moveSensor, [a.roomId, row.sensor_id]);
-    cache.set(key, row.sensor_id);
-    return row.sensor_id;
+    return this.#tx((c) => pgApplyEvents(c, p, events, cp, now));
   }
 
   async #writeCheckpoint(c: pg.PoolClient, cp: CheckpointRow, now: number): Promise<void> {
@@ -314,6 +243,102 @@ export class PostgresCloudStore implements IngestStore {
       this.#rows<{ n: number }>(R.quarantineCount),
     ]);
     return { items: { ...items! }, readingsRepresented: readings!.n, quarantined: quarantined!.n };
+  }
+
+  async roomStates(): Promise<StateRow[]> {
+    return pgRoomStates(this.#pool);
+  }
+
+  async alertCounts(since: number): Promise<Map<string, number>> {
+    return pgAlertCounts(this.#pool, since);
+  }
+
+  async roomWindows(
+    roomId: string,
+    quantity: string,
+    from: number,
+    to: number,
+  ): Promise<RoomWindows | undefined> {
+    return pgRoomWindows(this.#pool, roomId, quantity, from, to);
+  }
+
+  async roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]> {
+    return pgRoomPeriods(this.#pool, from, to, roomId);
+  }
+
+  async courseEngagement(
+    courseId: string,
+    cutoffTs: number,
+    after: string,
+    limit: number,
+  ): Promise<CourseEngagementRow[]> {
+    return pgCourseEngagement(this.#pool, courseId, cutoffTs, after, limit);
+  }
+
+  /** In one transaction (see pg-snapshots.ts). */
+  async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {
+    return pgCreateSnapshot(this.#pool, opts);
+  }
+
+  async listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]> {
+    return pgListSnapshots(this.#pool, opts.limit, opts.before);
+  }
+
+  async snapshot(snapshotId: string): Promise<SnapshotInfo | undefined> {
+    return pgSnapshot(this.#pool, snapshotId);
+  }
+
+  async snapshotRows(snapshotId: string, afterSeq: number, limit: number): Promise<SnapshotRow[]> {
+    return pgSnapshotRows(this.#pool, snapshotId, afterSeq, limit);
+  }
+
+  async analyticsRows(
+    snapshotId: string,
+    afterSeq: number,
+    limit: number,
+    metric?: string,
+  ): Promise<AnalyticsRow[]> {
+    return pgAnalyticsRows(this.#pool, snapshotId, afterSeq, limit, metric);
+  }
+
+  async importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }> {
+    return this.#history.importEvents(events);
+  }
+
+  async upsertCourses(courses: readonly CourseRecord[]): Promise<void> {
+    return this.#history.upsertCourses(courses);
+  }
+
+  async courses(): Promise<CourseRecord[]> {
+    return this.#history.courses();
+  }
+
+  async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {
+    return this.#risk.riskInputs(courseId, startTs, cutTs);
+  }
+
+  async riskOutcomes(courseId: string): Promise<Map<string, Outcome>> {
+    return this.#risk.outcomes(courseId);
+  }
+
+  async eventCourses(): Promise<{ courseId: string; firstTs: number }[]> {
+    return this.#risk.eventCourses();
+  }
+
+  async saveRiskModel(m: RiskModelRecord): Promise<void> {
+    return this.#risk.saveModel(m);
+  }
+
+  async riskModels(): Promise<RiskModelRecord[]> {
+    return this.#risk.models();
+  }
+
+  async replaceRiskScores(courseId: string, rows: readonly RiskScoreRow[]): Promise<void> {
+    return this.#risk.replaceScores(courseId, rows);
+  }
+
+  async riskScores(q: { studentId?: string; courseId?: string; top: number }): Promise<RiskScoreRow[]> {
+    return this.#risk.scores(q);
   }
 
   async close(): Promise<void> {

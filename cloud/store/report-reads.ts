@@ -1,50 +1,43 @@
 /**
  * The SQLite store's live reporting reads: every room's latest state, alert counts, a room's windows for one
- * quantity (for history), and one course's engagement computed now. Statements prepared once.
+ * quantity (for history), and one course's engagement computed now. Statements prepared once. The statements
+ * (REPORT_SQL) and what is made of their rows are shared with the PostgreSQL store (pg-report-reads.ts).
  */
 import type Database from 'better-sqlite3';
 import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
-import type { SqliteRoomPeriods } from './room-periods.ts';
+import type { SqliteRoomPeriods, WindowRow } from './room-periods.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
-export class SqliteReportReads {
-  readonly #q;
-  readonly #rooms: SqliteRoomPeriods;
+/** `?` placeholders, except `course` (`@name`, see courseParams). */
+export const REPORT_SQL = {
+  alerts: 'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
+  roomSensors:
+    'SELECT sensor_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ? ORDER BY device_id, channel',
+  course: enrolmentPageSql(true),
+} as const;
 
-  constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
-    this.#rooms = rooms;
-    const q = (sql: string) => db.prepare(sql);
-    this.#q = {
-      alerts: q(
-        'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
-      ),
-      roomSensors: q(
-        'SELECT sensor_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ? ORDER BY device_id, channel',
-      ),
-      course: q(enrolmentPageSql(true)),
-    };
-  }
+export interface RoomSensorRow {
+  sensor_id: number;
+  device_id: string;
+  channel: string;
+}
 
-  roomStates(): StateRow[] {
-    return this.#rooms.latestStates();
-  }
+export function alertCountsOf(rows: readonly { room_id: string; n: number }[]): Map<string, number> {
+  return new Map(rows.map((r) => [r.room_id, r.n]));
+}
 
-  alertCounts(since: number): Map<string, number> {
-    const rows = this.#q.alerts.all(since) as { room_id: string; n: number }[];
-    return new Map(rows.map((r) => [r.room_id, r.n]));
-  }
-
-  roomWindows(roomId: string, quantity: string, from: number, to: number): RoomWindows | undefined {
-    const sensors = this.#q.roomSensors.all(roomId, quantity) as {
-      sensor_id: number;
-      device_id: string;
-      channel: string;
-    }[];
-    if (sensors.length === 0) return undefined;
-    const windows = sensors.flatMap((s) =>
-      this.#rooms.windows(s.sensor_id, from, to).map((r) => ({
+/** A room's windows of one quantity: its sensors, each with its windows (read in the sensors' order). */
+export function roomWindowsOf(
+  sensors: readonly RoomSensorRow[],
+  windows: readonly (readonly WindowRow[])[],
+): RoomWindows | undefined {
+  if (sensors.length === 0) return undefined;
+  return {
+    sensors: sensors.map((s) => ({ deviceId: s.device_id, channel: s.channel })),
+    windows: windows.flatMap((rows) =>
+      rows.map((r) => ({
         windowStart: r.window_start,
         windowMs: r.window_ms,
         count: r.count,
@@ -52,21 +45,52 @@ export class SqliteReportReads {
         min: r.min,
         max: r.max,
       })),
+    ),
+  };
+}
+
+/** The `course` statement's parameters. */
+export function courseParams(courseId: string, cutoffTs: number, after: string, limit: number) {
+  return { ...enrolmentParams(cutoffTs), courseId, actor: after, limit };
+}
+
+export function courseEngagementOf(rows: readonly EnrolmentRow[], cutoffTs: number): CourseEngagementRow[] {
+  return rows.map((r) => ({
+    studentId: r.actor_id,
+    courseId: r.course_id,
+    state: engagementState(features(r), cutoffTs),
+  }));
+}
+
+export class SqliteReportReads {
+  readonly #q;
+  readonly #rooms: SqliteRoomPeriods;
+
+  constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
+    this.#rooms = rooms;
+    this.#q = Object.fromEntries(
+      Object.entries(REPORT_SQL).map(([k, sql]) => [k, db.prepare(sql)]),
+    ) as Record<keyof typeof REPORT_SQL, Database.Statement>;
+  }
+
+  roomStates(): StateRow[] {
+    return this.#rooms.latestStates();
+  }
+
+  alertCounts(since: number): Map<string, number> {
+    return alertCountsOf(this.#q.alerts.all(since) as { room_id: string; n: number }[]);
+  }
+
+  roomWindows(roomId: string, quantity: string, from: number, to: number): RoomWindows | undefined {
+    const sensors = this.#q.roomSensors.all(roomId, quantity) as RoomSensorRow[];
+    return roomWindowsOf(
+      sensors,
+      sensors.map((s) => this.#rooms.windows(s.sensor_id, from, to)),
     );
-    return { sensors: sensors.map((s) => ({ deviceId: s.device_id, channel: s.channel })), windows };
   }
 
   courseEngagement(courseId: string, cutoffTs: number, after: string, limit: number): CourseEngagementRow[] {
-    const rows = this.#q.course.all({
-      ...enrolmentParams(cutoffTs),
-      courseId,
-      actor: after,
-      limit,
-    }) as EnrolmentRow[];
-    return rows.map((r) => ({
-      studentId: r.actor_id,
-      courseId: r.course_id,
-      state: engagementState(features(r), cutoffTs),
-    }));
+    const rows = this.#q.course.all(courseParams(courseId, cutoffTs, after, limit)) as EnrolmentRow[];
+    return courseEngagementOf(rows, cutoffTs);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * What the store knows about rooms over a period, read once for snapshot analytics and facility risk: each
  * room's twin timelines (state at the start and changes inside), its CO2/energy/power windows, its energy
- * history for a same-hour-of-week baseline, and its open work orders. Portable SQL.
+ * history for a same-hour-of-week baseline, and its open work orders. Portable SQL (ROOM_PERIOD_SQL), run by
+ * SqliteRoomPeriods here and PgRoomPeriods (pg-room-periods.ts); what is made of the rows read
+ * (assemblePeriods, keyStateOf) is shared by both.
  */
 import type Database from 'better-sqlite3';
 import {
@@ -34,11 +36,13 @@ const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
   WHERE w.ms IS NOT NULL)
 SELECT ms FROM w WHERE ms IS NOT NULL`;
 
+/** In time order (the primary key's: SQLite reads it so anyway, PostgreSQL needs telling). */
 const PERIOD_WINDOWS = `SELECT window_start, window_ms, count, sum, min, max, first_value, last_value FROM aggregates
-WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to`;
+WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to
+ORDER BY window_start`;
 
-const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
-type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
+export const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
+export type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
 
 const WORK_ORDERS = `SELECT room_id, type, ts, body FROM events
 WHERE room_id IS NOT NULL AND type IN ('workorder.opened', 'workorder.closed') AND ts <= @to
@@ -46,7 +50,7 @@ ORDER BY room_id, ts, event_id`;
 
 const WEEK_MS = 7 * 86_400_000;
 
-interface KeyStateRow {
+export interface KeyStateRow {
   room_id: string;
   kind: string;
   subject: string;
@@ -55,7 +59,7 @@ interface KeyStateRow {
   reasons: string;
 }
 
-function keyStateOf(r: KeyStateRow): RoomKeyState {
+export function keyStateOf(r: KeyStateRow): RoomKeyState {
   return {
     roomId: r.room_id,
     kind: r.kind,
@@ -77,25 +81,177 @@ export interface WindowRow {
   last_value: number;
 }
 
+/** Every statement the room periods run (`@name` parameters). */
+export const ROOM_PERIOD_SQL = {
+  roomKeys: ROOM_KEYS,
+  latest: 'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
+  periodChanges: PERIOD_CHANGES,
+  analyticSensors: `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
+         ORDER BY room_id, sensor_id`,
+  windowSizes: WINDOW_SIZES,
+  periodWindows: PERIOD_WINDOWS,
+  workOrders: WORK_ORDERS,
+} as const;
+
+export interface ChangeRow {
+  room_id: string;
+  kind: string;
+  subject: string;
+  to_state: string;
+  ts: number;
+}
+
+export interface AnalyticSensorRow {
+  sensor_id: number;
+  room_id: string;
+  quantity: Analytic;
+}
+
+export interface WorkOrderRow {
+  room_id: string;
+  type: string;
+  ts: number;
+  body: string;
+}
+
+/**
+ * The analytic sensors of the wanted rooms (every room, or just `roomId`), each with where its windows
+ * are read from: energy and power sensors back to the baseline weeks (the period's part of that read feeds
+ * the period's figures, all of it the same-hour-of-week baseline), CO2 sensors from `from`.
+ */
+export function periodSensorReads(
+  sensors: readonly AnalyticSensorRow[],
+  from: number,
+  roomId?: string,
+): { sensor: AnalyticSensorRow; from: number }[] {
+  const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
+  return sensors
+    .filter((s) => roomId === undefined || s.room_id === roomId)
+    .map((sensor) => ({ sensor, from: sensor.quantity === 'co2' ? from : historyFrom }));
+}
+
+/** What `assemblePeriods` is made from: the rows a store read for one period. */
+export interface PeriodReads {
+  /** Each key's state at `from` (the rows of `roomKeys` with `cutoff = from`). */
+  keyStates: readonly RoomKeyState[];
+  /** `periodChanges` in [from, to). */
+  changes: readonly ChangeRow[];
+  /** The sensors of `periodSensorReads`, in its order, each with its windows read from its `from`. */
+  sensors: readonly { sensor: AnalyticSensorRow; rows: readonly WindowRow[] }[];
+  /** `workOrders` up to `to`. */
+  workOrders: readonly WorkOrderRow[];
+}
+
+/**
+ * Every room with twin history or analytic sensors (or just `roomId`), with its timelines and windows in
+ * [from, to), its energy history back to the baseline weeks, and its work orders open at `to`.
+ */
+export function assemblePeriods(
+  from: number,
+  to: number,
+  roomId: string | undefined,
+  reads: PeriodReads,
+): RoomPeriod[] {
+  const wanted = (id: string) => roomId === undefined || id === roomId;
+  const periods = new Map<string, RoomPeriod>();
+  const period = (roomId: string): RoomPeriod => {
+    let p = periods.get(roomId);
+    if (!p) {
+      p = {
+        roomId,
+        from,
+        to,
+        health: new Map(),
+        co2: [],
+        energy: [],
+        power: [],
+        energyHistory: [],
+        workOrders: [],
+      };
+      periods.set(roomId, p);
+    }
+    return p;
+  };
+  const timeline = (p: RoomPeriod, kind: string, subject: string): Timeline | undefined => {
+    if (kind === 'occupancy' || kind === 'comfort') {
+      p[kind] ??= { initial: null, changes: [] };
+      return p[kind];
+    }
+    if (kind !== 'health') return undefined;
+    let t = p.health.get(subject);
+    if (!t) {
+      t = { initial: null, changes: [] };
+      p.health.set(subject, t);
+    }
+    return t;
+  };
+  for (const k of reads.keyStates) {
+    if (!wanted(k.roomId)) continue;
+    const t = timeline(period(k.roomId), k.kind, k.subject);
+    if (t) t.initial = k.state;
+  }
+  for (const c of reads.changes) {
+    if (!wanted(c.room_id)) continue;
+    timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
+  }
+  const history = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
+  for (const { sensor, rows } of reads.sensors) {
+    if (!wanted(sensor.room_id)) continue;
+    const windows: WindowValue[] = rows
+      .filter((r) => r.window_start >= from)
+      .map((r) => ({
+        windowStart: r.window_start,
+        windowMs: r.window_ms,
+        mean: r.sum / r.count,
+        first: r.first_value,
+        last: r.last_value,
+      }));
+    if (windows.length > 0) period(sensor.room_id)[sensor.quantity].push(windows);
+    if (sensor.quantity === 'co2') continue;
+    const acc = history.get(sensor.room_id) ?? { energy: [], power: [] };
+    history.set(sensor.room_id, acc);
+    for (const r of rows) {
+      if (sensor.quantity === 'energy')
+        acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
+      else
+        acc.power.push({ windowStart: r.window_start, kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000 });
+    }
+  }
+  // A room's energy registers make its baseline; a room without any, its power integrated.
+  for (const [id, acc] of history) {
+    const windows = acc.energy.length > 0 ? acc.energy : acc.power;
+    if (windows.length > 0) period(id).energyHistory = windows;
+  }
+  const orders = new Map<
+    string,
+    { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] }[]
+  >();
+  for (const r of reads.workOrders) {
+    if (!wanted(r.room_id)) continue;
+    const b = JSON.parse(r.body) as { workOrderId?: unknown; priority?: unknown };
+    const list = orders.get(r.room_id) ?? [];
+    list.push({
+      type: r.type,
+      ts: r.ts,
+      workOrderId: typeof b.workOrderId === 'string' ? b.workOrderId : null,
+      priority: (['low', 'normal', 'high', 'urgent'] as const).find((x) => x === b.priority) ?? null,
+    });
+    orders.set(r.room_id, list);
+  }
+  for (const [roomId, list] of orders) {
+    const open = openWorkOrders(list, to);
+    if (open.length > 0) period(roomId).workOrders = open;
+  }
+  return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+}
+
 export class SqliteRoomPeriods {
   readonly #q;
 
   constructor(db: Database.Database) {
-    const q = (sql: string) => db.prepare(sql);
-    this.#q = {
-      roomKeys: q(ROOM_KEYS),
-      latest: q(
-        'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
-      ),
-      periodChanges: q(PERIOD_CHANGES),
-      analyticSensors: q(
-        `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
-         ORDER BY room_id, sensor_id`,
-      ),
-      windowSizes: q(WINDOW_SIZES),
-      periodWindows: q(PERIOD_WINDOWS),
-      workOrders: q(WORK_ORDERS),
-    };
+    this.#q = Object.fromEntries(
+      Object.entries(ROOM_PERIOD_SQL).map(([k, sql]) => [k, db.prepare(sql)]),
+    ) as Record<keyof typeof ROOM_PERIOD_SQL, Database.Statement>;
   }
 
   /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
@@ -108,122 +264,16 @@ export class SqliteRoomPeriods {
     return (this.#q.latest.all() as KeyStateRow[]).map(keyStateOf);
   }
 
-  /**
-   * Every room with twin history or analytic sensors (or just `roomId`), with its timelines and windows in
-   * [from, to), its energy history back to the baseline weeks, and its work orders open at `to`.
-   */
+  /** See assemblePeriods. */
   periods(from: number, to: number, roomId?: string): RoomPeriod[] {
     const q = this.#q;
-    const wanted = (id: string) => roomId === undefined || id === roomId;
-    const periods = new Map<string, RoomPeriod>();
-    const period = (roomId: string): RoomPeriod => {
-      let p = periods.get(roomId);
-      if (!p) {
-        p = {
-          roomId,
-          from,
-          to,
-          health: new Map(),
-          co2: [],
-          energy: [],
-          power: [],
-          energyHistory: [],
-          workOrders: [],
-        };
-        periods.set(roomId, p);
-      }
-      return p;
-    };
-    const timeline = (p: RoomPeriod, kind: string, subject: string): Timeline | undefined => {
-      if (kind === 'occupancy' || kind === 'comfort') {
-        p[kind] ??= { initial: null, changes: [] };
-        return p[kind];
-      }
-      if (kind !== 'health') return undefined;
-      let t = p.health.get(subject);
-      if (!t) {
-        t = { initial: null, changes: [] };
-        p.health.set(subject, t);
-      }
-      return t;
-    };
-    for (const k of this.keyStates(from)) {
-      if (!wanted(k.roomId)) continue;
-      const t = timeline(period(k.roomId), k.kind, k.subject);
-      if (t) t.initial = k.state;
-    }
-    const changes = q.periodChanges.all({ from, to }) as {
-      room_id: string;
-      kind: string;
-      subject: string;
-      to_state: string;
-      ts: number;
-    }[];
-    for (const c of changes) {
-      if (!wanted(c.room_id)) continue;
-      timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
-    }
-    const sensors = (
-      q.analyticSensors.all() as { sensor_id: number; room_id: string; quantity: Analytic }[]
-    ).filter((s) => wanted(s.room_id));
-    // Energy and power sensors are read once, back to the baseline weeks: the period's part of that read
-    // feeds the period's figures, all of it the same-hour-of-week baseline.
-    const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
-    const history = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
-    for (const sensor of sensors) {
-      const metered = sensor.quantity !== 'co2';
-      const rows = this.windows(sensor.sensor_id, metered ? historyFrom : from, to);
-      const windows: WindowValue[] = rows
-        .filter((r) => r.window_start >= from)
-        .map((r) => ({
-          windowStart: r.window_start,
-          windowMs: r.window_ms,
-          mean: r.sum / r.count,
-          first: r.first_value,
-          last: r.last_value,
-        }));
-      if (windows.length > 0) period(sensor.room_id)[sensor.quantity].push(windows);
-      if (!metered) continue;
-      const acc = history.get(sensor.room_id) ?? { energy: [], power: [] };
-      history.set(sensor.room_id, acc);
-      for (const r of rows) {
-        if (sensor.quantity === 'energy')
-          acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
-        else
-          acc.power.push({ windowStart: r.window_start, kwh: ((r.sum / r.count) * r.window_ms) / 3_600_000 });
-      }
-    }
-    // A room's energy registers make its baseline; a room without any, its power integrated.
-    for (const [id, acc] of history) {
-      const windows = acc.energy.length > 0 ? acc.energy : acc.power;
-      if (windows.length > 0) period(id).energyHistory = windows;
-    }
-    const orders = new Map<
-      string,
-      { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] }[]
-    >();
-    for (const r of q.workOrders.all({ to }) as {
-      room_id: string;
-      type: string;
-      ts: number;
-      body: string;
-    }[]) {
-      if (!wanted(r.room_id)) continue;
-      const b = JSON.parse(r.body) as { workOrderId?: unknown; priority?: unknown };
-      const list = orders.get(r.room_id) ?? [];
-      list.push({
-        type: r.type,
-        ts: r.ts,
-        workOrderId: typeof b.workOrderId === 'string' ? b.workOrderId : null,
-        priority: (['low', 'normal', 'high', 'urgent'] as const).find((x) => x === b.priority) ?? null,
-      });
-      orders.set(r.room_id, list);
-    }
-    for (const [roomId, list] of orders) {
-      const open = openWorkOrders(list, to);
-      if (open.length > 0) period(roomId).workOrders = open;
-    }
-    return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+    const keyStates = this.keyStates(from);
+    const changes = q.periodChanges.all({ from, to }) as ChangeRow[];
+    const sensors = periodSensorReads(q.analyticSensors.all() as AnalyticSensorRow[], from, roomId).map(
+      (s) => ({ sensor: s.sensor, rows: this.windows(s.sensor.sensor_id, s.from, to) }),
+    );
+    const workOrders = q.workOrders.all({ to }) as WorkOrderRow[];
+    return assemblePeriods(from, to, roomId, { keyStates, changes, sensors, workOrders });
   }
 
   /** A sensor's windows starting in [from, to), of every size it has (one index range per size). */

@@ -254,6 +254,24 @@ export type IngestStore = Pick<
   | 'close'
 >;
 
+/**
+ * The reporting side of a CloudStore: snapshots (built, listed, read back) and the live reporting reads.
+ * contract-snapshots.ts holds every store to the snapshot part.
+ */
+export type ReportStore = Pick<
+  CloudStore,
+  | 'createSnapshot'
+  | 'listSnapshots'
+  | 'snapshot'
+  | 'snapshotRows'
+  | 'analyticsRows'
+  | 'roomStates'
+  | 'alertCounts'
+  | 'roomWindows'
+  | 'roomPeriods'
+  | 'courseEngagement'
+>;
+
 export interface CloudStore {
   /**
    * Apply received events of one partition and move its checkpoint to `checkpoint`, all in ONE

@@ -1,8 +1,8 @@
 /**
  * A throwaway PostgreSQL server for tests: `initdb` into a temp dir, `pg_ctl start` on a free loopback
  * port (its socket in the same dir), `stop()` stops it and removes the dir. PostgreSQL refuses to run as
- * root, so as root (CI) the programs run as the `postgres` user the Debian package creates. fsync is off:
- * these tests are about the store's semantics, not about the server's durability.
+ * root, so as root (CI) the programs run as the `postgres` user the Debian package creates. fsync is off
+ * unless asked for: tests are about the store's semantics, not about the server's durability.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +24,11 @@ function run(bin: string, args: readonly string[], asUser: string | undefined): 
     throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout || r.error}`);
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `durable`: fsync and full-page writes on, as a real server runs (for benchmarks); commits still do not
+ * wait for their WAL flush (synchronous_commit=off, the counterpart of the SQLite store's synchronous=NORMAL).
+ */
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<TestPostgres> {
   const binDir = postgresBinDir();
   if (!binDir) throw new Error('PostgreSQL server programs not found (see tests/prerequisites.mjs)');
   const dir = mkdtempSync(join(tmpdir(), 'ct-pg-'));
@@ -53,7 +57,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       '-t',
       '60',
       '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c synchronous_commit=off${opts.durable ? '' : ' -c fsync=off -c full_page_writes=off'}`,
       'start',
     ],
     asUser,

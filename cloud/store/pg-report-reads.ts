@@ -1,0 +1,58 @@
+/**
+ * The PostgreSQL store's live reporting reads: the SQLite store's statements (REPORT_SQL) with `$n`
+ * placeholders, and the same mapping of their rows (report-reads.ts).
+ */
+import type { StateRow } from '../reporting/directory.ts';
+import type { EnrolmentRow } from './enrolments.ts';
+import { pgLatestStates, pgSensorWindows } from './pg-room-periods.ts';
+import { type PgQueryable, pgNamed, pgPlaceholders, pgRows } from './pg-sql.ts';
+import {
+  alertCountsOf,
+  courseEngagementOf,
+  courseParams,
+  REPORT_SQL,
+  type RoomSensorRow,
+  roomWindowsOf,
+} from './report-reads.ts';
+import type { WindowRow } from './room-periods.ts';
+import type { CourseEngagementRow, RoomWindows } from './types.ts';
+
+const ALERTS = pgPlaceholders(REPORT_SQL.alerts);
+const ROOM_SENSORS = pgPlaceholders(REPORT_SQL.roomSensors);
+const COURSE = pgNamed(REPORT_SQL.course);
+
+export function pgRoomStates(db: PgQueryable): Promise<StateRow[]> {
+  return pgLatestStates(db);
+}
+
+export async function pgAlertCounts(db: PgQueryable, since: number): Promise<Map<string, number>> {
+  return alertCountsOf(await pgRows<{ room_id: string; n: number }>(db, ALERTS, [since]));
+}
+
+export async function pgRoomWindows(
+  db: PgQueryable,
+  roomId: string,
+  quantity: string,
+  from: number,
+  to: number,
+): Promise<RoomWindows | undefined> {
+  const sensors = await pgRows<RoomSensorRow>(db, ROOM_SENSORS, [roomId, quantity]);
+  const windows: WindowRow[][] = [];
+  for (const s of sensors) windows.push(await pgSensorWindows(db, s.sensor_id, from, to));
+  return roomWindowsOf(sensors, windows);
+}
+
+export async function pgCourseEngagement(
+  db: PgQueryable,
+  courseId: string,
+  cutoffTs: number,
+  after: string,
+  limit: number,
+): Promise<CourseEngagementRow[]> {
+  const rows = await pgRows<EnrolmentRow>(
+    db,
+    COURSE.text,
+    COURSE.values(courseParams(courseId, cutoffTs, after, limit)),
+  );
+  return courseEngagementOf(rows, cutoffTs);
+}

@@ -1,0 +1,112 @@
+/**
+ * The PostgreSQL store's snapshots: the SQLite store's statements (SNAPSHOT_SQL) with `$n` placeholders and
+ * the same content (SnapshotBuilder), built in ONE transaction, its rows inserted many per statement. It
+ * runs REPEATABLE READ, so every read sees the database as of the transaction's first statement (no apply
+ * committing in between changes the copy, as SQLite's IMMEDIATE transaction ensures); two builders racing
+ * for one id collide on the snapshot rows' primary key and the loser is run again from the start
+ * (pgTransaction), when it sees the winner's id taken.
+ */
+import type pg from 'pg';
+import type { EnrolmentRow } from './enrolments.ts';
+import { pgKeyStates, pgRoomPeriods } from './pg-room-periods.ts';
+import { type PgQueryable, pgNamed, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import {
+  ANALYTICS_SQL,
+  type AnalyticsDbRow,
+  analyticsParams,
+  analyticsRowOf,
+  ENROLMENT_PAGE_SQL,
+  SNAPSHOT_SQL,
+  SnapshotBuilder,
+  type SnapshotDbRow,
+  type SnapshotRowDbRow,
+  type SnapshotWrites,
+  snapshotIds,
+  snapshotInfoOf,
+  snapshotParams,
+  snapshotRowOf,
+} from './snapshots.ts';
+import type { AnalyticsRow, SnapshotInfo, SnapshotOptions, SnapshotRow } from './types.ts';
+
+const S = pgSql(SNAPSHOT_SQL);
+const ANALYTICS = pgNamed(ANALYTICS_SQL);
+const ENROLMENT_PAGE = pgNamed(ENROLMENT_PAGE_SQL);
+
+/** Rows per multi-row INSERT: 1000 × 9 parameters stays well under PostgreSQL's 65,535 per statement. */
+const CHUNK = 1000;
+
+/**
+ * Inserts `rows` with a one-row `INSERT … VALUES (?,…)` statement of SNAPSHOT_SQL, its VALUES tuple
+ * repeated: one round trip per CHUNK rows instead of one per row.
+ */
+async function insertMany(c: pg.PoolClient, sql: string, rows: readonly unknown[][]): Promise<void> {
+  const [head, tuple] = sql.split(/VALUES\s*/);
+  if (!head || !tuple) throw new Error(`not a one-row INSERT: ${sql}`);
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    await c.query(pgPlaceholders(`${head}VALUES ${chunk.map(() => tuple.trim()).join(', ')}`), chunk.flat());
+  }
+}
+
+async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotInfo> {
+  await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  const write = async (w: SnapshotWrites) => {
+    await insertMany(c, SNAPSHOT_SQL.insertRow, w.rows);
+    await insertMany(c, SNAPSHOT_SQL.insertResult, w.results);
+  };
+  let snapshotId = '';
+  for (snapshotId of snapshotIds(opts.cutoffTs))
+    if ((await pgRows(c, S.idTaken, [snapshotId])).length === 0) break;
+  const b = new SnapshotBuilder(snapshotId, opts);
+  await write(b.rooms(await pgKeyStates(c, b.cutoffTs)));
+  await write(b.periods(await pgRoomPeriods(c, b.periodFrom, b.cutoffTs)));
+  while (b.page)
+    await write(
+      b.enrolments(await pgRows<EnrolmentRow>(c, ENROLMENT_PAGE.text, ENROLMENT_PAGE.values(b.page))),
+    );
+  const info = b.info();
+  await c.query(S.insertSnapshot, snapshotParams(info));
+  return info;
+}
+
+/** Builds a snapshot in one transaction on a client of `pool`. */
+export function pgCreateSnapshot(pool: pg.Pool, opts: SnapshotOptions): Promise<SnapshotInfo> {
+  return pgTransaction(pool, (c) => build(c, opts));
+}
+
+export async function pgListSnapshots(
+  db: PgQueryable,
+  limit: number,
+  before?: string,
+): Promise<SnapshotInfo[]> {
+  const rows =
+    before === undefined
+      ? await pgRows<SnapshotDbRow>(db, S.list, [limit])
+      : await pgRows<SnapshotDbRow>(db, S.listBefore, [before, limit]);
+  return rows.map(snapshotInfoOf);
+}
+
+export async function pgSnapshot(db: PgQueryable, snapshotId: string): Promise<SnapshotInfo | undefined> {
+  const [r] = await pgRows<SnapshotDbRow>(db, S.get, [snapshotId]);
+  return r ? snapshotInfoOf(r) : undefined;
+}
+
+export async function pgAnalyticsRows(
+  db: PgQueryable,
+  snapshotId: string,
+  afterSeq: number,
+  limit: number,
+  metric?: string,
+): Promise<AnalyticsRow[]> {
+  const params = analyticsParams(snapshotId, afterSeq, limit, metric);
+  return (await pgRows<AnalyticsDbRow>(db, ANALYTICS.text, ANALYTICS.values(params))).map(analyticsRowOf);
+}
+
+export async function pgSnapshotRows(
+  db: PgQueryable,
+  snapshotId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<SnapshotRow[]> {
+  return (await pgRows<SnapshotRowDbRow>(db, S.rows, [snapshotId, afterSeq, limit])).map(snapshotRowOf);
+}
