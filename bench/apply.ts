@@ -18,8 +18,8 @@ import { aggregateItemId, decodeBatch, encodeBatch, type WireItem } from '../sha
 import { removeDir, tempDir } from './lib/children.ts';
 import { emit, progress, round } from './lib/report.ts';
 
-const ITEMS_PER_EVENT = 250;
-const READINGS_PER_WINDOW = 60;
+export const ITEMS_PER_EVENT = 250;
+export const READINGS_PER_WINDOW = 60;
 /**
  * Events per apply transaction = one SDK processEvents batch (the consumer's default maxBatchSize is 100,
  * reached when a backlog waits; 50 = a busy hub). BENCH_APPLY_EVENTS_PER_TX to try others.
@@ -29,14 +29,14 @@ const EVENTS_PER_ROUND = 200;
 const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
 const DEVICES = 400;
 
-interface Event {
+export interface Event {
   properties: Record<string, unknown>;
   body: Buffer;
   readings: number;
 }
 
 /** `count` events continuing at event number `from`; each window (device, minute) appears once overall. */
-function makeEvents(from: number, count: number, t0: number): Event[] {
+export function makeEvents(from: number, count: number, t0: number): Event[] {
   const out: Event[] = [];
   for (let e = from; e < from + count; e++) {
     const items: WireItem[] = [];
@@ -75,7 +75,7 @@ function makeEvents(from: number, count: number, t0: number): Event[] {
 }
 
 /** A full GC between rounds, so the generator's garbage is not collected inside either timed side. */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
 }

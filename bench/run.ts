@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> }>> = 
   webhooks: () => import('./webhooks.ts'),
   modbus: () => import('./modbus.ts'),
   apply: () => import('./apply.ts'),
+  'apply-pg': () => import('./apply-pg.ts'),
   hub: () => import('./hub.ts'),
   wire: () => import('./wire.ts'),
   drain: () => import('./drain.ts'),
