@@ -3,6 +3,8 @@
  * reads no env, argv or signals (cloud/cli.ts does), so tests run several clouds in one process on port 0.
  * Without `eventHub.connectionString` it serves the store and consumes nothing.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadCampus } from '../gateway/registry/index.ts';
 import type { Campus } from '../shared/campus.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -15,7 +17,7 @@ import { CloudMetrics } from './metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
 import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
 import { createRiskService } from './risk/service.ts';
-import { type ApplyResult, type CloudStore, openConfiguredStore } from './store/index.ts';
+import { type ApplyResult, type CloudStore, configuredStore } from './store/index.ts';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -78,12 +80,15 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   const hubName = hubNameOf(config);
   if (config.eventHub.connectionString && !hubName)
     throw new Error('eventHub.hubName is required (or EntityPath in the connection string)');
-  const store = deps.store ?? openConfiguredStore(config);
+  const store = deps.store ?? configuredStore(config);
   let consumer: Consumer | undefined;
   let identity: ConsumerIdentity | undefined;
   if (config.eventHub.connectionString) {
-    if (!config.eventHub.consumerId && config.store.file !== ':memory:' && !deps.store)
+    if (!config.eventHub.consumerId && config.store.file !== ':memory:' && !deps.store) {
+      // With PostgreSQL no database file is made: the identity slot still lives beside where it would be.
+      mkdirSync(dirname(config.store.file), { recursive: true });
       identity = claimConsumerId(config.store.file);
+    }
     const identifier = config.eventHub.consumerId || identity?.id;
     if (identifier) logger.info({ consumerId: identifier }, 'consumer identity');
     consumer = createConsumer(
@@ -167,6 +172,9 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
     },
     snapshots,
     async start() {
+      // The store answers before anything is served or consumed (a PostgreSQL store connects and migrates
+      // first: a wrong URL or password fails here, with the database's own message).
+      await store.dataVersion();
       await http.listen({ host: config.api.host, port: config.api.port });
       listening = true;
       const addr = http.server.address();

@@ -22,6 +22,8 @@ until SIGINT or SIGTERM.
 Options:
   -c, --config FILE             cloud settings (default: config/cloud.yaml)
       --data-dir DIR            store the database at DIR/cloud.db (default: ./data/cloud)
+      --store URL               use PostgreSQL at postgres://user:password@host:port/db instead (env
+                                CT_STORE__URL; the tables are created or migrated at start)
       --http-port N             API port (0 = any free port; default 8000)
       --connection-string CS    Event Hubs connection string (or CT_EVENT_HUB__CONNECTION_STRING)
       --dev                     development mode: the API is open without a token
@@ -95,6 +97,17 @@ async function runToken(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A database URL with its password masked, for logs and the start banner. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
 /** The store (--data-dir or the config's store.file) backed up online, or restored where none exists. */
 async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -110,7 +123,14 @@ async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Prom
   }
   const { loadCliConfig } = await import('./config/index.ts');
   const { backupSqlite } = await import('../shared/backup.ts');
-  const store = loadCliConfig(values).store.file;
+  const config = loadCliConfig(values);
+  if (config.store.url) {
+    process.stderr.write(
+      `the store is PostgreSQL (${redactUrl(config.store.url)}): back it up with the database's own tools (pg_dump, or the managed server's backups)\n`,
+    );
+    return 2;
+  }
+  const store = config.store.file;
   if (what === 'restore' && existsSync(store)) {
     process.stderr.write(`${store} exists: restore only where there is no store yet (move it aside first)\n`);
     return 1;
@@ -133,6 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       'http-port': { type: 'string' },
       'connection-string': { type: 'string' },
       dev: { type: 'boolean' },
@@ -148,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.dev) env.CT_DEV = 'true';
   if (values['http-port']) env.CT_API__PORT = values['http-port'];
+  if (values.store) env.CT_STORE__URL = values.store;
   if (values['connection-string']) env.CT_EVENT_HUB__CONNECTION_STRING = values['connection-string'];
   if (values['log-level']) env.CT_LOG__LEVEL = values['log-level'];
   const { loadCliConfig, hubNameOf } = await import('./config/index.ts');
@@ -166,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin cloud${config.dev ? ' (dev mode: API open without a token)' : ''}\n` +
       `  API          http://${host}:${cloud.port}/api/gateways\n` +
       `  event hub    ${config.eventHub.connectionString ? `${hubNameOf(config)} (${config.eventHub.consumerGroup})` : 'none: not consuming'}\n` +
-      `  store        ${config.store.file}\n`,
+      `  store        ${config.store.url ? `PostgreSQL ${redactUrl(config.store.url)}${config.store.schema ? ` (schema ${config.store.schema})` : ''}` : config.store.file}\n`,
   );
   await untilSignal();
   await cloud.stop();

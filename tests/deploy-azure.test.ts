@@ -60,13 +60,16 @@ describe('deploy/azure/main.bicep', () => {
           ? resolved
           : name === 'CT_API__TOKENS'
             ? '["a-long-enough-api-token"]'
-            : 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=cloud-listen;SharedAccessKey=k;EntityPath=campus-twin';
+            : name === 'CT_STORE__URL'
+              ? 'postgres://campustwin:p%40ss@ct-pg.postgres.database.azure.com:5432/campustwin?sslmode=require'
+              : 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=cloud-listen;SharedAccessKey=k;EntityPath=campus-twin';
     }
     expect(Object.keys(env).sort()).toEqual([
       'CT_API__TOKENS',
       'CT_EVENT_HUB__CONNECTION_STRING',
       'CT_EVENT_HUB__CONSUMER_GROUP',
       'CT_EVENT_HUB__HUB_NAME',
+      'CT_STORE__URL',
       'MALLOC_ARENA_MAX',
     ]);
     const config = loadCloudConfig(join(REPO_ROOT, 'config', 'cloud.yaml'), env);
@@ -74,6 +77,11 @@ describe('deploy/azure/main.bicep', () => {
     expect(config.eventHub.consumerGroup).toBe('campus-twin-cloud');
     expect(config.eventHub.connectionString).toContain('SharedAccessKeyName=cloud-listen');
     expect(config.api.tokens).toEqual(['a-long-enough-api-token']);
+    expect(config.store.url).toMatch(/^postgres:\/\/.*sslmode=require$/);
+    // The secret's value is the URL the template builds for the server it provisions.
+    expect(bicep).toMatch(
+      /value: 'postgres:\/\/\$\{postgresAdminLogin\}:\$\{uriComponent\(postgresAdminPassword\)\}@/,
+    );
     expect(config.api.host).toBe('0.0.0.0');
     expect(config.api.port).toBe(8000);
     // The probes and the ingress use the port the cloud listens on.

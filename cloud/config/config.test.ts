@@ -32,4 +32,21 @@ describe('cloud config', () => {
     expect(() => cloudConfigFrom({ loadBalancing: { strategy: 'random' } })).toThrow(ConfigError);
     expect(() => cloudConfigFrom({ unknownKey: 1 })).toThrow(/unknownKey|unrecognized/i);
   });
+
+  it('selects PostgreSQL by a postgres:// URL, and refuses anything else there', () => {
+    const c = cloudConfigFrom({}, { CT_STORE__URL: 'postgres://ct:pw@db.example:5432/campus' });
+    expect(c.store).toMatchObject({
+      url: 'postgres://ct:pw@db.example:5432/campus',
+      schema: '',
+      poolSize: 8,
+    });
+    expect(
+      cloudConfigFrom({ store: { url: 'postgresql://db/campus', schema: 'campus_a' } }).store.schema,
+    ).toBe('campus_a');
+    expect(() => cloudConfigFrom({ store: { url: 'mysql://db/campus' } })).toThrow(/store\.url/);
+    expect(() => cloudConfigFrom({ store: { url: 'postgres://db/x', schema: 'Campus-A' } })).toThrow(
+      /store\.schema/,
+    );
+    expect(() => cloudConfigFrom({ store: { poolSize: 0 } })).toThrow(/store\.poolSize/);
+  });
 });

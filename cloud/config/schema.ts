@@ -56,6 +56,24 @@ export const cloudSchema = z
       .prefault({}),
     store: z
       .object({
+        /**
+         * postgres://user:password@host:port/database selects the PostgreSQL store (its tables in `schema`,
+         * migrated at start); empty: the SQLite store at `file`.
+         */
+        url: z
+          .string()
+          .regex(/^(postgres|postgresql):\/\/\S+$/, 'a postgres:// or postgresql:// URL, or empty for SQLite')
+          .or(z.literal(''))
+          .default(''),
+        /** PostgreSQL: the schema of the store's tables (created if missing); empty: the server's default. */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, at most 63')
+          .or(z.literal(''))
+          .default(''),
+        /** PostgreSQL: connections in the pool (each consumer transaction and API read takes one). */
+        poolSize: z.number().int().min(1).max(200).default(8),
+        /** SQLite: the database file (also where a consumer's identity slot is kept, with either store). */
         file: z.string().min(1).default('./data/cloud/cloud.db'),
         /**
          * NORMAL is safe for exactly-once: data and checkpoint commit together, so a transaction lost to a

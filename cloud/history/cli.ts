@@ -49,7 +49,7 @@ export async function runImport(argv: string[]): Promise<number> {
   const { openConfiguredStore } = await import('../store/index.ts');
   const { importFile, progressLine } = await import('./import.ts');
   const config = loadCliConfig(values);
-  const store = openConfiguredStore(config);
+  const store = await openConfiguredStore(config);
   const tty = process.stderr.isTTY === true;
   let lastTenth = -1;
   try {

@@ -56,7 +56,7 @@ export async function runTrainRisk(argv: string[]): Promise<number> {
   const { loadCliConfig } = await import('../config/index.ts');
   const { openConfiguredStore } = await import('../store/index.ts');
   const { scoreCourses, trainRisk } = await import('./train.ts');
-  const store = openConfiguredStore(loadCliConfig(values));
+  const store = await openConfiguredStore(loadCliConfig(values));
   try {
     for (const cutoffDay of days) {
       const started = Date.now();

@@ -1,6 +1,6 @@
 // campus-twin in Azure: the Event Hubs namespace the gateways forward to, and the cloud service on Container
 // Apps with its secrets in Key Vault, plus an Azure Database for PostgreSQL flexible server for the cloud
-// store (issue 11; see README.md for what the cloud uses today). Deploy into a resource group:
+// store (see README.md). Deploy into a resource group:
 //   az deployment group create -g campus-twin -f deploy/azure/main.bicep -p @deploy/azure/main.parameters.json
 // Not compiled in this repository's CI (the Bicep CLI cannot be installed there): run `az bicep build -f
 // deploy/azure/main.bicep` before a first deployment. Parameters: README.md.
@@ -175,7 +175,7 @@ resource secretApiTokens 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: { value: apiTokens }
 }
 
-// For the cloud's PostgreSQL store (issue 11): kept ready in Key Vault, not yet read by the cloud.
+// The cloud's PostgreSQL store: its URL, read by the cloud as CT_STORE__URL.
 resource secretStoreUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
   name: 'cloud-store-url'
@@ -222,6 +222,7 @@ resource cloud 'Microsoft.App/containerApps@2024-03-01' = {
           identity: identity.id
         }
         { name: 'api-tokens', keyVaultUrl: secretApiTokens.properties.secretUri, identity: identity.id }
+        { name: 'store-url', keyVaultUrl: secretStoreUrl.properties.secretUri, identity: identity.id }
       ]
     }
     template: {
@@ -230,7 +231,7 @@ resource cloud 'Microsoft.App/containerApps@2024-03-01' = {
           name: 'cloud'
           image: image
           command: ['node', '--max-semi-space-size=4', 'shared/cli/campus-twin.mjs']
-          // The store is SQLite on the replica's disk until the PostgreSQL backend lands (README.md).
+          // The store is the PostgreSQL server (CT_STORE__URL); /data keeps only the consumer's identity slot.
           args: ['cloud', '--config', 'config/cloud.yaml', '--data-dir', '/data/cloud']
           resources: { cpu: json('1.0'), memory: '2Gi' }
           env: [
@@ -238,6 +239,7 @@ resource cloud 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'CT_EVENT_HUB__HUB_NAME', value: hubName }
             { name: 'CT_EVENT_HUB__CONSUMER_GROUP', value: consumerGroupName }
             { name: 'CT_API__TOKENS', secretRef: 'api-tokens' }
+            { name: 'CT_STORE__URL', secretRef: 'store-url' }
             { name: 'MALLOC_ARENA_MAX', value: '2' }
           ]
           volumeMounts: [{ volumeName: 'data', mountPath: '/data' }]
@@ -265,7 +267,7 @@ output gatewayConnectionStringSecret string = secretGatewaySend.properties.secre
 @description('The cloud\'s reporting API.')
 output cloudUrl string = 'https://${cloud.properties.configuration.ingress.fqdn}'
 
-@description('Key Vault secret with the PostgreSQL store URL (for the PostgreSQL backend, issue 11).')
+@description('Key Vault secret with the PostgreSQL store URL (the cloud reads it as CT_STORE__URL).')
 output storeUrlSecret string = secretStoreUrl.properties.secretUri
 
 @description('PostgreSQL server host.')

@@ -149,13 +149,21 @@ export function readStore<T>(file: string, fn: (db: Database.Database) => T): T 
   }
 }
 
+/**
+ * What the exactly-once tests compare, as portable SQL: readings represented, aggregate items merged into
+ * windows (base windows are not in the items table: see cloud/store/schema.ts), batches applied.
+ */
+export const TOTALS_SQL = {
+  readings: 'SELECT COALESCE(SUM(count), 0) AS n FROM aggregates',
+  items: 'SELECT COALESCE(SUM(items), 0) AS n FROM aggregates',
+  batches: 'SELECT COUNT(*) AS n FROM batches',
+} as const;
+
 export function storeTotals(file: string): { readings: number; items: number; batches: number } {
-  return readStore(file, (db) => ({
-    readings: (db.prepare('SELECT COALESCE(SUM(count), 0) AS n FROM aggregates').get() as { n: number }).n,
-    // Aggregate items merged into windows (base windows are not in the items table: see cloud/store/schema.ts).
-    items: (db.prepare('SELECT COALESCE(SUM(items), 0) AS n FROM aggregates').get() as { n: number }).n,
-    batches: (db.prepare('SELECT COUNT(*) AS n FROM batches').get() as { n: number }).n,
-  }));
+  return readStore(file, (db) => {
+    const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return { readings: n(TOTALS_SQL.readings), items: n(TOTALS_SQL.items), batches: n(TOTALS_SQL.batches) };
+  });
 }
 
 /** Write a cloud.yaml for a CLI child process (same settings as testCloudSettings). */
