@@ -11,7 +11,7 @@ import type { WireClass, WireItem } from '../../shared/wire.ts';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
 import { type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
 import { agg, aggItem, P0, prepared, rng } from './contract.ts';
-import { pgApplyEvents } from './pg-apply.ts';
+import { arrayLiteral, pgApplyEvents } from './pg-apply.ts';
 import { migrate } from './pg-schema.ts';
 import { PG_TYPES, pgTransaction } from './pg-sql.ts';
 import { PostgresCloudStore } from './postgres.ts';
@@ -149,6 +149,41 @@ async function state(s: IngestStore) {
 }
 
 describe('set-based PostgreSQL apply', () => {
+  it('writes array literals PostgreSQL reads back exactly', async () => {
+    const texts = [
+      'plain',
+      '',
+      'NULL',
+      'a "quoted", {braced} \\ back\\slash',
+      'é ü ✓ 日本',
+      ' spaced ',
+      null,
+    ];
+    const numbers = [0, -1.5, 1e-7, 1_799_990_000_000, 2 ** 53 - 1, null];
+    const client = new pg.Client({ connectionString: server!.url, types: PG_TYPES });
+    await client.connect();
+    try {
+      const t = await client.query('SELECT unnest($1::text[]) AS v', [
+        arrayLiteral(
+          texts.map((v) => [v]),
+          0,
+          'text',
+        ),
+      ]);
+      expect(t.rows.map((r) => r.v)).toEqual(texts);
+      const f = await client.query('SELECT unnest($1::float8[]) AS v', [
+        arrayLiteral(
+          numbers.map((v) => [v]),
+          0,
+          'float8',
+        ),
+      ]);
+      expect(f.rows.map((r) => r.v)).toEqual(numbers);
+    } finally {
+      await client.end();
+    }
+  });
+
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`decides as the one-by-one apply does (seed ${seed})`, async () => {
       const schema = `apply_${process.pid}_${seed}`;

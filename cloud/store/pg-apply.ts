@@ -36,7 +36,7 @@ import type { ApplyResult, PartitionRef } from './types.ts';
  * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
  * the tuple stay): the statement then inserts one row per array element.
  */
-export function bulkSql(sql: string, types: readonly string[]): string {
+export function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
   const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
   if (!m) throw new Error(`bulkSql: no VALUES tuple in ${sql.slice(0, 60)}`);
   let k = 0;
@@ -45,7 +45,15 @@ export function bulkSql(sql: string, types: readonly string[]): string {
   const arrays = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
   const names = types.map((_, i) => `c${i + 1}`).join(', ');
   const select = `SELECT ${exprs.join(', ')} FROM unnest(${arrays}) AS u(${names})`;
-  return sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length);
+  return { text: sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length), types };
+}
+
+type PgArrayType = 'text' | 'bigint' | 'float8' | 'integer';
+
+interface BulkStatement {
+  text: string;
+  /** The element type of each array parameter, in order. */
+  types: readonly PgArrayType[];
 }
 
 const T = 'text';
@@ -53,14 +61,42 @@ const B = 'bigint';
 const F = 'float8';
 const I = 'integer';
 
+const returning = (b: BulkStatement, cols: string): BulkStatement => ({
+  ...b,
+  text: `${b.text} RETURNING ${cols}`,
+});
+
+/** A text element of an array literal: quoted, `"` and `\` escaped; null is NULL. */
+function textElement(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  const s = String(v);
+  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
+}
+
+/**
+ * Column `col` of `rows` as a PostgreSQL array literal ('{1,2,NULL}', '{"a","b"}'), written here rather than
+ * by the driver's generic per-element conversion: tens of thousands of elements per statement.
+ */
+export function arrayLiteral(rows: readonly (readonly unknown[])[], col: number, type: PgArrayType): string {
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![col];
+    parts[i] = type === 'text' ? textElement(v) : v === null || v === undefined ? 'NULL' : String(v);
+  }
+  return `{${parts.join(',')}}`;
+}
+
 const BULK = {
-  insertItem: `${bulkSql(SQL.insertItem, [T, T, T])} RETURNING item_id`,
+  insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'item_id'),
   insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T]),
   sensorsOf: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
     JOIN unnest($1::text[], $2::text[]) AS u(d, c) ON s.device_id = u.d AND s.channel = u.c`,
   moveSensors: `UPDATE sensors s SET room_id = u.r FROM unnest($1::bigint[], $2::text[]) AS u(id, r)
     WHERE s.sensor_id = u.id`,
-  upsertBase: `${bulkSql(SQL.upsertBase, [B, B, B, B, F, F, F, F, B, F, B])} RETURNING sensor_id, window_ms, window_start`,
+  upsertBase: returning(
+    bulkSql(SQL.upsertBase, [B, B, B, B, F, F, F, F, B, F, B]),
+    'sensor_id, window_ms, window_start',
+  ),
   upsertDelta: pgPlaceholders(SQL.upsertDelta),
   insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T]),
   upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T]),
@@ -75,24 +111,22 @@ const BULK = {
   upsertCheckpoint: pgPlaceholders(SQL.upsertCheckpoint),
 } as const;
 
-/** Rows of parameters → one array per column (what unnest takes). */
-function columns(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
-  const out: unknown[][] = Array.from({ length: width }, () => []);
-  for (const r of rows) for (let i = 0; i < width; i++) out[i]!.push(r[i] ?? null);
-  return out;
-}
-
+/** Runs a bulk statement over `rows` (one array parameter per column); nothing for no rows. */
 async function bulk(
   c: pg.ClientBase,
-  sql: string,
+  stmt: BulkStatement,
   rows: readonly (readonly unknown[])[],
-  width: number,
 ): Promise<pg.QueryResult | undefined> {
   if (rows.length === 0) return undefined;
-  return c.query(sql, columns(rows, width));
+  return c.query(
+    stmt.text,
+    stmt.types.map((t, i) => arrayLiteral(rows, i, t)),
+  );
 }
 
-const key = (...parts: readonly (string | number)[]) => parts.join('\u0000');
+/** A compound key of strings or numbers (none of them containing U+0000). */
+const key = (a: string | number, b: string | number, c?: string | number) =>
+  c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`;
 
 interface Planned {
   ev: Extract<PreparedEvent, { ok: true }>;
@@ -150,7 +184,7 @@ export async function pgApplyEvents(
     for (const item of ev.items)
       if (item.cls !== 'aggregate' || item.value.late) idRows.push([item.id, item.cls, ev.header.gatewayId]);
   const newIds = new Set<string>();
-  const inserted = await bulk(c, BULK.insertItem, idRows, 3);
+  const inserted = await bulk(c, BULK.insertItem, idRows);
   for (const r of inserted?.rows ?? []) newIds.add(r.item_id as string);
 
   // Sensors of every aggregate, created on first sight.
@@ -196,7 +230,7 @@ export async function pgApplyEvents(
   }
   if (moves.length) await c.query(BULK.moveSensors, [moves.map((m) => m[0]), moves.map((m) => m[1])]);
   const baseRows = bases.map(({ a }) => aggregateParams(sensorIds.get(key(a.deviceId, a.channel))!, a));
-  const baseResult = await bulk(c, BULK.upsertBase, baseRows, 11);
+  const baseResult = await bulk(c, BULK.upsertBase, baseRows);
   const basesApplied = new Set(
     (baseResult?.rows ?? []).map((r) =>
       key(r.sensor_id as number, r.window_ms as number, r.window_start as number),
@@ -226,7 +260,6 @@ export async function pgApplyEvents(
     c,
     BULK.insertTwin,
     twins.map((t) => t.change),
-    9,
   );
   // One upsert per (room, kind, subject): the newest change (the statement's own rule), so no key twice.
   const latest = new Map<string, (typeof twins)[number]['state']>();
@@ -236,10 +269,10 @@ export async function pgApplyEvents(
     const cur = latest.get(k);
     if (!cur || s[4] > cur[4] || (s[4] === cur[4] && s[6] > cur[6])) latest.set(k, s);
   }
-  await bulk(c, BULK.upsertRoomState, [...latest.values()], 9);
-  await bulk(c, BULK.insertAlert, alerts, 8);
-  await bulk(c, BULK.insertEvent, stored, 13);
-  await bulk(c, BULK.insertReading, raws, 11);
+  await bulk(c, BULK.upsertRoomState, [...latest.values()]);
+  await bulk(c, BULK.insertAlert, alerts);
+  await bulk(c, BULK.insertEvent, stored);
+  await bulk(c, BULK.insertReading, raws);
 
   // Per batch: counts, its invalid items quarantined, its record.
   const batchRows: unknown[][] = [];
@@ -256,12 +289,11 @@ export async function pgApplyEvents(
     d.batches++;
     d.duplicateItems += duplicates;
   }
-  await bulk(c, BULK.insertBatch, batchRows, 11);
+  await bulk(c, BULK.insertBatch, batchRows);
   await bulk(
     c,
     BULK.insertQuarantine,
     quarantine.flat().map(({ at, q }) => quarantineParams(now, p.partitionId, at, q)),
-    9,
   );
   for (const [gatewayId, d] of tally.deltas())
     await c.query(BULK.upsertGateway, [...gatewayParams(gatewayId, d)]);
@@ -292,7 +324,6 @@ async function resolveSensors(
     c,
     BULK.insertSensor,
     list.map((a) => [a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
-    5,
   );
   const res = await c.query<{ sensor_id: number; device_id: string; channel: string; room_id: string }>(
     BULK.sensorsOf,
