@@ -17,10 +17,10 @@ import {
 } from './helpers/cloud.ts';
 import {
   count,
-  postgresTarget,
+  STORE_TARGETS,
   type StoreTarget,
-  sqliteTarget,
   totals,
+  waitForBatches,
   waitForRows,
 } from './helpers/cloud-store.ts';
 import { tempDir } from './helpers/gateway.ts';
@@ -32,12 +32,7 @@ const BATCHES_PER_GATEWAY = 60;
 const ITEMS_PER_BATCH = 25;
 const COUNT = 60;
 
-const TARGETS: Record<StoreTarget['kind'], () => StoreTarget | Promise<StoreTarget>> = {
-  SQLite: sqliteTarget,
-  PostgreSQL: postgresTarget,
-};
-
-for (const [kind, makeTarget] of Object.entries(TARGETS))
+for (const [kind, makeTarget] of Object.entries(STORE_TARGETS))
   describe(`cloud on ${kind}: kill -9 mid-stream and restart`, () => {
     const dir = tempDir('ct-cloud-crash-');
     let target: StoreTarget;
@@ -111,14 +106,7 @@ for (const [kind, makeTarget] of Object.entries(TARGETS))
       expect(atKill.readings).toBeLessThan(expectedReadings);
 
       cloud = await startCli(args, {}, 'cloud:ready');
-      await waitForRows<{ n: number }>(
-        target,
-        storeFile,
-        'SELECT COUNT(*) AS n FROM batches',
-        ([r]) => r!.n >= distinctBatches,
-        40_000,
-        'every batch applied after restart',
-      );
+      await waitForBatches(target, storeFile, distinctBatches, 40_000, 'every batch applied after restart');
       // Let any redelivery settle, then check nothing was applied twice.
       await new Promise((r) => setTimeout(r, 500));
       const after = await totals(target, storeFile);

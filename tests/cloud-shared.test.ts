@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregates, type RawEvent, TestProducer, toRawEvent, writeCloudConfig } from './helpers/cloud.ts';
 import {
   count,
-  postgresTarget,
+  STORE_TARGETS,
   type StoreTarget,
-  sqliteTarget,
   totals,
+  waitForBatches,
   waitForRows,
 } from './helpers/cloud-store.ts';
 import { tempDir } from './helpers/gateway.ts';
@@ -28,12 +28,7 @@ async function appliedBy(p: CliProcess): Promise<number> {
   return Number(/^ct_cloud_batches_applied_total (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-const TARGETS: Record<StoreTarget['kind'], () => StoreTarget | Promise<StoreTarget>> = {
-  SQLite: sqliteTarget,
-  PostgreSQL: postgresTarget,
-};
-
-for (const [kind, makeTarget] of Object.entries(TARGETS))
+for (const [kind, makeTarget] of Object.entries(STORE_TARGETS))
   describe(`cloud: two processes on one ${kind} store`, () => {
     const dir = tempDir('ct-cloud-shared-');
     let target: StoreTarget;
@@ -97,14 +92,7 @@ for (const [kind, makeTarget] of Object.entries(TARGETS))
       producer = new TestProducer(hub);
       for (let i = 0; i < events.length; i += 50) await producer.send(events.slice(i, i + 50));
 
-      await waitForRows<{ n: number }>(
-        target,
-        storeFile,
-        'SELECT COUNT(*) AS n FROM batches',
-        ([r]) => r!.n >= expectedBatches,
-        30_000,
-        'every batch applied',
-      );
+      await waitForBatches(target, storeFile, expectedBatches, 30_000, 'every batch applied');
       await new Promise((r) => setTimeout(r, 500));
       const applied = await totals(target, storeFile);
       expect(applied.readings).toBe(expectedReadings);
@@ -137,11 +125,10 @@ for (const [kind, makeTarget] of Object.entries(TARGETS))
           }),
         );
       await producer.send(round2);
-      await waitForRows<{ n: number }>(
+      await waitForBatches(
         target,
         storeFile,
-        'SELECT COUNT(*) AS n FROM batches',
-        ([r]) => r!.n >= expectedBatches + GATEWAYS,
+        expectedBatches + GATEWAYS,
         30_000,
         'round 2 applied by the survivor',
       );

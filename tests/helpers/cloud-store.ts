@@ -108,3 +108,28 @@ export async function totals(
     batches: await count(target, file, TOTALS_SQL.batches),
   };
 }
+
+/** Polls until the store has applied at least `n` batches; returns how many it has. */
+export async function waitForBatches(
+  target: StoreTarget,
+  file: string,
+  n: number,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const [r] = await waitForRows<{ n: number }>(
+    target,
+    file,
+    TOTALS_SQL.batches,
+    ([x]) => x!.n >= n,
+    timeoutMs,
+    what,
+  );
+  return r!.n;
+}
+
+/** Every store the end-to-end tests run on (PostgreSQL on a server started for the test file). */
+export const STORE_TARGETS: Record<StoreTarget['kind'], () => StoreTarget | Promise<StoreTarget>> = {
+  SQLite: sqliteTarget,
+  PostgreSQL: postgresTarget,
+};
