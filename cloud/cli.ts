@@ -97,17 +97,6 @@ async function runToken(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** A database URL with its password masked, for logs and the start banner. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
-
 /** The store (--data-dir or the config's store.file) backed up online, or restored where none exists. */
 async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -121,12 +110,12 @@ async function backupOrRestore(what: 'backup' | 'restore', argv: string[]): Prom
     );
     return 2;
   }
-  const { loadCliConfig } = await import('./config/index.ts');
+  const { loadCliConfig, storeLabel } = await import('./config/index.ts');
   const { backupSqlite } = await import('../shared/backup.ts');
   const config = loadCliConfig(values);
   if (config.store.url) {
     process.stderr.write(
-      `the store is PostgreSQL (${redactUrl(config.store.url)}): back it up with the database's own tools (pg_dump, or the managed server's backups)\n`,
+      `the store is ${storeLabel(config)}: back it up with the database's own tools (pg_dump, or the managed server's backups)\n`,
     );
     return 2;
   }
@@ -169,10 +158,9 @@ export async function run(argv: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.dev) env.CT_DEV = 'true';
   if (values['http-port']) env.CT_API__PORT = values['http-port'];
-  if (values.store) env.CT_STORE__URL = values.store;
   if (values['connection-string']) env.CT_EVENT_HUB__CONNECTION_STRING = values['connection-string'];
   if (values['log-level']) env.CT_LOG__LEVEL = values['log-level'];
-  const { loadCliConfig, hubNameOf } = await import('./config/index.ts');
+  const { loadCliConfig, hubNameOf, storeLabel } = await import('./config/index.ts');
   const { createCloud } = await import('./app.ts');
   const { createLogger } = await import('../shared/logger.ts');
   const config = loadCliConfig(values, env);
@@ -188,7 +176,7 @@ export async function run(argv: string[]): Promise<number> {
     `campus-twin cloud${config.dev ? ' (dev mode: API open without a token)' : ''}\n` +
       `  API          http://${host}:${cloud.port}/api/gateways\n` +
       `  event hub    ${config.eventHub.connectionString ? `${hubNameOf(config)} (${config.eventHub.consumerGroup})` : 'none: not consuming'}\n` +
-      `  store        ${config.store.url ? `PostgreSQL ${redactUrl(config.store.url)}${config.store.schema ? ` (schema ${config.store.schema})` : ''}` : config.store.file}\n`,
+      `  store        ${storeLabel(config)}\n`,
   );
   await untilSignal();
   await cloud.stop();

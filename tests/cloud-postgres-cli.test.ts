@@ -3,15 +3,17 @@
  * it migrates the database at start, serves the API from it, says which store it uses without printing the
  * password, and a database it cannot reach stops it at start with the database's own reason.
  */
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresCloudStore } from '../cloud/store/postgres.ts';
 import { TEST_TOKEN } from './helpers/cloud.ts';
 import { tempDir } from './helpers/gateway.ts';
 import { startPostgres, type TestPostgres } from './helpers/postgres.ts';
-import { spawnCli, startCli } from './helpers/process.ts';
+import { CLI, REPO_ROOT, spawnCli, startCli } from './helpers/process.ts';
 
 describe('campus-twin cloud --store postgres://', () => {
   const dir = tempDir('ct-cloud-pg-');
@@ -54,6 +56,63 @@ describe('campus-twin cloud --store postgres://', () => {
       }
     } finally {
       expect(await cloud.kill('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('imports a history into PostgreSQL with `cloud import --store`, and a second run adds nothing', async () => {
+    const T = 1_700_000_000_000;
+    const lines = [
+      JSON.stringify({
+        kind: 'course',
+        courseId: 'C1',
+        startTs: T,
+        endTs: T + 90 * 86_400_000,
+        assessments: [],
+      }),
+      ...Array.from({ length: 30 }, (_, i) =>
+        JSON.stringify({
+          eventId: `pg-imp-${i}`,
+          source: 'import',
+          type: 'resource.viewed',
+          originalType: 'page',
+          ts: T + i * 60_000,
+          receivedAt: T + i * 60_000,
+          actorId: `p_${i % 4}`,
+          courseId: 'C1',
+          objectId: `page-${i % 7}`,
+          count: 1,
+        }),
+      ),
+    ];
+    const file = join(dir, 'history.jsonl');
+    writeFileSync(file, lines.join('\n'));
+    const url = server!.url;
+    const run = () =>
+      spawnSync(process.execPath, [CLI, 'cloud', 'import', file, '--store', url, '--batch', '7'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CT_LOG__LEVEL: 'warn', CT_STORE__SCHEMA: 'import_test' },
+      });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      event: 'import:done',
+      store: expect.stringMatching(
+        /^PostgreSQL postgres:\/\/campus@127\.0\.0\.1:\d+\/campus \(schema import_test\)$/,
+      ),
+      imported: 30,
+      duplicates: 0,
+      courses: 1,
+    });
+    const again = run();
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ imported: 0, duplicates: 30 });
+    const store = await PostgresCloudStore.open({ url, schema: 'import_test' });
+    try {
+      expect((await store.courses()).map((c) => c.courseId)).toEqual(['C1']);
+      expect(await store.eventCourses()).toEqual([{ courseId: 'C1', firstTs: T }]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -24,13 +24,33 @@ export function hubNameOf(config: CloudConfig): string | undefined {
 
 /**
  * The config a `campus-twin cloud …` command runs with: `--config` (else CT_CONFIG_FILE, else
- * config/cloud.yaml), with `--data-dir DIR` putting the store at DIR/cloud.db. `env` carries any other flag
- * already turned into an override.
+ * config/cloud.yaml), with `--data-dir DIR` putting the SQLite store at DIR/cloud.db and `--store URL`
+ * selecting PostgreSQL. `env` carries any other flag already turned into an override.
  */
 export function loadCliConfig(
-  flags: { config?: string | undefined; 'data-dir'?: string | undefined },
+  flags: { config?: string | undefined; 'data-dir'?: string | undefined; store?: string | undefined },
   env: NodeJS.ProcessEnv = process.env,
 ): CloudConfig {
-  const withDir = flags['data-dir'] ? { ...env, CT_STORE__FILE: join(flags['data-dir'], 'cloud.db') } : env;
-  return loadCloudConfig(flags.config ?? (env.CT_CONFIG_FILE || 'config/cloud.yaml'), withDir);
+  const overrides = { ...env };
+  if (flags['data-dir']) overrides.CT_STORE__FILE = join(flags['data-dir'], 'cloud.db');
+  if (flags.store) overrides.CT_STORE__URL = flags.store;
+  return loadCloudConfig(flags.config ?? (env.CT_CONFIG_FILE || 'config/cloud.yaml'), overrides);
+}
+
+/** A database URL with its password masked, for logs and banners. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** Which store a config names, for people: the SQLite file, or the PostgreSQL URL (password masked). */
+export function storeLabel(config: CloudConfig): string {
+  const s = config.store;
+  if (!s.url) return s.file;
+  return `PostgreSQL ${redactUrl(s.url)}${s.schema ? ` (schema ${s.schema})` : ''}`;
 }

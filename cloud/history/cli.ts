@@ -14,6 +14,7 @@ event id, so a campus can load last terms' history (docs: cloud/README.md "Histo
 Options:
   -c, --config FILE     cloud settings (default: config/cloud.yaml)
       --data-dir DIR    the store at DIR/cloud.db (default: the config's store.file)
+      --store URL       PostgreSQL at postgres://user:password@host:port/db instead (env CT_STORE__URL)
       --batch N         events per transaction (default 5000)
   -h, --help            show this help
 `;
@@ -25,6 +26,7 @@ export async function runImport(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       batch: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -45,7 +47,7 @@ export async function runImport(argv: string[]): Promise<number> {
     process.stderr.write(`campus-twin cloud import: ${file}: no such file\n`);
     return 2;
   }
-  const { loadCliConfig } = await import('../config/index.ts');
+  const { loadCliConfig, storeLabel } = await import('../config/index.ts');
   const { openConfiguredStore } = await import('../store/index.ts');
   const { importFile, progressLine } = await import('./import.ts');
   const config = loadCliConfig(values);
@@ -68,7 +70,7 @@ export async function runImport(argv: string[]): Promise<number> {
     const size = statSync(file).size;
     process.stderr.write(`${tty ? '\r' : ''}${progressLine(size, size, summary)}\n`);
     process.stdout.write(
-      `${JSON.stringify({ event: 'import:done', store: config.store.file, ...summary })}\n`,
+      `${JSON.stringify({ event: 'import:done', store: storeLabel(config), ...summary })}\n`,
     );
     const rejected = Object.values(summary.rejected).reduce((a, b) => a + b, 0);
     // Every line refused: say so with the exit code too.

@@ -16,6 +16,7 @@ of its content: the same data gives the same id) and students still enrolled are
 Options:
   -c, --config FILE        cloud settings (default: config/cloud.yaml)
       --data-dir DIR       the store at DIR/cloud.db (default: the config's store.file)
+      --store URL          PostgreSQL at postgres://user:password@host:port/db instead (env CT_STORE__URL)
       --cutoff-day N[,M]   course day(s) the features are taken at (default 28)
       --holdout-from TIME  hold out courses starting at or after this ISO time (default: the latest start)
       --l2 X               L2 penalty on standardised weights (default 1)
@@ -29,6 +30,7 @@ export async function runTrainRisk(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       'cutoff-day': { type: 'string' },
       'holdout-from': { type: 'string' },
       l2: { type: 'string' },
