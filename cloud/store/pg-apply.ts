@@ -188,48 +188,42 @@ export async function pgApplyEvents(
   for (const r of inserted?.rows ?? []) newIds.add(r.item_id as string);
 
   // Sensors of every aggregate, created on first sight.
-  const aggregates = planned.flatMap(({ ev }) =>
-    ev.items.flatMap((i) => (i.cls === 'aggregate' ? [i.value] : [])),
-  );
-  const sensors = await resolveSensors(c, aggregates);
-  const sensorIds = new Map([...sensors].map(([k, v]) => [k, v.id]));
+  const sensors = await resolveSensors(c, planned);
   /** The room each sensor's last touched aggregate names (a duplicate late delta touches nothing). */
-  const lastRoom = new Map<string, string>();
+  const lastRoom = new Map<SensorRef, string>();
 
   // Decide each item in order: applied or a duplicate.
   const applied = new Set<ValidItem>();
   const seenIds = new Set<string>();
   const seenBase = new Set<string>();
-  const bases: { item: ValidItem; a: Aggregate; k: string }[] = [];
+  const bases: { item: ValidItem; a: Aggregate; k: string; sensor: number }[] = [];
   const deltas: Aggregate[] = [];
   const appliedDelta = new Set<ValidItem>();
   for (const { ev } of planned) {
     for (const item of ev.items) {
       if (item.cls === 'aggregate' && !item.value.late) {
         const a = item.value;
-        lastRoom.set(key(a.deviceId, a.channel), a.roomId);
-        const k = key(sensorIds.get(key(a.deviceId, a.channel))!, a.windowMs, a.windowStart);
+        const sensor = sensors.of(a);
+        lastRoom.set(sensor, a.roomId);
+        const k = key(sensor.id, a.windowMs, a.windowStart);
         if (seenBase.has(k)) continue;
         seenBase.add(k);
-        bases.push({ item, a, k });
+        bases.push({ item, a, k, sensor: sensor.id });
         continue;
       }
       if (!newIds.has(item.id) || seenIds.has(item.id)) continue;
       seenIds.add(item.id);
       if (item.cls === 'aggregate') {
-        lastRoom.set(key(item.value.deviceId, item.value.channel), item.value.roomId);
+        lastRoom.set(sensors.of(item.value), item.value.roomId);
         deltas.push(item.value);
         appliedDelta.add(item);
       } else applied.add(item);
     }
   }
   const moves: [number, string][] = [];
-  for (const [k, room] of lastRoom) {
-    const sensor = sensors.get(k)!;
-    if (sensor.roomId !== room) moves.push([sensor.id, room]);
-  }
+  for (const [sensor, room] of lastRoom) if (sensor.roomId !== room) moves.push([sensor.id, room]);
   if (moves.length) await c.query(BULK.moveSensors, [moves.map((m) => m[0]), moves.map((m) => m[1])]);
-  const baseRows = bases.map(({ a }) => aggregateParams(sensorIds.get(key(a.deviceId, a.channel))!, a));
+  const baseRows = bases.map(({ a, sensor }) => aggregateParams(sensor, a));
   const baseResult = await bulk(c, BULK.upsertBase, baseRows);
   const basesApplied = new Set(
     (baseResult?.rows ?? []).map((r) =>
@@ -237,8 +231,7 @@ export async function pgApplyEvents(
     ),
   );
   for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
-  for (const a of deltas)
-    await c.query(BULK.upsertDelta, [...aggregateParams(sensorIds.get(key(a.deviceId, a.channel))!, a)]);
+  for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensors.of(a).id, a)]);
   for (const item of appliedDelta) applied.add(item);
 
   // The other classes' rows, for the items applied.
@@ -309,17 +302,51 @@ export async function pgApplyEvents(
   return tally.result();
 }
 
-/** Id and current room of each aggregate's (device, channel) sensor, created where new. */
-async function resolveSensors(
-  c: pg.ClientBase,
-  aggregates: readonly Aggregate[],
-): Promise<Map<string, { id: number; roomId: string }>> {
-  const first = new Map<string, Aggregate>();
-  for (const a of aggregates)
-    if (!first.has(key(a.deviceId, a.channel))) first.set(key(a.deviceId, a.channel), a);
-  const out = new Map<string, { id: number; roomId: string }>();
-  if (first.size === 0) return out;
-  const list = [...first.values()];
+interface SensorRef {
+  id: number;
+  /** Its room in the store (before this call's moves). */
+  roomId: string;
+}
+
+/** The sensors of a call's aggregates, by device and channel (no string keys on the per-item path). */
+class CallSensors {
+  readonly #byDevice = new Map<string, Map<string, SensorRef>>();
+
+  set(deviceId: string, channel: string, ref: SensorRef): void {
+    let m = this.#byDevice.get(deviceId);
+    if (!m) {
+      m = new Map();
+      this.#byDevice.set(deviceId, m);
+    }
+    m.set(channel, ref);
+  }
+
+  has(deviceId: string, channel: string): boolean {
+    return this.#byDevice.get(deviceId)?.has(channel) ?? false;
+  }
+
+  of(a: { deviceId: string; channel: string }): SensorRef {
+    const ref = this.#byDevice.get(a.deviceId)?.get(a.channel);
+    if (!ref) throw new Error(`no sensor resolved for ${a.deviceId}/${a.channel}`);
+    return ref;
+  }
+}
+
+/** Id and current room of the sensor of every aggregate of the planned batches, created where new. */
+async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Promise<CallSensors> {
+  const seen = new CallSensors();
+  const placeholder: SensorRef = { id: 0, roomId: '' };
+  const list: Aggregate[] = [];
+  for (const { ev } of planned)
+    for (const item of ev.items) {
+      if (item.cls !== 'aggregate') continue;
+      const a = item.value;
+      if (seen.has(a.deviceId, a.channel)) continue;
+      seen.set(a.deviceId, a.channel, placeholder);
+      list.push(a);
+    }
+  const out = new CallSensors();
+  if (list.length === 0) return out;
   await bulk(
     c,
     BULK.insertSensor,
@@ -327,8 +354,19 @@ async function resolveSensors(
   );
   const res = await c.query<{ sensor_id: number; device_id: string; channel: string; room_id: string }>(
     BULK.sensorsOf,
-    [list.map((a) => a.deviceId), list.map((a) => a.channel)],
+    [
+      arrayLiteral(
+        list.map((a) => [a.deviceId]),
+        0,
+        'text',
+      ),
+      arrayLiteral(
+        list.map((a) => [a.channel]),
+        0,
+        'text',
+      ),
+    ],
   );
-  for (const r of res.rows) out.set(key(r.device_id, r.channel), { id: r.sensor_id, roomId: r.room_id });
+  for (const r of res.rows) out.set(r.device_id, r.channel, { id: r.sensor_id, roomId: r.room_id });
   return out;
 }
