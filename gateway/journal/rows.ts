@@ -69,6 +69,17 @@ export function journalReadingCount(db: Database.Database): number {
   return n;
 }
 
+/** What this process knows of a device's rows at one instant. */
+interface InstantParts {
+  ts: number;
+  /** The part number the next row at this instant takes. */
+  nextPart: number;
+  /** The shapes of its rows. */
+  shapes: number[];
+  /** Their channels, worked out when a second message comes for the instant. */
+  held: Set<string> | undefined;
+}
+
 export class JournalRows {
   readonly #db: Db;
   readonly #devices = new Map<string, number>();
@@ -77,6 +88,12 @@ export class JournalRows {
   readonly #shapeChannels = new Map<number, string[]>();
   /** Readings (not rows) in the journal. */
   #count: number;
+  /**
+   * Per device, the parts (their shapes, by part number) at the latest instant this process wrote for it:
+   * a device that sends one message per channel adds parts at one instant without reading them back.
+   * Cleared on rollback and prune (it must never claim a part the table lacks).
+   */
+  readonly #latest = new Map<number, InstantParts>();
   readonly #s: {
     insert: Database.Statement<[number, number, number, number, number, Buffer, number, number]>;
     partsAt: Database.Statement<[number, number], { part: number; shape: number }>;
@@ -137,6 +154,7 @@ export class JournalRows {
 
   /** After a rollback: ids made by the rolled-back transaction no longer exist; the count is re-read. */
   reload(): void {
+    this.#latest.clear();
     this.#loadIds();
     this.#count = (this.#db.prepare('SELECT coalesce(sum(n), 0) AS n FROM journal').get() as { n: number }).n;
   }
@@ -176,33 +194,82 @@ export class JournalRows {
     from: number,
     to: number,
     each: (r: R, isNew: boolean) => void,
+    stale = false,
   ): void {
     const first = readings[from]!;
     const device = this.#deviceId(first.deviceId);
-    if (this.#insert(readings, from, to, device, 0)) {
-      for (let k = from; k < to; k++) each(readings[k]!, true);
-      return;
+    let known = this.#latest.get(device);
+    if (known?.ts !== first.ts) {
+      // Not an instant this device has parts at (as far as this process knows): the common case.
+      const shape = this.#insert(readings, from, to, device, 0);
+      if (shape !== undefined) {
+        if (!known) this.#latest.set(device, { ts: first.ts, nextPart: 1, shapes: [shape], held: undefined });
+        else {
+          known.ts = first.ts;
+          known.nextPart = 1;
+          known.shapes.length = 0;
+          known.shapes.push(shape);
+          known.held = undefined;
+        }
+        for (let k = from; k < to; k++) each(readings[k]!, true);
+        return;
+      }
+      // The device has readings at this instant already (a redelivery, or written before a restart).
+      known = this.#readParts(device, first.ts);
     }
-    // The device already has readings at this instant: those of its channels are duplicates.
-    const held = new Set<string>();
-    let lastPart = 0;
-    for (const p of this.#s.partsAt.all(first.ts, device)) {
-      for (const c of this.#shapeChannels.get(p.shape) ?? []) held.add(c);
-      lastPart = Math.max(lastPart, p.part);
-    }
-    const fresh: R[] = [];
+    // Its channels there are duplicates; the others go in as the next part.
+    const held = (known.held ??= this.#channelsOf(known.shapes));
+    let fresh: R[] | undefined;
     for (let k = from; k < to; k++) {
       const r = readings[k]!;
-      if (!held.has(r.channel)) fresh.push(r);
+      if (held.has(r.channel)) fresh ??= readings.slice(from, k);
+      else fresh?.push(r);
     }
-    if (fresh.length) this.#insert(fresh, 0, fresh.length, device, lastPart + 1);
+    const rows = fresh ?? readings.slice(from, to);
+    if (rows.length) {
+      const shape = this.#insert(rows, 0, rows.length, device, known.nextPart);
+      if (shape === undefined) {
+        // What this process remembered does not match the table: read the parts, once.
+        if (stale)
+          throw new Error(`journal: device ${first.deviceId} at ${first.ts}: part ${known.nextPart} taken`);
+        this.#readParts(device, first.ts);
+        return this.#addRow(readings, from, to, each, true);
+      }
+      known.nextPart++;
+      known.shapes.push(shape);
+      for (const r of rows) held.add(r.channel);
+    }
     for (let k = from; k < to; k++) {
       const r = readings[k]!;
-      each(r, !held.has(r.channel));
+      each(r, fresh === undefined || fresh.includes(r));
     }
   }
 
-  #insert(readings: readonly JournalRow[], from: number, to: number, device: number, part: number): boolean {
+  /** The parts at (device, ts) as the table has them, remembered as the device's latest instant. */
+  #readParts(device: number, ts: number): InstantParts {
+    const known: InstantParts = { ts, nextPart: 0, shapes: [], held: undefined };
+    for (const p of this.#s.partsAt.all(ts, device)) {
+      known.shapes.push(p.shape);
+      known.nextPart = Math.max(known.nextPart, p.part + 1);
+    }
+    this.#latest.set(device, known);
+    return known;
+  }
+
+  #channelsOf(shapes: readonly number[]): Set<string> {
+    const held = new Set<string>();
+    for (const shape of shapes) for (const c of this.#shapeChannels.get(shape) ?? []) held.add(c);
+    return held;
+  }
+
+  /** Inserts a row; its shape id, or undefined when (ts, device, part) is taken. */
+  #insert(
+    readings: readonly JournalRow[],
+    from: number,
+    to: number,
+    device: number,
+    part: number,
+  ): number | undefined {
     const n = to - from;
     const first = readings[from]!;
     const vals = Buffer.allocUnsafe(8 * n);
@@ -223,9 +290,9 @@ export class JournalRows {
       first.receivedAt,
       SOURCE_CODES[first.source],
     );
-    if (info.changes === 0) return false;
+    if (info.changes === 0) return undefined;
     this.#count += n;
-    return true;
+    return shape;
   }
 
   #deviceId(deviceId: string): number {
@@ -276,6 +343,7 @@ export class JournalRows {
   prune(beforeTs: number, receivedBefore: number, maxRows: number): { rows: number; readings: number } {
     let readings = 0;
     const deleted = this.#s.prune.all(beforeTs, receivedBefore, maxRows);
+    if (deleted.length) this.#latest.clear();
     for (const r of deleted) readings += r.n;
     this.#count -= readings;
     return { rows: deleted.length, readings };

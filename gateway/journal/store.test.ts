@@ -99,6 +99,47 @@ describe('GatewayStore', () => {
     expect(store.journalStats(T0).rows).toBe(0);
   });
 
+  it('takes a device that sends one message per channel at one instant as parts, without losing identity', () => {
+    const at = (channel: string, value: number, receivedAt: number) => ({
+      ...reading(T0, value, 'env-7', channel),
+      receivedAt,
+    });
+    // Four messages, one per channel, each received a little later: one row each (parts 0..3).
+    const channels = ['temperature', 'humidity', 'co2', 'light'];
+    const first = store.commit(
+      channels.map((c, i) => at(c, i, T0 + i)),
+      [],
+      T0,
+    );
+    expect(first.fresh).toHaveLength(4);
+    const parts = store.db.prepare('SELECT part, n FROM journal ORDER BY part').all();
+    expect(parts).toEqual(channels.map((_, part) => ({ part, n: 1 })));
+    // A redelivery of two of them and a new channel, in separate commits.
+    expect(store.commit([at('humidity', 9, T0 + 10)], [], T0).duplicates).toHaveLength(1);
+    expect(store.commit([at('pressure', 1013, T0 + 11), at('co2', 9, T0 + 11)], [], T0)).toMatchObject({
+      fresh: [{ channel: 'pressure' }],
+      duplicates: [{ channel: 'co2' }],
+    });
+    // A rolled-back commit leaves nothing behind, in the table or in what the store remembers.
+    expect(() =>
+      store.commit([at('noise', 40, T0 + 12)], [], T0, () => {
+        throw new Error('disk on fire');
+      }),
+    ).toThrow('disk on fire');
+    expect(store.commit([at('noise', 41, T0 + 13)], [], T0).fresh.map((r) => r.value)).toEqual([41]);
+    // After a restart (nothing remembered) the instant's parts are read back: still duplicates.
+    store.close();
+    store = new GatewayStore(file, OPTS);
+    expect(store.commit([at('light', 3, T0 + 20), at('noise', 1, T0 + 20)], [], T0).duplicates).toHaveLength(
+      2,
+    );
+    expect(store.commit([at('voc', 5, T0 + 21)], [], T0).fresh).toHaveLength(1);
+    expect(store.journalStats(T0).rows).toBe(7);
+    expect(new Set([...store.rowsSince(0)].map((r) => r.channel))).toEqual(
+      new Set([...channels, 'pressure', 'noise', 'voc']),
+    );
+  });
+
   it('moves a journal of one reading per row (earlier versions) into rows, once and whole', () => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
