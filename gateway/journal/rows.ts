@@ -218,7 +218,8 @@ export class JournalRows {
       known = this.#readParts(device, first.ts);
     }
     // Its channels there are duplicates; the others go in as the next part.
-    const held = (known.held ??= this.#channelsOf(known.shapes));
+    known.held ??= this.#channelsOf(known.shapes);
+    const held = known.held;
     let fresh: R[] | undefined;
     for (let k = from; k < to; k++) {
       const r = readings[k]!;
@@ -233,7 +234,8 @@ export class JournalRows {
         if (stale)
           throw new Error(`journal: device ${first.deviceId} at ${first.ts}: part ${known.nextPart} taken`);
         this.#readParts(device, first.ts);
-        return this.#addRow(readings, from, to, each, true);
+        this.#addRow(readings, from, to, each, true);
+        return;
       }
       known.nextPart++;
       known.shapes.push(shape);
