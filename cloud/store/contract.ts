@@ -408,3 +408,56 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
     });
   });
 }
+
+/**
+ * Two store objects on one database (two processes on one SQLite file, two pools on one PostgreSQL
+ * database): racing claims with one etag, one wins; the same batch through both counts once, one after the
+ * other and at the same time. `openPair` returns two fresh stores on one fresh, empty database.
+ */
+export function sharedStoreContract(
+  name: string,
+  openPair: () => Promise<[IngestStore, IngestStore]> | [IngestStore, IngestStore],
+): void {
+  describe(`CloudStore shared by two connections: ${name}`, () => {
+    it('lets one of two racing claims win, and counts a batch applied through both once', async () => {
+      const [a, b] = await openPair();
+      try {
+        const [first] = await a.claimOwnership([{ ...P0, ownerId: 'A' }], 1);
+        const claims = await Promise.all([
+          a.claimOwnership([{ ...P0, ownerId: 'A', etag: first!.etag! }], 2),
+          b.claimOwnership([{ ...P0, ownerId: 'B', etag: first!.etag! }], 2),
+        ]);
+        expect(claims.flat()).toHaveLength(1);
+        // The same batch through both connections, one after the other.
+        const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
+        const r1 = await a.applyBatch(P0, [ev], ev.position, 5);
+        const r2 = await b.applyBatch(P0, [ev], ev.position, 6);
+        expect([r1.batchesApplied, r2.batchesApplied, r2.duplicateBatches]).toEqual([1, 0, 1]);
+        expect((await b.counts()).readingsRepresented).toBe(10);
+        // The same batches through both at the same time, in opposite orders: every window and batch once.
+        const events = Array.from({ length: 20 }, (_, i) =>
+          prepared(
+            'aggregate',
+            'gw-1',
+            `c${i}`,
+            Array.from({ length: 25 }, (_, k) => aggItem(agg({ windowStart: (1 + i * 25 + k) * 60_000 }))),
+          ),
+        );
+        const last = events.at(-1)!.position;
+        const [s1, s2] = await Promise.all([
+          a.applyBatch(P0, events, last, 7),
+          b.applyBatch(P0, [...events].reverse(), last, 8),
+        ]);
+        expect(s1.batchesApplied + s2.batchesApplied).toBe(20);
+        expect(s1.itemsApplied.aggregate + s2.itemsApplied.aggregate).toBe(500);
+        const counts = await b.counts();
+        expect(counts.readingsRepresented).toBe(10 + 500 * 10);
+        expect(counts.items.aggregate).toBe(1 + 500);
+        expect((await a.gateways())[0]).toMatchObject({ gatewayId: 'gw-1', batchesApplied: 21 });
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+}

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
-import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
+import { agg, aggItem, P0, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import {
   SNAPSHOT_CUTOFF as C,
   SNAPSHOT_EVENTS,
@@ -30,6 +30,10 @@ const freshSchema = () => `t${process.pid}_${n++}`;
 const open = (schema = freshSchema()) => PostgresCloudStore.open({ url: server!.url, schema });
 
 storeContract('PostgreSQL', () => open());
+sharedStoreContract('PostgreSQL, two pools on one database', async () => {
+  const schema = freshSchema();
+  return [await open(schema), await open(schema)];
+});
 snapshotContract('PostgreSQL', () => open());
 
 const H = 3_600_000;
@@ -289,43 +293,6 @@ describe('PostgreSQL store', () => {
       }
     } finally {
       for (const s of [...stores, again]) await s.close();
-    }
-  });
-
-  it('lets two stores on one database race: one claim wins, a batch applied by both counts once', async () => {
-    const schema = freshSchema();
-    const a = await open(schema);
-    const b = await open(schema);
-    try {
-      const [first] = await a.claimOwnership([{ ...P0, ownerId: 'A' }], 1);
-      const claims = await Promise.all([
-        a.claimOwnership([{ ...P0, ownerId: 'A', etag: first!.etag! }], 2),
-        b.claimOwnership([{ ...P0, ownerId: 'B', etag: first!.etag! }], 2),
-      ]);
-      expect(claims.flat()).toHaveLength(1);
-      // The same batches, at the same time, through both: every window once, every batch once.
-      const events = Array.from({ length: 20 }, (_, i) =>
-        prepared(
-          'aggregate',
-          'gw-1',
-          `b${i}`,
-          Array.from({ length: 25 }, (_, k) => aggItem(agg({ windowStart: (i * 25 + k) * 60_000 }))),
-        ),
-      );
-      const last = events.at(-1)!.position;
-      const [r1, r2] = await Promise.all([
-        a.applyBatch(P0, events, last, 5),
-        b.applyBatch(P0, [...events].reverse(), last, 6),
-      ]);
-      expect(r1.batchesApplied + r2.batchesApplied).toBe(20);
-      expect(r1.itemsApplied.aggregate + r2.itemsApplied.aggregate).toBe(500);
-      const counts = await b.counts();
-      expect(counts.readingsRepresented).toBe(500 * 10);
-      expect(counts.items.aggregate).toBe(500);
-      expect((await a.gateways())[0]).toMatchObject({ gatewayId: 'gw-1', batchesApplied: 20 });
-    } finally {
-      await a.close();
-      await b.close();
     }
   });
 

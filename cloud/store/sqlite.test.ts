@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agg, aggItem, P0, prepared, storeContract } from './contract.ts';
+import { agg, aggItem, P0, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 
@@ -14,31 +14,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ct-store-'));
 let n = 0;
 storeContract('SQLite file', () => new SqliteCloudStore({ file: join(dir, `s${n++}.db`) }));
 
-describe('SQLite store shared by two connections (two processes on one file)', () => {
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('lets exactly one of two racing claims with the same etag win', async () => {
-    const file = join(dir, 'shared.db');
-    const a = new SqliteCloudStore({ file });
-    const b = new SqliteCloudStore({ file });
-    try {
-      const [first] = await a.claimOwnership([{ ...P0, ownerId: 'A' }], 1);
-      const claims = await Promise.all([
-        a.claimOwnership([{ ...P0, ownerId: 'A', etag: first!.etag! }], 2),
-        b.claimOwnership([{ ...P0, ownerId: 'B', etag: first!.etag! }], 2),
-      ]);
-      expect(claims.flat()).toHaveLength(1);
-      // The same batch applied through both connections counts once.
-      const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
-      const r1 = await a.applyBatch(P0, [ev], ev.position, 5);
-      const r2 = await b.applyBatch(P0, [ev], ev.position, 6);
-      expect([r1.batchesApplied, r2.batchesApplied, r2.duplicateBatches]).toEqual([1, 0, 1]);
-      expect((await b.counts()).readingsRepresented).toBe(10);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+sharedStoreContract('SQLite, two processes on one file', () => {
+  const file = join(dir, `shared${n++}.db`);
+  return [new SqliteCloudStore({ file }), new SqliteCloudStore({ file })];
 });
 
 describe('SQLite store sensor dictionary', () => {
