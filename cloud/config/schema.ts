@@ -5,6 +5,7 @@
  */
 import cron from 'node-cron';
 import { z } from 'zod';
+import { PG_SCHEMA_NAME } from '../store/pg-sql.ts';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().positive();
@@ -68,7 +69,7 @@ export const cloudSchema = z
         /** PostgreSQL: the schema of the store's tables (created if missing); empty: the server's default. */
         schema: z
           .string()
-          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _, at most 63')
+          .regex(PG_SCHEMA_NAME, 'lower-case letters, digits and _, at most 63')
           .or(z.literal(''))
           .default(''),
         /** PostgreSQL: connections in the pool (each consumer transaction and API read takes one). */

@@ -21,6 +21,7 @@ import {
   aggregateParams,
   alertParams,
   batchParams,
+  checkpointParams,
   eventParams,
   eventQuarantine,
   itemQuarantine,
@@ -89,10 +90,16 @@ export function arrayLiteral(rows: readonly (readonly unknown[])[], col: number,
 const BULK = {
   insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'item_id'),
   insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T]),
-  sensorsOf: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
-    JOIN unnest($1::text[], $2::text[]) AS u(d, c) ON s.device_id = u.d AND s.channel = u.c`,
-  moveSensors: `UPDATE sensors s SET room_id = u.r FROM unnest($1::bigint[], $2::text[]) AS u(id, r)
-    WHERE s.sensor_id = u.id`,
+  sensorsOf: {
+    text: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
+      JOIN unnest($1::text[], $2::text[]) AS u(d, c) ON s.device_id = u.d AND s.channel = u.c`,
+    types: [T, T],
+  },
+  moveSensors: {
+    text: `UPDATE sensors s SET room_id = u.r FROM unnest($1::bigint[], $2::text[]) AS u(id, r)
+      WHERE s.sensor_id = u.id`,
+    types: [B, T],
+  },
   upsertBase: returning(
     bulkSql(SQL.upsertBase, [B, B, B, B, F, F, F, F, B, F, B]),
     'sensor_id, window_ms, window_start',
@@ -104,12 +111,15 @@ const BULK = {
   insertEvent: bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]),
   insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
-  batchesKnown: `SELECT b.gateway_id, b.batch_id FROM batches b
-    JOIN unnest($1::text[], $2::text[]) AS u(g, id) ON b.gateway_id = u.g AND b.batch_id = u.id`,
+  batchesKnown: {
+    text: `SELECT b.gateway_id, b.batch_id FROM batches b
+      JOIN unnest($1::text[], $2::text[]) AS u(g, id) ON b.gateway_id = u.g AND b.batch_id = u.id`,
+    types: [T, T],
+  },
   insertQuarantine: bulkSql(SQL.insertQuarantine, [B, T, B, T, T, T, T, T, T]),
   upsertGateway: pgPlaceholders(SQL.upsertGateway),
   upsertCheckpoint: pgPlaceholders(SQL.upsertCheckpoint),
-} as const;
+} as const satisfies Record<string, BulkStatement | string>;
 
 /** Runs a bulk statement over `rows` (one array parameter per column); nothing for no rows. */
 async function bulk(
@@ -154,13 +164,12 @@ export async function pgApplyEvents(
   // Batches: stored before, or repeated within this call.
   const ok = events.filter((e): e is Extract<PreparedEvent, { ok: true }> => e.ok);
   const known = new Set<string>();
-  if (ok.length) {
-    const res = await c.query<{ gateway_id: string; batch_id: string }>(BULK.batchesKnown, [
-      ok.map((e) => e.header.gatewayId),
-      ok.map((e) => e.header.batchId),
-    ]);
-    for (const r of res.rows) known.add(key(r.gateway_id, r.batch_id));
-  }
+  const storedBatches = await bulk(
+    c,
+    BULK.batchesKnown,
+    ok.map((e) => [e.header.gatewayId, e.header.batchId]),
+  );
+  for (const r of storedBatches?.rows ?? []) known.add(key(r.gateway_id as string, r.batch_id as string));
   const planned: Planned[] = [];
   for (const [index, ev] of events.entries()) {
     if (!ev.ok) {
@@ -203,7 +212,7 @@ export async function pgApplyEvents(
     for (const item of ev.items) {
       if (item.cls === 'aggregate' && !item.value.late) {
         const a = item.value;
-        const sensor = sensors.of(a);
+        const sensor = sensorOf(sensors, a);
         lastRoom.set(sensor, a.roomId);
         const k = key(sensor.id, a.windowMs, a.windowStart);
         if (seenBase.has(k)) continue;
@@ -214,7 +223,7 @@ export async function pgApplyEvents(
       if (!newIds.has(item.id) || seenIds.has(item.id)) continue;
       seenIds.add(item.id);
       if (item.cls === 'aggregate') {
-        lastRoom.set(sensors.of(item.value), item.value.roomId);
+        lastRoom.set(sensorOf(sensors, item.value), item.value.roomId);
         deltas.push(item.value);
         appliedDelta.add(item);
       } else applied.add(item);
@@ -222,7 +231,7 @@ export async function pgApplyEvents(
   }
   const moves: [number, string][] = [];
   for (const [sensor, room] of lastRoom) if (sensor.roomId !== room) moves.push([sensor.id, room]);
-  if (moves.length) await c.query(BULK.moveSensors, [moves.map((m) => m[0]), moves.map((m) => m[1])]);
+  await bulk(c, BULK.moveSensors, moves);
   const baseRows = bases.map(({ a, sensor }) => aggregateParams(sensor, a));
   const baseResult = await bulk(c, BULK.upsertBase, baseRows);
   const basesApplied = new Set(
@@ -231,7 +240,7 @@ export async function pgApplyEvents(
     ),
   );
   for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
-  for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensors.of(a).id, a)]);
+  for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, a).id, a)]);
   for (const item of appliedDelta) applied.add(item);
 
   // The other classes' rows, for the items applied.
@@ -291,13 +300,7 @@ export async function pgApplyEvents(
   for (const [gatewayId, d] of tally.deltas())
     await c.query(BULK.upsertGateway, [...gatewayParams(gatewayId, d)]);
   await c.query(BULK.upsertCheckpoint, [
-    p.fullyQualifiedNamespace,
-    p.eventHubName,
-    p.consumerGroup,
-    p.partitionId,
-    cp.sequenceNumber,
-    cp.offset,
-    now,
+    ...checkpointParams({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now),
   ]);
   return tally.result();
 }
@@ -308,65 +311,40 @@ interface SensorRef {
   roomId: string;
 }
 
-/** The sensors of a call's aggregates, by device and channel (no string keys on the per-item path). */
-class CallSensors {
-  readonly #byDevice = new Map<string, Map<string, SensorRef>>();
+/** A call's sensors by key(deviceId, channel). */
+type CallSensors = Map<string, SensorRef>;
 
-  set(deviceId: string, channel: string, ref: SensorRef): void {
-    let m = this.#byDevice.get(deviceId);
-    if (!m) {
-      m = new Map();
-      this.#byDevice.set(deviceId, m);
-    }
-    m.set(channel, ref);
-  }
-
-  has(deviceId: string, channel: string): boolean {
-    return this.#byDevice.get(deviceId)?.has(channel) ?? false;
-  }
-
-  of(a: { deviceId: string; channel: string }): SensorRef {
-    const ref = this.#byDevice.get(a.deviceId)?.get(a.channel);
-    if (!ref) throw new Error(`no sensor resolved for ${a.deviceId}/${a.channel}`);
-    return ref;
-  }
+function sensorOf(sensors: CallSensors, a: { deviceId: string; channel: string }): SensorRef {
+  const ref = sensors.get(key(a.deviceId, a.channel));
+  if (!ref) throw new Error(`no sensor resolved for ${a.deviceId}/${a.channel}`);
+  return ref;
 }
 
 /** Id and current room of the sensor of every aggregate of the planned batches, created where new. */
 async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Promise<CallSensors> {
-  const seen = new CallSensors();
-  const placeholder: SensorRef = { id: 0, roomId: '' };
-  const list: Aggregate[] = [];
+  const first = new Map<string, Aggregate>();
   for (const { ev } of planned)
     for (const item of ev.items) {
       if (item.cls !== 'aggregate') continue;
-      const a = item.value;
-      if (seen.has(a.deviceId, a.channel)) continue;
-      seen.set(a.deviceId, a.channel, placeholder);
-      list.push(a);
+      const k = key(item.value.deviceId, item.value.channel);
+      if (!first.has(k)) first.set(k, item.value);
     }
-  const out = new CallSensors();
-  if (list.length === 0) return out;
+  const list = [...first.values()];
   await bulk(
     c,
     BULK.insertSensor,
     list.map((a) => [a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
   );
-  const res = await c.query<{ sensor_id: number; device_id: string; channel: string; room_id: string }>(
+  const res = await bulk(
+    c,
     BULK.sensorsOf,
-    [
-      arrayLiteral(
-        list.map((a) => [a.deviceId]),
-        0,
-        'text',
-      ),
-      arrayLiteral(
-        list.map((a) => [a.channel]),
-        0,
-        'text',
-      ),
-    ],
+    list.map((a) => [a.deviceId, a.channel]),
   );
-  for (const r of res.rows) out.set(r.device_id, r.channel, { id: r.sensor_id, roomId: r.room_id });
+  const out: CallSensors = new Map();
+  for (const r of res?.rows ?? [])
+    out.set(key(r.device_id as string, r.channel as string), {
+      id: r.sensor_id as number,
+      roomId: r.room_id as string,
+    });
   return out;
 }

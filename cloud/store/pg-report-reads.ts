@@ -9,7 +9,7 @@ import { type PgQueryable, pgNamed, pgPlaceholders, pgRows } from './pg-sql.ts';
 import {
   alertCountsOf,
   courseEngagementOf,
-  courseParams,
+  courseEngagementParams,
   REPORT_SQL,
   type RoomSensorRow,
   roomWindowsOf,
@@ -52,7 +52,7 @@ export async function pgCourseEngagement(
   const rows = await pgRows<EnrolmentRow>(
     db,
     COURSE.text,
-    COURSE.values(courseParams(courseId, cutoffTs, after, limit)),
+    COURSE.values(courseEngagementParams(courseId, cutoffTs, after, limit)),
   );
   return courseEngagementOf(rows, cutoffTs);
 }

@@ -5,8 +5,7 @@
  */
 import type pg from 'pg';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { IMPORT_CHUNK, multiRowInsert } from './pg-history.ts';
-import { pgConsistentRead, pgNamed, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { pgConsistentRead, pgInsertMany, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type EventCourseDbRow,
   eventCoursesFromRows,
@@ -88,13 +87,7 @@ export class PgRiskReads {
     await pgTransaction(this.#pool, async (c) => {
       await c.query(SQLS.deleteScores, [courseId]);
       // Multi-row inserts, as an import's (a course may have thousands of enrolments).
-      for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-        const chunk = rows.slice(i, i + IMPORT_CHUNK);
-        await c.query(
-          pgPlaceholders(multiRowInsert(RISK_SQL.insertScore, chunk.length)),
-          chunk.flatMap(scoreParams),
-        );
-      }
+      await pgInsertMany(c, RISK_SQL.insertScore, rows.map(scoreParams));
     });
   }
 

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { EnrolmentRow } from './enrolments.ts';
 import { pgKeyStates, pgRoomPeriods } from './pg-room-periods.ts';
-import { type PgQueryable, pgNamed, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { type PgQueryable, pgInsertMany, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   ANALYTICS_SQL,
   type AnalyticsDbRow,
@@ -32,27 +32,11 @@ const S = pgSql(SNAPSHOT_SQL);
 const ANALYTICS = pgNamed(ANALYTICS_SQL);
 const ENROLMENT_PAGE = pgNamed(ENROLMENT_PAGE_SQL);
 
-/** Rows per multi-row INSERT: 1000 × 9 parameters stays well under PostgreSQL's 65,535 per statement. */
-const CHUNK = 1000;
-
-/**
- * Inserts `rows` with a one-row `INSERT … VALUES (?,…)` statement of SNAPSHOT_SQL, its VALUES tuple
- * repeated: one round trip per CHUNK rows instead of one per row.
- */
-async function insertMany(c: pg.PoolClient, sql: string, rows: readonly unknown[][]): Promise<void> {
-  const [head, tuple] = sql.split(/VALUES\s*/);
-  if (!head || !tuple) throw new Error(`not a one-row INSERT: ${sql}`);
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    await c.query(pgPlaceholders(`${head}VALUES ${chunk.map(() => tuple.trim()).join(', ')}`), chunk.flat());
-  }
-}
-
 async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotInfo> {
   await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   const write = async (w: SnapshotWrites) => {
-    await insertMany(c, SNAPSHOT_SQL.insertRow, w.rows);
-    await insertMany(c, SNAPSHOT_SQL.insertResult, w.results);
+    await pgInsertMany(c, SNAPSHOT_SQL.insertRow, w.rows);
+    await pgInsertMany(c, SNAPSHOT_SQL.insertResult, w.results);
   };
   let snapshotId = '';
   for (snapshotId of snapshotIds(opts.cutoffTs))

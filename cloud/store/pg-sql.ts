@@ -5,6 +5,9 @@
  */
 import pg from 'pg';
 
+/** A schema name the store may put in SQL unquoted (lower-case letters, digits and _, at most 63). */
+export const PG_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /** `?` placeholders to PostgreSQL's `$1, $2…` (the statements have no `?` inside literals). */
 export function pgPlaceholders(sql: string): string {
   let n = 0;
@@ -59,6 +62,36 @@ export async function pgRows<T extends pg.QueryResultRow>(
   values: readonly unknown[] = [],
 ): Promise<T[]> {
   return (await db.query<T>(text, [...values])).rows;
+}
+
+/** A single-row `INSERT … VALUES (?,…,?) …` as one inserting `rows` rows (the tuple repeated). */
+export function multiRowInsert(sql: string, rows: number): string {
+  const m = /VALUES\s*(\((?:\s*\?\s*,)*\s*\?\s*\))/i.exec(sql);
+  if (!m) throw new Error('not a single-row INSERT … VALUES (?, …)');
+  const tuple = m[1]!;
+  const start = m.index + m[0].length - tuple.length;
+  return `${sql.slice(0, start)}${Array.from({ length: rows }, () => tuple).join(',')}${sql.slice(start + tuple.length)}`;
+}
+
+/** Rows a multi-row INSERT carries: ~13 parameters each stays well under PostgreSQL's 65,535 a statement. */
+export const INSERT_CHUNK = 1000;
+
+/**
+ * `rows` inserted with the one-row statement `sql` (`?` placeholders), INSERT_CHUNK rows a statement
+ * (one round trip each instead of one per row); returns the rows inserted (ON CONFLICT DO NOTHING skips).
+ */
+export async function pgInsertMany(
+  db: PgQueryable,
+  sql: string,
+  rows: readonly (readonly unknown[])[],
+): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const r = await db.query(pgPlaceholders(multiRowInsert(sql, chunk.length)), chunk.flat());
+    inserted += r.rowCount ?? 0;
+  }
+  return inserted;
 }
 
 /** Errors after which a whole transaction is run again: serialization failure, deadlock, unique race. */

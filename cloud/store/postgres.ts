@@ -33,7 +33,7 @@ import {
   pgSnapshot,
   pgSnapshotRows,
 } from './pg-snapshots.ts';
-import { PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { PG_SCHEMA_NAME, PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type AlertRow,
   type CheckpointDbRow,
@@ -51,7 +51,7 @@ import {
   type WindowRow,
   windowFromRow,
 } from './reads.ts';
-import { SQL } from './sql.ts';
+import { checkpointParams, claimStatement, SQL } from './sql.ts';
 import type {
   AnalyticsRow,
   ApplyResult,
@@ -85,8 +85,6 @@ export interface PostgresStoreOptions {
 const W = pgSql(SQL);
 const R = pgSql(READ_SQL);
 
-const isIdent = (s: string) => /^[a-z_][a-z0-9_]{0,62}$/.test(s);
-
 export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
   readonly #history: PgHistory;
@@ -100,7 +98,7 @@ export class PostgresCloudStore implements CloudStore {
 
   /** Connects, creates the schema if asked for one, and applies the migrations it lacks. */
   static async open(opts: PostgresStoreOptions, now = Date.now()): Promise<PostgresCloudStore> {
-    if (opts.schema !== undefined && !isIdent(opts.schema))
+    if (opts.schema !== undefined && !PG_SCHEMA_NAME.test(opts.schema))
       throw new Error(`store schema ${JSON.stringify(opts.schema)}: lower-case letters, digits and _ only`);
     const pool = new pg.Pool({
       connectionString: opts.url,
@@ -140,20 +138,8 @@ export class PostgresCloudStore implements CloudStore {
     return this.#tx((c) => pgApplyEvents(c, p, events, cp, now));
   }
 
-  async #writeCheckpoint(c: pg.PoolClient, cp: CheckpointRow, now: number): Promise<void> {
-    await c.query(W.upsertCheckpoint, [
-      cp.fullyQualifiedNamespace,
-      cp.eventHubName,
-      cp.consumerGroup,
-      cp.partitionId,
-      cp.sequenceNumber,
-      cp.offset,
-      now,
-    ]);
-  }
-
   async updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void> {
-    await this.#tx((c) => this.#writeCheckpoint(c, checkpoint, now));
+    await this.#pool.query(W.upsertCheckpoint, [...checkpointParams(checkpoint, now)]);
   }
 
   async claimOwnership(claims: readonly OwnershipRow[], now: number): Promise<OwnershipRow[]> {
@@ -161,17 +147,9 @@ export class PostgresCloudStore implements CloudStore {
       const won: OwnershipRow[] = [];
       for (const claim of claims) {
         const etag = randomUUID();
-        const key = [
-          claim.fullyQualifiedNamespace,
-          claim.eventHubName,
-          claim.consumerGroup,
-          claim.partitionId,
-        ];
-        // Compare-and-set: a claim without an etag may only create; with one, it must match the current row.
-        const r = claim.etag
-          ? await c.query(W.claimExisting, [claim.ownerId, etag, now, ...key, claim.etag])
-          : await c.query(W.claimNew, [...key, claim.ownerId, etag, now]);
-        if (r.rowCount === 1) won.push({ ...claim, etag, lastModifiedTimeInMs: now });
+        const { sql, params } = claimStatement(claim, etag, now);
+        if ((await c.query(W[sql], [...params])).rowCount === 1)
+          won.push({ ...claim, etag, lastModifiedTimeInMs: now });
       }
       return won;
     });
@@ -204,12 +182,14 @@ export class PostgresCloudStore implements CloudStore {
   }
 
   async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
-    const [states, alerts, known] = await Promise.all([
+    const [states, alerts] = await Promise.all([
       this.#rows<RoomStateDbRow>(R.roomState, [roomId]),
       this.#rows<AlertRow>(R.roomAlerts, [roomId, alertsLimit]),
-      this.#rows(R.roomKnown, [roomId]),
     ]);
-    return roomViewOf(roomId, states, alerts, () => known.length > 0);
+    // Whether the room ever had a change is asked only when it has no state and no alert (as on SQLite).
+    const known =
+      states.length > 0 || alerts.length > 0 || (await this.#rows(R.roomKnown, [roomId])).length > 0;
+    return roomViewOf(roomId, states, alerts, () => known);
   }
 
   async sensorWindows(

@@ -10,7 +10,7 @@ import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from '
 import type { SqliteRoomPeriods, WindowRow } from './room-periods.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
-/** `?` placeholders, except `course` (`@name`, see courseParams). */
+/** `?` placeholders, except `course` (`@name`, see courseEngagementParams). */
 export const REPORT_SQL = {
   alerts: 'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
   roomSensors:
@@ -50,7 +50,7 @@ export function roomWindowsOf(
 }
 
 /** The `course` statement's parameters. */
-export function courseParams(courseId: string, cutoffTs: number, after: string, limit: number) {
+export function courseEngagementParams(courseId: string, cutoffTs: number, after: string, limit: number) {
   return { ...enrolmentParams(cutoffTs), courseId, actor: after, limit };
 }
 
@@ -90,7 +90,9 @@ export class SqliteReportReads {
   }
 
   courseEngagement(courseId: string, cutoffTs: number, after: string, limit: number): CourseEngagementRow[] {
-    const rows = this.#q.course.all(courseParams(courseId, cutoffTs, after, limit)) as EnrolmentRow[];
+    const rows = this.#q.course.all(
+      courseEngagementParams(courseId, cutoffTs, after, limit),
+    ) as EnrolmentRow[];
     return courseEngagementOf(rows, cutoffTs);
   }
 }

@@ -22,6 +22,7 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import type { Aggregate, Alert, Reading, TwinChange } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ItemRejection, StoredEvent } from '../consume/validate.ts';
+import type { CheckpointRow, OwnershipRow } from './types.ts';
 
 /** The code of an item that failed validation inside an accepted batch. */
 export const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
@@ -94,6 +95,34 @@ export function batchParams(
     ev.position.enqueuedTimeMs,
     now,
   ] as const;
+}
+
+/** The parameters of SQL.upsertCheckpoint: the partition's position, never moved backwards by the statement. */
+export function checkpointParams(c: CheckpointRow, now: number) {
+  return [
+    c.fullyQualifiedNamespace,
+    c.eventHubName,
+    c.consumerGroup,
+    c.partitionId,
+    c.sequenceNumber,
+    c.offset,
+    now,
+  ] as const;
+}
+
+/**
+ * One partition claim as a compare-and-set: a claim without an etag may only create the ownership row
+ * (SQL.claimNew); with one, it must match the current row's (SQL.claimExisting). Won when one row changed.
+ */
+export function claimStatement(
+  c: OwnershipRow,
+  etag: string,
+  now: number,
+): { sql: 'claimNew' | 'claimExisting'; params: readonly unknown[] } {
+  const key = [c.fullyQualifiedNamespace, c.eventHubName, c.consumerGroup, c.partitionId] as const;
+  return c.etag
+    ? { sql: 'claimExisting', params: [c.ownerId, etag, now, ...key, c.etag] }
+    : { sql: 'claimNew', params: [...key, c.ownerId, etag, now] };
 }
 
 /** The parameters of SQL.upsertBase / SQL.upsertDelta. */

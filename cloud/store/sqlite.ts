@@ -25,6 +25,8 @@ import {
   aggregateParams,
   alertParams,
   batchParams,
+  checkpointParams,
+  claimStatement,
   eventColumnValues,
   eventParams,
   eventQuarantine,
@@ -300,15 +302,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   }
 
   #writeCheckpoint(c: CheckpointRow, now: number): void {
-    this.#s.upsertCheckpoint.run(
-      c.fullyQualifiedNamespace,
-      c.eventHubName,
-      c.consumerGroup,
-      c.partitionId,
-      c.sequenceNumber,
-      c.offset,
-      now,
-    );
+    this.#s.upsertCheckpoint.run(...checkpointParams(c, now));
   }
 
   async updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void> {
@@ -323,12 +317,8 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     const won: OwnershipRow[] = [];
     for (const c of claims) {
       const etag = randomUUID();
-      const key = [c.fullyQualifiedNamespace, c.eventHubName, c.consumerGroup, c.partitionId] as const;
-      // Compare-and-set: a claim without an etag may only create; with one, it must match the current row.
-      const info = c.etag
-        ? this.#s.claimExisting.run(c.ownerId, etag, now, ...key, c.etag)
-        : this.#s.claimNew.run(...key, c.ownerId, etag, now);
-      if (info.changes === 1) won.push({ ...c, etag, lastModifiedTimeInMs: now });
+      const { sql, params } = claimStatement(c, etag, now);
+      if (this.#s[sql].run(...params).changes === 1) won.push({ ...c, etag, lastModifiedTimeInMs: now });
     }
     return won;
   }
