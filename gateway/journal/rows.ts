@@ -58,13 +58,15 @@ export const JOURNAL_SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
+/** Readings (not rows) in the journal table. */
+const COUNT_READINGS = 'SELECT coalesce(sum(n), 0) AS n FROM journal';
+
 /** Readings in the journal of `db` (either layout: rows of readings, or the one-reading-per-row table of before). */
 export function journalReadingCount(db: Database.Database): number {
   const has = (name: string) =>
     db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
   let n = 0;
-  if (has('journal'))
-    n += (db.prepare('SELECT coalesce(sum(n), 0) AS n FROM journal').get() as { n: number }).n;
+  if (has('journal')) n += (db.prepare(COUNT_READINGS).get() as { n: number }).n;
   if (has('readings')) n += (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
   return n;
 }
@@ -126,8 +128,8 @@ export class JournalRows {
       ),
       oldest: db.prepare('SELECT ts FROM journal ORDER BY ts LIMIT 1'),
     };
-    this.#loadIds();
-    this.#count = (db.prepare('SELECT coalesce(sum(n), 0) AS n FROM journal').get() as { n: number }).n;
+    this.#count = 0;
+    this.reload();
   }
 
   #loadIds(): void {
@@ -152,11 +154,11 @@ export class JournalRows {
     }
   }
 
-  /** After a rollback: ids made by the rolled-back transaction no longer exist; the count is re-read. */
+  /** What is kept in memory, read from the table (at start, and after a rollback: ids it made are gone). */
   reload(): void {
     this.#latest.clear();
     this.#loadIds();
-    this.#count = (this.#db.prepare('SELECT coalesce(sum(n), 0) AS n FROM journal').get() as { n: number }).n;
+    this.#count = (this.#db.prepare(COUNT_READINGS).get() as { n: number }).n;
   }
 
   get count(): number {
