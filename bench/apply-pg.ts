@@ -9,13 +9,12 @@
  * value = PostgreSQL readings/s ÷ SQLite readings/s (target ≥ 0.5); both also as ratios to decode-only.
  */
 import { join } from 'node:path';
-import { prepareEvent } from '../cloud/consume/prepare.ts';
 import { PostgresCloudStore } from '../cloud/store/postgres.ts';
 import { SqliteCloudStore } from '../cloud/store/sqlite.ts';
 import type { IngestStore, PartitionRef } from '../cloud/store/types.ts';
 import { decodeBatch } from '../shared/wire.ts';
 import { startPostgres } from '../tests/helpers/postgres.ts';
-import { collectGarbage, type Event, ITEMS_PER_EVENT, makeEvents, READINGS_PER_WINDOW } from './apply.ts';
+import { applyChunk, collectGarbage, type Event, ITEMS_PER_EVENT, makeEvents } from './apply.ts';
 import { removeDir, tempDir } from './lib/children.ts';
 import { emit, progress, round } from './lib/report.ts';
 
@@ -23,7 +22,6 @@ const EVENTS_PER_TX = 50;
 const EVENTS_PER_ROUND = 200;
 const ROUNDS = Number(process.env.BENCH_APPLY_PG_ROUNDS ?? 3);
 const T0 = Date.UTC(2026, 0, 1);
-const OPTS = { maxEventBytes: 1024 * 1024, maxBodyBytes: 1024 };
 
 const partition = (id: string): PartitionRef => ({
   fullyQualifiedNamespace: 'bench',
@@ -32,28 +30,11 @@ const partition = (id: string): PartitionRef => ({
   partitionId: id,
 });
 
-let seq = 0;
 /** Applies `events` in calls of EVENTS_PER_TX; returns the milliseconds spent. */
 async function applyAll(store: IngestStore, events: readonly Event[], p: PartitionRef): Promise<number> {
   const start = performance.now();
-  for (let i = 0; i < events.length; i += EVENTS_PER_TX) {
-    const prepared = events.slice(i, i + EVENTS_PER_TX).map((e) => {
-      seq++;
-      return prepareEvent(
-        {
-          properties: e.properties,
-          body: e.body,
-          sequenceNumber: seq,
-          offset: String(seq),
-          enqueuedTimeMs: T0,
-        },
-        OPTS,
-      );
-    });
-    const res = await store.applyBatch(p, prepared, prepared.at(-1)!.position, Date.now());
-    const want = prepared.length * ITEMS_PER_EVENT * READINGS_PER_WINDOW;
-    if (res.readingsRepresented !== want) throw new Error(`apply: ${res.readingsRepresented} of ${want}`);
-  }
+  for (let i = 0; i < events.length; i += EVENTS_PER_TX)
+    await applyChunk(store, p, events.slice(i, i + EVENTS_PER_TX), T0);
   return performance.now() - start;
 }
 

@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { prepareEvent } from '../cloud/consume/prepare.ts';
 import { SqliteCloudStore } from '../cloud/store/sqlite.ts';
-import type { PartitionRef } from '../cloud/store/types.ts';
+import type { CloudStore, PartitionRef } from '../cloud/store/types.ts';
 import type { Aggregate } from '../shared/events.ts';
 import { aggregateItemId, decodeBatch, encodeBatch, type WireItem } from '../shared/wire.ts';
 import { removeDir, tempDir } from './lib/children.ts';
@@ -80,6 +80,31 @@ export function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
+let seq = 0;
+const PREPARE = { maxEventBytes: 1024 * 1024, maxBodyBytes: 1024 };
+
+/**
+ * One applyBatch call, as the consumer makes it: the events prepared (decode and validation, each at the next
+ * sequence number) and applied; throws unless every reading they carry was applied.
+ */
+export async function applyChunk(
+  store: Pick<CloudStore, 'applyBatch'>,
+  partition: PartitionRef,
+  chunk: readonly Event[],
+  enqueuedTimeMs: number,
+): Promise<void> {
+  const prepared = chunk.map((e) => {
+    seq++;
+    return prepareEvent(
+      { properties: e.properties, body: e.body, sequenceNumber: seq, offset: String(seq), enqueuedTimeMs },
+      PREPARE,
+    );
+  });
+  const res = await store.applyBatch(partition, prepared, prepared.at(-1)!.position, Date.now());
+  const want = chunk.length * ITEMS_PER_EVENT * READINGS_PER_WINDOW;
+  if (res.readingsRepresented !== want) throw new Error(`apply: ${res.readingsRepresented} of ${want}`);
+}
+
 export async function run(): Promise<void> {
   const dir = tempDir('ct-bench-apply-');
   const store = new SqliteCloudStore({ file: join(dir, 'cloud.db'), synchronous: 'NORMAL' });
@@ -90,8 +115,6 @@ export async function run(): Promise<void> {
     partitionId: '0',
   };
   const t0 = Date.UTC(2026, 0, 1);
-  const opts = { maxEventBytes: 1024 * 1024, maxBodyBytes: 1024 };
-  let seq = 0;
   const totals = { apply: { readings: 0, ms: 0 }, decode: { readings: 0, ms: 0 } };
   const rounds: { apply: number[]; decode: number[] } = { apply: [], decode: [] };
   let bodyBytes = 0;
@@ -120,24 +143,8 @@ export async function run(): Promise<void> {
         };
         const apply = async () => {
           const start = performance.now();
-          const prepared = chunk.map((e) => {
-            seq++;
-            return prepareEvent(
-              {
-                properties: e.properties,
-                body: e.body,
-                sequenceNumber: seq,
-                offset: String(seq),
-                enqueuedTimeMs: t0,
-              },
-              opts,
-            );
-          });
-          const res = await store.applyBatch(partition, prepared, prepared.at(-1)!.position, Date.now());
+          await applyChunk(store, partition, chunk, t0);
           applyMs += performance.now() - start;
-          const want = chunk.length * ITEMS_PER_EVENT * READINGS_PER_WINDOW;
-          if (res.readingsRepresented !== want)
-            throw new Error(`apply: ${res.readingsRepresented} of ${want}`);
         };
         if ((r + k) % 2) {
           decodeOnly();
