@@ -1,10 +1,3 @@
-/**
- * Backup and restore, through the real CLI in child processes: a gateway's journal, outbox and twin are
- * backed up while the gateway runs and takes readings, restored into an empty data dir, and a gateway
- * started there has exactly what was acknowledged before the backup, as the same journal. The cloud's
- * store is backed up while the cloud consumes, and a cloud started on the restored file has every batch.
- */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,15 +5,11 @@ import type { Cloud } from '../cloud/app.ts';
 import { aggregates, startTestCloud, storeTotals, TestProducer, toRawEvent } from './helpers/cloud.ts';
 import { getJson, startTestGateway, type TestGateway, tempDir, waitFor } from './helpers/gateway.ts';
 import { startTestHub, type TestHub } from './helpers/hub.ts';
-import { CLI, REPO_ROOT } from './helpers/process.ts';
+import { runCli } from './helpers/process.ts';
 import { publishReadings } from './helpers/publish.ts';
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = runCli(args);
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -2,14 +2,14 @@
  * `campus-twin cloud import` as a user runs it: a JSONL history (plain and gzipped) with events, a course,
  * a duplicate and bad lines, loaded into a cloud store; a second run imports nothing new.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteCloudStore } from '../cloud/store/sqlite.ts';
 import { tempDir } from './helpers/gateway.ts';
-import { CLI, REPO_ROOT } from './helpers/process.ts';
+import { CLI, REPO_ROOT, runCli } from './helpers/process.ts';
 
 const T = 1_700_000_000_000;
 const ev = (i: number, over: Record<string, unknown> = {}) => ({
@@ -29,12 +29,7 @@ const ev = (i: number, over: Record<string, unknown> = {}) => ({
 describe('campus-twin cloud import', () => {
   const dir = tempDir('ct-import-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'cloud', 'import', ...args], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, CT_LOG__LEVEL: 'warn' },
-    });
+  const run = (...args: string[]) => runCli(['cloud', 'import', ...args], { CT_LOG__LEVEL: 'warn' });
 
   it('imports events and courses, counts duplicates and rejections by code, and is idempotent', async () => {
     const lines = [

@@ -1,9 +1,3 @@
-/**
- * `campus-twin cloud --store postgres://…`: the real CLI on a real PostgreSQL (started for this file):
- * it migrates the database at start, serves the API from it, says which store it uses without printing the
- * password, and a database it cannot reach stops it at start with the database's own reason.
- */
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +7,7 @@ import { PostgresCloudStore } from '../cloud/store/postgres.ts';
 import { TEST_TOKEN } from './helpers/cloud.ts';
 import { tempDir } from './helpers/gateway.ts';
 import { startPostgres, type TestPostgres } from './helpers/postgres.ts';
-import { CLI, REPO_ROOT, spawnCli, startCli } from './helpers/process.ts';
+import { runCli, spawnCli, startCli } from './helpers/process.ts';
 
 describe('campus-twin cloud --store postgres://', () => {
   const dir = tempDir('ct-cloud-pg-');
@@ -88,10 +82,9 @@ describe('campus-twin cloud --store postgres://', () => {
     writeFileSync(file, lines.join('\n'));
     const url = server!.url;
     const run = () =>
-      spawnSync(process.execPath, [CLI, 'cloud', 'import', file, '--store', url, '--batch', '7'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-        env: { ...process.env, CT_LOG__LEVEL: 'warn', CT_STORE__SCHEMA: 'import_test' },
+      runCli(['cloud', 'import', file, '--store', url, '--batch', '7'], {
+        CT_LOG__LEVEL: 'warn',
+        CT_STORE__SCHEMA: 'import_test',
       });
     const first = run();
     expect(first.status, first.stderr).toBe(0);

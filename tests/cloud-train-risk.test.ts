@@ -1,21 +1,14 @@
-/**
- * `campus-twin cloud train-risk` as an operator runs it: a history imported with `cloud import`, a model
- * trained at day 28 with its held-out figures printed, and the same model (same content-addressed id, same
- * weights) when trained again.
- */
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { campus } from '../cloud/risk/synthetic.ts';
 import { tempDir } from './helpers/gateway.ts';
-import { CLI, REPO_ROOT } from './helpers/process.ts';
+import { runCli } from './helpers/process.ts';
 
 describe('campus-twin cloud train-risk', () => {
   const dir = tempDir('ct-train-risk-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'cloud', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const cli = (...args: string[]) => runCli(['cloud', ...args]);
 
   it('trains on imported history, prints held-out AUC, and gives the same model when run again', () => {
     const { events, courses } = campus(11, (r) => r());

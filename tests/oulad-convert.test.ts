@@ -1,9 +1,3 @@
-/**
- * bench/oulad/convert.ts on the hand-written OULAD-layout fixture (tests/fixtures/oulad-mini/): exact
- * records with hand-computed times, the summary, every line accepted by the product's own parser, and the
- * real `campus-twin cloud import` loading all of it.
- */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertOulad, parseCsvLine } from '../bench/oulad/convert.ts';
 import { parseRecord } from '../cloud/history/records.ts';
 import { tempDir } from './helpers/gateway.ts';
-import { CLI, REPO_ROOT } from './helpers/process.ts';
+import { runCli } from './helpers/process.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/oulad-mini/', import.meta.url));
 
@@ -250,11 +244,7 @@ describe('OULAD → history import', () => {
   });
 
   it('is imported in full by campus-twin cloud import', () => {
-    const r = spawnSync(process.execPath, [CLI, 'cloud', 'import', out, '--data-dir', join(dir, 'data')], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, CT_LOG__LEVEL: 'warn' },
-    });
+    const r = runCli(['cloud', 'import', out, '--data-dir', join(dir, 'data')], { CT_LOG__LEVEL: 'warn' });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       event: 'import:done',

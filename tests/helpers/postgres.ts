@@ -5,7 +5,7 @@
  * unless asked for: tests are about the store's semantics, not about the server's durability.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../shared/net.ts';
@@ -33,11 +33,8 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<T
   if (!binDir) throw new Error('PostgreSQL server programs not found (see tests/prerequisites.mjs)');
   const dir = mkdtempSync(join(tmpdir(), 'ct-pg-'));
   const asUser = process.getuid?.() === 0 ? 'postgres' : undefined;
-  if (asUser) {
-    const ids = spawnSync('id', ['-u', asUser], { encoding: 'utf8' });
-    const gids = spawnSync('id', ['-g', asUser], { encoding: 'utf8' });
-    chownSync(dir, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
-  }
+  // Its owner and login group (`user:`), as root.
+  if (asUser) run('chown', [`${asUser}:`, dir], undefined);
   chmodSync(dir, 0o700);
   const data = join(dir, 'data');
   const port = await freePort();

@@ -1,5 +1,5 @@
 /** Run the real `campus-twin` CLI as a child process (for crash tests) and wait for its ready line. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,16 @@ export interface SpawnedCli {
 
 export interface CliProcess extends SpawnedCli {
   ready: Record<string, unknown> & { ports: Record<string, number> };
+}
+
+/** Runs a one-shot CLI command to its end (60 s at most), stdout and stderr collected. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
 }
 
 /** Starts the CLI (stdout piped for the caller, stderr collected) without waiting for anything. */
