@@ -114,7 +114,7 @@ export function decodeRegister(
 }
 
 /** A string is a byte sequence: only the byte swap inside each word applies, never a word reversal. */
-function stringOrder(order: Order): Order {
+export function stringOrder(order: Order): Order {
   return order === 'BADC' || order === 'DCBA' ? 'BADC' : 'ABCD';
 }
 

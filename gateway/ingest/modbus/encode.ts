@@ -2,6 +2,7 @@
  * Values to register words: the inverse of decode.ts, for devices this repository serves itself (the
  * simulator's meters, probes in tests). Pure.
  */
+import { stringOrder } from './decode.ts';
 import type { RegisterSpec } from './registers.ts';
 
 /**
@@ -16,7 +17,7 @@ export function encodeRegister(spec: RegisterSpec, value: number | string): numb
   if (spec.type === 'string') {
     const bytes = Buffer.alloc(spec.count * 2, 0);
     bytes.write(String(value), 'latin1');
-    return ordered(bytes, spec.order === 'BADC' || spec.order === 'DCBA' ? 'BADC' : 'ABCD');
+    return ordered(bytes, stringOrder(spec.order));
   }
   const bytes = Buffer.alloc(spec.count * 2);
   const int = (min: number, max: number) => Math.min(max, Math.max(min, Math.round(raw)));
