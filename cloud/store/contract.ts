@@ -74,6 +74,19 @@ export function prepared(
   );
 }
 
+/**
+ * A batch that passed validation but makes the store fail mid-apply (its one aggregate's count is null, which
+ * the window upsert refuses): for checking that a failed apply leaves nothing behind.
+ */
+export function poisonedBatch(
+  batchId: string,
+  over: Partial<Aggregate> & Pick<Aggregate, 'windowStart'>,
+): PreparedEvent {
+  const ev = prepared('aggregate', 'gw-1', batchId, [aggItem(agg(over))]);
+  if (ev.ok && ev.items[0]?.cls === 'aggregate') (ev.items[0].value as { count: unknown }).count = null;
+  return ev;
+}
+
 function at(events: readonly PreparedEvent[]): EventPosition {
   return events.at(-1)!.position;
 }
@@ -351,10 +364,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       const ok = prepared('aggregate', 'gw-1', 'ok', [aggItem(agg({ windowStart: T0 }))]);
       await apply(s, [ok]);
       const good = prepared('aggregate', 'gw-1', 'g2', [aggItem(agg({ windowStart: T0 + 60_000 }))]);
-      const poisoned = prepared('aggregate', 'gw-1', 'p', [aggItem(agg({ windowStart: T0 + 120_000 }))]);
-      // Break the typed record behind validation's back: the store's NOT NULL must refuse it.
-      if (poisoned.ok && poisoned.items[0]?.cls === 'aggregate')
-        (poisoned.items[0].value as { count: unknown }).count = null;
+      const poisoned = poisonedBatch('p', { windowStart: T0 + 120_000 });
       await expect(apply(s, [good, poisoned])).rejects.toThrow();
       expect((await s.counts()).readingsRepresented).toBe(10);
       const [cp] = await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup);

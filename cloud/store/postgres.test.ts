@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
-import { agg, aggItem, P0, prepared, sharedStoreContract, storeContract } from './contract.ts';
+import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import {
   SNAPSHOT_CUTOFF as C,
   SNAPSHOT_EVENTS,
@@ -299,11 +299,7 @@ describe('PostgreSQL store', () => {
   it('rolls a failed apply back whole: nothing of it, not even a new sensor, is left', async () => {
     const s = await open();
     try {
-      const poisoned = prepared('aggregate', 'gw-1', 'p', [
-        aggItem(agg({ windowStart: 0, deviceId: 'new-1' })),
-      ]);
-      if (poisoned.ok && poisoned.items[0]?.cls === 'aggregate')
-        (poisoned.items[0].value as { count: unknown }).count = null;
+      const poisoned = poisonedBatch('p', { windowStart: 0, deviceId: 'new-1' });
       await expect(s.applyBatch(P0, [poisoned], poisoned.position, 1)).rejects.toThrow();
       const range = { from: 0, to: 60_000, limit: 10 };
       expect(await s.sensorWindows('new-1', 'temperature', range)).toBeUndefined();

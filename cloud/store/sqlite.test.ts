@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agg, aggItem, P0, prepared, sharedStoreContract, storeContract } from './contract.ts';
+import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 
@@ -24,11 +24,7 @@ describe('SQLite store sensor dictionary', () => {
   it('forgets sensor ids created by a rolled-back transaction', async () => {
     const s = new SqliteCloudStore({ file: ':memory:' });
     try {
-      const poisoned = prepared('aggregate', 'gw-1', 'p', [
-        aggItem(agg({ windowStart: 0, deviceId: 'new-1' })),
-      ]);
-      if (poisoned.ok && poisoned.items[0]?.cls === 'aggregate')
-        (poisoned.items[0].value as { count: unknown }).count = null;
+      const poisoned = poisonedBatch('p', { windowStart: 0, deviceId: 'new-1' });
       await expect(s.applyBatch(P0, [poisoned], poisoned.position, 1)).rejects.toThrow();
       // new-2 takes the id new-1 had in the rolled-back transaction; new-1 must get a fresh one.
       const two = prepared('aggregate', 'gw-1', 'b2', [
