@@ -27,7 +27,8 @@ export const READINGS_PER_WINDOW = 60;
 const EVENTS_PER_TX = Number(process.env.BENCH_APPLY_EVENTS_PER_TX ?? 50);
 const EVENTS_PER_ROUND = 200;
 const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
-const DEVICES = 400;
+/** Sensors the windows are spread over (BENCH_APPLY_DEVICES=10000: a whole campus, as in `memory`). */
+const DEVICES = Number(process.env.BENCH_APPLY_DEVICES ?? 400);
 
 export interface Event {
   properties: Record<string, unknown>;
@@ -176,6 +177,7 @@ export async function run(): Promise<void> {
         'readings represented per second applied through CloudStore.applyBatch (decode+validate+dedupe+upsert+checkpoint) ÷ decodeBatch alone on the same events',
       rounds,
       itemsPerEvent: ITEMS_PER_EVENT,
+      sensors: DEVICES,
       eventsPerTransaction: EVENTS_PER_TX,
       meanEventBytes: Math.round(bodyBytes),
       itemsApplied: counts.items.aggregate,

@@ -90,6 +90,52 @@ describe('SQLite store migration', () => {
     }
   });
 
+  it('rebuilds a version-3 aggregates table (WITHOUT ROWID) as a rowid table and keeps its windows', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v3-'));
+    const file = join(own, 'v3.db');
+    const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
+    const first = prepared('aggregate', 'gw-1', 'b1', windows.map(aggItem));
+    const s3 = new SqliteCloudStore({ file });
+    await s3.applyBatch(P0, [first], first.position, 1);
+    await s3.close();
+    // The aggregates table as version 3 created it, holding the same rows.
+    const old = new Database(file);
+    old.exec(`ALTER TABLE aggregates RENAME TO a4;
+      CREATE TABLE aggregates (
+        sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
+        count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+        first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
+        items INTEGER NOT NULL, has_base INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, window_ms, window_start)) WITHOUT ROWID;
+      INSERT INTO aggregates SELECT * FROM a4;
+      DROP TABLE a4;
+      UPDATE meta SET value = '3' WHERE key = 'schemaVersion';`);
+    old.close();
+    const s = new SqliteCloudStore({ file });
+    try {
+      const sql = s.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'aggregates'").pluck().get();
+      expect(sql).not.toMatch(/WITHOUT ROWID/);
+      expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").pluck().get()).toBe('4');
+      const range = { from: 0, to: 180_000, limit: 10 };
+      expect((await s.sensorWindows('env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+        0, 60_000, 120_000,
+      ]);
+      // The windows' base records came along: the same windows again are duplicates, a new one applies.
+      const again = prepared(
+        'aggregate',
+        'gw-1',
+        'b2',
+        [...windows, agg({ windowStart: 180_000 })].map(aggItem),
+      );
+      const r = await s.applyBatch(P0, [again], again.position, 2);
+      expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
+      expect(await s.sensorWindows('env-1', 'temperature', { ...range, to: 240_000 })).toHaveLength(4);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v1-'));
     const file = join(own, 'v1.db');
@@ -121,7 +167,7 @@ describe('SQLite store migration', () => {
         max_score: 10,
       });
       expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").get()).toEqual({
-        value: '3',
+        value: '4',
       });
       const snap = await s.createSnapshot({
         cutoffTs: 1_800_000_000_000,

@@ -19,7 +19,14 @@ import { SqliteReads } from './reads.ts';
 import { SqliteReportReads } from './report-reads.ts';
 import { SqliteRiskReads } from './risk-reads.ts';
 import { SqliteRoomPeriods } from './room-periods.ts';
-import { DDL, DDL_V2_INDEXES, EVENT_COLUMNS_V2, ROOM_STATE_COLUMNS_V3, SCHEMA_VERSION } from './schema.ts';
+import {
+  DDL,
+  DDL_V2_INDEXES,
+  EVENT_COLUMNS_V2,
+  MIGRATE_AGGREGATES_V4,
+  ROOM_STATE_COLUMNS_V3,
+  SCHEMA_VERSION,
+} from './schema.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import {
   aggregateParams,
@@ -94,6 +101,7 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
     db.exec(DDL);
     migrateEvents(db);
     addMissingColumns(db, 'room_state', ROOM_STATE_COLUMNS_V3);
+    migrateAggregates(db);
     db.exec(DDL_V2_INDEXES);
     db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -121,6 +129,15 @@ function addMissingColumns(
     added.push(name);
   }
   return added;
+}
+
+/** A file from before version 4: its aggregates table rebuilt as a rowid table (schema.ts, AGGREGATES_DDL). */
+function migrateAggregates(db: Database.Database): void {
+  const sql = db
+    .prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'aggregates'")
+    .pluck()
+    .get() as string;
+  if (/WITHOUT ROWID/i.test(sql)) db.exec(MIGRATE_AGGREGATES_V4);
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
