@@ -203,11 +203,9 @@ export async function pgApplyEvents(
 
   // Decide each item in order: applied or a duplicate.
   const applied = new Set<ValidItem>();
-  const seenIds = new Set<string>();
   const seenBase = new Set<string>();
   const bases: { item: ValidItem; a: Aggregate; k: string; sensor: number }[] = [];
   const deltas: Aggregate[] = [];
-  const appliedDelta = new Set<ValidItem>();
   for (const { ev } of planned) {
     for (const item of ev.items) {
       if (item.cls === 'aggregate' && !item.value.late) {
@@ -220,13 +218,13 @@ export async function pgApplyEvents(
         bases.push({ item, a, k, sensor: sensor.id });
         continue;
       }
-      if (!newIds.has(item.id) || seenIds.has(item.id)) continue;
-      seenIds.add(item.id);
+      // New to the store, and its first occurrence in the call (taken out of newIds once seen).
+      if (!newIds.delete(item.id)) continue;
+      applied.add(item);
       if (item.cls === 'aggregate') {
         lastRoom.set(sensorOf(sensors, item.value), item.value.roomId);
         deltas.push(item.value);
-        appliedDelta.add(item);
-      } else applied.add(item);
+      }
     }
   }
   const moves: [number, string][] = [];
@@ -241,7 +239,6 @@ export async function pgApplyEvents(
   );
   for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
   for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, a).id, a)]);
-  for (const item of appliedDelta) applied.add(item);
 
   // The other classes' rows, for the items applied.
   const twins: ReturnType<typeof twinParams>[] = [];
