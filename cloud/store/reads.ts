@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { Alert, AlertSeverity } from '../../shared/events.ts';
 import type { Quantity } from '../../shared/quantities.ts';
 import type { MergedWindow } from '../consume/merge.ts';
+import { prepareAll } from './sql.ts';
 import type {
   CheckpointRow,
   ClassCounts,
@@ -260,9 +261,7 @@ export class SqliteReads {
 
   constructor(db: Database.Database) {
     this.db = db;
-    this.#q = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as {
-      [K in keyof typeof READ_SQL]: Database.Statement;
-    };
+    this.#q = prepareAll(db, READ_SQL);
   }
 
   async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {

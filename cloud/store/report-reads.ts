@@ -8,6 +8,7 @@ import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
 import type { SqliteRoomPeriods, WindowRow } from './room-periods.ts';
+import { prepareAll } from './sql.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
 /** `?` placeholders, except `course` (`@name`, see courseEngagementParams). */
@@ -68,9 +69,7 @@ export class SqliteReportReads {
 
   constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
     this.#rooms = rooms;
-    this.#q = Object.fromEntries(
-      Object.entries(REPORT_SQL).map(([k, sql]) => [k, db.prepare(sql)]),
-    ) as Record<keyof typeof REPORT_SQL, Database.Statement>;
+    this.#q = prepareAll(db, REPORT_SQL);
   }
 
   roomStates(): StateRow[] {

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
+import { prepareAll } from './sql.ts';
 import type { RiskModelRecord, RiskScoreRow } from './types.ts';
 
 const DAY = 86_400_000;
@@ -228,9 +229,7 @@ export class SqliteRiskReads {
   readonly #replace: Database.Transaction<(courseId: string, rows: readonly RiskScoreRow[]) => void>;
 
   constructor(db: Database.Database) {
-    this.#q = Object.fromEntries(Object.entries(RISK_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as {
-      [K in keyof typeof RISK_SQL]: Database.Statement;
-    };
+    this.#q = prepareAll(db, RISK_SQL);
     this.#replace = db.transaction((courseId: string, rows: readonly RiskScoreRow[]) => {
       this.#q.deleteScores.run(courseId);
       for (const r of rows) this.#q.insertScore.run(...scoreParams(r));

@@ -14,6 +14,7 @@ import {
 } from '../reporting/facility-risk.ts';
 import type { RoomPeriod, Timeline, WindowValue } from '../reporting/room-analytics.ts';
 import type { RoomKeyState } from '../reporting/rooms.ts';
+import { prepareAll } from './sql.ts';
 
 /** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
 const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
@@ -249,9 +250,7 @@ export class SqliteRoomPeriods {
   readonly #q;
 
   constructor(db: Database.Database) {
-    this.#q = Object.fromEntries(
-      Object.entries(ROOM_PERIOD_SQL).map(([k, sql]) => [k, db.prepare(sql)]),
-    ) as Record<keyof typeof ROOM_PERIOD_SQL, Database.Statement>;
+    this.#q = prepareAll(db, ROOM_PERIOD_SQL);
   }
 
   /** Each (room, kind, subject)'s latest state at or before `cutoff`. */

@@ -15,6 +15,7 @@ import { openHoursMask, type RoomPeriod, roomAnalytics } from '../reporting/room
 import { type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
 import type { SqliteRoomPeriods } from './room-periods.ts';
+import { prepareAll } from './sql.ts';
 import {
   type AnalyticsRow,
   DEFAULT_ANALYTICS,
@@ -274,15 +275,11 @@ export class SqliteSnapshots {
   readonly #create: Database.Transaction<(opts: SnapshotOptions) => SnapshotInfo>;
 
   constructor(db: Database.Database, rooms: SqliteRoomPeriods) {
-    const q = (sql: string) => db.prepare(sql);
-    this.#q = {
-      ...(Object.fromEntries(Object.entries(SNAPSHOT_SQL).map(([k, sql]) => [k, q(sql)])) as Record<
-        keyof typeof SNAPSHOT_SQL,
-        Database.Statement
-      >),
-      enrolmentPage: q(ENROLMENT_PAGE_SQL),
-      analytics: q(ANALYTICS_SQL),
-    };
+    this.#q = prepareAll(db, {
+      ...SNAPSHOT_SQL,
+      enrolmentPage: ENROLMENT_PAGE_SQL,
+      analytics: ANALYTICS_SQL,
+    });
     this.#rooms = rooms;
     this.#create = db.transaction((opts) => this.#build(opts));
   }

@@ -18,6 +18,7 @@ const AGG_MERGE = `count = aggregates.count + excluded.count,
   last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END,
   items = aggregates.items + 1`;
 
+import type Database from 'better-sqlite3';
 import type { ErrorCode } from '../../shared/errors.ts';
 import type { Aggregate, Alert, Reading, TwinChange } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
@@ -257,3 +258,12 @@ export const SQL = {
   claimExisting: `UPDATE ownership SET owner_id = ?, etag = ?, modified_at = ?
     WHERE namespace = ? AND event_hub = ? AND consumer_group = ? AND partition_id = ? AND etag = ?`,
 } as const;
+
+/** Every statement of a record of SQL texts, prepared on `db` (the SQLite twin of pg-sql.ts's pgSql). */
+export const prepareAll = <T extends Record<string, string>>(
+  db: Database.Database,
+  texts: T,
+): { [K in keyof T]: Database.Statement } =>
+  Object.fromEntries(Object.entries(texts).map(([k, sql]) => [k, db.prepare(sql)])) as {
+    [K in keyof T]: Database.Statement;
+  };

@@ -38,6 +38,7 @@ import {
   eventParams,
   eventQuarantine,
   itemQuarantine,
+  prepareAll,
   type QuarantineInput,
   quarantineParams,
   readingParams,
@@ -194,7 +195,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       local: db.prepare('SELECT total_changes() AS n').pluck(),
       others: db.prepare('PRAGMA data_version').pluck(),
     };
-    this.#s = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
+    this.#s = prepareAll(db, SQL);
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
   }
