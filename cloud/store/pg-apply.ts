@@ -37,7 +37,7 @@ import type { ApplyResult, PartitionRef } from './types.ts';
  * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
  * the tuple stay): the statement then inserts one row per array element.
  */
-export function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
+function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
   const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
   if (!m) throw new Error(`bulkSql: no VALUES tuple in ${sql.slice(0, 60)}`);
   let k = 0;

@@ -65,7 +65,7 @@ export async function pgRows<T extends pg.QueryResultRow>(
 }
 
 /** A single-row `INSERT … VALUES (?,…,?) …` as one inserting `rows` rows (the tuple repeated). */
-export function multiRowInsert(sql: string, rows: number): string {
+function multiRowInsert(sql: string, rows: number): string {
   const m = /VALUES\s*(\((?:\s*\?\s*,)*\s*\?\s*\))/i.exec(sql);
   if (!m) throw new Error('not a single-row INSERT … VALUES (?, …)');
   const tuple = m[1]!;
@@ -74,7 +74,7 @@ export function multiRowInsert(sql: string, rows: number): string {
 }
 
 /** Rows a multi-row INSERT carries: ~13 parameters each stays well under PostgreSQL's 65,535 a statement. */
-export const INSERT_CHUNK = 1000;
+const INSERT_CHUNK = 1000;
 
 /**
  * `rows` inserted with the one-row statement `sql` (`?` placeholders), INSERT_CHUNK rows a statement

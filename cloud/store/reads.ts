@@ -91,7 +91,7 @@ export function windowFromRow(
   };
 }
 
-export function alertFromRow(r: AlertRow): Alert {
+function alertFromRow(r: AlertRow): Alert {
   const a: Alert = {
     alertId: r.alert_id,
     ts: r.ts,

@@ -42,7 +42,7 @@ const PERIOD_WINDOWS = `SELECT window_start, window_ms, count, sum, min, max, fi
 WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to
 ORDER BY window_start`;
 
-export const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
+const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
 export type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
 
 const WORK_ORDERS = `SELECT room_id, type, ts, body FROM events

@@ -26,7 +26,7 @@ import type { ItemRejection, StoredEvent } from '../consume/validate.ts';
 import type { CheckpointRow, OwnershipRow } from './types.ts';
 
 /** The code of an item that failed validation inside an accepted batch. */
-export const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
+const QUARANTINE_ITEM_CODE: ErrorCode = 'CT_ERR_WIRE_SCHEMA';
 
 export interface QuarantineInput {
   gatewayId: string | null;

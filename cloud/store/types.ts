@@ -236,7 +236,7 @@ export interface RiskScoreRow {
 
 /**
  * The ingest side of a CloudStore (exactly-once apply, the checkpoint store, the ingest reads): what
- * contract.ts holds every store to, and all the PostgreSQL store implements so far (issue 11).
+ * contract.ts holds every store to.
  */
 export type IngestStore = Pick<
   CloudStore,
