@@ -3,8 +3,6 @@
  * reads no env, argv or signals (cloud/cli.ts does), so tests run several clouds in one process on port 0.
  * Without `eventHub.connectionString` it serves the store and consumes nothing.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { loadCampus } from '../gateway/registry/index.ts';
 import type { Campus } from '../shared/campus.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -84,11 +82,8 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   let consumer: Consumer | undefined;
   let identity: ConsumerIdentity | undefined;
   if (config.eventHub.connectionString) {
-    if (!config.eventHub.consumerId && config.store.file !== ':memory:' && !deps.store) {
-      // With PostgreSQL no database file is made: the identity slot still lives beside where it would be.
-      mkdirSync(dirname(config.store.file), { recursive: true });
+    if (!config.eventHub.consumerId && config.store.file !== ':memory:' && !deps.store)
       identity = claimConsumerId(config.store.file);
-    }
     const identifier = config.eventHub.consumerId || identity?.id;
     if (identifier) logger.info({ consumerId: identifier }, 'consumer identity');
     consumer = createConsumer(

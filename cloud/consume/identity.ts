@@ -5,8 +5,9 @@
  * gone is free again), so a cloud restarted after a crash comes back as the same owner and carries on at
  * once, while two live processes on one store still get distinct ids. `eventHub.consumerId` overrides it.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 
 export interface ConsumerIdentity {
   id: string;
@@ -32,6 +33,8 @@ export function claimConsumerId(
   const host = (opts.host ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '_') || 'cloud';
   const pid = opts.pid ?? process.pid;
   const isAlive = opts.isAlive ?? alive;
+  // Beside the store file, whether or not the store made it (a PostgreSQL store makes no file).
+  mkdirSync(dirname(storeFile), { recursive: true });
   for (let n = 0; n < (opts.maxSlots ?? 64); n++) {
     const file = `${storeFile}.consumer-${n}.pid`;
     try {
