@@ -16,7 +16,7 @@ import type { Aggregate } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
-import { pgPlaceholders } from './pg-sql.ts';
+import { type BulkStatement, bulk, bulkSql, pgPlaceholders } from './pg-sql.ts';
 import {
   aggregateParams,
   alertParams,
@@ -33,30 +33,6 @@ import {
 } from './sql.ts';
 import type { ApplyResult, PartitionRef } from './types.ts';
 
-/**
- * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
- * the tuple stay): the statement then inserts one row per array element.
- */
-function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
-  const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
-  if (!m) throw new Error(`bulkSql: no VALUES tuple in ${sql.slice(0, 60)}`);
-  let k = 0;
-  const exprs = m[1]!.split(',').map((p) => (p.trim() === '?' ? `u.c${++k}` : p.trim()));
-  if (k !== types.length) throw new Error(`bulkSql: ${k} placeholders, ${types.length} types`);
-  const arrays = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-  const names = types.map((_, i) => `c${i + 1}`).join(', ');
-  const select = `SELECT ${exprs.join(', ')} FROM unnest(${arrays}) AS u(${names})`;
-  return { text: sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length), types };
-}
-
-type PgArrayType = 'text' | 'bigint' | 'float8' | 'integer';
-
-interface BulkStatement {
-  text: string;
-  /** The element type of each array parameter, in order. */
-  types: readonly PgArrayType[];
-}
-
 const T = 'text';
 const B = 'bigint';
 const F = 'float8';
@@ -67,25 +43,8 @@ const returning = (b: BulkStatement, cols: string): BulkStatement => ({
   text: `${b.text} RETURNING ${cols}`,
 });
 
-/** A text element of an array literal: quoted, `"` and `\` escaped; null is NULL. */
-function textElement(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  const s = String(v);
-  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
-}
-
-/**
- * Column `col` of `rows` as a PostgreSQL array literal ('{1,2,NULL}', '{"a","b"}'), written here rather than
- * by the driver's generic per-element conversion: tens of thousands of elements per statement.
- */
-export function arrayLiteral(rows: readonly (readonly unknown[])[], col: number, type: PgArrayType): string {
-  const parts = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const v = rows[i]![col];
-    parts[i] = type === 'text' ? textElement(v) : v === null || v === undefined ? 'NULL' : String(v);
-  }
-  return `{${parts.join(',')}}`;
-}
+/** SQL.insertEvent over arrays (also the history import's). */
+export const PG_INSERT_EVENT = bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]);
 
 const BULK = {
   insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'item_id'),
@@ -108,7 +67,7 @@ const BULK = {
   insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T]),
   upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T]),
   insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T]),
-  insertEvent: bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]),
+  insertEvent: PG_INSERT_EVENT,
   insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
   batchesKnown: {
@@ -120,19 +79,6 @@ const BULK = {
   upsertGateway: pgPlaceholders(SQL.upsertGateway),
   upsertCheckpoint: pgPlaceholders(SQL.upsertCheckpoint),
 } as const satisfies Record<string, BulkStatement | string>;
-
-/** Runs a bulk statement over `rows` (one array parameter per column); nothing for no rows. */
-async function bulk(
-  c: pg.ClientBase,
-  stmt: BulkStatement,
-  rows: readonly (readonly unknown[])[],
-): Promise<pg.QueryResult | undefined> {
-  if (rows.length === 0) return undefined;
-  return c.query(
-    stmt.text,
-    stmt.types.map((t, i) => arrayLiteral(rows, i, t)),
-  );
-}
 
 /** A compound key of strings or numbers (none of them containing U+0000). */
 const key = (a: string | number, b: string | number, c?: string | number) =>

@@ -3,7 +3,7 @@
  * deduplicated by event id and stored under the pseudo-gateway `import`, and the course catalogue. Same
  * statements (SQL.insertEvent, HISTORY_SQL) with `$n` placeholders; the rows become records the same way.
  *
- * An import is one transaction of multi-row INSERTs (pgInsertMany): a row per round trip
+ * An import is one transaction of set-based INSERTs (bulk): a row per round trip
  * would make a history file of a hundred thousand events take minutes on a networked database.
  */
 import type pg from 'pg';
@@ -17,7 +17,8 @@ import {
   HISTORY_SQL,
   importEventParams,
 } from './history.ts';
-import { pgConsistentRead, pgInsertMany, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { PG_INSERT_EVENT } from './pg-apply.ts';
+import { bulk, pgConsistentRead, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import { SQL } from './sql.ts';
 
 const SQLS = pgSql(HISTORY_SQL);
@@ -30,8 +31,9 @@ export class PgHistory {
 
   /** One transaction; returns how many were new (the rest had an event id already stored, or earlier in `events`). */
   async importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }> {
-    const inserted = await pgTransaction(this.#pool, (c) =>
-      pgInsertMany(c, SQL.insertEvent, events.map(importEventParams)),
+    const inserted = await pgTransaction(
+      this.#pool,
+      async (c) => (await bulk(c, PG_INSERT_EVENT, events.map(importEventParams)))?.rowCount ?? 0,
     );
     return { inserted, duplicates: events.length - inserted };
   }

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { pgConsistentRead, pgInsertMany, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { bulk, bulkSql, pgConsistentRead, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type EventCourseDbRow,
   eventCoursesFromRows,
@@ -28,6 +28,15 @@ import type { RiskModelRecord, RiskScoreRow } from './types.ts';
 const { inputs, submissions, outcomes, ...positional } = RISK_SQL;
 const NAMED = { inputs: pgNamed(inputs), submissions: pgNamed(submissions), outcomes: pgNamed(outcomes) };
 const SQLS = pgSql(positional);
+const INSERT_SCORES = bulkSql(RISK_SQL.insertScore, [
+  'text',
+  'text',
+  'text',
+  'float8',
+  'integer',
+  'text',
+  'bigint',
+]);
 
 type Row<T> = T & pg.QueryResultRow;
 
@@ -87,7 +96,7 @@ export class PgRiskReads {
     await pgTransaction(this.#pool, async (c) => {
       await c.query(SQLS.deleteScores, [courseId]);
       // Multi-row inserts, as an import's (a course may have thousands of enrolments).
-      await pgInsertMany(c, RISK_SQL.insertScore, rows.map(scoreParams));
+      await bulk(c, INSERT_SCORES, rows.map(scoreParams));
     });
   }
 

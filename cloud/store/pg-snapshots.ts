@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { EnrolmentRow } from './enrolments.ts';
 import { pgKeyStates, pgRoomPeriods } from './pg-room-periods.ts';
-import { type PgQueryable, pgInsertMany, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { bulk, bulkSql, type PgQueryable, pgNamed, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   ANALYTICS_SQL,
   type AnalyticsDbRow,
@@ -31,12 +31,32 @@ import type { AnalyticsRow, SnapshotInfo, SnapshotOptions, SnapshotRow } from '.
 const S = pgSql(SNAPSHOT_SQL);
 const ANALYTICS = pgNamed(ANALYTICS_SQL);
 const ENROLMENT_PAGE = pgNamed(ENROLMENT_PAGE_SQL);
+const INSERT_ROWS = bulkSql(SNAPSHOT_SQL.insertRow, [
+  'text',
+  'integer',
+  'text',
+  'text',
+  'text',
+  'bigint',
+  'text',
+]);
+const INSERT_RESULTS = bulkSql(SNAPSHOT_SQL.insertResult, [
+  'text',
+  'integer',
+  'text',
+  'text',
+  'float8',
+  'text',
+  'text',
+  'text',
+  'bigint',
+]);
 
 async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotInfo> {
   await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   const write = async (w: SnapshotWrites) => {
-    await pgInsertMany(c, SNAPSHOT_SQL.insertRow, w.rows);
-    await pgInsertMany(c, SNAPSHOT_SQL.insertResult, w.results);
+    await bulk(c, INSERT_ROWS, w.rows);
+    await bulk(c, INSERT_RESULTS, w.results);
   };
   let snapshotId = '';
   for (snapshotId of snapshotIds(opts.cutoffTs))

@@ -64,34 +64,61 @@ export async function pgRows<T extends pg.QueryResultRow>(
   return (await db.query<T>(text, [...values])).rows;
 }
 
-/** A single-row `INSERT … VALUES (?,…,?) …` as one inserting `rows` rows (the tuple repeated). */
-function multiRowInsert(sql: string, rows: number): string {
-  const m = /VALUES\s*(\((?:\s*\?\s*,)*\s*\?\s*\))/i.exec(sql);
-  if (!m) throw new Error('not a single-row INSERT … VALUES (?, …)');
-  const tuple = m[1]!;
-  const start = m.index + m[0].length - tuple.length;
-  return `${sql.slice(0, start)}${Array.from({ length: rows }, () => tuple).join(',')}${sql.slice(start + tuple.length)}`;
+/**
+ * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
+ * the tuple stay): the statement then inserts one row per array element, however many, in one round trip.
+ */
+export function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
+  const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
+  if (!m) throw new Error(`bulkSql: no VALUES tuple in ${sql.slice(0, 60)}`);
+  let k = 0;
+  const exprs = m[1]!.split(',').map((p) => (p.trim() === '?' ? `u.c${++k}` : p.trim()));
+  if (k !== types.length) throw new Error(`bulkSql: ${k} placeholders, ${types.length} types`);
+  const arrays = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+  const names = types.map((_, i) => `c${i + 1}`).join(', ');
+  const select = `SELECT ${exprs.join(', ')} FROM unnest(${arrays}) AS u(${names})`;
+  return { text: sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length), types };
 }
 
-/** Rows a multi-row INSERT carries: ~13 parameters each stays well under PostgreSQL's 65,535 a statement. */
-const INSERT_CHUNK = 1000;
+export type PgArrayType = 'text' | 'bigint' | 'float8' | 'integer';
+
+export interface BulkStatement {
+  text: string;
+  /** The element type of each array parameter, in order. */
+  types: readonly PgArrayType[];
+}
+
+/** A text element of an array literal: quoted, `"` and `\` escaped; null is NULL. */
+function textElement(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  const s = String(v);
+  return `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
+}
 
 /**
- * `rows` inserted with the one-row statement `sql` (`?` placeholders), INSERT_CHUNK rows a statement
- * (one round trip each instead of one per row); returns the rows inserted (ON CONFLICT DO NOTHING skips).
+ * Column `col` of `rows` as a PostgreSQL array literal ('{1,2,NULL}', '{"a","b"}'), written here rather than
+ * by the driver's generic per-element conversion: tens of thousands of elements per statement.
  */
-export async function pgInsertMany(
-  db: PgQueryable,
-  sql: string,
-  rows: readonly (readonly unknown[])[],
-): Promise<number> {
-  let inserted = 0;
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const chunk = rows.slice(i, i + INSERT_CHUNK);
-    const r = await db.query(pgPlaceholders(multiRowInsert(sql, chunk.length)), chunk.flat());
-    inserted += r.rowCount ?? 0;
+export function arrayLiteral(rows: readonly (readonly unknown[])[], col: number, type: PgArrayType): string {
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![col];
+    parts[i] = type === 'text' ? textElement(v) : v === null || v === undefined ? 'NULL' : String(v);
   }
-  return inserted;
+  return `{${parts.join(',')}}`;
+}
+
+/** Runs a bulk statement over `rows` (one array parameter per column); nothing for no rows. */
+export async function bulk(
+  db: PgQueryable,
+  stmt: BulkStatement,
+  rows: readonly (readonly unknown[])[],
+): Promise<pg.QueryResult | undefined> {
+  if (rows.length === 0) return undefined;
+  return db.query(
+    stmt.text,
+    stmt.types.map((t, i) => arrayLiteral(rows, i, t)),
+  );
 }
 
 /** Errors after which a whole transaction is run again: serialization failure, deadlock, unique race. */
