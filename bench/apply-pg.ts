@@ -12,9 +12,15 @@ import { join } from 'node:path';
 import { PostgresCloudStore } from '../cloud/store/postgres.ts';
 import { SqliteCloudStore } from '../cloud/store/sqlite.ts';
 import type { IngestStore, PartitionRef } from '../cloud/store/types.ts';
-import { decodeBatch } from '../shared/wire.ts';
 import { startPostgres } from '../tests/helpers/postgres.ts';
-import { applyChunk, collectGarbage, type Event, ITEMS_PER_EVENT, makeEvents } from './apply.ts';
+import {
+  applyChunk,
+  collectGarbage,
+  decodeEvents,
+  type Event,
+  ITEMS_PER_EVENT,
+  makeEvents,
+} from './apply.ts';
 import { removeDir, tempDir } from './lib/children.ts';
 import { emit, progress, round } from './lib/report.ts';
 
@@ -38,15 +44,6 @@ async function applyAll(store: IngestStore, events: readonly Event[], p: Partiti
   return performance.now() - start;
 }
 
-function decodeAll(events: readonly Event[]): number {
-  const start = performance.now();
-  for (const e of events) {
-    const d = decodeBatch(e.properties, e.body);
-    if (!d.ok || d.items.length !== ITEMS_PER_EVENT) throw new Error('decode lost items');
-  }
-  return performance.now() - start;
-}
-
 export async function run(): Promise<void> {
   const dir = tempDir('ct-bench-apply-pg-');
   const server = await startPostgres({ durable: true });
@@ -66,7 +63,7 @@ export async function run(): Promise<void> {
         collectGarbage();
         const t =
           side === 'decode'
-            ? decodeAll(events)
+            ? decodeEvents(events)
             : await applyAll(side === 'sqlite' ? sqlite : pg, events, partition('0'));
         ms[side] += t;
         rounds[side].push(Math.round(n / (t / 1000)));
