@@ -136,6 +136,37 @@ describe('SQLite store migration', () => {
     }
   });
 
+  it('makes a new file with 16 KiB pages and keeps the 4 KiB pages of an older file, checkpointing both at 32 MiB', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-pages-'));
+    const pragmas = (s: SqliteCloudStore) => ({
+      pageSize: s.db.pragma('page_size', { simple: true }),
+      autocheckpoint: s.db.pragma('wal_autocheckpoint', { simple: true }),
+    });
+    try {
+      const fresh = new SqliteCloudStore({ file: join(own, 'new.db') });
+      expect(pragmas(fresh)).toEqual({ pageSize: 16_384, autocheckpoint: 2048 });
+      await fresh.close();
+      // A file an earlier release made, with SQLite's default page size and a window in it.
+      const file = join(own, 'old.db');
+      const old = new Database(file);
+      old.pragma('page_size = 4096');
+      old.pragma('journal_mode = WAL');
+      old.close();
+      const first = new SqliteCloudStore({ file });
+      const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
+      await first.applyBatch(P0, [ev], ev.position, 1);
+      await first.close();
+      const reopened = new SqliteCloudStore({ file });
+      expect(pragmas(reopened)).toEqual({ pageSize: 4096, autocheckpoint: 8192 });
+      expect(
+        await reopened.sensorWindows('env-1', 'temperature', { from: 0, to: 60_000, limit: 10 }),
+      ).toHaveLength(1);
+      await reopened.close();
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v1-'));
     const file = join(own, 'v1.db');
