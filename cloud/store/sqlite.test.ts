@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { BackgroundCheckpointer } from './checkpointer.ts';
 import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
 import { SqliteCloudStore } from './sqlite.ts';
@@ -53,6 +54,49 @@ describe('SQLite store sensor dictionary', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('SQLite store checkpoints', () => {
+  it('checkpoints in a worker thread after an apply, the writer keeping a 128 MiB safety net', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-ckpt-'));
+    const file = join(own, 'c.db');
+    const s = new SqliteCloudStore({ file, checkpointDelayMs: 10 });
+    try {
+      expect(s.db.pragma('wal_autocheckpoint', { simple: true })).toBe(8192);
+      expect(s.walCheckpoints()).toMatchObject({ runs: 0, frames: 0, running: true });
+      const windows = Array.from({ length: 500 }, (_, i) => agg({ windowStart: i * 60_000 }));
+      const ev = prepared('aggregate', 'gw-1', 'b1', windows.map(aggItem));
+      await s.applyBatch(P0, [ev], ev.position, 1);
+      await vi.waitFor(() => expect(s.walCheckpoints()?.runs).toBeGreaterThan(0), { timeout: 5000 });
+      expect(s.walCheckpoints()).toMatchObject({ busy: 0, lastError: null, running: true });
+      expect(s.walCheckpoints()?.frames).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+    // The worker closed its connection: the store's close was the last one, which removes the WAL.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    rmSync(own, { recursive: true, force: true });
+  });
+
+  it('hands checkpoints back to the writer when the worker fails', async () => {
+    const onFailure = vi.fn();
+    const c = new BackgroundCheckpointer(join(dir, 'no-such.db'), { delayMs: 10, onFailure });
+    await vi.waitFor(() => expect(onFailure).toHaveBeenCalledTimes(1), { timeout: 5000 });
+    expect(c.stats()).toMatchObject({
+      running: false,
+      lastError: expect.stringMatching(/no-such\.db|unable to open/),
+    });
+    c.committed();
+    await c.close();
+    expect(onFailure).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves checkpoints to the writer when asked to', async () => {
+    const s = new SqliteCloudStore({ file: join(dir, `w${n++}.db`), checkpointDelayMs: null });
+    expect(s.walCheckpoints()).toBeUndefined();
+    expect(s.db.pragma('wal_autocheckpoint', { simple: true })).toBe(2048);
+    await s.close();
   });
 });
 
@@ -143,7 +187,7 @@ describe('SQLite store migration', () => {
       autocheckpoint: s.db.pragma('wal_autocheckpoint', { simple: true }),
     });
     try {
-      const fresh = new SqliteCloudStore({ file: join(own, 'new.db') });
+      const fresh = new SqliteCloudStore({ file: join(own, 'new.db'), checkpointDelayMs: null });
       expect(pragmas(fresh)).toEqual({ pageSize: 16_384, autocheckpoint: 2048 });
       await fresh.close();
       // A file an earlier release made, with SQLite's default page size and a window in it.
@@ -156,7 +200,7 @@ describe('SQLite store migration', () => {
       const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
       await first.applyBatch(P0, [ev], ev.position, 1);
       await first.close();
-      const reopened = new SqliteCloudStore({ file });
+      const reopened = new SqliteCloudStore({ file, checkpointDelayMs: null });
       expect(pragmas(reopened)).toEqual({ pageSize: 4096, autocheckpoint: 8192 });
       expect(
         await reopened.sensorWindows('env-1', 'temperature', { from: 0, to: 60_000, limit: 10 }),
