@@ -116,7 +116,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
     },
     { campus: deps.campus, pipeline, metrics, logger, now },
   );
-  const uplink = createUplink(config, { pipeline, metrics, logger, now });
+  const uplink = createUplink(config, deps.campus.campusId, { pipeline, metrics, logger, now });
   const modbus = new ModbusPoller(
     { maxFutureMs: config.journal.maxFutureMs, retentionMs: config.journal.retentionMs },
     { campus: deps.campus, pipeline, metrics, logger, now },
@@ -203,6 +203,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
 
 function createUplink(
   config: GatewayConfig,
+  campusId: string,
   deps: { pipeline: Pipeline; metrics: GatewayMetrics; logger: Logger; now: () => number },
 ): Uplink | undefined {
   const u = config.uplink;
@@ -218,6 +219,7 @@ function createUplink(
   const uplink = new Uplink(
     {
       gatewayId: config.gatewayId,
+      campusId,
       connectionString,
       hubName: u.hubName,
       maxEventBytes: u.maxEventBytes,

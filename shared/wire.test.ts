@@ -98,6 +98,27 @@ describe('wire format', () => {
     expect(decodeBatch(good.properties, bomb)).toMatchObject({ code: 'CT_ERR_WIRE_ENCODING' });
   });
 
+  it('carries the campus of the sending gateway, and refuses a malformed one', () => {
+    const items: WireItem[] = [{ id: 'a-1', body: { code: 'x' } }];
+    const withCampus = encodeBatch('alert', 'gw-1', 'b-4', items, { campusId: 'north.campus-2' });
+    expect(withCampus.properties.campusId).toBe('north.campus-2');
+    expect(decodeBatch(withCampus.properties, withCampus.body)).toMatchObject({
+      ok: true,
+      header: { gatewayId: 'gw-1', campusId: 'north.campus-2' },
+    });
+    // A gateway from before the property: no campus, not an error.
+    const without = encodeBatch('alert', 'gw-1', 'b-5', items);
+    expect('campusId' in without.properties).toBe(false);
+    const decoded = decodeBatch(without.properties, without.body);
+    expect(decoded.ok && 'campusId' in decoded.header).toBe(false);
+    for (const campusId of ['', 'has space', 'x'.repeat(129), 42])
+      expect(decodeBatch({ ...withCampus.properties, campusId }, withCampus.body)).toMatchObject({
+        ok: false,
+        code: 'CT_ERR_WIRE_PROPERTIES',
+        reason: expect.stringContaining('campusId'),
+      });
+  });
+
   it('parses schema names', () => {
     expect(parseSchemaName(schemaName('event'))).toEqual({ cls: 'event', version: 1 });
     expect(parseSchemaName('campus-twin.bogus.v1')).toBeUndefined();
@@ -109,7 +130,7 @@ describe('wire format', () => {
       return { id: i % 11 === 0 ? `custom-${i}` : aggregateItemId(a), body: { ...a } };
     });
     const one = encodeBatch('aggregate', 'gw-1', 'b-9', items);
-    const sliced = await encodeBatchAsync('aggregate', 'gw-1', 'b-9', items, 6, 300);
+    const sliced = await encodeBatchAsync('aggregate', 'gw-1', 'b-9', items, { sliceItems: 300 });
     expect(gunzipSync(sliced.body).toString()).toBe(gunzipSync(one.body).toString());
     expect(sliced.properties).toEqual(one.properties);
     const empty = await encodeBatchAsync('alert', 'gw-1', 'b-0', []);

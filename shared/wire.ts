@@ -5,6 +5,8 @@
  * Application properties (all strings except itemCount):
  *   schema          `campus-twin.<class>.v<version>`  (e.g. campus-twin.aggregate.v1)
  *   gatewayId       the sending gateway (also the partition key)
+ *   campusId        optional: the campus the gateway serves (its campus file's `campus.id`); gateways before
+ *                   it was sent leave it out
  *   batchId         stable id of this batch: persisted with its membership before the first send, so a
  *                   resend after a crash carries the same id and the same items
  *   itemCount       number of items in the body
@@ -40,6 +42,8 @@ export interface BatchHeader {
   cls: WireClass;
   version: number;
   gatewayId: string;
+  /** Absent from the events of gateways that did not send it. */
+  campusId?: string;
   batchId: string;
   itemCount: number;
 }
@@ -47,6 +51,7 @@ export interface BatchHeader {
 export type WireProperties = {
   schema: string;
   gatewayId: string;
+  campusId?: string;
   batchId: string;
   itemCount: number;
   contentEncoding: 'gzip';
@@ -112,8 +117,32 @@ export function encodeItems(cls: WireClass, items: readonly WireItem[]): string 
   return JSON.stringify({ cols, rows: items.map((it) => rowOf(cls, it, cols.length, index)) });
 }
 
-function propertiesOf(cls: WireClass, gatewayId: string, batchId: string, itemCount: number): WireProperties {
-  return { schema: schemaName(cls), gatewayId, batchId, itemCount, contentEncoding: 'gzip' };
+/** A campus id as the campus file allows it (gateway/registry/schema.ts), at most 128 characters. */
+export const CAMPUS_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export interface EncodeOptions {
+  /** gzip level (default 6). */
+  level?: number;
+  /** The campus the sending gateway serves. */
+  campusId?: string;
+}
+
+function propertiesOf(
+  cls: WireClass,
+  gatewayId: string,
+  batchId: string,
+  itemCount: number,
+  campusId: string | undefined,
+): WireProperties {
+  const p: WireProperties = {
+    schema: schemaName(cls),
+    gatewayId,
+    batchId,
+    itemCount,
+    contentEncoding: 'gzip',
+  };
+  if (campusId !== undefined) p.campusId = campusId;
+  return p;
 }
 
 export function encodeBatch(
@@ -121,11 +150,11 @@ export function encodeBatch(
   gatewayId: string,
   batchId: string,
   items: readonly WireItem[],
-  level = 6,
+  opts: EncodeOptions = {},
 ): { body: Buffer; properties: WireProperties } {
   return {
-    body: gzipSync(encodeItems(cls, items), { level }),
-    properties: propertiesOf(cls, gatewayId, batchId, items.length),
+    body: gzipSync(encodeItems(cls, items), { level: opts.level ?? 6 }),
+    properties: propertiesOf(cls, gatewayId, batchId, items.length, opts.campusId),
   };
 }
 
@@ -139,9 +168,9 @@ export async function encodeBatchAsync(
   gatewayId: string,
   batchId: string,
   items: readonly WireItem[],
-  level = 6,
-  sliceItems = 1_000,
+  opts: EncodeOptions & { sliceItems?: number } = {},
 ): Promise<{ body: Buffer; properties: WireProperties }> {
+  const sliceItems = opts.sliceItems ?? 1_000;
   const { cols, index } = columnsOf(items);
   const parts: string[] = [];
   for (let i = 0; i < items.length; i += sliceItems) {
@@ -151,8 +180,8 @@ export async function encodeBatchAsync(
   }
   const text = `{"cols":${JSON.stringify(cols)},"rows":[${parts.filter((p) => p.length > 0).join(',')}]}`;
   return {
-    body: await gzipAsync(text, { level }),
-    properties: propertiesOf(cls, gatewayId, batchId, items.length),
+    body: await gzipAsync(text, { level: opts.level ?? 6 }),
+    properties: propertiesOf(cls, gatewayId, batchId, items.length, opts.campusId),
   };
 }
 
@@ -163,6 +192,7 @@ export function decodeBatch(properties: Record<string, unknown> | undefined, bod
   const partial: Partial<BatchHeader> = {};
   if (typeof p.gatewayId === 'string') partial.gatewayId = p.gatewayId;
   if (typeof p.batchId === 'string') partial.batchId = p.batchId;
+  if (typeof p.campusId === 'string') partial.campusId = p.campusId;
   if (!schema)
     return {
       ok: false,
@@ -185,6 +215,13 @@ export function decodeBatch(properties: Record<string, unknown> | undefined, bod
       ok: false,
       code: 'CT_ERR_WIRE_PROPERTIES',
       reason: 'gatewayId, batchId and a non-negative integer itemCount are required',
+      header: partial,
+    };
+  if (p.campusId !== undefined && (typeof p.campusId !== 'string' || !CAMPUS_ID.test(p.campusId)))
+    return {
+      ok: false,
+      code: 'CT_ERR_WIRE_PROPERTIES',
+      reason: `campusId ${JSON.stringify(p.campusId).slice(0, 80)} is not 1-128 letters, digits, . _ -`,
       header: partial,
     };
   if (p.contentEncoding !== 'gzip')

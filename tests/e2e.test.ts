@@ -92,9 +92,12 @@ describe('gateway → hub → cloud, exactly once', () => {
     }
     expect(perSensor).toBe(N);
     const gateways = (await (await fetch(`${api}/api/gateways`)).json()) as {
-      gateways: { gatewayId: string }[];
+      gateways: { gatewayId: string; campusId: string | null }[];
     };
-    expect(gateways.gateways.map((g) => g.gatewayId)).toContain('gw-e2e');
+    // The uplink names the campus of the gateway's campus file on every event.
+    expect(gateways.gateways.find((g) => g.gatewayId === 'gw-e2e')).toMatchObject({
+      campusId: 'test-campus',
+    });
   });
 
   it('a hub outage grows the backlog on the status page, which drains; the cloud still ends with exactly N', async () => {

@@ -45,6 +45,7 @@ export const gatewaysResponse = obj({
   gateways: arr(
     obj({
       gatewayId: str,
+      campusId: nullable(str),
       lastBatchAt: ms,
       lastEnqueuedAt: ms,
       newestItemTs: nullable(ms),

@@ -10,6 +10,8 @@ import { type ApplyResult, type ClassCounts, EMPTY_COUNTS } from './types.ts';
 
 export interface GatewayDelta {
   at: number;
+  /** The campus named by the gateway's latest event in the call that named one. */
+  campusId: string | null;
   enqueuedAt: number;
   newestItemTs: number | null;
   batches: number;
@@ -29,12 +31,13 @@ export class ApplyTally {
     this.#now = now;
   }
 
-  /** The gateway's delta, its newest enqueue time moved up to `enqueuedAt`. */
-  delta(gatewayId: string, enqueuedAt: number): GatewayDelta {
+  /** The gateway's delta, its newest enqueue time moved up to `enqueuedAt` and its campus to `campusId`. */
+  delta(gatewayId: string, enqueuedAt: number, campusId?: string): GatewayDelta {
     let d = this.#deltas.get(gatewayId);
     if (!d) {
       d = {
         at: this.#now,
+        campusId: null,
         enqueuedAt,
         newestItemTs: null,
         batches: 0,
@@ -46,6 +49,7 @@ export class ApplyTally {
       this.#deltas.set(gatewayId, d);
     }
     if (enqueuedAt > d.enqueuedAt) d.enqueuedAt = enqueuedAt;
+    if (campusId !== undefined) d.campusId = campusId;
     return d;
   }
 
@@ -102,5 +106,6 @@ export function gatewayParams(gatewayId: string, d: GatewayDelta) {
     d.items.event,
     d.items.aggregate,
     d.items.raw,
+    d.campusId,
   ] as const;
 }

@@ -6,7 +6,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Aggregate, Alert, TwinChange } from '../../shared/events.ts';
 import { rng } from '../../shared/random.ts';
-import { aggregateItemId, encodeBatch, type WireClass, type WireItem } from '../../shared/wire.ts';
+import {
+  aggregateItemId,
+  type EncodeOptions,
+  encodeBatch,
+  type WireClass,
+  type WireItem,
+} from '../../shared/wire.ts';
 import { mergeAll } from '../consume/merge.ts';
 import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
 import type { IngestStore, PartitionRef } from './types.ts';
@@ -65,8 +71,9 @@ export function prepared(
   gatewayId: string,
   batchId: string,
   items: readonly WireItem[],
+  opts: EncodeOptions = {},
 ): PreparedEvent {
-  const { body, properties } = encodeBatch(cls, gatewayId, batchId, items);
+  const { body, properties } = encodeBatch(cls, gatewayId, batchId, items, opts);
   seq++;
   return prepareEvent(
     { properties, body, sequenceNumber: seq, offset: String(seq * 100), enqueuedTimeMs: NOW - 1000 },
@@ -158,6 +165,24 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       });
       expect(g!.items.aggregate).toBe(5);
       expect(g!.newestItemTs).toBe(T0 + 4 * 60_000 + 50_000);
+      expect(g!.campusId).toBeNull();
+    });
+
+    it('records the campus each gateway names, keeping it through events that name none', async () => {
+      const s = await fresh();
+      const item = (w: number) => [aggItem(agg({ windowStart: T0 + w * 60_000 }))];
+      await apply(s, [
+        prepared('aggregate', 'gw-1', 'c1', item(0), { campusId: 'north' }),
+        prepared('aggregate', 'gw-2', 'c2', item(1), { campusId: 'south' }),
+      ]);
+      // An event without the property (a gateway from before it) leaves the campus as it was.
+      await apply(s, [prepared('aggregate', 'gw-1', 'c3', item(2))]);
+      const campuses = async () =>
+        Object.fromEntries((await s.gateways()).map((g) => [g.gatewayId, g.campusId]));
+      expect(await campuses()).toEqual({ 'gw-1': 'north', 'gw-2': 'south' });
+      // A gateway moved to another campus: its latest event says so.
+      await apply(s, [prepared('aggregate', 'gw-2', 'c4', item(3), { campusId: 'east' })]);
+      expect(await campuses()).toEqual({ 'gw-1': 'north', 'gw-2': 'east' });
     });
 
     for (const seed of [1, 2, 3, 4, 5]) {

@@ -123,7 +123,7 @@ export async function pgApplyEvents(
       continue;
     }
     const h = ev.header;
-    const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs);
+    const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs, h.campusId);
     const k = key(h.gatewayId, h.batchId);
     if (known.has(k)) {
       d.duplicateBatches++;

@@ -132,6 +132,11 @@ CREATE TABLE analytics_results (
   PRIMARY KEY (snapshot_id, seq));
 `,
   },
+  {
+    version: 3,
+    description: "the campus a gateway serves (the wire's campusId)",
+    sql: 'ALTER TABLE gateways ADD COLUMN campus_id TEXT;',
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

@@ -21,6 +21,7 @@ import type {
 
 export interface GatewayRow {
   gateway_id: string;
+  campus_id: string | null;
   last_batch_at: number;
   last_enqueued_at: number;
   newest_item_ts: number | null;
@@ -199,6 +200,7 @@ export function ownershipFromRow(r: OwnershipDbRow): OwnershipRow {
 export function gatewayFromRow(r: GatewayRow): GatewaySummary {
   return {
     gatewayId: r.gateway_id,
+    campusId: r.campus_id,
     lastBatchAt: r.last_batch_at,
     lastEnqueuedAt: r.last_enqueued_at,
     newestItemTs: r.newest_item_ts,

@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -22,6 +22,9 @@ export const EVENT_COLUMNS_V2 = [
 
 /** Columns added in version 3: an occupancy state's probability and basis (JSON), on the latest state. */
 export const ROOM_STATE_COLUMNS_V3 = [['detail', 'TEXT']] as const;
+
+/** The campus a gateway says it serves (wire property campusId; null until one of its events carried it). */
+export const GATEWAY_COLUMNS_V5 = [['campus_id', 'TEXT']] as const;
 
 /**
  * Windows, one row per (sensor, size, start). A rowid table with the key as a unique index (version 4;
@@ -120,7 +123,7 @@ CREATE TABLE IF NOT EXISTS gateways (
   newest_item_ts INTEGER, batches_applied INTEGER NOT NULL, duplicate_batches INTEGER NOT NULL,
   duplicate_items INTEGER NOT NULL, quarantined INTEGER NOT NULL,
   items_alert INTEGER NOT NULL, items_twin INTEGER NOT NULL, items_event INTEGER NOT NULL,
-  items_aggregate INTEGER NOT NULL, items_raw INTEGER NOT NULL);
+  items_aggregate INTEGER NOT NULL, items_raw INTEGER NOT NULL, campus_id TEXT);
 
 -- The course catalogue (from imports): start and end, and assessments with their due dates, so that risk
 -- features can be taken at "day N of the course" and submissions judged on time, late or missing.

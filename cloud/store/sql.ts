@@ -229,9 +229,11 @@ export const SQL = {
   insertQuarantine: `INSERT INTO quarantine (at, partition_id, sequence_number, gateway_id, batch_id, item_id, code,
     reason, body) VALUES (?,?,?,?,?,?,?,?,?)`,
   upsertGateway: `INSERT INTO gateways (gateway_id, last_batch_at, last_enqueued_at, newest_item_ts, batches_applied,
-    duplicate_batches, duplicate_items, quarantined, items_alert, items_twin, items_event, items_aggregate, items_raw)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+    duplicate_batches, duplicate_items, quarantined, items_alert, items_twin, items_event, items_aggregate, items_raw,
+    campus_id)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT (gateway_id) DO UPDATE SET
+      campus_id = COALESCE(excluded.campus_id, gateways.campus_id),
       last_batch_at = CASE WHEN excluded.last_batch_at > gateways.last_batch_at
         THEN excluded.last_batch_at ELSE gateways.last_batch_at END,
       last_enqueued_at = CASE WHEN excluded.last_enqueued_at > gateways.last_enqueued_at

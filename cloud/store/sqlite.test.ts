@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BackgroundCheckpointer } from './checkpointer.ts';
 import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
+import { SCHEMA_VERSION } from './schema.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 
 storeContract('SQLite in memory', () => new SqliteCloudStore({ file: ':memory:' }));
@@ -159,7 +160,9 @@ describe('SQLite store migration', () => {
     try {
       const sql = s.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'aggregates'").pluck().get();
       expect(sql).not.toMatch(/WITHOUT ROWID/);
-      expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").pluck().get()).toBe('4');
+      expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").pluck().get()).toBe(
+        String(SCHEMA_VERSION),
+      );
       const range = { from: 0, to: 180_000, limit: 10 };
       expect((await s.sensorWindows('env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
         0, 60_000, 120_000,
@@ -211,6 +214,33 @@ describe('SQLite store migration', () => {
     }
   });
 
+  it('adds the campus column to the gateways of a version-4 file, keeping their counters', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v4-'));
+    const file = join(own, 'v4.db');
+    const s4 = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
+    await s4.applyBatch(P0, [ev], ev.position, 1);
+    await s4.close();
+    // The gateways table as version 4 had it: no campus column.
+    const old = new Database(file);
+    old.exec(
+      `ALTER TABLE gateways DROP COLUMN campus_id; UPDATE meta SET value = '4' WHERE key = 'schemaVersion';`,
+    );
+    old.close();
+    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    try {
+      expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: null, batchesApplied: 1 }]);
+      const next = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 60_000 }))], {
+        campusId: 'north',
+      });
+      await s.applyBatch(P0, [next], next.position, 2);
+      expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: 'north', batchesApplied: 2 }]);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v1-'));
     const file = join(own, 'v1.db');
@@ -242,7 +272,7 @@ describe('SQLite store migration', () => {
         max_score: 10,
       });
       expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").get()).toEqual({
-        value: '4',
+        value: String(SCHEMA_VERSION),
       });
       const snap = await s.createSnapshot({
         cutoffTs: 1_800_000_000_000,

@@ -24,6 +24,7 @@ import {
   DDL,
   DDL_V2_INDEXES,
   EVENT_COLUMNS_V2,
+  GATEWAY_COLUMNS_V5,
   MIGRATE_AGGREGATES_V4,
   ROOM_STATE_COLUMNS_V3,
   SCHEMA_VERSION,
@@ -127,6 +128,7 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
     db.exec(DDL);
     migrateEvents(db);
     addMissingColumns(db, 'room_state', ROOM_STATE_COLUMNS_V3);
+    addMissingColumns(db, 'gateways', GATEWAY_COLUMNS_V5);
     migrateAggregates(db);
     db.exec(DDL_V2_INDEXES);
     db.prepare(
@@ -273,7 +275,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         continue;
       }
       const h = ev.header;
-      const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs);
+      const d = tally.delta(h.gatewayId, ev.position.enqueuedTimeMs, h.campusId);
       if (s.batchExists.get(h.gatewayId, h.batchId)) {
         d.duplicateBatches++;
         continue;

@@ -72,6 +72,8 @@ export interface QuarantineEntry {
 
 export interface GatewaySummary {
   gatewayId: string;
+  /** The campus its latest event named (wire property campusId); null if none of its events did. */
+  campusId: string | null;
   /** When its last batch was applied here, and when Event Hubs had enqueued it. */
   lastBatchAt: number;
   lastEnqueuedAt: number;

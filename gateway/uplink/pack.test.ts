@@ -13,9 +13,18 @@ function rows(n: number): OutboxRow[] {
 
 describe('packRows', () => {
   it('packs everything that fits, in one event that decodes to the same items', async () => {
-    const packed = await packRows('alert', rows(50), 'gw-1', 'b-1');
+    const packed = await packRows('alert', rows(50), {
+      gatewayId: 'gw-1',
+      campusId: 'north',
+      batchId: 'b-1',
+    });
     expect(packed.seqs).toHaveLength(50);
     const decoded = decodeBatch(packed.properties, packed.body);
+    expect(decoded.ok && decoded.header).toMatchObject({
+      gatewayId: 'gw-1',
+      campusId: 'north',
+      batchId: 'b-1',
+    });
     expect(decoded.ok && decoded.items.map((i) => i.id).sort()).toEqual(
       rows(50)
         .map((r) => r.itemId)
@@ -24,9 +33,9 @@ describe('packRows', () => {
   });
 
   it('takes the oldest prefix that fits under the byte limit', async () => {
-    const all = await packRows('alert', rows(2_000), 'gw-1', 'b-2');
+    const all = await packRows('alert', rows(2_000), { gatewayId: 'gw-1', batchId: 'b-2' });
     const limit = Math.floor(all.body.length / 3);
-    const part = await packRows('alert', rows(2_000), 'gw-1', 'b-2', limit);
+    const part = await packRows('alert', rows(2_000), { gatewayId: 'gw-1', batchId: 'b-2' }, limit);
     expect(part.body.length).toBeLessThanOrEqual(limit);
     expect(part.seqs.length).toBeGreaterThan(400);
     expect(part.seqs.length).toBeLessThan(2_000);
@@ -35,7 +44,7 @@ describe('packRows', () => {
   });
 
   it('returns a lone oversized item over the limit for the caller to drop', async () => {
-    const one = await packRows('alert', rows(1), 'gw-1', 'b-3', 10);
+    const one = await packRows('alert', rows(1), { gatewayId: 'gw-1', batchId: 'b-3' }, 10);
     expect(one.seqs).toEqual([1]);
     expect(one.body.length).toBeGreaterThan(10);
   });

@@ -24,15 +24,28 @@ async function parseRows(rows: readonly OutboxRow[]): Promise<WireItem[]> {
   return items;
 }
 
+/** Who sends the batch, and its id. */
+export interface BatchOrigin {
+  gatewayId: string;
+  campusId?: string;
+  batchId: string;
+}
+
 async function encode(
   cls: OutboxClass,
   rows: readonly OutboxRow[],
   items: readonly WireItem[],
-  gatewayId: string,
-  batchId: string,
+  origin: BatchOrigin,
 ): Promise<PackedEvent> {
   const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, sorted);
+  const { gatewayId, batchId, campusId } = origin;
+  const { body, properties } = await encodeBatchAsync(
+    cls,
+    gatewayId,
+    batchId,
+    sorted,
+    campusId === undefined ? {} : { campusId },
+  );
   return { seqs: rows.map((r) => r.seq), body, properties };
 }
 
@@ -44,14 +57,13 @@ async function encode(
 export async function packRows(
   cls: OutboxClass,
   rows: readonly OutboxRow[],
-  gatewayId: string,
-  batchId: string,
+  origin: BatchOrigin,
   maxBodyBytes = Number.POSITIVE_INFINITY,
 ): Promise<PackedEvent> {
   const items = await parseRows(rows);
   let n = rows.length;
   for (;;) {
-    const packed = await encode(cls, rows.slice(0, n), items.slice(0, n), gatewayId, batchId);
+    const packed = await encode(cls, rows.slice(0, n), items.slice(0, n), origin);
     if (packed.body.length <= maxBodyBytes || n === 1) return packed;
     n = Math.max(1, Math.min(n - 1, Math.floor((n * maxBodyBytes * 0.9) / packed.body.length)));
   }

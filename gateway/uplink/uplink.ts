@@ -13,7 +13,7 @@ import { OUTBOX_CLASSES, type OutboxClass } from '../journal/schema.ts';
 import type { GatewayStore } from '../journal/store.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { InflightLog } from './inflight.ts';
-import { type PackedEvent, packRows } from './pack.ts';
+import { type BatchOrigin, type PackedEvent, packRows } from './pack.ts';
 import {
   backoffDelayMs,
   type ClassView,
@@ -26,6 +26,8 @@ import {
 
 export interface UplinkOptions {
   gatewayId: string;
+  /** Sent with every event (the wire's campusId), so the cloud can tell campuses apart. */
+  campusId?: string;
   connectionString: string;
   hubName: string;
   maxEventBytes: number;
@@ -205,7 +207,7 @@ export class Uplink {
         this.#inflight.clear(pending.batchId);
         return 0;
       }
-      const packed = await packRows(pending.cls, rows, this.#o.gatewayId, pending.batchId);
+      const packed = await packRows(pending.cls, rows, this.#origin(pending.batchId));
       await this.#send(pending.cls, packed, false);
       return 0;
     }
@@ -246,10 +248,16 @@ export class Uplink {
     );
   }
 
+  #origin(batchId: string): BatchOrigin {
+    const o: BatchOrigin = { gatewayId: this.#o.gatewayId, batchId };
+    if (this.#o.campusId !== undefined) o.campusId = this.#o.campusId;
+    return o;
+  }
+
   /** Encode as many of the rows as fit in one event; an item that can never fit is dropped and counted. */
   async #packToFit(cls: OutboxClass, rows: readonly OutboxRow[]): Promise<PackedEvent | undefined> {
     const limit = Math.min(this.#ourLimitBytes, this.#hubLimitBytes);
-    const packed = await packRows(cls, rows, this.#o.gatewayId, randomUUID(), limit);
+    const packed = await packRows(cls, rows, this.#origin(randomUUID()), limit);
     if (packed.body.length <= limit) return packed;
     // A single item larger than an event: it can never be sent, so it must not block its class.
     const [row] = rows;
