@@ -305,8 +305,8 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       }));
       const alertItems = alerts.map((a) => ({ id: a.alertId, body: { ...a } }));
       await apply(s, [prepared('alert', 'gw-1', 'a1', alertItems)]);
-      // The same alert ids from another gateway: item ids are global, so they count once.
-      const again = await apply(s, [prepared('alert', 'gw-2', 'a2', alertItems)]);
+      // The same alert ids from the same gateway, in a new batch: duplicates.
+      const again = await apply(s, [prepared('alert', 'gw-1', 'a2', alertItems)]);
       expect(again).toMatchObject({ batchesApplied: 1, duplicateItems: 3 });
       const room = await s.room('r2', 2);
       expect(room?.recentAlerts.map((a) => a.alertId)).toEqual(['a3', 'a2']);
@@ -337,6 +337,65 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       expect(await s.sensorWindows('env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
       expect(await s.room('nowhere', 5)).toBeUndefined();
       expect((await s.counts()).items).toMatchObject({ alert: 3, event: 1, raw: 1 });
+    });
+
+    it("keeps item ids to their gateway, but an event id is the LMS's whichever gateway sends it", async () => {
+      const s = await fresh();
+      const alert: Alert = {
+        alertId: 'alert:r1:co2',
+        ts: T0,
+        severity: 'warning',
+        code: 'co2_high',
+        roomId: 'r1',
+        message: 'm',
+      };
+      const twin = {
+        roomId: 'r9',
+        kind: 'occupancy',
+        ts: T0,
+        from: 'vacant',
+        to: 'occupied',
+        reasons: ['co2'],
+      };
+      const reading = {
+        deviceId: 'env-9',
+        channel: 'co2',
+        roomId: 'r9',
+        quantity: 'co2',
+        value: 800,
+        unit: 'ppm',
+        ts: T0,
+        receivedAt: T0,
+        source: 'mqtt',
+      };
+      const late = aggItem(agg({ windowStart: T0, late: true }));
+      const ev = {
+        eventId: 'urn:uuid:1',
+        source: 'caliper',
+        type: 'resource.viewed',
+        actorId: 'p1',
+        courseId: 'c1',
+        ts: T0,
+      };
+      const batch = (gw: string, n: number) => [
+        prepared('alert', gw, `${gw}-a${n}`, [{ id: alert.alertId, body: { ...alert } }]),
+        prepared('twin', gw, `${gw}-t${n}`, [{ id: 'twin:r9:occupancy::1', body: twin }]),
+        prepared('raw', gw, `${gw}-r${n}`, [{ id: 'raw:env-9:co2:1', body: reading }]),
+        prepared('aggregate', gw, `${gw}-g${n}`, [late]),
+        prepared('event', gw, `${gw}-e${n}`, [{ id: ev.eventId, body: ev }]),
+      ];
+      // Two gateways (two campuses, say) whose ids coincide: each has its own alert, change, reading, delta.
+      const first = await apply(s, [...batch('gw-1', 1), ...batch('gw-2', 1)]);
+      expect(first.itemsApplied).toEqual({ alert: 2, twin: 2, raw: 2, aggregate: 2, event: 1 });
+      expect(first.duplicateItems).toBe(1);
+      expect((await s.gateways()).map((g) => [g.gatewayId, g.items.event, g.duplicateItems])).toEqual([
+        ['gw-1', 1, 0],
+        ['gw-2', 0, 1],
+      ]);
+      // Each gateway resending its items in new batches: all duplicates.
+      const again = await apply(s, [...batch('gw-1', 2), ...batch('gw-2', 2)]);
+      expect(again).toMatchObject({ batchesApplied: 10, duplicateItems: 10 });
+      expect((await s.counts()).items).toMatchObject({ alert: 2, twin: 2, raw: 2, aggregate: 2, event: 1 });
     });
 
     it('quarantines bad events and invalid items, and still advances the checkpoint', async () => {

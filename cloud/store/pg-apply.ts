@@ -4,8 +4,9 @@
  * so one statement carries every row of its kind. Runs inside the caller's transaction and decides exactly
  * what the one-by-one apply would (SqliteCloudStore#applyEvents, in event and item order):
  *  - a batch id seen before (stored, or earlier in this call) is skipped whole;
- *  - an item id seen before is a duplicate: the items table's `ON CONFLICT DO NOTHING … RETURNING` says
- *    which ids are new, and only an id's first occurrence in the call can be;
+ *  - an item id its gateway sent before is a duplicate: the items table's `ON CONFLICT DO NOTHING …
+ *    RETURNING` says which (gateway, id) pairs are new, and only a pair's first occurrence in the call can be;
+ *  - an event (learning/admin) applies once per event id, whichever gateway sends it: its row is its record;
  *  - a base window aggregate applies at most once per window (has_base), its first occurrence in the call;
  *    late deltas merge one by one (rare, and two of one window cannot share a statement);
  *  - a room's latest state is the newest of its new changes (by ts, then item id), upserted once per key;
@@ -47,7 +48,7 @@ const returning = (b: BulkStatement, cols: string): BulkStatement => ({
 export const PG_INSERT_EVENT = bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]);
 
 const BULK = {
-  insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'item_id'),
+  insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'gateway_id, item_id'),
   insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T]),
   sensorsOf: {
     text: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
@@ -67,7 +68,7 @@ const BULK = {
   insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T]),
   upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T]),
   insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T]),
-  insertEvent: PG_INSERT_EVENT,
+  insertEvent: returning(PG_INSERT_EVENT, 'event_id'),
   insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
   batchesKnown: {
@@ -133,14 +134,15 @@ export async function pgApplyEvents(
     planned.push({ ev, d, index });
   }
 
-  // Items with an id record (everything but base aggregates): which ids are new.
+  // Items with an id record (all but base aggregates and events): which (gateway, id) pairs are new.
   const idRows: [string, string, string][] = [];
   for (const { ev } of planned)
     for (const item of ev.items)
-      if (item.cls !== 'aggregate' || item.value.late) idRows.push([item.id, item.cls, ev.header.gatewayId]);
+      if (item.cls === 'aggregate' ? item.value.late : item.cls !== 'event')
+        idRows.push([ev.header.gatewayId, item.id, item.cls]);
   const newIds = new Set<string>();
   const inserted = await bulk(c, BULK.insertItem, idRows);
-  for (const r of inserted?.rows ?? []) newIds.add(r.item_id as string);
+  for (const r of inserted?.rows ?? []) newIds.add(key(r.gateway_id as string, r.item_id as string));
 
   // Sensors of every aggregate, created on first sight.
   const sensors = await resolveSensors(c, planned);
@@ -152,8 +154,18 @@ export async function pgApplyEvents(
   const seenBase = new Set<string>();
   const bases: { item: ValidItem; a: Aggregate; k: string; sensor: number }[] = [];
   const deltas: Aggregate[] = [];
+  /** Each event id's first occurrence in the call: the one its row may come from. */
+  const firstEvents = new Map<string, { item: ValidItem; row: unknown[] }>();
   for (const { ev } of planned) {
     for (const item of ev.items) {
+      if (item.cls === 'event') {
+        if (!firstEvents.has(item.value.eventId))
+          firstEvents.set(item.value.eventId, {
+            item,
+            row: [...eventParams(item.value, ev.header.gatewayId)],
+          });
+        continue;
+      }
       if (item.cls === 'aggregate' && !item.value.late) {
         const a = item.value;
         const sensor = sensorOf(sensors, a);
@@ -165,7 +177,7 @@ export async function pgApplyEvents(
         continue;
       }
       // New to the store, and its first occurrence in the call (taken out of newIds once seen).
-      if (!newIds.delete(item.id)) continue;
+      if (!newIds.delete(key(ev.header.gatewayId, item.id))) continue;
       applied.add(item);
       if (item.cls === 'aggregate') {
         lastRoom.set(sensorOf(sensors, item.value), item.value.roomId);
@@ -185,11 +197,16 @@ export async function pgApplyEvents(
   );
   for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
   for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, a).id, a)]);
+  const storedEvents = await bulk(
+    c,
+    BULK.insertEvent,
+    [...firstEvents.values()].map((e) => e.row),
+  );
+  for (const r of storedEvents?.rows ?? []) applied.add(firstEvents.get(r.event_id as string)!.item);
 
   // The other classes' rows, for the items applied.
   const twins: ReturnType<typeof twinParams>[] = [];
   const alerts: unknown[][] = [];
-  const stored: unknown[][] = [];
   const raws: unknown[][] = [];
   for (const { ev } of planned) {
     const gw = ev.header.gatewayId;
@@ -197,7 +214,6 @@ export async function pgApplyEvents(
       if (!applied.has(item)) continue;
       if (item.cls === 'twin') twins.push(twinParams(gw, item.id, item.value));
       else if (item.cls === 'alert') alerts.push([...alertParams(gw, item.value)]);
-      else if (item.cls === 'event') stored.push([...eventParams(item.value, gw)]);
       else if (item.cls === 'raw') raws.push([...readingParams(gw, item.id, item.value)]);
     }
   }
@@ -216,7 +232,6 @@ export async function pgApplyEvents(
   }
   await bulk(c, BULK.upsertRoomState, [...latest.values()]);
   await bulk(c, BULK.insertAlert, alerts);
-  await bulk(c, BULK.insertEvent, stored);
   await bulk(c, BULK.insertReading, raws);
 
   // Per batch: counts, its invalid items quarantined, its record.

@@ -137,6 +137,17 @@ CREATE TABLE analytics_results (
     description: "the campus a gateway serves (the wire's campusId)",
     sql: 'ALTER TABLE gateways ADD COLUMN campus_id TEXT;',
   },
+  {
+    version: 4,
+    description: "item and alert ids are their gateway's own; an event's row is its dedupe record",
+    sql: `
+ALTER TABLE items DROP CONSTRAINT items_pkey;
+DELETE FROM items WHERE cls = 'event';
+ALTER TABLE items ADD PRIMARY KEY (gateway_id, item_id);
+ALTER TABLE alerts DROP CONSTRAINT alerts_pkey;
+ALTER TABLE alerts ADD PRIMARY KEY (gateway_id, alert_id);
+`,
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -40,6 +40,34 @@ const AGGREGATES_DDL = `CREATE TABLE IF NOT EXISTS aggregates (
   items INTEGER NOT NULL, has_base INTEGER NOT NULL,
   UNIQUE (sensor_id, window_ms, window_start));`;
 
+/**
+ * Every applied item id of a gateway (ids are the gateway's own: two gateways may use the same one), except
+ * base window aggregates (the common case), whose window row is their dedupe record (aggregates.has_base),
+ * and learning/admin events, whose row in `events` is theirs (an event id is the LMS's, the same whichever
+ * gateway or import brings it): one statement per item instead of two. Until version 5 the key was item_id.
+ */
+const ITEMS_DDL = `CREATE TABLE IF NOT EXISTS items (
+  gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, cls TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;`;
+
+/** Alerts keyed by their gateway and its alert id (until version 5 by the alert id alone). */
+const ALERTS_DDL = `CREATE TABLE IF NOT EXISTS alerts (
+  alert_id TEXT NOT NULL, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, severity TEXT NOT NULL,
+  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL,
+  PRIMARY KEY (gateway_id, alert_id));`;
+
+/** A version-5 file's items and alerts re-keyed by gateway; event ids leave `items` (see ITEMS_DDL). */
+export const MIGRATE_KEYS_V6 = `ALTER TABLE items RENAME TO items_v5;
+${ITEMS_DDL}
+INSERT INTO items (gateway_id, item_id, cls) SELECT gateway_id, item_id, cls FROM items_v5 WHERE cls <> 'event';
+DROP TABLE items_v5;
+DROP INDEX IF EXISTS alerts_room;
+ALTER TABLE alerts RENAME TO alerts_v5;
+${ALERTS_DDL}
+INSERT INTO alerts SELECT alert_id, gateway_id, ts, severity, code, room_id, device_id, message FROM alerts_v5;
+DROP TABLE alerts_v5;
+CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);`;
+
 /** A version-3 file's aggregates table (WITHOUT ROWID) moved into the version-4 layout, rows and all. */
 export const MIGRATE_AGGREGATES_V4 = `ALTER TABLE aggregates RENAME TO aggregates_v3;
 ${AGGREGATES_DDL}
@@ -66,10 +94,7 @@ CREATE TABLE IF NOT EXISTS batches (
   applied_at INTEGER NOT NULL,
   PRIMARY KEY (gateway_id, batch_id)) WITHOUT ROWID;
 
--- Every applied item id, except base window aggregates (the common case), whose window row is their
--- dedupe record (aggregates.has_base): one statement per item instead of two.
-CREATE TABLE IF NOT EXISTS items (
-  item_id TEXT PRIMARY KEY, cls TEXT NOT NULL, gateway_id TEXT NOT NULL) WITHOUT ROWID;
+${ITEMS_DDL}
 
 -- Sensor dictionary: aggregates are keyed by a small integer, not by two strings.
 CREATE TABLE IF NOT EXISTS sensors (
@@ -95,9 +120,7 @@ CREATE TABLE IF NOT EXISTS room_state (
   reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
   PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS alerts (
-  alert_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, severity TEXT NOT NULL,
-  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
+${ALERTS_DDL}
 CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);
 
 CREATE TABLE IF NOT EXISTS events (

@@ -202,7 +202,7 @@ export const SQL = {
   batchExists: 'SELECT 1 AS x FROM batches WHERE gateway_id = ? AND batch_id = ?',
   insertBatch: `INSERT INTO batches (gateway_id, batch_id, cls, item_count, applied_items, duplicate_items,
     invalid_items, partition_id, sequence_number, enqueued_at, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-  insertItem: 'INSERT INTO items (item_id, cls, gateway_id) VALUES (?,?,?) ON CONFLICT DO NOTHING',
+  insertItem: 'INSERT INTO items (gateway_id, item_id, cls) VALUES (?,?,?) ON CONFLICT DO NOTHING',
   insertSensor: `INSERT INTO sensors (device_id, channel, room_id, quantity, unit) VALUES (?,?,?,?,?)
     ON CONFLICT (device_id, channel) DO NOTHING`,
   findSensor: 'SELECT sensor_id, room_id FROM sensors WHERE device_id = ? AND channel = ?',

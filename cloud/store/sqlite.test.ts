@@ -214,6 +214,60 @@ describe('SQLite store migration', () => {
     }
   });
 
+  it('re-keys the items and alerts of a version-5 file by gateway, keeping what they record', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v5-'));
+    const file = join(own, 'v5.db');
+    const alert = {
+      alertId: 'al-1',
+      ts: 5,
+      severity: 'warning',
+      code: 'co2_high',
+      roomId: 'r1',
+      message: 'm',
+    };
+    const alertEvent = (gw: string, batch: string) =>
+      prepared('alert', gw, batch, [{ id: 'al-1', body: alert }]);
+    const s5 = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    const first = alertEvent('gw-1', 'b1');
+    await s5.applyBatch(P0, [first], first.position, 1);
+    await s5.close();
+    // Items and alerts as version 5 kept them, keyed by their ids alone, with an event's id among the items.
+    const old = new Database(file);
+    old.exec(`DROP TABLE items;
+      CREATE TABLE items (item_id TEXT PRIMARY KEY, cls TEXT NOT NULL, gateway_id TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO items VALUES ('al-1', 'alert', 'gw-1'), ('e-1', 'event', 'gw-1');
+      ALTER TABLE alerts RENAME TO a6;
+      CREATE TABLE alerts (alert_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL,
+        severity TEXT NOT NULL, code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
+      INSERT INTO alerts SELECT * FROM a6;
+      DROP TABLE a6;
+      UPDATE meta SET value = '5' WHERE key = 'schemaVersion';`);
+    old.close();
+    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    try {
+      const key = (t: string) =>
+        s.db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck().all(t);
+      expect([key('items'), key('alerts')]).toEqual([
+        ['gateway_id', 'item_id'],
+        ['gateway_id', 'alert_id'],
+      ]);
+      expect(s.db.prepare('SELECT gateway_id, item_id, cls FROM items').all()).toEqual([
+        { gateway_id: 'gw-1', item_id: 'al-1', cls: 'alert' },
+      ]);
+      expect((await s.room('r1', 5))?.recentAlerts).toEqual([alert]);
+      const resent = alertEvent('gw-1', 'b2');
+      expect(await s.applyBatch(P0, [resent], resent.position, 2)).toMatchObject({ duplicateItems: 1 });
+      const other = alertEvent('gw-2', 'b3');
+      expect(await s.applyBatch(P0, [other], other.position, 3)).toMatchObject({
+        itemsApplied: { alert: 1 },
+      });
+      expect((await s.room('r1', 5))?.recentAlerts).toHaveLength(2);
+    } finally {
+      await s.close();
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds the campus column to the gateways of a version-4 file, keeping their counters', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v4-'));
     const file = join(own, 'v4.db');

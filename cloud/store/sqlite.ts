@@ -26,6 +26,7 @@ import {
   EVENT_COLUMNS_V2,
   GATEWAY_COLUMNS_V5,
   MIGRATE_AGGREGATES_V4,
+  MIGRATE_KEYS_V6,
   ROOM_STATE_COLUMNS_V3,
   SCHEMA_VERSION,
 } from './schema.ts';
@@ -130,6 +131,7 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
     addMissingColumns(db, 'room_state', ROOM_STATE_COLUMNS_V3);
     addMissingColumns(db, 'gateways', GATEWAY_COLUMNS_V5);
     migrateAggregates(db);
+    migrateKeys(db);
     db.exec(DDL_V2_INDEXES);
     db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -166,6 +168,12 @@ function migrateAggregates(db: Database.Database): void {
     .pluck()
     .get() as string;
   if (/WITHOUT ROWID/i.test(sql)) db.exec(MIGRATE_AGGREGATES_V4);
+}
+
+/** A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6). */
+function migrateKeys(db: Database.Database): void {
+  const key = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck();
+  if ((key.all('items') as string[]).join() === 'item_id') db.exec(MIGRATE_KEYS_V6);
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
@@ -309,11 +317,13 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       // A window's on-time aggregate is its base: applied at most once per window, whatever its id (the
       // gateway derives it from the window key, aggregateItemId). Late deltas are deduped by item id.
       const base = !a.late;
-      if (!base && s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
+      if (!base && s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
       const stmt = base ? s.upsertBase : s.upsertDelta;
       return stmt.run(...aggregateParams(this.#sensorId(a), a)).changes === 1;
     }
-    if (s.insertItem.run(item.id, item.cls, gatewayId).changes === 0) return false;
+    // An event's row is its dedupe record: its id is the LMS's, the same whichever gateway or import brings it.
+    if (item.cls === 'event') return s.insertEvent.run(...eventParams(item.value, gatewayId)).changes === 1;
+    if (s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
     switch (item.cls) {
       case 'twin': {
         const t = twinParams(gatewayId, item.id, item.value);
@@ -323,9 +333,6 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       }
       case 'alert':
         s.insertAlert.run(...alertParams(gatewayId, item.value));
-        return true;
-      case 'event':
-        s.insertEvent.run(...eventParams(item.value, gatewayId));
         return true;
       case 'raw':
         s.insertReading.run(...readingParams(gatewayId, item.id, item.value));
