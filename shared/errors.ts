@@ -28,6 +28,10 @@ export const ERRORS = {
   CT_ERR_OUTBOX_FULL: { status: 503, message: 'outbox is full; retry later' },
   CT_ERR_CONFIG: { status: 500, message: 'configuration is invalid' },
   CT_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },
+  CT_ERR_AMBIGUOUS: {
+    status: 409,
+    message: 'the id names a resource on several campuses; name one with ?campus=',
+  },
   CT_ERR_WIRE_PROPERTIES: { status: 422, message: 'uplink event lacks the batch properties' },
   CT_ERR_WIRE_ENCODING: { status: 422, message: 'uplink event body is not gzip-compressed JSON' },
   CT_ERR_WIRE_SCHEMA: { status: 422, message: 'uplink event does not match its schema' },

@@ -31,6 +31,7 @@ export function errors(...statuses: number[]): Record<number, Schema> {
     401: 'Missing or invalid credentials (CT_ERR_AUTH)',
     403: 'Valid credentials without the scope this route needs (CT_ERR_FORBIDDEN)',
     404: 'No such resource (CT_ERR_NOT_FOUND)',
+    409: 'The id names a resource on several campuses (CT_ERR_AMBIGUOUS); name one with ?campus=',
     429: 'Rate limit exceeded (CT_ERR_RATE_LIMITED); see Retry-After',
   };
   return Object.fromEntries(

@@ -133,6 +133,47 @@ describe('cloud API (fastify inject)', () => {
     }
   });
 
+  it('GET /api/sensors/…/aggregates: a sensor two campuses have needs ?campus=, which picks it', async () => {
+    const twoCampuses = new SqliteCloudStore({ file: ':memory:' });
+    const api = buildCloudApi({
+      store: twoCampuses,
+      metrics: new CloudMetrics(),
+      now: () => NOW,
+      auth: { open: true, tokens: [], metricsPublic: false },
+    });
+    try {
+      // The same device and channel on two campuses, with different counts in their windows.
+      const north = prepared('aggregate', 'gw-n', 'n1', [aggItem(agg({ windowStart: T0, count: 4 }))], {
+        campusId: 'north',
+      });
+      const south = prepared('aggregate', 'gw-s', 's1', [aggItem(agg({ windowStart: T0, count: 7 }))], {
+        campusId: 'south',
+      });
+      await twoCampuses.applyBatch(P0, [north, south], south.position, NOW - 1000);
+      const url = '/api/sensors/env-1/temperature/aggregates';
+      const ambiguous = await api.inject({ method: 'GET', url });
+      expect(ambiguous.statusCode).toBe(409);
+      expect(ambiguous.json().error).toMatchObject({
+        code: 'CT_ERR_AMBIGUOUS',
+        message: expect.stringContaining('north, south'),
+      });
+      for (const [campus, count] of [
+        ['north', 4],
+        ['south', 7],
+      ] as const) {
+        const res = await api.inject({ method: 'GET', url: `${url}?campus=${campus}` });
+        expect(res.statusCode).toBe(200);
+        expect(res.json().windows.map((w: { count: number }) => w.count)).toEqual([count]);
+      }
+      const elsewhere = await api.inject({ method: 'GET', url: `${url}?campus=east` });
+      expect(elsewhere.statusCode).toBe(404);
+      expect(elsewhere.json().error.message).toContain('on campus east');
+    } finally {
+      await api.close();
+      await twoCampuses.close();
+    }
+  });
+
   it('GET /api/quarantine lists entries newest first with their code and reason', async () => {
     const res = await get('/api/quarantine?limit=5');
     expect(res.json()).toMatchObject({

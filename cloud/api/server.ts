@@ -214,7 +214,7 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
 
   api.get<{
     Params: { deviceId: string; channel: string };
-    Querystring: { from?: string; to?: string; limit?: string };
+    Querystring: { from?: string; to?: string; limit?: string; campus?: string };
   }>(
     '/api/sensors/:deviceId/:channel/aggregates',
     {
@@ -227,8 +227,10 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
           from: 'epoch ms or ISO 8601 (default to − 24 h)',
           to: 'epoch ms or ISO 8601 (default now)',
           limit: `at most this many windows, 1…${MAX_WINDOWS}`,
+          campus:
+            'the campus whose sensor it is (needed only when several campuses have the device and channel)',
         }),
-        response: { 200: aggregatesResponse, ...errors(400, 404) },
+        response: { 200: aggregatesResponse, ...errors(400, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -239,8 +241,16 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
       const limit = intParam(req.query.limit, MAX_WINDOWS, 1, MAX_WINDOWS);
       if (limit === undefined)
         return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
-      const windows = await store.sensorWindows(deviceId, channel, { from, to, limit });
-      if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `sensor ${deviceId}/${channel}`);
+      const campus = req.query.campus;
+      const windows = await store.sensorWindows(deviceId, channel, { from, to, limit }, campus);
+      const name = `sensor ${deviceId}/${channel}${campus === undefined ? '' : ` on campus ${campus}`}`;
+      if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', name);
+      if ('campuses' in windows)
+        return send(
+          reply,
+          'CT_ERR_AMBIGUOUS',
+          `${name} is on campuses ${windows.campuses.map((c) => c || '(unnamed)').join(', ')}`,
+        );
       return { deviceId, channel, from, to, windows };
     },
   );

@@ -13,9 +13,9 @@ import {
   type WireClass,
   type WireItem,
 } from '../../shared/wire.ts';
-import { mergeAll } from '../consume/merge.ts';
+import { type MergedWindow, mergeAll } from '../consume/merge.ts';
 import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
-import type { IngestStore, PartitionRef } from './types.ts';
+import type { CloudStore, IngestStore, PartitionRef, QueryRange } from './types.ts';
 
 export { rng };
 
@@ -59,6 +59,19 @@ export function agg(over: Partial<Aggregate> & Pick<Aggregate, 'windowStart'>): 
     ...over,
   };
   return a;
+}
+
+/** A sensor's windows in a test, where no sensor is ambiguous (one that is fails the test). */
+export async function windowsOf(
+  s: Pick<CloudStore, 'sensorWindows'>,
+  deviceId: string,
+  channel: string,
+  range: QueryRange,
+  campusId?: string,
+): Promise<MergedWindow[] | undefined> {
+  const w = await s.sensorWindows(deviceId, channel, range, campusId);
+  if (w && 'campuses' in w) throw new Error(`${deviceId}/${channel} is on campuses ${w.campuses.join(', ')}`);
+  return w;
 }
 
 export function aggItem(a: Aggregate): WireItem {
@@ -128,16 +141,16 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
         { ...P0, sequenceNumber: ev.position.sequenceNumber, offset: ev.position.offset },
       ]);
       expect(await s.listCheckpoints(P0.fullyQualifiedNamespace, 'other-hub', P0.consumerGroup)).toEqual([]);
-      const w = await s.sensorWindows('env-1', 'temperature', { from: T0, to: T0 + 3 * 60_000, limit: 100 });
+      const w = await windowsOf(s, 'env-1', 'temperature', { from: T0, to: T0 + 3 * 60_000, limit: 100 });
       expect(w?.map((x) => [x.windowStart, x.count, x.mean])).toEqual([
         [T0, 10, 21],
         [T0 + 60_000, 10, 21],
         [T0 + 120_000, 10, 21],
       ]);
       expect(
-        await s.sensorWindows('env-1', 'temperature', { from: T0, to: T0 + 60_000, limit: 100 }),
+        await windowsOf(s, 'env-1', 'temperature', { from: T0, to: T0 + 60_000, limit: 100 }),
       ).toHaveLength(1);
-      expect(await s.sensorWindows('nope', 'temperature', { from: 0, to: NOW, limit: 10 })).toBeUndefined();
+      expect(await windowsOf(s, 'nope', 'temperature', { from: 0, to: NOW, limit: 10 })).toBeUndefined();
     });
 
     it('skips a batch id applied before, and items applied before under a new batch id', async () => {
@@ -231,7 +244,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
           const order = shuffle(events, rand);
           await apply(s, [...order.slice(0, 3), order[0]!]);
           for (const ev of order.slice(3)) await apply(s, [ev]);
-          results.push(await s.sensorWindows('env-1', 'temperature', { from: 0, to: NOW, limit: 1000 }));
+          results.push(await windowsOf(s, 'env-1', 'temperature', { from: 0, to: NOW, limit: 1000 }));
         }
         for (const r of results) expect(r).toEqual(expected);
       });
@@ -334,9 +347,69 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
         source: 'mqtt',
       };
       await apply(s, [prepared('raw', 'gw-1', 'r1', [{ id: 'raw:env-9:co2:1', body: reading }])]);
-      expect(await s.sensorWindows('env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
+      expect(await windowsOf(s, 'env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
       expect(await s.room('nowhere', 5)).toBeUndefined();
       expect((await s.counts()).items).toMatchObject({ alert: 3, event: 1, raw: 1 });
+    });
+
+    it('keeps the same device and channel on two campuses apart, and says when a read must name one', async () => {
+      const s = await fresh();
+      const on = (campusId: string | undefined, gw: string, batch: string, count: number) =>
+        prepared(
+          'aggregate',
+          gw,
+          batch,
+          [aggItem(agg({ windowStart: T0, count }))],
+          campusId ? { campusId } : {},
+        );
+      // North and south both have env-1; a late copy of north's window from north adds into north's only.
+      await apply(s, [on('north', 'gw-n', 'n1', 4), on('south', 'gw-s', 's1', 7)]);
+      await apply(s, [
+        prepared('aggregate', 'gw-n', 'n2', [aggItem(agg({ windowStart: T0, count: 2, late: true }))], {
+          campusId: 'north',
+        }),
+      ]);
+      const range = { from: 0, to: NOW, limit: 10 };
+      const counts = async (campusId: string) =>
+        (await windowsOf(s, 'env-1', 'temperature', range, campusId))?.map((w) => w.count);
+      expect(await counts('north')).toEqual([6]);
+      expect(await counts('south')).toEqual([7]);
+      expect(await windowsOf(s, 'env-1', 'temperature', range, 'east')).toBeUndefined();
+      expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({ campuses: ['north', 'south'] });
+      // A gateway naming no campus has its own ('') sensors; a device only one campus has needs no name.
+      await apply(s, [on(undefined, 'gw-old', 'o1', 3)]);
+      expect(await counts('')).toEqual([3]);
+      expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({
+        campuses: ['', 'north', 'south'],
+      });
+    });
+
+    it('gives the sensors a gateway sent before it named its campus to that campus', async () => {
+      const s = await fresh();
+      const window = (w: number, batch: string, campusId?: string) =>
+        prepared(
+          'aggregate',
+          'gw-1',
+          batch,
+          [aggItem(agg({ windowStart: T0 + w * 60_000 }))],
+          campusId ? { campusId } : {},
+        );
+      await apply(s, [window(0, 'b1')]);
+      // Upgraded, the gateway names its campus: env-1 is the same sensor, its history whole.
+      await apply(s, [window(1, 'b2', 'north')]);
+      const range = { from: 0, to: NOW, limit: 10 };
+      const starts = async (campusId?: string) =>
+        (await windowsOf(s, 'env-1', 'temperature', range, campusId))?.map((w) => w.windowStart);
+      expect(await starts('north')).toEqual([T0, T0 + 60_000]);
+      expect(await starts()).toEqual([T0, T0 + 60_000]);
+      // Its first window again, now named: still a duplicate.
+      expect(await apply(s, [window(0, 'b3', 'north')])).toMatchObject({ duplicateItems: 1 });
+      // Another campus's env-1 is another sensor.
+      await apply(s, [
+        prepared('aggregate', 'gw-2', 'b4', [aggItem(agg({ windowStart: T0 }))], { campusId: 'south' }),
+      ]);
+      expect(await starts('south')).toEqual([T0]);
+      expect(await starts('north')).toEqual([T0, T0 + 60_000]);
     });
 
     it("keeps item ids to their gateway, but an event id is the LMS's whichever gateway sends it", async () => {

@@ -10,7 +10,7 @@ import type { Aggregate, Alert, Reading, TwinChange } from '../../shared/events.
 import type { WireClass, WireItem } from '../../shared/wire.ts';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
 import { type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
-import { agg, aggItem, P0, prepared, rng } from './contract.ts';
+import { agg, aggItem, P0, prepared, rng, windowsOf } from './contract.ts';
 import { pgApplyEvents } from './pg-apply.ts';
 import { migrate } from './pg-schema.ts';
 import { arrayLiteral, PG_TYPES, pgTransaction } from './pg-sql.ts';
@@ -142,7 +142,7 @@ async function state(s: IngestStore) {
     counts: await s.counts(),
     gateways: await s.gateways(),
     quarantine: await s.quarantine(100),
-    windows: await Promise.all(DEVICES.map((d) => s.sensorWindows(d, 'temperature', range))),
+    windows: await Promise.all(DEVICES.map((d) => windowsOf(s, d, 'temperature', range))),
     rooms: await Promise.all(ROOMS.map((r) => s.room(r, 50))),
     checkpoints: await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup),
   };

@@ -49,11 +49,18 @@ export const PG_INSERT_EVENT = bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T,
 
 const BULK = {
   insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'gateway_id, item_id'),
-  insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T]),
+  insertSensor: bulkSql(SQL.insertSensor, [T, T, T, T, T, T]),
   sensorsOf: {
-    text: `SELECT s.sensor_id, s.device_id, s.channel, s.room_id FROM sensors s
-      JOIN unnest($1::text[], $2::text[]) AS u(d, c) ON s.device_id = u.d AND s.channel = u.c`,
-    types: [T, T],
+    text: `SELECT s.sensor_id, s.campus_id, s.device_id, s.channel, s.room_id FROM sensors s
+      JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(k, d, c)
+        ON s.campus_id = u.k AND s.device_id = u.d AND s.channel = u.c`,
+    types: [T, T, T],
+  },
+  adoptSensors: {
+    text: `UPDATE sensors s SET campus_id = u.k FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, d, c)
+      WHERE s.campus_id = '' AND u.k <> '' AND s.device_id = u.d AND s.channel = u.c
+        AND NOT EXISTS (SELECT 1 FROM sensors t WHERE t.campus_id = u.k AND t.device_id = u.d AND t.channel = u.c)`,
+    types: [T, T, T],
   },
   moveSensors: {
     text: `UPDATE sensors s SET room_id = u.r FROM unnest($1::bigint[], $2::text[]) AS u(id, r)
@@ -153,7 +160,7 @@ export async function pgApplyEvents(
   const applied = new Set<ValidItem>();
   const seenBase = new Set<string>();
   const bases: { item: ValidItem; a: Aggregate; k: string; sensor: number }[] = [];
-  const deltas: Aggregate[] = [];
+  const deltas: { a: Aggregate; campusId: string }[] = [];
   /** Each event id's first occurrence in the call: the one its row may come from. */
   const firstEvents = new Map<string, { item: ValidItem; row: unknown[] }>();
   for (const { ev } of planned) {
@@ -168,7 +175,7 @@ export async function pgApplyEvents(
       }
       if (item.cls === 'aggregate' && !item.value.late) {
         const a = item.value;
-        const sensor = sensorOf(sensors, a);
+        const sensor = sensorOf(sensors, campusOf(ev), a);
         lastRoom.set(sensor, a.roomId);
         const k = key(sensor.id, a.windowMs, a.windowStart);
         if (seenBase.has(k)) continue;
@@ -180,8 +187,8 @@ export async function pgApplyEvents(
       if (!newIds.delete(key(ev.header.gatewayId, item.id))) continue;
       applied.add(item);
       if (item.cls === 'aggregate') {
-        lastRoom.set(sensorOf(sensors, item.value), item.value.roomId);
-        deltas.push(item.value);
+        lastRoom.set(sensorOf(sensors, campusOf(ev), item.value), item.value.roomId);
+        deltas.push({ a: item.value, campusId: campusOf(ev) });
       }
     }
   }
@@ -196,7 +203,8 @@ export async function pgApplyEvents(
     ),
   );
   for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
-  for (const a of deltas) await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, a).id, a)]);
+  for (const { a, campusId } of deltas)
+    await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, campusId, a).id, a)]);
   const storedEvents = await bulk(
     c,
     BULK.insertEvent,
@@ -269,38 +277,52 @@ interface SensorRef {
   roomId: string;
 }
 
-/** A call's sensors by key(deviceId, channel). */
+/** A call's sensors by key(campusId, deviceId, channel). */
 type CallSensors = Map<string, SensorRef>;
 
-function sensorOf(sensors: CallSensors, a: { deviceId: string; channel: string }): SensorRef {
-  const ref = sensors.get(key(a.deviceId, a.channel));
-  if (!ref) throw new Error(`no sensor resolved for ${a.deviceId}/${a.channel}`);
+/** The campus an event's sensors are on: the one its gateway names, '' when it names none. */
+const campusOf = (ev: Extract<PreparedEvent, { ok: true }>) => ev.header.campusId ?? '';
+
+function sensorOf(
+  sensors: CallSensors,
+  campusId: string,
+  a: { deviceId: string; channel: string },
+): SensorRef {
+  const ref = sensors.get(key(campusId, a.deviceId, a.channel));
+  if (!ref) throw new Error(`no sensor resolved for ${campusId}/${a.deviceId}/${a.channel}`);
   return ref;
 }
 
 /** Id and current room of the sensor of every aggregate of the planned batches, created where new. */
 async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Promise<CallSensors> {
-  const first = new Map<string, Aggregate>();
+  const first = new Map<string, { a: Aggregate; campusId: string }>();
   for (const { ev } of planned)
     for (const item of ev.items) {
       if (item.cls !== 'aggregate') continue;
-      const k = key(item.value.deviceId, item.value.channel);
-      if (!first.has(k)) first.set(k, item.value);
+      const campusId = campusOf(ev);
+      const k = key(campusId, item.value.deviceId, item.value.channel);
+      if (!first.has(k)) first.set(k, { a: item.value, campusId });
     }
   const list = [...first.values()];
+  // Sensors recorded before their gateway named a campus ('') join the first campus that names them.
+  await bulk(
+    c,
+    BULK.adoptSensors,
+    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
+  );
   await bulk(
     c,
     BULK.insertSensor,
-    list.map((a) => [a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
+    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
   );
   const res = await bulk(
     c,
     BULK.sensorsOf,
-    list.map((a) => [a.deviceId, a.channel]),
+    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
   );
   const out: CallSensors = new Map();
   for (const r of res?.rows ?? [])
-    out.set(key(r.device_id as string, r.channel as string), {
+    out.set(key(r.campus_id as string, r.device_id as string, r.channel as string), {
       id: r.sensor_id as number,
       roomId: r.room_id as string,
     });

@@ -148,6 +148,15 @@ ALTER TABLE alerts DROP CONSTRAINT alerts_pkey;
 ALTER TABLE alerts ADD PRIMARY KEY (gateway_id, alert_id);
 `,
   },
+  {
+    version: 5,
+    description: 'a sensor is a device channel on a campus',
+    sql: `
+ALTER TABLE sensors ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE sensors DROP CONSTRAINT sensors_device_id_channel_key;
+ALTER TABLE sensors ADD UNIQUE (campus_id, device_id, channel);
+`,
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

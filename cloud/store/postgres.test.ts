@@ -6,7 +6,16 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
-import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
+import {
+  agg,
+  aggItem,
+  P0,
+  poisonedBatch,
+  prepared,
+  sharedStoreContract,
+  storeContract,
+  windowsOf,
+} from './contract.ts';
 import {
   SNAPSHOT_CUTOFF as C,
   SNAPSHOT_EVENTS,
@@ -302,13 +311,13 @@ describe('PostgreSQL store', () => {
       const poisoned = poisonedBatch('p', { windowStart: 0, deviceId: 'new-1' });
       await expect(s.applyBatch(P0, [poisoned], poisoned.position, 1)).rejects.toThrow();
       const range = { from: 0, to: 60_000, limit: 10 };
-      expect(await s.sensorWindows('new-1', 'temperature', range)).toBeUndefined();
+      expect(await windowsOf(s, 'new-1', 'temperature', range)).toBeUndefined();
       expect(await s.listCheckpoints(P0.fullyQualifiedNamespace, P0.eventHubName, P0.consumerGroup)).toEqual(
         [],
       );
       const ok = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0, deviceId: 'new-1' }))]);
       await s.applyBatch(P0, [ok], ok.position, 2);
-      expect((await s.sensorWindows('new-1', 'temperature', range))?.map((w) => w.count)).toEqual([10]);
+      expect((await windowsOf(s, 'new-1', 'temperature', range))?.map((w) => w.count)).toEqual([10]);
       // The data version moves with a write.
       const before = await s.dataVersion();
       const more = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 60_000 }))]);

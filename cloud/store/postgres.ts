@@ -42,6 +42,7 @@ import {
   gatewayFromRow,
   type OwnershipDbRow,
   ownershipFromRow,
+  pickSensor,
   type QuarantineDbRow,
   quarantineFromRow,
   READ_SQL,
@@ -53,6 +54,7 @@ import {
 } from './reads.ts';
 import { checkpointParams, claimStatement, SQL } from './sql.ts';
 import type {
+  AmbiguousSensor,
   AnalyticsRow,
   ApplyResult,
   CheckpointRow,
@@ -196,8 +198,10 @@ export class PostgresCloudStore implements CloudStore {
     deviceId: string,
     channel: string,
     range: QueryRange,
-  ): Promise<MergedWindow[] | undefined> {
-    const [sensor] = await this.#rows<SensorRow>(R.sensor, [deviceId, channel]);
+    campusId?: string,
+  ): Promise<MergedWindow[] | AmbiguousSensor | undefined> {
+    const sensor = pickSensor(await this.#rows<SensorRow>(R.sensor, [deviceId, channel]), campusId);
+    if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) return (await this.#rows(R.rawKnown, [deviceId, channel])).length ? [] : undefined;
     const rows = await this.#rows<WindowRow>(R.windows, [
       sensor.sensor_id,

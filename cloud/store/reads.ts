@@ -9,6 +9,7 @@ import type { Quantity } from '../../shared/quantities.ts';
 import type { MergedWindow } from '../consume/merge.ts';
 import { prepareAll } from './sql.ts';
 import type {
+  AmbiguousSensor,
   CheckpointRow,
   ClassCounts,
   GatewaySummary,
@@ -38,6 +39,7 @@ export interface GatewayRow {
 
 export interface SensorRow {
   sensor_id: number;
+  campus_id: string;
   room_id: string;
   quantity: string;
   unit: string;
@@ -64,6 +66,16 @@ export interface AlertRow {
   room_id: string | null;
   device_id: string | null;
   message: string;
+}
+
+/** The sensor `campusId` names among a device and channel's rows (by campus), or the only one. */
+export function pickSensor(
+  rows: readonly SensorRow[],
+  campusId?: string,
+): SensorRow | AmbiguousSensor | undefined {
+  if (campusId !== undefined) return rows.find((r) => r.campus_id === campusId);
+  if (rows.length > 1) return { campuses: rows.map((r) => r.campus_id) };
+  return rows[0];
 }
 
 export function windowFromRow(
@@ -113,7 +125,8 @@ export const READ_SQL = {
 
   roomAlerts: 'SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?',
   roomKnown: 'SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1',
-  sensor: 'SELECT sensor_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?',
+  sensor: `SELECT sensor_id, campus_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?
+    ORDER BY campus_id`,
   rawKnown: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1',
   windows: `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
        ORDER BY window_start, window_ms LIMIT ?`,
@@ -293,8 +306,10 @@ export class SqliteReads {
     deviceId: string,
     channel: string,
     range: QueryRange,
-  ): Promise<MergedWindow[] | undefined> {
-    const sensor = this.#q.sensor.get(deviceId, channel) as SensorRow | undefined;
+    campusId?: string,
+  ): Promise<MergedWindow[] | AmbiguousSensor | undefined> {
+    const sensor = pickSensor(this.#q.sensor.all(deviceId, channel) as SensorRow[], campusId);
+    if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) return this.#q.rawKnown.get(deviceId, channel) ? [] : undefined;
     const rows = this.#q.windows.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));

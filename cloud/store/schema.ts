@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -56,6 +56,23 @@ const ALERTS_DDL = `CREATE TABLE IF NOT EXISTS alerts (
   code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL,
   PRIMARY KEY (gateway_id, alert_id));`;
 
+/**
+ * Sensor dictionary: aggregates are keyed by a small integer, not by three strings. A sensor is a device's
+ * channel on a campus (the wire's campusId; '' for gateways that do not name theirs): two campuses may
+ * both have an `env-1`. Until version 6 the key was (device_id, channel).
+ */
+const SENSORS_DDL = `CREATE TABLE IF NOT EXISTS sensors (
+  sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, campus_id TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL,
+  channel TEXT NOT NULL, room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
+  UNIQUE (campus_id, device_id, channel));`;
+
+/** A version-6 file's sensors keyed by campus too (their ids kept: the windows refer to them). */
+export const MIGRATE_SENSORS_V7 = `ALTER TABLE sensors RENAME TO sensors_v6;
+${SENSORS_DDL}
+INSERT INTO sensors (sensor_id, campus_id, device_id, channel, room_id, quantity, unit)
+  SELECT sensor_id, '', device_id, channel, room_id, quantity, unit FROM sensors_v6;
+DROP TABLE sensors_v6;`;
+
 /** A version-5 file's items and alerts re-keyed by gateway; event ids leave `items` (see ITEMS_DDL). */
 export const MIGRATE_KEYS_V6 = `ALTER TABLE items RENAME TO items_v5;
 ${ITEMS_DDL}
@@ -96,11 +113,7 @@ CREATE TABLE IF NOT EXISTS batches (
 
 ${ITEMS_DDL}
 
--- Sensor dictionary: aggregates are keyed by a small integer, not by two strings.
-CREATE TABLE IF NOT EXISTS sensors (
-  sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, channel TEXT NOT NULL,
-  room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
-  UNIQUE (device_id, channel));
+${SENSORS_DDL}
 
 ${AGGREGATES_DDL}
 

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BackgroundCheckpointer } from './checkpointer.ts';
-import { agg, aggItem, P0, poisonedBatch, prepared, sharedStoreContract, storeContract } from './contract.ts';
+import {
+  agg,
+  aggItem,
+  P0,
+  poisonedBatch,
+  prepared,
+  sharedStoreContract,
+  storeContract,
+  windowsOf,
+} from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
 import { SCHEMA_VERSION } from './schema.ts';
 import { SqliteCloudStore } from './sqlite.ts';
@@ -37,8 +46,8 @@ describe('SQLite store sensor dictionary', () => {
       ]);
       await s.applyBatch(P0, [two, one], one.position, 2);
       const range = { from: 0, to: 60_000, limit: 10 };
-      expect((await s.sensorWindows('new-1', 'temperature', range))?.map((w) => w.count)).toEqual([1]);
-      expect((await s.sensorWindows('new-2', 'temperature', range))?.map((w) => w.count)).toEqual([2]);
+      expect((await windowsOf(s, 'new-1', 'temperature', range))?.map((w) => w.count)).toEqual([1]);
+      expect((await windowsOf(s, 'new-2', 'temperature', range))?.map((w) => w.count)).toEqual([2]);
     } finally {
       await s.close();
     }
@@ -50,7 +59,7 @@ describe('SQLite store sensor dictionary', () => {
       const a = prepared('aggregate', 'gw-1', 'r1', [aggItem(agg({ windowStart: 0, roomId: 'old' }))]);
       const b = prepared('aggregate', 'gw-1', 'r2', [aggItem(agg({ windowStart: 60_000, roomId: 'new' }))]);
       await s.applyBatch(P0, [a, b], b.position, 1);
-      const w = await s.sensorWindows('env-1', 'temperature', { from: 0, to: 120_000, limit: 10 });
+      const w = await windowsOf(s, 'env-1', 'temperature', { from: 0, to: 120_000, limit: 10 });
       expect(w?.map((x) => x.roomId)).toEqual(['new', 'new']);
     } finally {
       await s.close();
@@ -164,7 +173,7 @@ describe('SQLite store migration', () => {
         String(SCHEMA_VERSION),
       );
       const range = { from: 0, to: 180_000, limit: 10 };
-      expect((await s.sensorWindows('env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+      expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
         0, 60_000, 120_000,
       ]);
       // The windows' base records came along: the same windows again are duplicates, a new one applies.
@@ -176,7 +185,7 @@ describe('SQLite store migration', () => {
       );
       const r = await s.applyBatch(P0, [again], again.position, 2);
       expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
-      expect(await s.sensorWindows('env-1', 'temperature', { ...range, to: 240_000 })).toHaveLength(4);
+      expect(await windowsOf(s, 'env-1', 'temperature', { ...range, to: 240_000 })).toHaveLength(4);
     } finally {
       await s.close();
       rmSync(own, { recursive: true, force: true });
@@ -206,10 +215,54 @@ describe('SQLite store migration', () => {
       const reopened = new SqliteCloudStore({ file, checkpointDelayMs: null });
       expect(pragmas(reopened)).toEqual({ pageSize: 4096, autocheckpoint: 8192 });
       expect(
-        await reopened.sensorWindows('env-1', 'temperature', { from: 0, to: 60_000, limit: 10 }),
+        await windowsOf(reopened, 'env-1', 'temperature', { from: 0, to: 60_000, limit: 10 }),
       ).toHaveLength(1);
       await reopened.close();
     } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  it('keys the sensors of a version-6 file by campus, keeping their ids and windows', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'ct-store-v6-'));
+    const file = join(own, 'v6.db');
+    const s6 = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    const first = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0, count: 5 }))]);
+    await s6.applyBatch(P0, [first], first.position, 1);
+    await s6.close();
+    // The sensors table as version 6 had it: no campus, keyed by device and channel.
+    const old = new Database(file);
+    old.exec(`ALTER TABLE sensors RENAME TO s7;
+      CREATE TABLE sensors (sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,
+        channel TEXT NOT NULL, room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
+        UNIQUE (device_id, channel));
+      INSERT INTO sensors SELECT sensor_id, device_id, channel, room_id, quantity, unit FROM s7;
+      DROP TABLE s7;
+      UPDATE meta SET value = '6' WHERE key = 'schemaVersion';`);
+    old.close();
+    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    try {
+      expect(s.db.prepare('SELECT sensor_id, campus_id, device_id FROM sensors').all()).toEqual([
+        { sensor_id: 1, campus_id: '', device_id: 'env-1' },
+      ]);
+      const range = { from: 0, to: 60_000, limit: 10 };
+      expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.count)).toEqual([5]);
+      // The same gateway's window again is still a duplicate.
+      const again = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 0, count: 5 }))]);
+      expect(await s.applyBatch(P0, [again], again.position, 2)).toMatchObject({ duplicateItems: 1 });
+      // Upgraded, it names its campus: the sensor (id 1, its windows) joins that campus.
+      const north = prepared('aggregate', 'gw-1', 'b3', [aggItem(agg({ windowStart: 60_000, count: 9 }))], {
+        campusId: 'north',
+      });
+      await s.applyBatch(P0, [north], north.position, 3);
+      const all = { ...range, to: 120_000 };
+      expect((await windowsOf(s, 'env-1', 'temperature', all, 'north'))?.map((w) => w.count)).toEqual([5, 9]);
+      expect(await windowsOf(s, 'env-1', 'temperature', all, '')).toBeUndefined();
+      expect(s.db.prepare('SELECT sensor_id, campus_id FROM sensors').all()).toEqual([
+        { sensor_id: 1, campus_id: 'north' },
+      ]);
+    } finally {
+      await s.close();
       rmSync(own, { recursive: true, force: true });
     }
   });

@@ -27,6 +27,7 @@ import {
   GATEWAY_COLUMNS_V5,
   MIGRATE_AGGREGATES_V4,
   MIGRATE_KEYS_V6,
+  MIGRATE_SENSORS_V7,
   ROOM_STATE_COLUMNS_V3,
   SCHEMA_VERSION,
 } from './schema.ts';
@@ -170,10 +171,15 @@ function migrateAggregates(db: Database.Database): void {
   if (/WITHOUT ROWID/i.test(sql)) db.exec(MIGRATE_AGGREGATES_V4);
 }
 
-/** A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6). */
+/**
+ * A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6); from
+ * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7).
+ */
 function migrateKeys(db: Database.Database): void {
   const key = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck();
   if ((key.all('items') as string[]).join() === 'item_id') db.exec(MIGRATE_KEYS_V6);
+  const column = db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').pluck();
+  if (!column.get('sensors', 'campus_id')) db.exec(MIGRATE_SENSORS_V7);
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
@@ -291,7 +297,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       let applied = 0;
       let duplicates = 0;
       for (const item of ev.items) {
-        if (!this.#applyItem(h.gatewayId, item)) {
+        if (!this.#applyItem(h.gatewayId, h.campusId ?? '', item)) {
           duplicates++;
           continue;
         }
@@ -310,7 +316,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   }
 
   /** Applies one item unless its id was applied before; returns whether it was applied. */
-  #applyItem(gatewayId: string, item: ValidItem): boolean {
+  #applyItem(gatewayId: string, campusId: string, item: ValidItem): boolean {
     const s = this.#s;
     if (item.cls === 'aggregate') {
       const a = item.value;
@@ -319,7 +325,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       const base = !a.late;
       if (!base && s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
       const stmt = base ? s.upsertBase : s.upsertDelta;
-      return stmt.run(...aggregateParams(this.#sensorId(a), a)).changes === 1;
+      return stmt.run(...aggregateParams(this.#sensorId(campusId, a), a)).changes === 1;
     }
     // An event's row is its dedupe record: its id is the LMS's, the same whichever gateway or import brings it.
     if (item.cls === 'event') return s.insertEvent.run(...eventParams(item.value, gatewayId)).changes === 1;
@@ -341,22 +347,29 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   }
 
   /** The sensor's dictionary id, created on first sight; a sensor that moved rooms is updated. */
-  #sensorId(a: {
-    deviceId: string;
-    channel: string;
-    roomId: string;
-    quantity: string;
-    unit: string;
-  }): number {
-    let byChannel = this.#sensors.get(a.deviceId);
+  #sensorId(
+    campusId: string,
+    a: { deviceId: string; channel: string; roomId: string; quantity: string; unit: string },
+  ): number {
+    // Cached per campus and device; '' is the campus of gateways that do not name theirs.
+    const device = `${campusId}\u0000${a.deviceId}`;
+    let byChannel = this.#sensors.get(device);
     if (!byChannel) {
       byChannel = new Map();
-      this.#sensors.set(a.deviceId, byChannel);
+      this.#sensors.set(device, byChannel);
     }
     let entry = byChannel.get(a.channel);
     if (!entry) {
-      this.#s.insertSensor.run(a.deviceId, a.channel, a.roomId, a.quantity, a.unit);
-      const row = this.#s.findSensor.get(a.deviceId, a.channel) as { sensor_id: number; room_id: string };
+      if (campusId !== '') {
+        const { deviceId, channel } = a;
+        if (this.#s.adoptSensor.run(campusId, deviceId, channel, campusId, deviceId, channel).changes)
+          this.#sensors.get(`\u0000${deviceId}`)?.delete(channel);
+      }
+      this.#s.insertSensor.run(campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit);
+      const row = this.#s.findSensor.get(campusId, a.deviceId, a.channel) as {
+        sensor_id: number;
+        room_id: string;
+      };
       entry = { id: row.sensor_id, roomId: row.room_id };
       byChannel.set(a.channel, entry);
     }

@@ -70,6 +70,11 @@ export interface QuarantineEntry {
   body: string;
 }
 
+/** A device and channel that several campuses have, asked for without naming one. */
+export interface AmbiguousSensor {
+  campuses: string[];
+}
+
 export interface GatewaySummary {
   gatewayId: string;
   /** The campus its latest event named (wire property campusId); null if none of its events did. */
@@ -304,8 +309,16 @@ export interface CloudStore {
   // Reads for the API.
   gateways(): Promise<GatewaySummary[]>;
   room(roomId: string, alertsLimit: number): Promise<RoomView | undefined>;
-  /** undefined when the store has never seen the sensor. */
-  sensorWindows(deviceId: string, channel: string, range: QueryRange): Promise<MergedWindow[] | undefined>;
+  /**
+   * A sensor's windows: on `campusId`'s campus, or on the one campus that has the device and channel when
+   * none is named (AmbiguousSensor when several have it); undefined when the store has never seen it.
+   */
+  sensorWindows(
+    deviceId: string,
+    channel: string,
+    range: QueryRange,
+    campusId?: string,
+  ): Promise<MergedWindow[] | AmbiguousSensor | undefined>;
   quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }>;
   counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }>;
 
