@@ -208,8 +208,8 @@ function migrateEvents(db: Database.Database): void {
 
 export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #s: Stmts;
-  /** deviceId → channel → sensor id (ids never change once committed; cleared on rollback). */
-  readonly #sensors = new Map<string, Map<string, { id: number; roomId: string }>>();
+  /** campusId → deviceId → channel → sensor id (ids never change once committed; cleared on rollback). */
+  readonly #sensors = new Map<string, Map<string, Map<string, { id: number; roomId: string }>>>();
   readonly #apply: Database.Transaction<
     (p: PartitionRef, events: readonly PreparedEvent[], cp: EventPosition, now: number) => ApplyResult
   >;
@@ -351,19 +351,23 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     campusId: string,
     a: { deviceId: string; channel: string; roomId: string; quantity: string; unit: string },
   ): number {
-    // Cached per campus and device; '' is the campus of gateways that do not name theirs.
-    const device = `${campusId}\u0000${a.deviceId}`;
-    let byChannel = this.#sensors.get(device);
+    // '' is the campus of gateways that do not name theirs. Nested maps: no key string built per window.
+    let byDevice = this.#sensors.get(campusId);
+    if (!byDevice) {
+      byDevice = new Map();
+      this.#sensors.set(campusId, byDevice);
+    }
+    let byChannel = byDevice.get(a.deviceId);
     if (!byChannel) {
       byChannel = new Map();
-      this.#sensors.set(device, byChannel);
+      byDevice.set(a.deviceId, byChannel);
     }
     let entry = byChannel.get(a.channel);
     if (!entry) {
       if (campusId !== '') {
         const { deviceId, channel } = a;
         if (this.#s.adoptSensor.run(campusId, deviceId, channel, campusId, deviceId, channel).changes)
-          this.#sensors.get(`\u0000${deviceId}`)?.delete(channel);
+          this.#sensors.get('')?.get(deviceId)?.delete(channel);
       }
       this.#s.insertSensor.run(campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit);
       const row = this.#s.findSensor.get(campusId, a.deviceId, a.channel) as {
