@@ -15,7 +15,7 @@ import { CloudMetrics } from './metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from './reporting/directory.ts';
 import { createSnapshotService, type SnapshotService } from './reporting/scheduler.ts';
 import { createRiskService } from './risk/service.ts';
-import { type ApplyResult, type CloudStore, configuredStore } from './store/index.ts';
+import { type ApplyResult, type CloudStore, configuredStore, SqliteCloudStore } from './store/index.ts';
 
 export interface CloudDeps {
   logger?: Logger;
@@ -79,6 +79,8 @@ export function createCloud(config: CloudConfig, deps: CloudDeps = {}): Cloud {
   if (config.eventHub.connectionString && !hubName)
     throw new Error('eventHub.hubName is required (or EntityPath in the connection string)');
   const store = deps.store ?? configuredStore(config);
+  if (store instanceof SqliteCloudStore && store.walCheckpoints())
+    metrics.watchCheckpoints(() => store.walCheckpoints());
   let consumer: Consumer | undefined;
   let identity: ConsumerIdentity | undefined;
   if (config.eventHub.connectionString) {

@@ -1,5 +1,6 @@
 /** Prometheus metrics of one cloud instance (own registry, so two clouds can run in one test process). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CheckpointStats } from './store/checkpointer.ts';
 import type { ApplyResult } from './store/types.ts';
 
 export class CloudMetrics {
@@ -120,6 +121,49 @@ export class CloudMetrics {
     buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60],
     registers: [this.registry],
   });
+
+  /**
+   * The SQLite store's background checkpointer, read at each scrape: checkpoints and WAL frames copied (as
+   * counters), checkpoints a reader kept from finishing, and whether it still runs (0: it failed and the
+   * writer checkpoints inside its commits again; `ct_cloud_sqlite_checkpointer_up == 0` is worth an alert).
+   */
+  watchCheckpoints(stats: () => CheckpointStats | undefined): void {
+    const seen = { runs: 0, frames: 0, busy: 0 };
+    const counter = (name: string, help: string, field: keyof typeof seen) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = stats();
+          if (s && s[field] > seen[field]) this.inc(s[field] - seen[field]);
+          if (s) seen[field] = s[field];
+        },
+      });
+    counter(
+      'ct_cloud_sqlite_checkpoints_total',
+      'WAL checkpoints run by the background checkpointer',
+      'runs',
+    );
+    counter(
+      'ct_cloud_sqlite_checkpoint_frames_total',
+      'WAL frames (pages) the background checkpointer copied back',
+      'frames',
+    );
+    counter(
+      'ct_cloud_sqlite_checkpoints_busy_total',
+      'Background checkpoints a reader or another checkpointer kept from finishing',
+      'busy',
+    );
+    new Gauge({
+      name: 'ct_cloud_sqlite_checkpointer_up',
+      help: 'Whether WAL checkpoints still run off the apply path (0 after the worker failed)',
+      registers: [this.registry],
+      collect() {
+        this.set(stats()?.running ? 1 : 0);
+      },
+    });
+  }
 
   record(r: ApplyResult): void {
     if (r.batchesApplied) this.batches.inc(r.batchesApplied);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Cloud } from '../cloud/app.ts';
 import type { QuarantineEntry } from '../cloud/store/types.ts';
 import { encodeBatch, MAX_DECODED_BYTES, schemaName } from '../shared/wire.ts';
@@ -133,6 +133,17 @@ describe('cloud: bad events are quarantined and consumption continues', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${cloud.port}/metrics`)).text();
     expect(metrics).toMatch(/ct_cloud_quarantined_total\{code="CT_ERR_WIRE_ENCODING"\} 2/);
     expect(metrics).toMatch(/ct_cloud_quarantined_total\{code="CT_ERR_PAYLOAD_TOO_LARGE"\} 1/);
+    // The store's WAL checkpoints run in their worker thread after the applies, and /metrics says so.
+    const port = cloud.port;
+    await vi.waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).toMatch(/^ct_cloud_sqlite_checkpointer_up 1$/m);
+        expect(Number(/^ct_cloud_sqlite_checkpoints_total (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+        expect(Number(/^ct_cloud_sqlite_checkpoint_frames_total (\d+)/m.exec(text)?.[1])).toBeGreaterThan(0);
+      },
+      { timeout: 5000, interval: 200 },
+    );
     const [g] = await cloud.store.gateways();
     expect(g).toMatchObject({ gatewayId: GW, quarantined: 7, batchesApplied: 3 });
   });
