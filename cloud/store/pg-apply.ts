@@ -58,7 +58,7 @@ const BULK = {
   },
   adoptSensors: {
     text: `UPDATE sensors s SET campus_id = u.k FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, d, c)
-      WHERE s.campus_id = '' AND u.k <> '' AND s.device_id = u.d AND s.channel = u.c
+      WHERE s.campus_id = '' AND s.device_id = u.d AND s.channel = u.c
         AND NOT EXISTS (SELECT 1 FROM sensors t WHERE t.campus_id = u.k AND t.device_id = u.d AND t.channel = u.c)`,
     types: [T, T, T],
   },
@@ -308,7 +308,9 @@ async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Pr
   await bulk(
     c,
     BULK.adoptSensors,
-    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
+    list
+      .filter(({ campusId }) => campusId !== '')
+      .map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
   );
   await bulk(
     c,
