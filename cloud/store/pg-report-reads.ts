@@ -4,7 +4,7 @@
  */
 import type { StateRow } from '../reporting/directory.ts';
 import type { EnrolmentRow } from './enrolments.ts';
-import { pgLatestStates, pgSensorWindows } from './pg-room-periods.ts';
+import { pgLatestStates, pgSensorsWindows } from './pg-room-periods.ts';
 import { type PgQueryable, pgNamed, pgPlaceholders, pgRows } from './pg-sql.ts';
 import {
   alertCountsOf,
@@ -14,7 +14,6 @@ import {
   type RoomSensorRow,
   roomWindowsOf,
 } from './report-reads.ts';
-import type { WindowRow } from './room-periods.ts';
 import type { CourseEngagementRow, RoomWindows } from './types.ts';
 
 const ALERTS = pgPlaceholders(REPORT_SQL.alerts);
@@ -37,9 +36,15 @@ export async function pgRoomWindows(
   to: number,
 ): Promise<RoomWindows | undefined> {
   const sensors = await pgRows<RoomSensorRow>(db, ROOM_SENSORS, [roomId, quantity]);
-  const windows: WindowRow[][] = [];
-  for (const s of sensors) windows.push(await pgSensorWindows(db, s.sensor_id, from, to));
-  return roomWindowsOf(sensors, windows);
+  const bySensor = await pgSensorsWindows(
+    db,
+    sensors.map((s) => ({ sensorId: s.sensor_id, from })),
+    to,
+  );
+  return roomWindowsOf(
+    sensors,
+    sensors.map((s) => bySensor.get(s.sensor_id) ?? []),
+  );
 }
 
 export async function pgCourseEngagement(
