@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { PreparedEvent } from '../consume/prepare.ts';
 import { BackgroundCheckpointer } from './checkpointer.ts';
 import {
   agg,
@@ -110,6 +111,37 @@ describe('SQLite store checkpoints', () => {
   });
 });
 
+/**
+ * A migration test on an older file: a store made now is fed `events` (each applied in its own call), then
+ * `sql` run on the closed file turns it into the older layout; `check` gets a store reopened on it. The
+ * directory goes afterwards, whatever happens.
+ */
+async function onOlderFile(
+  tag: string,
+  events: readonly PreparedEvent[],
+  sql: string,
+  check: (s: SqliteCloudStore) => Promise<void>,
+): Promise<void> {
+  const own = mkdtempSync(join(tmpdir(), `ct-store-${tag}-`));
+  const file = join(own, `${tag}.db`);
+  try {
+    const made = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    for (const [i, ev] of events.entries()) await made.applyBatch(P0, [ev], ev.position, i + 1);
+    await made.close();
+    const old = new Database(file);
+    old.exec(sql);
+    old.close();
+    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
+    try {
+      await check(s);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+}
+
 describe('SQLite store migration', () => {
   it('adds the occupancy detail column to a version-2 room_state and keeps its rows', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v2-'));
@@ -145,16 +177,9 @@ describe('SQLite store migration', () => {
   });
 
   it('rebuilds a version-3 aggregates table (WITHOUT ROWID) as a rowid table and keeps its windows', async () => {
-    const own = mkdtempSync(join(tmpdir(), 'ct-store-v3-'));
-    const file = join(own, 'v3.db');
     const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
-    const first = prepared('aggregate', 'gw-1', 'b1', windows.map(aggItem));
-    const s3 = new SqliteCloudStore({ file });
-    await s3.applyBatch(P0, [first], first.position, 1);
-    await s3.close();
     // The aggregates table as version 3 created it, holding the same rows.
-    const old = new Database(file);
-    old.exec(`ALTER TABLE aggregates RENAME TO a4;
+    const v3 = `ALTER TABLE aggregates RENAME TO a4;
       CREATE TABLE aggregates (
         sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
         count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
@@ -163,10 +188,8 @@ describe('SQLite store migration', () => {
         PRIMARY KEY (sensor_id, window_ms, window_start)) WITHOUT ROWID;
       INSERT INTO aggregates SELECT * FROM a4;
       DROP TABLE a4;
-      UPDATE meta SET value = '3' WHERE key = 'schemaVersion';`);
-    old.close();
-    const s = new SqliteCloudStore({ file });
-    try {
+      UPDATE meta SET value = '3' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v3', [prepared('aggregate', 'gw-1', 'b1', windows.map(aggItem))], v3, async (s) => {
       const sql = s.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'aggregates'").pluck().get();
       expect(sql).not.toMatch(/WITHOUT ROWID/);
       expect(s.db.prepare("SELECT value FROM meta WHERE key = 'schemaVersion'").pluck().get()).toBe(
@@ -186,10 +209,7 @@ describe('SQLite store migration', () => {
       const r = await s.applyBatch(P0, [again], again.position, 2);
       expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
       expect(await windowsOf(s, 'env-1', 'temperature', { ...range, to: 240_000 })).toHaveLength(4);
-    } finally {
-      await s.close();
-      rmSync(own, { recursive: true, force: true });
-    }
+    });
   });
 
   it('makes a new file with 16 KiB pages and keeps the 4 KiB pages of an older file, checkpointing both at 32 MiB', async () => {
@@ -224,36 +244,33 @@ describe('SQLite store migration', () => {
   });
 
   it('keys the sensors of a version-6 file by campus, keeping their ids and windows', async () => {
-    const own = mkdtempSync(join(tmpdir(), 'ct-store-v6-'));
-    const file = join(own, 'v6.db');
-    const s6 = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    const first = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0, count: 5 }))]);
-    await s6.applyBatch(P0, [first], first.position, 1);
-    await s6.close();
+    const window = (batch: string, windowStart: number, count: number, campusId?: string) =>
+      prepared(
+        'aggregate',
+        'gw-1',
+        batch,
+        [aggItem(agg({ windowStart, count }))],
+        campusId ? { campusId } : {},
+      );
     // The sensors table as version 6 had it: no campus, keyed by device and channel.
-    const old = new Database(file);
-    old.exec(`ALTER TABLE sensors RENAME TO s7;
+    const v6 = `ALTER TABLE sensors RENAME TO s7;
       CREATE TABLE sensors (sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,
         channel TEXT NOT NULL, room_id TEXT NOT NULL, quantity TEXT NOT NULL, unit TEXT NOT NULL,
         UNIQUE (device_id, channel));
       INSERT INTO sensors SELECT sensor_id, device_id, channel, room_id, quantity, unit FROM s7;
       DROP TABLE s7;
-      UPDATE meta SET value = '6' WHERE key = 'schemaVersion';`);
-    old.close();
-    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    try {
+      UPDATE meta SET value = '6' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v6', [window('b1', 0, 5)], v6, async (s) => {
       expect(s.db.prepare('SELECT sensor_id, campus_id, device_id FROM sensors').all()).toEqual([
         { sensor_id: 1, campus_id: '', device_id: 'env-1' },
       ]);
       const range = { from: 0, to: 60_000, limit: 10 };
       expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.count)).toEqual([5]);
       // The same gateway's window again is still a duplicate.
-      const again = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 0, count: 5 }))]);
+      const again = window('b2', 0, 5);
       expect(await s.applyBatch(P0, [again], again.position, 2)).toMatchObject({ duplicateItems: 1 });
       // Upgraded, it names its campus: the sensor (id 1, its windows) joins that campus.
-      const north = prepared('aggregate', 'gw-1', 'b3', [aggItem(agg({ windowStart: 60_000, count: 9 }))], {
-        campusId: 'north',
-      });
+      const north = window('b3', 60_000, 9, 'north');
       await s.applyBatch(P0, [north], north.position, 3);
       const all = { ...range, to: 120_000 };
       expect((await windowsOf(s, 'env-1', 'temperature', all, 'north'))?.map((w) => w.count)).toEqual([5, 9]);
@@ -261,15 +278,10 @@ describe('SQLite store migration', () => {
       expect(s.db.prepare('SELECT sensor_id, campus_id FROM sensors').all()).toEqual([
         { sensor_id: 1, campus_id: 'north' },
       ]);
-    } finally {
-      await s.close();
-      rmSync(own, { recursive: true, force: true });
-    }
+    });
   });
 
   it('re-keys the items and alerts of a version-5 file by gateway, keeping what they record', async () => {
-    const own = mkdtempSync(join(tmpdir(), 'ct-store-v5-'));
-    const file = join(own, 'v5.db');
     const alert = {
       alertId: 'al-1',
       ts: 5,
@@ -280,13 +292,8 @@ describe('SQLite store migration', () => {
     };
     const alertEvent = (gw: string, batch: string) =>
       prepared('alert', gw, batch, [{ id: 'al-1', body: alert }]);
-    const s5 = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    const first = alertEvent('gw-1', 'b1');
-    await s5.applyBatch(P0, [first], first.position, 1);
-    await s5.close();
     // Items and alerts as version 5 kept them, keyed by their ids alone, with an event's id among the items.
-    const old = new Database(file);
-    old.exec(`DROP TABLE items;
+    const v5 = `DROP TABLE items;
       CREATE TABLE items (item_id TEXT PRIMARY KEY, cls TEXT NOT NULL, gateway_id TEXT NOT NULL) WITHOUT ROWID;
       INSERT INTO items VALUES ('al-1', 'alert', 'gw-1'), ('e-1', 'event', 'gw-1');
       ALTER TABLE alerts RENAME TO a6;
@@ -294,10 +301,8 @@ describe('SQLite store migration', () => {
         severity TEXT NOT NULL, code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
       INSERT INTO alerts SELECT * FROM a6;
       DROP TABLE a6;
-      UPDATE meta SET value = '5' WHERE key = 'schemaVersion';`);
-    old.close();
-    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    try {
+      UPDATE meta SET value = '5' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v5', [alertEvent('gw-1', 'b1')], v5, async (s) => {
       const key = (t: string) =>
         s.db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck().all(t);
       expect([key('items'), key('alerts')]).toEqual([
@@ -315,37 +320,21 @@ describe('SQLite store migration', () => {
         itemsApplied: { alert: 1 },
       });
       expect((await s.room('r1', 5))?.recentAlerts).toHaveLength(2);
-    } finally {
-      await s.close();
-      rmSync(own, { recursive: true, force: true });
-    }
+    });
   });
 
   it('adds the campus column to the gateways of a version-4 file, keeping their counters', async () => {
-    const own = mkdtempSync(join(tmpdir(), 'ct-store-v4-'));
-    const file = join(own, 'v4.db');
-    const s4 = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    const ev = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
-    await s4.applyBatch(P0, [ev], ev.position, 1);
-    await s4.close();
+    const first = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 0 }))]);
     // The gateways table as version 4 had it: no campus column.
-    const old = new Database(file);
-    old.exec(
-      `ALTER TABLE gateways DROP COLUMN campus_id; UPDATE meta SET value = '4' WHERE key = 'schemaVersion';`,
-    );
-    old.close();
-    const s = new SqliteCloudStore({ file, checkpointDelayMs: null });
-    try {
+    const v4 = `ALTER TABLE gateways DROP COLUMN campus_id; UPDATE meta SET value = '4' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v4', [first], v4, async (s) => {
       expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: null, batchesApplied: 1 }]);
       const next = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 60_000 }))], {
         campusId: 'north',
       });
       await s.applyBatch(P0, [next], next.position, 2);
       expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: 'north', batchesApplied: 2 }]);
-    } finally {
-      await s.close();
-      rmSync(own, { recursive: true, force: true });
-    }
+    });
   });
 
   it('adds the reporting columns to a version-1 file and fills them from the stored bodies', async () => {
