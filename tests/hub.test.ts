@@ -465,6 +465,14 @@ describe('campus-twin hub (CLI)', () => {
     expect(cli.stderr()).toContain('well-known development key');
   });
   it('keeps every acknowledged send through a SIGKILL', async () => {
+    // Each wait bounded and named: a hang says where (once, in CI, this test ran into vitest's 60 s).
+    const step = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+      });
+      return Promise.race([p, late]).finally(() => clearTimeout(timer));
+    };
     const dataDir = tempDir('ct-hub-kill-');
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const first = await startCli(
@@ -491,11 +499,11 @@ describe('campus-twin hub (CLI)', () => {
       }
     })();
     await waitFor(() => acknowledged >= 1000, 15_000, 'a thousand acknowledged events');
-    await first.kill('SIGKILL');
+    await step(first.kill('SIGKILL'), 10_000, 'the hub to exit after SIGKILL');
     // No ack can arrive after the kill; aborting ends the send in flight without waiting for its timeout.
     abort.abort();
-    await sending;
-    await producer.close();
+    await step(sending, 15_000, 'the send loop to end after the kill');
+    await step(producer.close(), 10_000, 'the producer to close');
 
     const second = await startCli(
       ['hub', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
@@ -505,7 +513,11 @@ describe('campus-twin hub (CLI)', () => {
     cleanups.push(async () => void (await second.kill()));
     const cs2 = (second.ready as unknown as { connectionString: string }).connectionString;
     const after = track(new EventHubProducerClient(cs2, 'campus-twin', { retryOptions: FAST_RETRY }));
-    const infos = await Promise.all(['0', '1', '2', '3'].map((id) => after.getPartitionProperties(id)));
+    const infos = await step(
+      Promise.all(['0', '1', '2', '3'].map((id) => after.getPartitionProperties(id))),
+      15_000,
+      'the restarted hub to answer partition properties',
+    );
     const stored = infos.reduce((n, i) => n + i.lastEnqueuedSequenceNumber + 1, 0);
     // Everything acknowledged is there; at most the batches in flight at the kill are extra.
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
