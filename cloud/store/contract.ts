@@ -412,6 +412,27 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       expect(await starts('north')).toEqual([T0, T0 + 60_000]);
     });
 
+    it('gives an unnamed sensor to the first campus in call order when two name it in one call', async () => {
+      const s = await fresh();
+      const window = (gw: string, batch: string, w: number, campusId?: string) =>
+        prepared(
+          'aggregate',
+          gw,
+          batch,
+          [aggItem(agg({ windowStart: T0 + w * 60_000 }))],
+          campusId ? { campusId } : {},
+        );
+      await apply(s, [window('gw-0', 'b0', 0)]);
+      // South's event comes first in the call, then north's: south adopts env-1 and its history.
+      await apply(s, [window('gw-s', 'b1', 1, 'south'), window('gw-n', 'b2', 2, 'north')]);
+      const range = { from: 0, to: NOW, limit: 10 };
+      const starts = async (campusId: string) =>
+        (await windowsOf(s, 'env-1', 'temperature', range, campusId))?.map((w) => w.windowStart);
+      expect(await starts('south')).toEqual([T0, T0 + 60_000]);
+      expect(await starts('north')).toEqual([T0 + 120_000]);
+      expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({ campuses: ['north', 'south'] });
+    });
+
     it("keeps item ids to their gateway, but an event id is the LMS's whichever gateway sends it", async () => {
       const s = await fresh();
       const alert: Alert = {

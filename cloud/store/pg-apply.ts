@@ -304,14 +304,14 @@ async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Pr
       if (!first.has(k)) first.set(k, { a: item.value, campusId });
     }
   const list = [...first.values()];
-  // Sensors recorded before their gateway named a campus ('') join the first campus that names them.
-  await bulk(
-    c,
-    BULK.adoptSensors,
-    list
-      .filter(({ campusId }) => campusId !== '')
-      .map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
-  );
+  // Sensors recorded before their gateway named a campus ('') join the first campus that names them: the
+  // first in call order, as the one-by-one apply decides (one UPDATE row per sensor, so none is arbitrary).
+  const adopters = new Map<string, unknown[]>();
+  for (const { a, campusId } of list) {
+    const k = key(a.deviceId, a.channel);
+    if (campusId !== '' && !adopters.has(k)) adopters.set(k, [campusId, a.deviceId, a.channel]);
+  }
+  await bulk(c, BULK.adoptSensors, [...adopters.values()]);
   await bulk(
     c,
     BULK.insertSensor,
