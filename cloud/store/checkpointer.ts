@@ -1,7 +1,9 @@
 /**
  * WAL checkpoints off the apply path: a worker thread with its own connection to the store's file copies
- * committed WAL frames back into the database (PASSIVE: it never blocks the writer) a short while after
- * the writer says it committed. Without it, the commit that crosses `wal_autocheckpoint` copies the frames
+ * committed WAL frames back into the database (PASSIVE: it never blocks the writer). Every `delayMs` it asks
+ * its connection's `PRAGMA data_version`, which moves when any other connection commits, and checkpoints
+ * when it moved (or when the last checkpoint could not finish): every write is covered, whoever makes it,
+ * and the writers need not say anything. Without it, the commit that crosses `wal_autocheckpoint` copies the frames
  * and syncs the file inside applyBatch. The writer keeps a higher `wal_autocheckpoint` as a safety net for
  * a worker that falls behind or fails.
  *
@@ -22,27 +24,30 @@ try {
   parentPort.postMessage({ kind: 'failed', message: String(err && err.message || err) });
   parentPort.close();
 }
-let timer;
-function checkpoint() {
-  timer = undefined;
-  const started = performance.now();
-  try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ kind: 'done', busy: r.busy === 1, log: r.log, checkpointed: r.checkpointed,
-      ms: performance.now() - started });
-  } catch (err) {
-    parentPort.postMessage({ kind: 'failed', message: String(err && err.message || err) });
-  }
-}
-parentPort.on('message', (m) => {
-  if (m === 'dirty') {
-    if (timer === undefined) timer = setTimeout(checkpoint, workerData.delayMs);
-  } else if (m === 'close') {
-    clearTimeout(timer);
+if (db) {
+  const version = db.prepare('PRAGMA data_version').pluck();
+  let seen = version.get();
+  // Commits made before this worker was up do not move data_version for it: one checkpoint to start with.
+  let pending = true;
+  const timer = setInterval(() => {
+    try {
+      const now = version.get();
+      if (now === seen && !pending) return;
+      seen = now;
+      const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+      pending = r.busy === 1;
+      parentPort.postMessage({ kind: 'done', busy: pending, checkpointed: r.checkpointed });
+    } catch (err) {
+      parentPort.postMessage({ kind: 'failed', message: String(err && err.message || err) });
+    }
+  }, workerData.delayMs);
+  parentPort.on('message', (m) => {
+    if (m !== 'close') return;
+    clearInterval(timer);
     db.close();
     parentPort.close();
-  }
-});
+  });
+}
 `;
 
 export interface CheckpointStats {
@@ -50,7 +55,7 @@ export interface CheckpointStats {
   runs: number;
   /** WAL frames (pages) they copied back. */
   frames: number;
-  /** Checkpoints that could not finish (a reader or another checkpointer in the way): retried on the next commit. */
+  /** Checkpoints that could not finish (a reader or another checkpointer in the way): retried next time. */
   busy: number;
   /** The last failure, if the worker failed (the writer's own checkpoints then take over). */
   lastError: string | null;
@@ -59,7 +64,7 @@ export interface CheckpointStats {
 }
 
 type WorkerMessage =
-  | { kind: 'done'; busy: boolean; log: number; checkpointed: number; ms: number }
+  | { kind: 'done'; busy: boolean; checkpointed: number }
   | { kind: 'failed'; message: string };
 
 export class BackgroundCheckpointer {
@@ -72,7 +77,7 @@ export class BackgroundCheckpointer {
 
   /**
    * `onFailure` runs once if the worker fails or exits on its own: the writer should checkpoint itself again.
-   * `delayMs` is how long after a commit the checkpoint runs: commits within it share one checkpoint.
+   * `delayMs` is how often the worker looks for new commits: those within it share one checkpoint.
    */
   constructor(file: string, opts: { delayMs: number; onFailure: () => void }) {
     this.#onFailure = opts.onFailure;
@@ -92,11 +97,6 @@ export class BackgroundCheckpointer {
     this.#exited.then(() => {
       if (this.#stats.running) this.#fail('checkpoint worker exited');
     });
-  }
-
-  /** The writer committed: a checkpoint follows within delayMs (one for all commits until it runs). */
-  committed(): void {
-    if (this.#stats.running) this.#worker.postMessage('dirty');
   }
 
   stats(): CheckpointStats {

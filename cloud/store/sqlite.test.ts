@@ -98,7 +98,6 @@ describe('SQLite store checkpoints', () => {
       running: false,
       lastError: expect.stringMatching(/no-such\.db|unable to open/),
     });
-    c.committed();
     await c.close();
     expect(onFailure).toHaveBeenCalledTimes(1);
   });

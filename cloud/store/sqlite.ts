@@ -73,7 +73,8 @@ export interface SqliteStoreOptions {
   /** SQLite page cache per connection (default 64 MiB). */
   cacheSizeKiB?: number;
   /**
-   * Checkpoints in a worker thread, this long after a write commits (default 1000 ms; ignored for ':memory:').
+   * Checkpoints in a worker thread, which looks for new commits this often (default 1000 ms; ignored for
+   * ':memory:').
    * null: the writer checkpoints itself at 32 MiB of WAL, inside the commit that crosses it.
    */
   checkpointDelayMs?: number | null;
@@ -261,9 +262,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   ): Promise<ApplyResult> {
     // IMMEDIATE: take the write lock up front, so two processes never deadlock upgrading a read lock.
     try {
-      const result = this.#apply.immediate(partition, events, checkpoint, now);
-      this.#checkpointer?.committed();
-      return result;
+      return this.#apply.immediate(partition, events, checkpoint, now);
     } catch (err) {
       // Sensor ids created in the rolled-back transaction do not exist: forget what was cached.
       this.#sensors.clear();
@@ -433,9 +432,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   }
 
   async importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }> {
-    const result = this.#history.importEvents(events);
-    this.#checkpointer?.committed();
-    return result;
+    return this.#history.importEvents(events);
   }
 
   async upsertCourses(courses: readonly CourseRecord[]): Promise<void> {
@@ -476,7 +473,6 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
 
   async replaceRiskScores(courseId: string, rows: readonly RiskScoreRow[]): Promise<void> {
     this.#risk.replaceScores(courseId, rows);
-    this.#checkpointer?.committed();
   }
 
   async riskScores(q: { studentId?: string; courseId?: string; top: number }): Promise<RiskScoreRow[]> {
@@ -484,9 +480,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   }
 
   async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {
-    const info = this.#snapshots.create(opts);
-    this.#checkpointer?.committed();
-    return info;
+    return this.#snapshots.create(opts);
   }
 
   async analyticsRows(
