@@ -18,6 +18,7 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
 import { type BulkStatement, bulk, bulkSql, pgPlaceholders } from './pg-sql.ts';
+import { SensorMap } from './sensor-map.ts';
 import {
   aggregateParams,
   alertParams,
@@ -277,8 +278,8 @@ interface SensorRef {
   roomId: string;
 }
 
-/** A call's sensors by key(campusId, deviceId, channel). */
-type CallSensors = Map<string, SensorRef>;
+/** A call's sensors by campus, device and channel. */
+type CallSensors = SensorMap<SensorRef>;
 
 /** The campus an event's sensors are on: the one its gateway names, '' when it names none. */
 const campusOf = (ev: Extract<PreparedEvent, { ok: true }>) => ev.header.campusId ?? '';
@@ -288,22 +289,25 @@ function sensorOf(
   campusId: string,
   a: { deviceId: string; channel: string },
 ): SensorRef {
-  const ref = sensors.get(key(campusId, a.deviceId, a.channel));
+  const ref = sensors.get(campusId, a.deviceId, a.channel);
   if (!ref) throw new Error(`no sensor resolved for ${campusId}/${a.deviceId}/${a.channel}`);
   return ref;
 }
 
 /** Id and current room of the sensor of every aggregate of the planned batches, created where new. */
 async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Promise<CallSensors> {
-  const first = new Map<string, { a: Aggregate; campusId: string }>();
-  for (const { ev } of planned)
+  const seen = new SensorMap<true>();
+  const list: { a: Aggregate; campusId: string }[] = [];
+  for (const { ev } of planned) {
+    const campusId = campusOf(ev);
     for (const item of ev.items) {
       if (item.cls !== 'aggregate') continue;
-      const campusId = campusOf(ev);
-      const k = key(campusId, item.value.deviceId, item.value.channel);
-      if (!first.has(k)) first.set(k, { a: item.value, campusId });
+      const a = item.value;
+      if (seen.get(campusId, a.deviceId, a.channel)) continue;
+      seen.set(campusId, a.deviceId, a.channel, true);
+      list.push({ a, campusId });
     }
-  const list = [...first.values()];
+  }
   // Sensors recorded before their gateway named a campus ('') join the first campus that names them: the
   // first in call order, as the one-by-one apply decides (one UPDATE row per sensor, so none is arbitrary).
   const adopters = new Map<string, unknown[]>();
@@ -322,9 +326,9 @@ async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Pr
     BULK.sensorsOf,
     list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
   );
-  const out: CallSensors = new Map();
+  const out: CallSensors = new SensorMap();
   for (const r of res?.rows ?? [])
-    out.set(key(r.campus_id as string, r.device_id as string, r.channel as string), {
+    out.set(r.campus_id as string, r.device_id as string, r.channel as string, {
       id: r.sensor_id as number,
       roomId: r.room_id as string,
     });

@@ -207,9 +207,9 @@ export const SQL = {
     ON CONFLICT (campus_id, device_id, channel) DO NOTHING`,
   findSensor: 'SELECT sensor_id, room_id FROM sensors WHERE campus_id = ? AND device_id = ? AND channel = ?',
   moveSensor: 'UPDATE sensors SET room_id = ? WHERE sensor_id = ?',
-  // A sensor recorded before its gateway named a campus ('') joins the first campus that names it.
-  adoptSensor: `UPDATE sensors SET campus_id = ? WHERE campus_id = '' AND device_id = ? AND channel = ?
-    AND NOT EXISTS (SELECT 1 FROM sensors t WHERE t.campus_id = ? AND t.device_id = ? AND t.channel = ?)`,
+  // A sensor recorded before its gateway named a campus ('') joins the first campus that names it (asked only
+  // when that campus has no such sensor yet).
+  adoptSensor: `UPDATE sensors SET campus_id = ? WHERE campus_id = '' AND device_id = ? AND channel = ?`,
   // A base window's item: inserts, or merges into the deltas already there, at most once (has_base).
   upsertBase: `${AGG_INSERT} 1) ON CONFLICT (sensor_id, window_ms, window_start) DO UPDATE SET ${AGG_MERGE},
       has_base = 1 WHERE aggregates.has_base = 0`,

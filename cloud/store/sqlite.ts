@@ -31,6 +31,7 @@ import {
   ROOM_STATE_COLUMNS_V3,
   SCHEMA_VERSION,
 } from './schema.ts';
+import { SensorMap } from './sensor-map.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import {
   aggregateParams,
@@ -209,8 +210,8 @@ function migrateEvents(db: Database.Database): void {
 
 export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #s: Stmts;
-  /** campusId → deviceId → channel → sensor id (ids never change once committed; cleared on rollback). */
-  readonly #sensors = new Map<string, Map<string, Map<string, { id: number; roomId: string }>>>();
+  /** Sensor ids by campus, device and channel (ids never change once committed; cleared on rollback). */
+  readonly #sensors = new SensorMap<{ id: number; roomId: string }>();
   readonly #apply: Database.Transaction<
     (p: PartitionRef, events: readonly PreparedEvent[], cp: EventPosition, now: number) => ApplyResult
   >;
@@ -350,31 +351,24 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     campusId: string,
     a: { deviceId: string; channel: string; roomId: string; quantity: string; unit: string },
   ): number {
-    // '' is the campus of gateways that do not name theirs. Nested maps: no key string built per window.
-    let byDevice = this.#sensors.get(campusId);
-    if (!byDevice) {
-      byDevice = new Map();
-      this.#sensors.set(campusId, byDevice);
-    }
-    let byChannel = byDevice.get(a.deviceId);
-    if (!byChannel) {
-      byChannel = new Map();
-      byDevice.set(a.deviceId, byChannel);
-    }
-    let entry = byChannel.get(a.channel);
+    const { deviceId, channel } = a;
+    let entry = this.#sensors.get(campusId, deviceId, channel);
     if (!entry) {
-      if (campusId !== '') {
-        const { deviceId, channel } = a;
-        if (this.#s.adoptSensor.run(campusId, deviceId, channel, campusId, deviceId, channel).changes)
-          this.#sensors.get('')?.get(deviceId)?.delete(channel);
+      const find = () =>
+        this.#s.findSensor.get(campusId, deviceId, channel) as
+          | { sensor_id: number; room_id: string }
+          | undefined;
+      let row = find();
+      if (!row) {
+        // Not on this campus yet ('' is the campus of gateways that name none): a sensor recorded before its
+        // gateway named a campus joins the first campus that names it; otherwise a new one.
+        if (campusId !== '' && this.#s.adoptSensor.run(campusId, deviceId, channel).changes)
+          this.#sensors.delete('', deviceId, channel);
+        else this.#s.insertSensor.run(campusId, deviceId, channel, a.roomId, a.quantity, a.unit);
+        row = find()!;
       }
-      this.#s.insertSensor.run(campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit);
-      const row = this.#s.findSensor.get(campusId, a.deviceId, a.channel) as {
-        sensor_id: number;
-        room_id: string;
-      };
       entry = { id: row.sensor_id, roomId: row.room_id };
-      byChannel.set(a.channel, entry);
+      this.#sensors.set(campusId, deviceId, channel, entry);
     }
     if (entry.roomId !== a.roomId) {
       this.#s.moveSensor.run(a.roomId, entry.id);
