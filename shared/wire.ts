@@ -123,8 +123,8 @@ export const CAMPUS_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export interface EncodeOptions {
   /** gzip level (default 6). */
   level?: number;
-  /** The campus the sending gateway serves. */
-  campusId?: string;
+  /** The campus the sending gateway serves (none: the property is left out). */
+  campusId?: string | undefined;
 }
 
 function propertiesOf(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
-import { agg, aggItem, P0, prepared } from '../store/contract.ts';
+import { agg, aggItem, P0, prepared, windowEvent } from '../store/contract.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { parseTime } from './params.ts';
 import { buildCloudApi } from './server.ts';
@@ -143,12 +143,8 @@ describe('cloud API (fastify inject)', () => {
     });
     try {
       // The same device and channel on two campuses, with different counts in their windows.
-      const north = prepared('aggregate', 'gw-n', 'n1', [aggItem(agg({ windowStart: T0, count: 4 }))], {
-        campusId: 'north',
-      });
-      const south = prepared('aggregate', 'gw-s', 's1', [aggItem(agg({ windowStart: T0, count: 7 }))], {
-        campusId: 'south',
-      });
+      const north = windowEvent('gw-n', 'n1', { windowStart: T0, count: 4 }, 'north');
+      const south = windowEvent('gw-s', 's1', { windowStart: T0, count: 7 }, 'south');
       await twoCampuses.applyBatch(P0, [north, south], south.position, NOW - 1000);
       const url = '/api/sensors/env-1/temperature/aggregates';
       const ambiguous = await api.inject({ method: 'GET', url });

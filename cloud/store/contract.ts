@@ -74,6 +74,16 @@ export async function windowsOf(
   return w;
 }
 
+/** An event of one window (`agg(fields)`) from `gatewayId`, naming `campusId` when given. */
+export function windowEvent(
+  gatewayId: string,
+  batchId: string,
+  fields: Parameters<typeof agg>[0],
+  campusId?: string,
+): PreparedEvent {
+  return prepared('aggregate', gatewayId, batchId, [aggItem(agg(fields))], { campusId });
+}
+
 export function aggItem(a: Aggregate): WireItem {
   return { id: aggregateItemId(a), body: { ...a } };
 }
@@ -354,21 +364,12 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
 
     it('keeps the same device and channel on two campuses apart, and says when a read must name one', async () => {
       const s = await fresh();
-      const on = (campusId: string | undefined, gw: string, batch: string, count: number) =>
-        prepared(
-          'aggregate',
-          gw,
-          batch,
-          [aggItem(agg({ windowStart: T0, count }))],
-          campusId ? { campusId } : {},
-        );
       // North and south both have env-1; a late copy of north's window from north adds into north's only.
-      await apply(s, [on('north', 'gw-n', 'n1', 4), on('south', 'gw-s', 's1', 7)]);
       await apply(s, [
-        prepared('aggregate', 'gw-n', 'n2', [aggItem(agg({ windowStart: T0, count: 2, late: true }))], {
-          campusId: 'north',
-        }),
+        windowEvent('gw-n', 'n1', { windowStart: T0, count: 4 }, 'north'),
+        windowEvent('gw-s', 's1', { windowStart: T0, count: 7 }, 'south'),
       ]);
+      await apply(s, [windowEvent('gw-n', 'n2', { windowStart: T0, count: 2, late: true }, 'north')]);
       const range = { from: 0, to: NOW, limit: 10 };
       const counts = async (campusId: string) =>
         (await windowsOf(s, 'env-1', 'temperature', range, campusId))?.map((w) => w.count);
@@ -377,7 +378,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       expect(await windowsOf(s, 'env-1', 'temperature', range, 'east')).toBeUndefined();
       expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({ campuses: ['north', 'south'] });
       // A gateway naming no campus has its own ('') sensors; a device only one campus has needs no name.
-      await apply(s, [on(undefined, 'gw-old', 'o1', 3)]);
+      await apply(s, [windowEvent('gw-old', 'o1', { windowStart: T0, count: 3 })]);
       expect(await counts('')).toEqual([3]);
       expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({
         campuses: ['', 'north', 'south'],
@@ -387,13 +388,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
     it('gives the sensors a gateway sent before it named its campus to that campus', async () => {
       const s = await fresh();
       const window = (w: number, batch: string, campusId?: string) =>
-        prepared(
-          'aggregate',
-          'gw-1',
-          batch,
-          [aggItem(agg({ windowStart: T0 + w * 60_000 }))],
-          campusId ? { campusId } : {},
-        );
+        windowEvent('gw-1', batch, { windowStart: T0 + w * 60_000 }, campusId);
       await apply(s, [window(0, 'b1')]);
       // Upgraded, the gateway names its campus: env-1 is the same sensor, its history whole.
       await apply(s, [window(1, 'b2', 'north')]);
@@ -405,9 +400,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       // Its first window again, now named: still a duplicate.
       expect(await apply(s, [window(0, 'b3', 'north')])).toMatchObject({ duplicateItems: 1 });
       // Another campus's env-1 is another sensor.
-      await apply(s, [
-        prepared('aggregate', 'gw-2', 'b4', [aggItem(agg({ windowStart: T0 }))], { campusId: 'south' }),
-      ]);
+      await apply(s, [windowEvent('gw-2', 'b4', { windowStart: T0 }, 'south')]);
       expect(await starts('south')).toEqual([T0]);
       expect(await starts('north')).toEqual([T0, T0 + 60_000]);
     });
@@ -415,13 +408,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
     it('gives an unnamed sensor to the first campus in call order when two name it in one call', async () => {
       const s = await fresh();
       const window = (gw: string, batch: string, w: number, campusId?: string) =>
-        prepared(
-          'aggregate',
-          gw,
-          batch,
-          [aggItem(agg({ windowStart: T0 + w * 60_000 }))],
-          campusId ? { campusId } : {},
-        );
+        windowEvent(gw, batch, { windowStart: T0 + w * 60_000 }, campusId);
       await apply(s, [window('gw-0', 'b0', 0)]);
       // South's event comes first in the call, then north's: south adopts env-1 and its history.
       await apply(s, [window('gw-s', 'b1', 1, 'south'), window('gw-n', 'b2', 2, 'north')]);

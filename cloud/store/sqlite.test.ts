@@ -13,6 +13,7 @@ import {
   prepared,
   sharedStoreContract,
   storeContract,
+  windowEvent,
   windowsOf,
 } from './contract.ts';
 import { SNAPSHOT_EVENTS, snapshotContract } from './contract-snapshots.ts';
@@ -244,13 +245,7 @@ describe('SQLite store migration', () => {
 
   it('keys the sensors of a version-6 file by campus, keeping their ids and windows', async () => {
     const window = (batch: string, windowStart: number, count: number, campusId?: string) =>
-      prepared(
-        'aggregate',
-        'gw-1',
-        batch,
-        [aggItem(agg({ windowStart, count }))],
-        campusId ? { campusId } : {},
-      );
+      windowEvent('gw-1', batch, { windowStart, count }, campusId);
     // The sensors table as version 6 had it: no campus, keyed by device and channel.
     const v6 = `ALTER TABLE sensors RENAME TO s7;
       CREATE TABLE sensors (sensor_id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL,
@@ -328,9 +323,7 @@ describe('SQLite store migration', () => {
     const v4 = `ALTER TABLE gateways DROP COLUMN campus_id; UPDATE meta SET value = '4' WHERE key = 'schemaVersion';`;
     await onOlderFile('v4', [first], v4, async (s) => {
       expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: null, batchesApplied: 1 }]);
-      const next = prepared('aggregate', 'gw-1', 'b2', [aggItem(agg({ windowStart: 60_000 }))], {
-        campusId: 'north',
-      });
+      const next = windowEvent('gw-1', 'b2', { windowStart: 60_000 }, 'north');
       await s.applyBatch(P0, [next], next.position, 2);
       expect(await s.gateways()).toMatchObject([{ gatewayId: 'gw-1', campusId: 'north', batchesApplied: 2 }]);
     });

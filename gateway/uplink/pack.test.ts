@@ -33,9 +33,18 @@ describe('packRows', () => {
   });
 
   it('takes the oldest prefix that fits under the byte limit', async () => {
-    const all = await packRows('alert', rows(2_000), { gatewayId: 'gw-1', batchId: 'b-2' });
+    const all = await packRows('alert', rows(2_000), {
+      gatewayId: 'gw-1',
+      campusId: 'north',
+      batchId: 'b-2',
+    });
     const limit = Math.floor(all.body.length / 3);
-    const part = await packRows('alert', rows(2_000), { gatewayId: 'gw-1', batchId: 'b-2' }, limit);
+    const part = await packRows(
+      'alert',
+      rows(2_000),
+      { gatewayId: 'gw-1', campusId: 'north', batchId: 'b-2' },
+      limit,
+    );
     expect(part.body.length).toBeLessThanOrEqual(limit);
     expect(part.seqs.length).toBeGreaterThan(400);
     expect(part.seqs.length).toBeLessThan(2_000);
@@ -44,7 +53,12 @@ describe('packRows', () => {
   });
 
   it('returns a lone oversized item over the limit for the caller to drop', async () => {
-    const one = await packRows('alert', rows(1), { gatewayId: 'gw-1', batchId: 'b-3' }, 10);
+    const one = await packRows(
+      'alert',
+      rows(1),
+      { gatewayId: 'gw-1', campusId: 'north', batchId: 'b-3' },
+      10,
+    );
     expect(one.seqs).toEqual([1]);
     expect(one.body.length).toBeGreaterThan(10);
   });

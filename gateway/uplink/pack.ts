@@ -27,7 +27,7 @@ async function parseRows(rows: readonly OutboxRow[]): Promise<WireItem[]> {
 /** Who sends the batch, and its id. */
 export interface BatchOrigin {
   gatewayId: string;
-  campusId?: string;
+  campusId: string;
   batchId: string;
 }
 
@@ -39,13 +39,7 @@ async function encode(
 ): Promise<PackedEvent> {
   const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { gatewayId, batchId, campusId } = origin;
-  const { body, properties } = await encodeBatchAsync(
-    cls,
-    gatewayId,
-    batchId,
-    sorted,
-    campusId === undefined ? {} : { campusId },
-  );
+  const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, sorted, { campusId });
   return { seqs: rows.map((r) => r.seq), body, properties };
 }
 

@@ -22,6 +22,7 @@ const T0 = Date.now();
 function options(hub: TestHub, extra: Partial<UplinkOptions> = {}): UplinkOptions {
   return {
     gatewayId: 'gw-unit',
+    campusId: 'unit-campus',
     connectionString: hub.connectionString,
     hubName: hub.hubName,
     maxEventBytes: 1024 * 1024,

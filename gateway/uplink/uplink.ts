@@ -27,7 +27,7 @@ import {
 export interface UplinkOptions {
   gatewayId: string;
   /** Sent with every event (the wire's campusId), so the cloud can tell campuses apart. */
-  campusId?: string;
+  campusId: string;
   connectionString: string;
   hubName: string;
   maxEventBytes: number;
@@ -249,9 +249,7 @@ export class Uplink {
   }
 
   #origin(batchId: string): BatchOrigin {
-    const o: BatchOrigin = { gatewayId: this.#o.gatewayId, batchId };
-    if (this.#o.campusId !== undefined) o.campusId = this.#o.campusId;
-    return o;
+    return { gatewayId: this.#o.gatewayId, campusId: this.#o.campusId, batchId };
   }
 
   /** Encode as many of the rows as fit in one event; an item that can never fit is dropped and counted. */
