@@ -5,6 +5,12 @@
 import type { ModbusDeviceSettings } from '../gateway/ingest/modbus/settings.ts';
 import type { Quantity } from './quantities.ts';
 
+/**
+ * A campus id: what the campus file's `campus.id` may be (gateway/registry/schema.ts) and what the cloud
+ * accepts as an uplink event's `campusId` (shared/wire.ts), so a gateway never sends one that is refused.
+ */
+export const CAMPUS_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
 export interface ChannelInfo {
   /** The name a device uses in its payload (native JSON key or SenML name). */
   name: string;

@@ -23,6 +23,7 @@ import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
 
+import { CAMPUS_ID } from './campus.ts';
 import type { Aggregate } from './events.ts';
 
 export const WIRE_CLASSES = ['alert', 'twin', 'event', 'aggregate', 'raw'] as const;
@@ -116,9 +117,6 @@ export function encodeItems(cls: WireClass, items: readonly WireItem[]): string 
   const { cols, index } = columnsOf(items);
   return JSON.stringify({ cols, rows: items.map((it) => rowOf(cls, it, cols.length, index)) });
 }
-
-/** A campus id as the campus file allows it (gateway/registry/schema.ts), at most 128 characters. */
-export const CAMPUS_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export interface EncodeOptions {
   /** gzip level (default 6). */

@@ -2,6 +2,7 @@
  * config/campus.yaml: buildings → floors → rooms, device kinds (reusable channel profiles) and devices.
  */
 import { z } from 'zod';
+import { CAMPUS_ID } from '../../shared/campus.ts';
 import { QUANTITY_NAMES } from '../../shared/quantities.ts';
 import { modbusDeviceSchema } from '../ingest/modbus/settings.ts';
 
@@ -22,7 +23,10 @@ const deviceKind = z.object({
 });
 
 export const campusSchema = z.object({
-  campus: z.object({ id, name: z.string().default('') }),
+  campus: z.object({
+    id: z.string().regex(CAMPUS_ID, '1-128 letters, digits, . _ - (the uplink sends it with every event)'),
+    name: z.string().default(''),
+  }),
   buildings: z
     .array(
       z.object({
