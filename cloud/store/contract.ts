@@ -193,18 +193,16 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
 
     it('records the campus each gateway names, keeping it through events that name none', async () => {
       const s = await fresh();
-      const item = (w: number) => [aggItem(agg({ windowStart: T0 + w * 60_000 }))];
-      await apply(s, [
-        prepared('aggregate', 'gw-1', 'c1', item(0), { campusId: 'north' }),
-        prepared('aggregate', 'gw-2', 'c2', item(1), { campusId: 'south' }),
-      ]);
+      const window = (gw: string, batch: string, w: number, campusId?: string) =>
+        windowEvent(gw, batch, { windowStart: T0 + w * 60_000 }, campusId);
+      await apply(s, [window('gw-1', 'c1', 0, 'north'), window('gw-2', 'c2', 1, 'south')]);
       // An event without the property (a gateway from before it) leaves the campus as it was.
-      await apply(s, [prepared('aggregate', 'gw-1', 'c3', item(2))]);
+      await apply(s, [window('gw-1', 'c3', 2)]);
       const campuses = async () =>
         Object.fromEntries((await s.gateways()).map((g) => [g.gatewayId, g.campusId]));
       expect(await campuses()).toEqual({ 'gw-1': 'north', 'gw-2': 'south' });
       // A gateway moved to another campus: its latest event says so.
-      await apply(s, [prepared('aggregate', 'gw-2', 'c4', item(3), { campusId: 'east' })]);
+      await apply(s, [window('gw-2', 'c4', 3, 'east')]);
       expect(await campuses()).toEqual({ 'gw-1': 'north', 'gw-2': 'east' });
     });
 
