@@ -86,6 +86,7 @@ const alert = obj(
 
 export const roomResponse = obj({
   roomId: str,
+  campusId: { type: ['string', 'null'] },
   state: obj({ occupancy: stateValue, comfort: stateValue }, []),
   health: { type: 'object', additionalProperties: stateValue },
   recentAlerts: arr(alert),

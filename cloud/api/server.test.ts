@@ -105,6 +105,7 @@ describe('cloud API (fastify inject)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       roomId: 'r1',
+      campusId: null,
       state: { occupancy: { state: 'occupied', ts: T0, reasons: ['motion'] } },
       recentAlerts: [{ alertId: 'al1', severity: 'critical' }],
     });
@@ -133,7 +134,10 @@ describe('cloud API (fastify inject)', () => {
     }
   });
 
-  it('GET /api/sensors/…/aggregates: a sensor two campuses have needs ?campus=, which picks it', async () => {
+  /** A store and an open API on it, closed after `run`. */
+  async function withTwoCampuses(
+    run: (store: SqliteCloudStore, api: ReturnType<typeof buildCloudApi>) => Promise<void>,
+  ): Promise<void> {
     const twoCampuses = new SqliteCloudStore({ file: ':memory:' });
     const api = buildCloudApi({
       store: twoCampuses,
@@ -142,6 +146,57 @@ describe('cloud API (fastify inject)', () => {
       auth: { open: true, tokens: [], metricsPublic: false },
     });
     try {
+      await run(twoCampuses, api);
+    } finally {
+      await api.close();
+      await twoCampuses.close();
+    }
+  }
+
+  it('GET /api/rooms/{roomId}: a room id two campuses have needs ?campus=, which picks it', async () => {
+    await withTwoCampuses(async (store, api) => {
+      const twin = (gw: string, campusId: string, to: string) =>
+        prepared(
+          'twin',
+          gw,
+          `${gw}-1`,
+          [
+            {
+              id: 't1',
+              body: { roomId: 'B1-101', ts: T0, kind: 'occupancy', from: 'vacant', to, reasons: [] },
+            },
+          ],
+          { campusId },
+        );
+      const events = [twin('gw-n', 'north', 'occupied'), twin('gw-s', 'south', 'vacant')];
+      await store.applyBatch(P0, events, events[1]!.position, NOW - 1000);
+      const url = '/api/rooms/B1-101';
+      const ambiguous = await api.inject({ method: 'GET', url });
+      expect(ambiguous.statusCode).toBe(409);
+      expect(ambiguous.json().error).toMatchObject({
+        code: 'CT_ERR_AMBIGUOUS',
+        message: expect.stringContaining('room B1-101 is on campuses north, south'),
+      });
+      for (const [campus, state] of [
+        ['north', 'occupied'],
+        ['south', 'vacant'],
+      ] as const) {
+        const res = await api.inject({ method: 'GET', url: `${url}?campus=${campus}` });
+        expect(res.statusCode).toBe(200);
+        expect(res.json()).toMatchObject({
+          roomId: 'B1-101',
+          campusId: campus,
+          state: { occupancy: { state } },
+        });
+      }
+      const elsewhere = await api.inject({ method: 'GET', url: `${url}?campus=east` });
+      expect(elsewhere.statusCode).toBe(404);
+      expect(elsewhere.json().error.message).toContain('room B1-101 on campus east');
+    });
+  });
+
+  it('GET /api/sensors/…/aggregates: a sensor two campuses have needs ?campus=, which picks it', async () => {
+    await withTwoCampuses(async (twoCampuses, api) => {
       // The same device and channel on two campuses, with different counts in their windows.
       const north = windowEvent('gw-n', 'n1', { windowStart: T0, count: 4 }, 'north');
       const south = windowEvent('gw-s', 's1', { windowStart: T0, count: 7 }, 'south');
@@ -164,10 +219,7 @@ describe('cloud API (fastify inject)', () => {
       const elsewhere = await api.inject({ method: 'GET', url: `${url}?campus=east` });
       expect(elsewhere.statusCode).toBe(404);
       expect(elsewhere.json().error.message).toContain('on campus east');
-    } finally {
-      await api.close();
-      await twoCampuses.close();
-    }
+    });
   });
 
   it('GET /api/quarantine lists entries newest first with their code and reason', async () => {

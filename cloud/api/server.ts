@@ -9,7 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
-import type { CloudStore, SnapshotInfo } from '../store/types.ts';
+import type { Ambiguous, CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, bearerToken, createAuthenticator, hasScope, type Scope } from './auth.ts';
 import { pinnedRange, registerResponseCache } from './cache.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -53,6 +53,11 @@ export interface CloudApiDeps {
 }
 
 const MAX_WINDOWS = 10_000;
+
+/** The 409 message for a sensor or room id several campuses have ('' is the campus of unnamed gateways). */
+function onCampuses(name: string, a: Ambiguous): string {
+  return `${name} is on campuses ${a.campuses.map((c) => c || '(unnamed)').join(', ')}; name one with ?campus=`;
+}
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
@@ -191,7 +196,7 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
     },
   );
 
-  api.get<{ Params: { roomId: string }; Querystring: { alerts?: string } }>(
+  api.get<{ Params: { roomId: string }; Querystring: { alerts?: string; campus?: string } }>(
     '/api/rooms/:roomId',
     {
       config: { cache: true },
@@ -199,15 +204,22 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
         tags: ['rooms'],
         summary: "A room's latest twin state, device health and recent alerts",
         params: params('roomId'),
-        querystring: query({ alerts: 'recent alerts to include, 0…1000 (default 20)' }),
-        response: { 200: roomResponse, ...errors(400, 404) },
+        querystring: query({
+          alerts: 'recent alerts to include, 0…1000 (default 20)',
+          campus: 'the campus whose room it is (needed only when several campuses have the room id)',
+        }),
+        response: { 200: roomResponse, ...errors(400, 404, 409) },
       },
     },
     async (req, reply) => {
       const limit = intParam(req.query.alerts, 20, 0, 1000);
       if (limit === undefined) return send(reply, 'CT_ERR_BAD_QUERY', 'alerts must be an integer 0…1000');
-      const room = await store.room(req.params.roomId, limit);
-      if (!room) return send(reply, 'CT_ERR_NOT_FOUND', `room ${req.params.roomId}`);
+      const { roomId } = req.params;
+      const campus = req.query.campus;
+      const room = await store.room(roomId, limit, campus);
+      const name = `room ${roomId}${campus === undefined ? '' : ` on campus ${campus}`}`;
+      if (!room) return send(reply, 'CT_ERR_NOT_FOUND', name);
+      if ('campuses' in room) return send(reply, 'CT_ERR_AMBIGUOUS', onCampuses(name, room));
       return room;
     },
   );
@@ -245,12 +257,7 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
       const windows = await store.sensorWindows(deviceId, channel, { from, to, limit }, campus);
       const name = `sensor ${deviceId}/${channel}${campus === undefined ? '' : ` on campus ${campus}`}`;
       if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', name);
-      if ('campuses' in windows)
-        return send(
-          reply,
-          'CT_ERR_AMBIGUOUS',
-          `${name} is on campuses ${windows.campuses.map((c) => c || '(unnamed)').join(', ')}`,
-        );
+      if ('campuses' in windows) return send(reply, 'CT_ERR_AMBIGUOUS', onCampuses(name, windows));
       return { deviceId, channel, from, to, windows };
     },
   );

@@ -15,7 +15,7 @@ import {
 } from '../../shared/wire.ts';
 import { type MergedWindow, mergeAll } from '../consume/merge.ts';
 import { type EventPosition, type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
-import type { CloudStore, IngestStore, PartitionRef, QueryRange } from './types.ts';
+import type { CloudStore, IngestStore, PartitionRef, QueryRange, RoomView } from './types.ts';
 
 export { rng };
 
@@ -72,6 +72,18 @@ export async function windowsOf(
   const w = await s.sensorWindows(deviceId, channel, range, campusId);
   if (w && 'campuses' in w) throw new Error(`${deviceId}/${channel} is on campuses ${w.campuses.join(', ')}`);
   return w;
+}
+
+/** store.room, for a test that expects one campus to have the room (it throws otherwise). */
+export async function roomOf(
+  s: Pick<CloudStore, 'room'>,
+  roomId: string,
+  alertsLimit: number,
+  campusId?: string,
+): Promise<RoomView | undefined> {
+  const r = await s.room(roomId, alertsLimit, campusId);
+  if (r && 'campuses' in r) throw new Error(`room ${roomId} is on campuses ${r.campuses.join(', ')}`);
+  return r;
 }
 
 /** An event of one window (`agg(fields)`) from `gatewayId`, naming `campusId` when given. */
@@ -298,7 +310,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
         }));
         for (let i = 0; i < items.length; i += 4)
           await apply(s, [prepared('twin', 'gw-1', `t${i}`, items.slice(i, i + 4))]);
-        const room = await s.room('r1', 10);
+        const room = await roomOf(s, 'r1', 10);
         expect(room?.state.occupancy).toEqual({
           state: 's11',
           ts: T0 + 11_000,
@@ -329,7 +341,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       // The same alert ids from the same gateway, in a new batch: duplicates.
       const again = await apply(s, [prepared('alert', 'gw-1', 'a2', alertItems)]);
       expect(again).toMatchObject({ batchesApplied: 1, duplicateItems: 3 });
-      const room = await s.room('r2', 2);
+      const room = await roomOf(s, 'r2', 2);
       expect(room?.recentAlerts.map((a) => a.alertId)).toEqual(['a3', 'a2']);
       expect(room?.recentAlerts[0]).toEqual(alerts[2]);
       const ev = {
@@ -356,7 +368,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       };
       await apply(s, [prepared('raw', 'gw-1', 'r1', [{ id: 'raw:env-9:co2:1', body: reading }])]);
       expect(await windowsOf(s, 'env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
-      expect(await s.room('nowhere', 5)).toBeUndefined();
+      expect(await roomOf(s, 'nowhere', 5)).toBeUndefined();
       expect((await s.counts()).items).toMatchObject({ alert: 3, event: 1, raw: 1 });
     });
 
@@ -416,6 +428,110 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       expect(await starts('south')).toEqual([T0, T0 + 60_000]);
       expect(await starts('north')).toEqual([T0 + 120_000]);
       expect(await s.sensorWindows('env-1', 'temperature', range)).toEqual({ campuses: ['north', 'south'] });
+    });
+
+    it('keeps the same room id on two campuses apart, and says when a read must name one', async () => {
+      const s = await fresh();
+      const change = (ts: number, to: string) => ({
+        id: `twin:B1-101:${ts}`,
+        body: { roomId: 'B1-101', kind: 'occupancy', ts, from: 'vacant', to, reasons: [to] },
+      });
+      const alert = (campus: string): Alert => ({
+        alertId: 'alert:B1-101:co2',
+        ts: T0,
+        severity: 'warning',
+        code: 'co2_high',
+        roomId: 'B1-101',
+        message: `co2 on ${campus}`,
+      });
+      // The same item and alert ids from both campuses' gateways: each applies, each on its own campus.
+      await apply(s, [
+        prepared('twin', 'gw-n', 'n1', [change(T0, 'occupied')], { campusId: 'north' }),
+        prepared('twin', 'gw-s', 's1', [change(T0, 'vacant')], { campusId: 'south' }),
+        prepared('alert', 'gw-n', 'n2', [{ id: 'a', body: { ...alert('north') } }], { campusId: 'north' }),
+        prepared('alert', 'gw-s', 's2', [{ id: 'a', body: { ...alert('south') } }], { campusId: 'south' }),
+      ]);
+      expect(await s.room('B1-101', 5)).toEqual({ campuses: ['north', 'south'] });
+      const north = await roomOf(s, 'B1-101', 5, 'north');
+      expect(north).toMatchObject({ roomId: 'B1-101', campusId: 'north' });
+      expect(north?.state.occupancy).toMatchObject({ state: 'occupied', gatewayId: 'gw-n' });
+      expect(north?.recentAlerts.map((a) => a.message)).toEqual(['co2 on north']);
+      const south = await roomOf(s, 'B1-101', 5, 'south');
+      expect(south?.state.occupancy).toMatchObject({ state: 'vacant', gatewayId: 'gw-s' });
+      expect(south?.recentAlerts.map((a) => a.message)).toEqual(['co2 on south']);
+      expect(await s.room('B1-101', 5, 'east')).toBeUndefined();
+      // A room only one campus has needs no name; a gateway naming none has rooms of campus '' (null).
+      await apply(s, [
+        prepared('twin', 'gw-old', 'o1', [
+          { ...change(T0, 'occupied'), body: { ...change(T0, 'occupied').body, roomId: 'r7' } },
+        ]),
+      ]);
+      expect(await roomOf(s, 'r7', 5)).toMatchObject({ roomId: 'r7', campusId: null });
+    });
+
+    it('moves the rooms a gateway wrote before it named its campus to that campus, newest state kept', async () => {
+      const s = await fresh();
+      const twin = (gw: string, batch: string, kind: string, ts: number, to: string, campusId?: string) =>
+        prepared(
+          'twin',
+          gw,
+          batch,
+          [{ id: `twin:r1:${kind}:${ts}`, body: { roomId: 'r1', kind, ts, from: '', to, reasons: [] } }],
+          campusId === undefined ? {} : { campusId },
+        );
+      const alert: Alert = {
+        alertId: 'al-1',
+        ts: T0,
+        severity: 'warning',
+        code: 'co2_high',
+        roomId: 'r1',
+        message: 'before the upgrade',
+      };
+      // gw-1 names no campus yet; gw-2, already on north, has newer occupancy and older comfort for r1.
+      await apply(s, [
+        twin('gw-1', 'b1', 'occupancy', T0 + 10, 'occupied'),
+        twin('gw-1', 'b2', 'comfort', T0 + 30, 'warn'),
+        prepared('alert', 'gw-1', 'b3', [{ id: 'al-1', body: { ...alert } }]),
+        twin('gw-2', 'c1', 'occupancy', T0 + 20, 'vacant', 'north'),
+        twin('gw-2', 'c2', 'comfort', T0 + 25, 'ok', 'north'),
+      ]);
+      expect(await s.room('r1', 5)).toEqual({ campuses: ['', 'north'] });
+      // Upgraded, gw-1 names north (its event is about another room): r1 is one room, the newer of each state.
+      await apply(s, [windowEvent('gw-1', 'b4', { windowStart: T0 }, 'north')]);
+      const room = await roomOf(s, 'r1', 5);
+      expect(room?.campusId).toBe('north');
+      expect(room?.state.occupancy).toMatchObject({ state: 'vacant', ts: T0 + 20, gatewayId: 'gw-2' });
+      expect(room?.state.comfort).toMatchObject({ state: 'warn', ts: T0 + 30, gatewayId: 'gw-1' });
+      expect(room?.recentAlerts).toEqual([alert]);
+      expect(await s.room('r1', 5, '')).toBeUndefined();
+      // gw-1's next change lands on north, and its old ones are history there (resent: duplicates).
+      await apply(s, [twin('gw-1', 'b5', 'occupancy', T0 + 40, 'occupied', 'north')]);
+      expect((await roomOf(s, 'r1', 5))?.state.occupancy).toMatchObject({ state: 'occupied', ts: T0 + 40 });
+      expect(await apply(s, [twin('gw-1', 'b6', 'occupancy', T0 + 10, 'occupied', 'north')])).toMatchObject({
+        duplicateItems: 1,
+      });
+    });
+
+    it('moves a room to the campus its gateway names later in the same call', async () => {
+      const s = await fresh();
+      const twin = (batch: string, ts: number, campusId?: string) =>
+        prepared(
+          'twin',
+          'gw-1',
+          batch,
+          [
+            {
+              id: `twin:r1:${ts}`,
+              body: { roomId: 'r1', kind: 'occupancy', ts, from: '', to: `s${ts}`, reasons: [] },
+            },
+          ],
+          campusId === undefined ? {} : { campusId },
+        );
+      // Sent before and after the gateway's upgrade, consumed together.
+      await apply(s, [twin('b1', T0 + 2), twin('b2', T0 + 1, 'north')]);
+      const room = await roomOf(s, 'r1', 5);
+      expect(room).toMatchObject({ campusId: 'north' });
+      expect(room?.state.occupancy).toMatchObject({ state: `s${T0 + 2}`, ts: T0 + 2 });
     });
 
     it("keeps item ids to their gateway, but an event id is the LMS's whichever gateway sends it", async () => {

@@ -10,7 +10,9 @@
  *  - a base window aggregate applies at most once per window (has_base), its first occurrence in the call;
  *    late deltas merge one by one (rare, and two of one window cannot share a statement);
  *  - a room's latest state is the newest of its new changes (by ts, then item id), upserted once per key;
- *  - a sensor ends up in the room its last aggregate of the call names.
+ *  - a sensor ends up in the room its last aggregate of the call names;
+ *  - a gateway naming a campus its row lacks has its unnamed rooms adopted there (ADOPT_ROOMS), after the
+ *    call's room rows, which gives what the one-by-one apply gives (adoption before that event's rows).
  */
 import type pg from 'pg';
 import type { Aggregate } from '../../shared/events.ts';
@@ -20,6 +22,7 @@ import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
 import { type BulkStatement, bulk, bulkSql, pgPlaceholders } from './pg-sql.ts';
 import { SensorMap } from './sensor-map.ts';
 import {
+  ADOPT_ROOMS,
   aggregateParams,
   alertParams,
   batchParams,
@@ -73,9 +76,10 @@ const BULK = {
     'sensor_id, window_ms, window_start',
   ),
   upsertDelta: pgPlaceholders(SQL.upsertDelta),
-  insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T]),
-  upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T]),
-  insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T]),
+  insertTwin: bulkSql(SQL.insertTwin, [T, T, T, T, T, B, T, T, T, T]),
+  upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T, T]),
+  insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T, T]),
+  gatewayCampuses: 'SELECT gateway_id, campus_id FROM gateways WHERE gateway_id = ANY($1::text[])',
   insertEvent: returning(PG_INSERT_EVENT, 'event_id'),
   insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
@@ -100,13 +104,17 @@ interface Planned {
   index: number;
 }
 
-/** One applyBatch call, inside the caller's transaction on `c`. */
+/**
+ * One applyBatch call, inside the caller's transaction on `c`. `gatewayCampus` caches each gateway's campus
+ * as the gateways table has it (null: named none yet); the caller clears it when the transaction fails.
+ */
 export async function pgApplyEvents(
   c: pg.ClientBase,
   p: PartitionRef,
   events: readonly PreparedEvent[],
   cp: EventPosition,
   now: number,
+  gatewayCampus: Map<string, string | null> = new Map(),
 ): Promise<ApplyResult> {
   const tally = new ApplyTally(now);
   // Per event, in call order: what the one-by-one apply would have quarantined while at that event.
@@ -219,10 +227,11 @@ export async function pgApplyEvents(
   const raws: unknown[][] = [];
   for (const { ev } of planned) {
     const gw = ev.header.gatewayId;
+    const campus = campusOf(ev);
     for (const item of ev.items) {
       if (!applied.has(item)) continue;
-      if (item.cls === 'twin') twins.push(twinParams(gw, item.id, item.value));
-      else if (item.cls === 'alert') alerts.push([...alertParams(gw, item.value)]);
+      if (item.cls === 'twin') twins.push(twinParams(gw, campus, item.id, item.value));
+      else if (item.cls === 'alert') alerts.push([...alertParams(gw, campus, item.value)]);
       else if (item.cls === 'raw') raws.push([...readingParams(gw, item.id, item.value)]);
     }
   }
@@ -231,16 +240,20 @@ export async function pgApplyEvents(
     BULK.insertTwin,
     twins.map((t) => t.change),
   );
-  // One upsert per (room, kind, subject): the newest change (the statement's own rule), so no key twice.
+  // One upsert per (room, campus, kind, subject): the newest change (the statement's own rule), so no key
+  // twice.
   const latest = new Map<string, (typeof twins)[number]['state']>();
   for (const t of twins) {
     const s = t.state;
-    const k = key(s[0], s[1], s[2]);
+    const k = `${key(s[0], s[1], s[2])}\u0000${s[9]}`;
     const cur = latest.get(k);
     if (!cur || s[4] > cur[4] || (s[4] === cur[4] && s[6] > cur[6])) latest.set(k, s);
   }
   await bulk(c, BULK.upsertRoomState, [...latest.values()]);
   await bulk(c, BULK.insertAlert, alerts);
+  // After this call's room rows, as the one-by-one apply sees them: a gateway's unnamed rows written earlier
+  // in the call move too.
+  await adoptRooms(c, planned, gatewayCampus);
   await bulk(c, BULK.insertReading, raws);
 
   // Per batch: counts, its invalid items quarantined, its record.
@@ -271,6 +284,35 @@ export async function pgApplyEvents(
   ]);
   return tally.result();
 }
+
+/**
+ * Gateways whose events name a campus their gateways row does not have (the first one each names in the
+ * call): their unnamed rooms move there (ADOPT_ROOMS).
+ */
+async function adoptRooms(
+  c: pg.ClientBase,
+  planned: readonly Planned[],
+  gatewayCampus: Map<string, string | null>,
+): Promise<void> {
+  const named = new Map<string, string>();
+  for (const { ev } of planned) {
+    const { gatewayId, campusId } = ev.header;
+    if (campusId !== undefined && !named.has(gatewayId)) named.set(gatewayId, campusId);
+  }
+  const unknown = [...named.keys()].filter((g) => !gatewayCampus.has(g));
+  if (unknown.length > 0) {
+    for (const g of unknown) gatewayCampus.set(g, null);
+    const rows = (await c.query(BULK.gatewayCampuses, [unknown])).rows;
+    for (const r of rows) gatewayCampus.set(r.gateway_id as string, r.campus_id as string | null);
+  }
+  for (const [gatewayId, campusId] of named) {
+    if (gatewayCampus.get(gatewayId) !== campusId)
+      for (const sql of ADOPT_ROOMS_PG) await c.query(sql, [campusId, gatewayId]);
+    gatewayCampus.set(gatewayId, campusId);
+  }
+}
+
+const ADOPT_ROOMS_PG = ADOPT_ROOMS.map(pgPlaceholders);
 
 interface SensorRef {
   id: number;

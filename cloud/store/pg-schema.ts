@@ -157,6 +157,29 @@ ALTER TABLE sensors DROP CONSTRAINT sensors_device_id_channel_key;
 ALTER TABLE sensors ADD UNIQUE (campus_id, device_id, channel);
 `,
   },
+  {
+    version: 6,
+    description: "a room is a room id on a campus: its rows take their gateway's campus",
+    sql: `
+ALTER TABLE twin_changes ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE room_state ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE twin_changes t SET campus_id = g.campus_id FROM gateways g
+  WHERE g.gateway_id = t.gateway_id AND g.campus_id IS NOT NULL;
+UPDATE alerts a SET campus_id = g.campus_id FROM gateways g
+  WHERE g.gateway_id = a.gateway_id AND g.campus_id IS NOT NULL;
+UPDATE room_state s SET campus_id = g.campus_id FROM gateways g
+  WHERE g.gateway_id = s.gateway_id AND g.campus_id IS NOT NULL;
+ALTER TABLE room_state DROP CONSTRAINT room_state_pkey;
+ALTER TABLE room_state ADD PRIMARY KEY (room_id, campus_id, kind, subject);
+DROP INDEX twin_changes_room;
+DROP INDEX twin_changes_key;
+DROP INDEX alerts_room;
+CREATE INDEX twin_changes_room ON twin_changes (room_id, campus_id, ts);
+CREATE INDEX twin_changes_key ON twin_changes (room_id, campus_id, kind, subject, ts);
+CREATE INDEX alerts_room ON alerts (room_id, campus_id, ts);
+`,
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

@@ -42,6 +42,7 @@ import {
   gatewayFromRow,
   type OwnershipDbRow,
   ownershipFromRow,
+  pickCampus,
   pickSensor,
   type QuarantineDbRow,
   quarantineFromRow,
@@ -54,7 +55,7 @@ import {
 } from './reads.ts';
 import { checkpointParams, claimStatement, SQL } from './sql.ts';
 import type {
-  AmbiguousSensor,
+  Ambiguous,
   AnalyticsRow,
   ApplyResult,
   CheckpointRow,
@@ -89,6 +90,8 @@ const R = pgSql(READ_SQL);
 
 export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
+  /** Each gateway's campus as the gateways table has it (pg-apply.ts adoptRooms; cleared on rollback). */
+  readonly #gatewayCampus = new Map<string, string | null>();
   readonly #history: PgHistory;
   readonly #risk: PgRiskReads;
 
@@ -137,7 +140,13 @@ export class PostgresCloudStore implements CloudStore {
     cp: EventPosition,
     now: number,
   ): Promise<ApplyResult> {
-    return this.#tx((c) => pgApplyEvents(c, p, events, cp, now));
+    try {
+      return await this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus));
+    } catch (err) {
+      // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
+      this.#gatewayCampus.clear();
+      throw err;
+    }
   }
 
   async updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void> {
@@ -183,15 +192,25 @@ export class PostgresCloudStore implements CloudStore {
     return (await this.#rows<GatewayRow>(R.gateways)).map(gatewayFromRow);
   }
 
-  async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
-    const [states, alerts] = await Promise.all([
-      this.#rows<RoomStateDbRow>(R.roomState, [roomId]),
-      this.#rows<AlertRow>(R.roomAlerts, [roomId, alertsLimit]),
-    ]);
+  async room(
+    roomId: string,
+    alertsLimit: number,
+    campusId?: string,
+  ): Promise<RoomView | Ambiguous | undefined> {
+    type CampusRow = { campus_id: string };
+    let rows = await this.#rows<CampusRow>(R.roomCampuses, [roomId, roomId]);
     // Whether the room ever had a change is asked only when it has no state and no alert (as on SQLite).
-    const known =
-      states.length > 0 || alerts.length > 0 || (await this.#rows(R.roomKnown, [roomId])).length > 0;
-    return roomViewOf(roomId, states, alerts, () => known);
+    if (rows.length === 0) rows = await this.#rows<CampusRow>(R.roomKnown, [roomId]);
+    const campus = pickCampus(
+      rows.map((r) => r.campus_id),
+      campusId,
+    );
+    if (typeof campus !== 'string') return campus;
+    const [states, alerts] = await Promise.all([
+      this.#rows<RoomStateDbRow>(R.roomState, [roomId, campus]),
+      this.#rows<AlertRow>(R.roomAlerts, [roomId, campus, alertsLimit]),
+    ]);
+    return roomViewOf(roomId, campus, states, alerts);
   }
 
   async sensorWindows(
@@ -199,7 +218,7 @@ export class PostgresCloudStore implements CloudStore {
     channel: string,
     range: QueryRange,
     campusId?: string,
-  ): Promise<MergedWindow[] | AmbiguousSensor | undefined> {
+  ): Promise<MergedWindow[] | Ambiguous | undefined> {
     const sensor = pickSensor(await this.#rows<SensorRow>(R.sensor, [deviceId, channel]), campusId);
     if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) return (await this.#rows(R.rawKnown, [deviceId, channel])).length ? [] : undefined;

@@ -9,7 +9,7 @@ import type { Quantity } from '../../shared/quantities.ts';
 import type { MergedWindow } from '../consume/merge.ts';
 import { prepareAll } from './sql.ts';
 import type {
-  AmbiguousSensor,
+  Ambiguous,
   CheckpointRow,
   ClassCounts,
   GatewaySummary,
@@ -69,13 +69,22 @@ export interface AlertRow {
 }
 
 /** The sensor `campusId` names among a device and channel's rows (by campus), or the only one. */
-export function pickSensor(
-  rows: readonly SensorRow[],
-  campusId?: string,
-): SensorRow | AmbiguousSensor | undefined {
-  if (campusId !== undefined) return rows.find((r) => r.campus_id === campusId);
-  if (rows.length > 1) return { campuses: rows.map((r) => r.campus_id) };
-  return rows[0];
+export function pickSensor(rows: readonly SensorRow[], campusId?: string): SensorRow | Ambiguous | undefined {
+  const campus = pickCampus(
+    rows.map((r) => r.campus_id),
+    campusId,
+  );
+  return typeof campus === 'string' ? rows.find((r) => r.campus_id === campus) : campus;
+}
+
+/**
+ * Which of the campuses that have a sensor or room (sorted, each once) a read is about: the one named, if
+ * it is among them; the only one, when none is named; Ambiguous when several have it and none is named.
+ */
+export function pickCampus(campuses: readonly string[], campusId?: string): string | Ambiguous | undefined {
+  if (campusId !== undefined) return campuses.includes(campusId) ? campusId : undefined;
+  if (campuses.length > 1) return { campuses: [...campuses] };
+  return campuses[0];
 }
 
 export function windowFromRow(
@@ -120,11 +129,15 @@ function alertFromRow(r: AlertRow): Alert {
 /** The read statements' text. */
 export const READ_SQL = {
   gateways: 'SELECT * FROM gateways ORDER BY gateway_id',
-  roomState:
-    'SELECT kind, subject, state, ts, reasons, gateway_id, detail FROM room_state WHERE room_id = ? ORDER BY kind, subject',
-
-  roomAlerts: 'SELECT * FROM alerts WHERE room_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?',
-  roomKnown: 'SELECT 1 AS x FROM twin_changes WHERE room_id = ? LIMIT 1',
+  // The campuses with a room of this id; a room with changes always has a latest state (the apply writes
+  // both), so twin_changes is asked only by roomKnown.
+  roomCampuses: `SELECT campus_id FROM room_state WHERE room_id = ?
+    UNION SELECT campus_id FROM alerts WHERE room_id = ? ORDER BY campus_id`,
+  roomState: `SELECT kind, subject, state, ts, reasons, gateway_id, detail FROM room_state
+    WHERE room_id = ? AND campus_id = ? ORDER BY kind, subject`,
+  roomAlerts:
+    'SELECT * FROM alerts WHERE room_id = ? AND campus_id = ? ORDER BY ts DESC, alert_id DESC LIMIT ?',
+  roomKnown: 'SELECT campus_id FROM twin_changes WHERE room_id = ? ORDER BY campus_id LIMIT 1',
   sensor: `SELECT sensor_id, campus_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?
     ORDER BY campus_id`,
   rawKnown: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1',
@@ -231,16 +244,21 @@ export function gatewayFromRow(r: GatewayRow): GatewaySummary {
   };
 }
 
-/** A room's view from its latest states and recent alerts; undefined for a room never heard of. */
+/** A room's view on `campusId` from its latest states and recent alerts there. */
 export function roomViewOf(
   roomId: string,
+  campusId: string,
   states: readonly RoomStateDbRow[],
   alertRows: readonly AlertRow[],
-  known: () => boolean,
-): RoomView | undefined {
+): RoomView {
   const alerts = alertRows.map(alertFromRow);
-  if (states.length === 0 && alerts.length === 0 && !known()) return undefined;
-  const view: RoomView = { roomId, state: {}, health: {}, recentAlerts: alerts };
+  const view: RoomView = {
+    roomId,
+    campusId: campusId || null,
+    state: {},
+    health: {},
+    recentAlerts: alerts,
+  };
   for (const s of states) {
     const v: RoomStateValue = {
       state: s.state,
@@ -293,12 +311,20 @@ export class SqliteReads {
     return (this.#q.gateways.all() as GatewayRow[]).map(gatewayFromRow);
   }
 
-  async room(roomId: string, alertsLimit: number): Promise<RoomView | undefined> {
+  async room(
+    roomId: string,
+    alertsLimit: number,
+    campusId?: string,
+  ): Promise<RoomView | Ambiguous | undefined> {
+    let campuses = this.#q.roomCampuses.pluck().all(roomId, roomId) as string[];
+    if (campuses.length === 0) campuses = this.#q.roomKnown.pluck().all(roomId) as string[];
+    const campus = pickCampus(campuses, campusId);
+    if (typeof campus !== 'string') return campus;
     return roomViewOf(
       roomId,
-      this.#q.roomState.all(roomId) as RoomStateDbRow[],
-      this.#q.roomAlerts.all(roomId, alertsLimit) as AlertRow[],
-      () => this.#q.roomKnown.get(roomId) !== undefined,
+      campus,
+      this.#q.roomState.all(roomId, campus) as RoomStateDbRow[],
+      this.#q.roomAlerts.all(roomId, campus, alertsLimit) as AlertRow[],
     );
   }
 
@@ -307,7 +333,7 @@ export class SqliteReads {
     channel: string,
     range: QueryRange,
     campusId?: string,
-  ): Promise<MergedWindow[] | AmbiguousSensor | undefined> {
+  ): Promise<MergedWindow[] | Ambiguous | undefined> {
     const sensor = pickSensor(this.#q.sensor.all(deviceId, channel) as SensorRow[], campusId);
     if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) return this.#q.rawKnown.get(deviceId, channel) ? [] : undefined;

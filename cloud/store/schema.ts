@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -50,11 +50,60 @@ const ITEMS_DDL = `CREATE TABLE IF NOT EXISTS items (
   gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, cls TEXT NOT NULL,
   PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;`;
 
-/** Alerts keyed by their gateway and its alert id (until version 5 by the alert id alone). */
+/**
+ * Alerts keyed by their gateway and its alert id (until version 5 by the alert id alone); their room is on
+ * their gateway's campus (campus_id, version 8; '' while the gateway names none).
+ */
 const ALERTS_DDL = `CREATE TABLE IF NOT EXISTS alerts (
   alert_id TEXT NOT NULL, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, severity TEXT NOT NULL,
-  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL,
+  code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL, campus_id TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (gateway_id, alert_id));`;
+
+/**
+ * A room is a room id on a campus (version 8): two campuses may both have a room B1-101. Its latest state per
+ * kind and subject; until version 7 keyed by (room_id, kind, subject).
+ */
+const ROOM_STATE_DDL = `CREATE TABLE IF NOT EXISTS room_state (
+  room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
+  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
+  campus_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (room_id, campus_id, kind, subject)) WITHOUT ROWID;`;
+
+/**
+ * The indexes that lead with a room: (room, campus) first, so one room id is found on every campus at once
+ * (the API's "which campus?") and on one campus by the same seek. Created after an older file's migration.
+ */
+export const ROOM_INDEXES = `
+CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, campus_id, ts);
+-- A room's state as of any cut-off: one index seek per (room, campus, kind, subject).
+CREATE INDEX IF NOT EXISTS twin_changes_key ON twin_changes (room_id, campus_id, kind, subject, ts);
+CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, campus_id, ts);
+`;
+
+/** A gateway's campus as the gateways table has it, '' when none ($gw: the row's gateway_id column). */
+const campusOf = (gw: string) =>
+  `COALESCE((SELECT g.campus_id FROM gateways g WHERE g.gateway_id = ${gw}), '')`;
+
+/**
+ * Version 8, on an older file, table by table: each row takes its gateway's campus as the gateways table
+ * has it ('' for a gateway that named none), so rows from before the upgrade land where the gateway now
+ * says it is. The indexes are made again afterwards (ROOM_INDEXES).
+ */
+export const MIGRATE_ROOMS_V8 = {
+  twin_changes: `DROP INDEX IF EXISTS twin_changes_room;
+DROP INDEX IF EXISTS twin_changes_key;
+ALTER TABLE twin_changes ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE twin_changes SET campus_id = ${campusOf('twin_changes.gateway_id')};`,
+  alerts: `DROP INDEX IF EXISTS alerts_room;
+ALTER TABLE alerts ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE alerts SET campus_id = ${campusOf('alerts.gateway_id')};`,
+  room_state: `ALTER TABLE room_state RENAME TO room_state_v7;
+${ROOM_STATE_DDL}
+INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, campus_id)
+  SELECT s.room_id, s.kind, s.subject, s.state, s.ts, s.reasons, s.item_id, s.gateway_id, s.detail,
+    ${campusOf('s.gateway_id')} FROM room_state_v7 s;
+DROP TABLE room_state_v7;`,
+} as const;
 
 /**
  * Sensor dictionary: aggregates are keyed by a small integer, not by three strings. A sensor is a device's
@@ -81,9 +130,10 @@ DROP TABLE items_v5;
 DROP INDEX IF EXISTS alerts_room;
 ALTER TABLE alerts RENAME TO alerts_v5;
 ${ALERTS_DDL}
-INSERT INTO alerts SELECT alert_id, gateway_id, ts, severity, code, room_id, device_id, message FROM alerts_v5;
-DROP TABLE alerts_v5;
-CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);`;
+INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message, campus_id)
+  SELECT alert_id, gateway_id, ts, severity, code, room_id, device_id, message, ${campusOf('alerts_v5.gateway_id')}
+  FROM alerts_v5;
+DROP TABLE alerts_v5;`;
 
 /** A version-3 file's aggregates table (WITHOUT ROWID) moved into the version-4 layout, rows and all. */
 export const MIGRATE_AGGREGATES_V4 = `ALTER TABLE aggregates RENAME TO aggregates_v3;
@@ -117,24 +167,18 @@ ${SENSORS_DDL}
 
 ${AGGREGATES_DDL}
 
+-- A room's changes; its room is on its gateway's campus (campus_id, version 8). Indexes: ROOM_INDEXES.
 CREATE TABLE IF NOT EXISTS twin_changes (
   gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, room_id TEXT NOT NULL, kind TEXT NOT NULL,
   subject TEXT NOT NULL, ts INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
-  reasons TEXT NOT NULL,
+  reasons TEXT NOT NULL, campus_id TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, ts);
--- A room's state as of any cut-off: one index seek per (room, kind, subject).
-CREATE INDEX IF NOT EXISTS twin_changes_key ON twin_changes (room_id, kind, subject, ts);
 -- Facility analytics read the changes inside a period, across rooms.
 CREATE INDEX IF NOT EXISTS twin_changes_ts ON twin_changes (ts);
 
-CREATE TABLE IF NOT EXISTS room_state (
-  room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
-  reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
-  PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
+${ROOM_STATE_DDL}
 
 ${ALERTS_DDL}
-CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, ts);
 
 CREATE TABLE IF NOT EXISTS events (
   event_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL, type TEXT NOT NULL,

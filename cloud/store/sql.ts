@@ -143,8 +143,11 @@ export function aggregateParams(sensorId: number, a: Aggregate) {
   ] as const;
 }
 
-/** The parameters of SQL.insertTwin (`change`) and SQL.upsertRoomState (`state`). */
-export function twinParams(gatewayId: string, itemId: string, c: TwinChange) {
+/**
+ * The parameters of SQL.insertTwin (`change`) and SQL.upsertRoomState (`state`) for a change from a gateway
+ * on `campusId` ('' when it names none).
+ */
+export function twinParams(gatewayId: string, campusId: string, itemId: string, c: TwinChange) {
   const subject = c.kind === 'health' ? (c.deviceId ?? '') : '';
   const reasons = JSON.stringify(c.reasons);
   const detail =
@@ -152,13 +155,13 @@ export function twinParams(gatewayId: string, itemId: string, c: TwinChange) {
       ? JSON.stringify({ probability: c.probability ?? null, basis: c.basis ?? null })
       : null;
   return {
-    change: [gatewayId, itemId, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons] as const,
-    state: [c.roomId, c.kind, subject, c.to, c.ts, reasons, itemId, gatewayId, detail] as const,
+    change: [gatewayId, itemId, c.roomId, c.kind, subject, c.ts, c.from, c.to, reasons, campusId] as const,
+    state: [c.roomId, c.kind, subject, c.to, c.ts, reasons, itemId, gatewayId, detail, campusId] as const,
   };
 }
 
-/** The parameters of SQL.insertAlert. */
-export function alertParams(gatewayId: string, a: Alert) {
+/** The parameters of SQL.insertAlert for an alert from a gateway on `campusId` ('' when it names none). */
+export function alertParams(gatewayId: string, campusId: string, a: Alert) {
   return [
     a.alertId,
     gatewayId,
@@ -168,6 +171,7 @@ export function alertParams(gatewayId: string, a: Alert) {
     a.roomId ?? null,
     a.deviceId ?? null,
     a.message,
+    campusId,
   ] as const;
 }
 
@@ -203,6 +207,7 @@ export const SQL = {
   insertBatch: `INSERT INTO batches (gateway_id, batch_id, cls, item_count, applied_items, duplicate_items,
     invalid_items, partition_id, sequence_number, enqueued_at, applied_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
   insertItem: 'INSERT INTO items (gateway_id, item_id, cls) VALUES (?,?,?) ON CONFLICT DO NOTHING',
+  gatewayCampus: 'SELECT campus_id FROM gateways WHERE gateway_id = ?',
   insertSensor: `INSERT INTO sensors (campus_id, device_id, channel, room_id, quantity, unit) VALUES (?,?,?,?,?,?)
     ON CONFLICT (campus_id, device_id, channel) DO NOTHING`,
   findSensor: 'SELECT sensor_id, room_id FROM sensors WHERE campus_id = ? AND device_id = ? AND channel = ?',
@@ -216,15 +221,15 @@ export const SQL = {
   // A late delta (deduped by the items table first).
   upsertDelta: `${AGG_INSERT} 0) ON CONFLICT (sensor_id, window_ms, window_start) DO UPDATE SET ${AGG_MERGE}`,
   insertTwin: `INSERT INTO twin_changes (gateway_id, item_id, room_id, kind, subject, ts, from_state, to_state,
-    reasons) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-  upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail)
-    VALUES (?,?,?,?,?,?,?,?,?)
-    ON CONFLICT (room_id, kind, subject) DO UPDATE SET state = excluded.state, ts = excluded.ts,
+    reasons, campus_id) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail,
+    campus_id) VALUES (?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (room_id, campus_id, kind, subject) DO UPDATE SET state = excluded.state, ts = excluded.ts,
       reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id,
       detail = excluded.detail
     WHERE excluded.ts > room_state.ts OR (excluded.ts = room_state.ts AND excluded.item_id > room_state.item_id)`,
-  insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message)
-    VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+  insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message,
+    campus_id) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertEvent: `INSERT INTO events (event_id, gateway_id, ts, type, body, source, actor_id, course_id, object_id,
     room_id, score, max_score, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertReading: `INSERT INTO readings (gateway_id, item_id, device_id, channel, room_id, quantity, value, unit, ts,
@@ -263,6 +268,26 @@ export const SQL = {
   claimExisting: `UPDATE ownership SET owner_id = ?, etag = ?, modified_at = ?
     WHERE namespace = ? AND event_hub = ? AND consumer_group = ? AND partition_id = ? AND etag = ?`,
 } as const;
+
+/**
+ * A gateway names its campus for the first time (or a new one): the rooms' rows it wrote while it named
+ * none (campus '') move to that campus, in this order, each statement with the parameters (campus, gateway).
+ * Where the campus already has a latest state for the same room, kind and subject (another gateway of that
+ * campus wrote it), the newer of the two is kept. Sensors are adopted by name instead (SQL.adoptSensor):
+ * their rows do not say which gateway wrote them.
+ */
+export const ADOPT_ROOMS = [
+  `UPDATE twin_changes SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
+  `UPDATE alerts SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
+  `DELETE FROM room_state AS o WHERE EXISTS (SELECT 1 FROM room_state AS n WHERE n.campus_id = ?
+      AND n.room_id = o.room_id AND n.kind = o.kind AND n.subject = o.subject
+      AND (n.ts > o.ts OR (n.ts = o.ts AND n.item_id >= o.item_id)))
+    AND o.gateway_id = ? AND o.campus_id = ''`,
+  `DELETE FROM room_state AS n WHERE n.campus_id = ? AND EXISTS (SELECT 1 FROM room_state AS o
+      WHERE o.gateway_id = ? AND o.campus_id = '' AND o.room_id = n.room_id AND o.kind = n.kind
+        AND o.subject = n.subject)`,
+  `UPDATE room_state SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
+] as const;
 
 /** Every statement of a record of SQL texts, prepared on `db` (the SQLite twin of pg-sql.ts's pgSql). */
 export const prepareAll = <T extends Record<string, string>>(

@@ -11,6 +11,7 @@ import {
   P0,
   poisonedBatch,
   prepared,
+  roomOf,
   sharedStoreContract,
   storeContract,
   windowEvent,
@@ -155,7 +156,7 @@ describe('SQLite store migration', () => {
     old.close();
     const s = new SqliteCloudStore({ file });
     try {
-      expect((await s.room('r1', 5))?.state.occupancy).toEqual({
+      expect((await roomOf(s, 'r1', 5))?.state.occupancy).toEqual({
         state: 'occupied',
         ts: 5,
         reasons: ['basis co2'],
@@ -165,7 +166,7 @@ describe('SQLite store migration', () => {
       const item = { id: 'twin:r1:9', body: { ...change, probability: 0.2, basis: 'light' } };
       const batch = prepared('twin', 'gw-1', 't1', [item]);
       await s.applyBatch(P0, [batch], batch.position, 1);
-      expect((await s.room('r1', 5))?.state.occupancy).toMatchObject({
+      expect((await roomOf(s, 'r1', 5))?.state.occupancy).toMatchObject({
         state: 'vacant',
         probability: 0.2,
         basis: 'light',
@@ -275,6 +276,72 @@ describe('SQLite store migration', () => {
     });
   });
 
+  it("keys the rooms of a version-7 file by campus, each row on its gateway's campus", async () => {
+    const twin = (gw: string, batch: string, room: string, ts: number, campusId?: string) =>
+      prepared(
+        'twin',
+        gw,
+        batch,
+        [
+          {
+            id: `twin:${room}:${ts}`,
+            body: { roomId: room, kind: 'occupancy', ts, from: '', to: 'occupied', reasons: [] },
+          },
+        ],
+        campusId === undefined ? {} : { campusId },
+      );
+    const alert = {
+      alertId: 'al-1',
+      ts: 5,
+      severity: 'warning',
+      code: 'co2_high',
+      roomId: 'r1',
+      message: 'm',
+    };
+    const events = [
+      twin('gw-1', 'b1', 'r1', 5, 'north'),
+      prepared('alert', 'gw-1', 'b2', [{ id: 'al-1', body: { ...alert } }], { campusId: 'north' }),
+      twin('gw-0', 'b3', 'r2', 5),
+    ];
+    // twin_changes, alerts and room_state as version 7 had them: no campus, indexes without it.
+    const v7 = `DROP INDEX twin_changes_room; DROP INDEX twin_changes_key; DROP INDEX alerts_room;
+      ALTER TABLE twin_changes DROP COLUMN campus_id;
+      ALTER TABLE alerts DROP COLUMN campus_id;
+      ALTER TABLE room_state RENAME TO rs8;
+      CREATE TABLE room_state (
+        room_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, ts INTEGER NOT NULL,
+        reasons TEXT NOT NULL, item_id TEXT NOT NULL, gateway_id TEXT NOT NULL, detail TEXT,
+        PRIMARY KEY (room_id, kind, subject)) WITHOUT ROWID;
+      INSERT INTO room_state SELECT room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail FROM rs8;
+      DROP TABLE rs8;
+      CREATE INDEX twin_changes_room ON twin_changes (room_id, ts);
+      CREATE INDEX twin_changes_key ON twin_changes (room_id, kind, subject, ts);
+      CREATE INDEX alerts_room ON alerts (room_id, ts);
+      UPDATE meta SET value = '7' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v7', events, v7, async (s) => {
+      const r1 = await roomOf(s, 'r1', 5);
+      expect(r1).toMatchObject({ campusId: 'north', recentAlerts: [alert] });
+      expect(r1?.state.occupancy).toMatchObject({ state: 'occupied', ts: 5, gatewayId: 'gw-1' });
+      expect(await roomOf(s, 'r2', 5)).toMatchObject({ campusId: null });
+      expect(s.db.prepare('SELECT campus_id, room_id FROM twin_changes ORDER BY room_id').all()).toEqual([
+        { campus_id: 'north', room_id: 'r1' },
+        { campus_id: '', room_id: 'r2' },
+      ]);
+      const columns = (index: string) =>
+        s.db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck().all(index);
+      expect(['twin_changes_room', 'twin_changes_key', 'alerts_room'].map(columns)).toEqual([
+        ['room_id', 'campus_id', 'ts'],
+        ['room_id', 'campus_id', 'kind', 'subject', 'ts'],
+        ['room_id', 'campus_id', 'ts'],
+      ]);
+      // The same room id from another campus is another room; north's r1 takes its next change.
+      const later = [twin('gw-1', 'b4', 'r1', 9, 'north'), twin('gw-9', 'b5', 'r1', 7, 'south')];
+      await s.applyBatch(P0, later, later[1]!.position, 4);
+      expect((await roomOf(s, 'r1', 5, 'north'))?.state.occupancy).toMatchObject({ ts: 9 });
+      expect((await roomOf(s, 'r1', 5, 'south'))?.state.occupancy).toMatchObject({ ts: 7 });
+    });
+  });
+
   it('re-keys the items and alerts of a version-5 file by gateway, keeping what they record', async () => {
     const alert = {
       alertId: 'al-1',
@@ -293,7 +360,7 @@ describe('SQLite store migration', () => {
       ALTER TABLE alerts RENAME TO a6;
       CREATE TABLE alerts (alert_id TEXT PRIMARY KEY, gateway_id TEXT NOT NULL, ts INTEGER NOT NULL,
         severity TEXT NOT NULL, code TEXT NOT NULL, room_id TEXT, device_id TEXT, message TEXT NOT NULL);
-      INSERT INTO alerts SELECT * FROM a6;
+      INSERT INTO alerts SELECT alert_id, gateway_id, ts, severity, code, room_id, device_id, message FROM a6;
       DROP TABLE a6;
       UPDATE meta SET value = '5' WHERE key = 'schemaVersion';`;
     await onOlderFile('v5', [alertEvent('gw-1', 'b1')], v5, async (s) => {
@@ -306,14 +373,14 @@ describe('SQLite store migration', () => {
       expect(s.db.prepare('SELECT gateway_id, item_id, cls FROM items').all()).toEqual([
         { gateway_id: 'gw-1', item_id: 'al-1', cls: 'alert' },
       ]);
-      expect((await s.room('r1', 5))?.recentAlerts).toEqual([alert]);
+      expect((await roomOf(s, 'r1', 5))?.recentAlerts).toEqual([alert]);
       const resent = alertEvent('gw-1', 'b2');
       expect(await s.applyBatch(P0, [resent], resent.position, 2)).toMatchObject({ duplicateItems: 1 });
       const other = alertEvent('gw-2', 'b3');
       expect(await s.applyBatch(P0, [other], other.position, 3)).toMatchObject({
         itemsApplied: { alert: 1 },
       });
-      expect((await s.room('r1', 5))?.recentAlerts).toHaveLength(2);
+      expect((await roomOf(s, 'r1', 5))?.recentAlerts).toHaveLength(2);
     });
   });
 

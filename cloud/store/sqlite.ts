@@ -27,13 +27,16 @@ import {
   GATEWAY_COLUMNS_V5,
   MIGRATE_AGGREGATES_V4,
   MIGRATE_KEYS_V6,
+  MIGRATE_ROOMS_V8,
   MIGRATE_SENSORS_V7,
+  ROOM_INDEXES,
   ROOM_STATE_COLUMNS_V3,
   SCHEMA_VERSION,
 } from './schema.ts';
 import { SensorMap } from './sensor-map.ts';
 import { SqliteSnapshots } from './snapshots.ts';
 import {
+  ADOPT_ROOMS,
   aggregateParams,
   alertParams,
   batchParams,
@@ -136,6 +139,7 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
     migrateAggregates(db);
     migrateKeys(db);
     db.exec(DDL_V2_INDEXES);
+    db.exec(ROOM_INDEXES);
     db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ).run('schemaVersion', String(SCHEMA_VERSION));
@@ -175,13 +179,16 @@ function migrateAggregates(db: Database.Database): void {
 
 /**
  * A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6); from
- * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7).
+ * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7); from before version 8: rooms keyed by
+ * campus (MIGRATE_ROOMS_V8).
  */
 function migrateKeys(db: Database.Database): void {
   const key = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck();
   if ((key.all('items') as string[]).join() === 'item_id') db.exec(MIGRATE_KEYS_V6);
   const column = db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').pluck();
   if (!column.get('sensors', 'campus_id')) db.exec(MIGRATE_SENSORS_V7);
+  for (const [table, sql] of Object.entries(MIGRATE_ROOMS_V8))
+    if (!column.get(table, 'campus_id')) db.exec(sql);
 }
 
 /** A version-1 file: add the reporting columns to `events` and fill them from each stored body. */
@@ -212,6 +219,9 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #s: Stmts;
   /** Sensor ids by campus, device and channel (ids never change once committed; cleared on rollback). */
   readonly #sensors = new SensorMap<{ id: number; roomId: string }>();
+  /** Each gateway's campus as the gateways table has it (null: named none yet; cleared on rollback). */
+  readonly #gatewayCampus = new Map<string, string | null>();
+  readonly #adoptRooms: Database.Statement[];
   readonly #apply: Database.Transaction<
     (p: PartitionRef, events: readonly PreparedEvent[], cp: EventPosition, now: number) => ApplyResult
   >;
@@ -251,6 +261,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       others: db.prepare('PRAGMA data_version').pluck(),
     };
     this.#s = prepareAll(db, SQL);
+    this.#adoptRooms = ADOPT_ROOMS.map((sql) => db.prepare(sql));
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
   }
@@ -265,8 +276,9 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     try {
       return this.#apply.immediate(partition, events, checkpoint, now);
     } catch (err) {
-      // Sensor ids created in the rolled-back transaction do not exist: forget what was cached.
+      // Sensor ids created in the rolled-back transaction do not exist, nor rooms adopted: forget the caches.
       this.#sensors.clear();
+      this.#gatewayCampus.clear();
       throw err;
     }
   }
@@ -294,6 +306,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         d.duplicateBatches++;
         continue;
       }
+      if (h.campusId !== undefined) this.#campusNamed(h.gatewayId, h.campusId);
       let applied = 0;
       let duplicates = 0;
       for (const item of ev.items) {
@@ -315,6 +328,17 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     return tally.result();
   }
 
+  /** A gateway's event names `campusId`: the first time it names that campus, its unnamed rooms move there. */
+  #campusNamed(gatewayId: string, campusId: string): void {
+    let stored = this.#gatewayCampus.get(gatewayId);
+    if (stored === undefined) {
+      const row = this.#s.gatewayCampus.get(gatewayId) as { campus_id: string | null } | undefined;
+      stored = row?.campus_id ?? null;
+    }
+    if (stored !== campusId) for (const stmt of this.#adoptRooms) stmt.run(campusId, gatewayId);
+    this.#gatewayCampus.set(gatewayId, campusId);
+  }
+
   /** Applies one item unless its id was applied before; returns whether it was applied. */
   #applyItem(gatewayId: string, campusId: string, item: ValidItem): boolean {
     const s = this.#s;
@@ -332,13 +356,13 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     if (s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
     switch (item.cls) {
       case 'twin': {
-        const t = twinParams(gatewayId, item.id, item.value);
+        const t = twinParams(gatewayId, campusId, item.id, item.value);
         s.insertTwin.run(...t.change);
         s.upsertRoomState.run(...t.state);
         return true;
       }
       case 'alert':
-        s.insertAlert.run(...alertParams(gatewayId, item.value));
+        s.insertAlert.run(...alertParams(gatewayId, campusId, item.value));
         return true;
       case 'raw':
         s.insertReading.run(...readingParams(gatewayId, item.id, item.value));

@@ -70,8 +70,8 @@ export interface QuarantineEntry {
   body: string;
 }
 
-/** A device and channel that several campuses have, asked for without naming one. */
-export interface AmbiguousSensor {
+/** A device and channel, or a room id, that several campuses have, asked for without naming one. */
+export interface Ambiguous {
   campuses: string[];
 }
 
@@ -104,6 +104,8 @@ export interface RoomStateValue {
 
 export interface RoomView {
   roomId: string;
+  /** The campus of the room (its gateways' campusId); null for rooms of gateways that name none. */
+  campusId: string | null;
   /** Latest state per kind; health per device. */
   state: Partial<Record<Exclude<TwinChangeKind, 'health'>, RoomStateValue>>;
   health: Record<string, RoomStateValue>;
@@ -308,17 +310,21 @@ export interface CloudStore {
 
   // Reads for the API.
   gateways(): Promise<GatewaySummary[]>;
-  room(roomId: string, alertsLimit: number): Promise<RoomView | undefined>;
+  /**
+   * A room's view: on `campusId`'s campus, or on the one campus that has the room id when none is named
+   * (Ambiguous when several have it); undefined for a room never heard of.
+   */
+  room(roomId: string, alertsLimit: number, campusId?: string): Promise<RoomView | Ambiguous | undefined>;
   /**
    * A sensor's windows: on `campusId`'s campus, or on the one campus that has the device and channel when
-   * none is named (AmbiguousSensor when several have it); undefined when the store has never seen it.
+   * none is named (Ambiguous when several have it); undefined when the store has never seen it.
    */
   sensorWindows(
     deviceId: string,
     channel: string,
     range: QueryRange,
     campusId?: string,
-  ): Promise<MergedWindow[] | AmbiguousSensor | undefined>;
+  ): Promise<MergedWindow[] | Ambiguous | undefined>;
   quarantine(limit: number): Promise<{ total: number; entries: QuarantineEntry[] }>;
   counts(): Promise<{ items: ClassCounts; readingsRepresented: number; quarantined: number }>;
 
