@@ -40,6 +40,7 @@ export interface Cloud {
 /** The reporting directory of a campus registry: buildings, floors, rooms (devices and secrets left out). */
 function directoryOf(campus: Campus): Directory {
   return {
+    campusId: campus.campusId,
     buildings: [...campus.buildings.values()],
     rooms: new Map(
       [...campus.rooms.values()].map((r) => [

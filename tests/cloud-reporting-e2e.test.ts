@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cloud } from '../cloud/app.ts';
 import { pseudonymOf } from '../gateway/ingest/webhooks/index.ts';
 import type { TwinChange } from '../shared/events.ts';
-import { testPassword } from './helpers/campus.ts';
+import { TEST_CAMPUS_ID, testPassword } from './helpers/campus.ts';
 import { startTestCloud, TEST_TOKEN } from './helpers/cloud.ts';
 import { parseCsv } from './helpers/csv.ts';
 import { startTestGateway, type TestGateway, tempDir, waitFor } from './helpers/gateway.ts';
@@ -503,7 +503,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
     const [room, ...students] = rows;
     const atA = roomAt(A);
     expect(room!.slice(0, 5)).toEqual([snapshotId, '', '', ROOM, isoSeconds(atA.newest)]);
-    expect(JSON.parse(room![5]!)).toEqual(atA.state);
+    expect(JSON.parse(room![5]!)).toEqual({ campusId: TEST_CAMPUS_ID, ...atA.state });
     expect(atA.state.occupancy).not.toBeNull();
     const order = (Object.keys(P) as Student[]).sort((a, b) => (P[a] < P[b] ? -1 : 1));
     expect(students.map((row) => row.slice(0, 5))).toEqual(
@@ -628,6 +628,7 @@ describe('cloud reporting end to end: webhooks + MQTT → gateway → hub → cl
         Object.entries(before.health).map(([d, v]) => [d, { state: v.state, since: v.ts }]),
       );
       expect(JSON.parse(state!)).toEqual({
+        campusId: TEST_CAMPUS_ID,
         occupancy: since(before.state.occupancy),
         comfort: since(before.state.comfort),
         health,

@@ -33,6 +33,7 @@ describe('facility risk API', () => {
     // As in the snapshot contract: 3.75 + 0.2 + 25 + 20 = 48.95.
     expect(r.json()).toEqual({
       roomId: 'r1',
+      campusId: null,
       from: C - 86_400_000,
       to: C,
       score: 49,

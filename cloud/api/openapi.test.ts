@@ -16,6 +16,7 @@ const TOKEN = 'openapi-test-token-0123456789';
 const C = 1_800_000_000_000;
 const NOW = C + 5 * 3_600_000;
 const directory: Directory = {
+  campusId: null,
   buildings: [{ buildingId: 'b1', name: 'Library', floors: [{ floorId: 'f1', level: 1, roomIds: ['r1'] }] }],
   rooms: new Map([
     ['r1', { roomId: 'r1', name: 'Reading room', buildingId: 'b1', floorId: 'f1', capacity: 40 }],

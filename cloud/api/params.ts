@@ -1,10 +1,25 @@
 /** Helpers every API route module shares: error replies from the one catalogue, and query parameter parsing. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
+import type { Ambiguous } from '../store/types.ts';
 
 /** An error reply `{error: {code, message}}` with the code's HTTP status. */
 export function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
   return reply.code(ERRORS[code].status).send({ error: reject(code, detail) });
+}
+
+/**
+ * 409 for a sensor or room id that several campuses have, asked for without ?campus= ('' is the campus of
+ * gateways that name none). `name` is what was asked for, e.g. "room B1-101".
+ */
+export function sendAmbiguous(reply: FastifyReply, name: string, a: Ambiguous) {
+  const campuses = a.campuses.map((c) => c || '(unnamed)').join(', ');
+  return send(reply, 'CT_ERR_AMBIGUOUS', `${name} is on campuses ${campuses}; name one with ?campus=`);
+}
+
+/** `name` and, when the request named one, its campus: "room B1-101 on campus north". */
+export function onCampus(name: string, campusId: string | undefined): string {
+  return campusId === undefined ? name : `${name} on campus ${campusId}`;
 }
 
 /** A time as epoch ms or ISO 8601; undefined when absent, NaN when malformed. */

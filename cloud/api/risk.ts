@@ -6,12 +6,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import { roomAnalytics } from '../reporting/room-analytics.ts';
+import { byRoom } from '../reporting/rooms.ts';
 import { topFactors } from '../risk/explain.ts';
 import { FEATURES } from '../risk/features.ts';
 import { probability, typicalOf } from '../risk/model.ts';
 import { engagementProbability } from '../risk/train.ts';
-import type { CloudStore } from '../store/types.ts';
-import { intParam, send } from './params.ts';
+import type { CloudStore, RoomFilter } from '../store/types.ts';
+import { intParam, onCampus, send, sendAmbiguous } from './params.ts';
 import { errors, params, query } from './schemas.ts';
 
 const SCOPE = { scope: 'risk:read' as const };
@@ -193,6 +194,7 @@ const facilityRiskSchema = {
   type: 'object',
   properties: {
     roomId: { type: 'string' },
+    campusId: { type: ['string', 'null'] },
     from: { type: 'integer' },
     to: { type: 'integer' },
     score: { type: 'integer', minimum: 0, maximum: 100 },
@@ -208,17 +210,23 @@ const facilityRiskSchema = {
     },
     reasons: { type: 'array', items: { type: 'string' } },
   },
-  required: ['roomId', 'from', 'to', 'score', 'parts', 'reasons'],
+  required: ['roomId', 'campusId', 'from', 'to', 'score', 'parts', 'reasons'],
 };
 
-/** Every room's (or one room's) facility risk over the `periodMs` to now, highest first. */
-async function roomRisks(store: CloudStore, now: number, periodMs: number, roomId?: string) {
+/** The wanted rooms' facility risk over the `periodMs` to now, highest first. */
+async function roomRisks(store: CloudStore, now: number, periodMs: number, filter: RoomFilter = {}) {
   const from = now - periodMs;
   // Facility risk reads no utilization: every minute may count as open.
   const open = new Array<boolean>(Math.floor(periodMs / 60_000)).fill(true);
-  return (await store.roomPeriods(from, now, roomId))
-    .map((p) => ({ roomId: p.roomId, from, to: now, ...roomFacilityRisk(p, roomAnalytics(p, open)) }))
-    .sort((a, b) => b.score - a.score || (a.roomId < b.roomId ? -1 : 1));
+  return (await store.roomPeriods(from, now, filter))
+    .map((p) => ({
+      roomId: p.roomId,
+      campusId: p.campusId || null,
+      from,
+      to: now,
+      ...roomFacilityRisk(p, roomAnalytics(p, open)),
+    }))
+    .sort((a, b) => b.score - a.score || byRoom(a, b));
 }
 
 /** Facility risk (scope reports:read: it is about rooms, not students). */
@@ -227,24 +235,28 @@ export function registerFacilityRisk(
   deps: { store: CloudStore; now: () => number },
 ): void {
   const periodMs = 86_400_000;
-  app.get<{ Params: { roomId: string } }>(
+  app.get<{ Params: { roomId: string }; Querystring: { campus?: string } }>(
     '/api/rooms/:roomId/risk',
     {
       schema: {
         tags: ['risk'],
         summary: "A room's facility risk over the last 24 h, 0–100, with its parts and reasons",
         params: params('roomId'),
-        response: { 200: facilityRiskSchema, ...errors(404) },
+        querystring: query({
+          campus: 'the campus whose room it is (needed only when several campuses have the room id)',
+        }),
+        response: { 200: facilityRiskSchema, ...errors(404, 409) },
       },
     },
     async (req, reply) => {
-      const [r] = await roomRisks(deps.store, deps.now(), periodMs, req.params.roomId);
-      if (!r)
-        return send(
-          reply,
-          'CT_ERR_NOT_FOUND',
-          `nothing known about room ${req.params.roomId} in the last 24 h`,
-        );
+      const { roomId } = req.params;
+      const campusId = req.query.campus;
+      const risks = await roomRisks(deps.store, deps.now(), periodMs, { roomId, campusId });
+      const name = onCampus(`room ${roomId}`, campusId);
+      if (risks.length > 1)
+        return sendAmbiguous(reply, name, { campuses: risks.map((r) => r.campusId ?? '').sort() });
+      const [r] = risks;
+      if (!r) return send(reply, 'CT_ERR_NOT_FOUND', `nothing known about ${name} in the last 24 h`);
       return r;
     },
   );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudMetrics } from '../metrics.ts';
 import type { Directory } from '../reporting/directory.ts';
+import { P0, prepared, windowEvent } from '../store/contract.ts';
 import { feedSnapshotCampus } from '../store/contract-snapshots.ts';
 import { SqliteCloudStore } from '../store/sqlite.ts';
 import { buildCloudApi } from './server.ts';
@@ -12,6 +13,7 @@ const P = C - 24 * H;
 const NOW = C + 5 * H;
 
 const directory: Directory = {
+  campusId: null,
   buildings: [
     { buildingId: 'b1', name: 'Library', floors: [{ floorId: 'f1', level: 1, roomIds: ['r1', 'r3'] }] },
   ],
@@ -86,9 +88,9 @@ describe('reporting API: buildings, rooms, history, courses', () => {
     const csv = await get('/api/rooms?format=csv&building=b1');
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.body.split('\n')).toEqual([
-      'room_id,name,building_id,floor_id,capacity,occupancy,occupancy_since,comfort,devices_online,devices_stale,devices_offline,needs_attention',
-      'r1,Reading room,b1,f1,40,vacant,2027-01-15T09:00:00Z,warn,0,0,1,1',
-      'r3,Store,b1,f1,2,,,,0,0,0,0',
+      'room_id,name,building_id,floor_id,capacity,occupancy,occupancy_since,comfort,devices_online,devices_stale,devices_offline,needs_attention,campus_id',
+      'r1,Reading room,b1,f1,40,vacant,2027-01-15T09:00:00Z,warn,0,0,1,1,',
+      'r3,Store,b1,f1,2,,,,0,0,0,0,',
       '',
     ]);
     expect((await get('/api/rooms?attention=maybe')).statusCode).toBe(400);
@@ -136,5 +138,99 @@ describe('reporting API: buildings, rooms, history, courses', () => {
     const csv = await get('/api/courses/c2/engagement?format=csv');
     expect(csv.body.split('\n')[1]).toMatch(/^p_c,enrolled,0,1,0,0,0,,none$/);
     expect((await get('/api/courses/nope/engagement')).statusCode).toBe(404);
+  });
+});
+
+describe('reporting API with two campuses in one cloud', () => {
+  const store = new SqliteCloudStore({ file: ':memory:' });
+  // The registry is north's; the fixture campus's gateway names no campus (its rooms are campus '').
+  const app = buildCloudApi({
+    store,
+    metrics: new CloudMetrics(),
+    now: () => NOW,
+    directory: { ...directory, campusId: 'north' },
+    auth: { open: true, tokens: [], metricsPublic: false },
+  });
+  const get = (url: string) => app.inject({ method: 'GET', url });
+
+  beforeAll(async () => {
+    await feedSnapshotCampus(store, NOW);
+    // South has an r1 too: occupied, an alert, a CO2 sensor of its own.
+    const twin = {
+      roomId: 'r1',
+      ts: C + 2 * H,
+      kind: 'occupancy',
+      from: 'vacant',
+      to: 'occupied',
+      reasons: [],
+    };
+    const alert = {
+      alertId: 'a1',
+      ts: C + 2 * H,
+      severity: 'warning',
+      code: 'co2_high',
+      roomId: 'r1',
+      message: 'm',
+    };
+    const south = [
+      prepared('twin', 'gw-s', 's1', [{ id: 't1', body: twin }], { campusId: 'south' }),
+      prepared('alert', 'gw-s', 's2', [{ id: 'a1', body: alert }], { campusId: 'south' }),
+      windowEvent(
+        'gw-s',
+        's3',
+        { deviceId: 'co2-9', channel: 'co2', quantity: 'co2', unit: 'ppm', windowStart: C + H },
+        'south',
+      ),
+    ];
+    await store.applyBatch(P0, south, south[2]!.position, NOW);
+  });
+  afterAll(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  it("lists each campus's r1 apart: the registry's on the rooms of its unnamed gateway, south's on its own", async () => {
+    const all = (await get('/api/rooms')).json();
+    const rooms = all.rooms.map(
+      (r: { roomId: string; campusId: string | null; name: string | null; occupancy: string | null }) => [
+        r.roomId,
+        r.campusId,
+        r.name,
+        r.occupancy,
+      ],
+    );
+    expect(rooms).toEqual([
+      ['r1', null, 'Reading room', 'vacant'],
+      ['r3', 'north', 'Store', null],
+      ['r1', 'south', null, 'occupied'],
+      ['r2', null, null, 'occupied'],
+    ]);
+    const south = (await get('/api/rooms?campus=south')).json();
+    expect(south.rooms.map((r: { roomId: string }) => r.roomId)).toEqual(['r1']);
+    // South's alert is not the Library's.
+    expect((await get('/api/buildings/b1/summary')).json()).toMatchObject({ rooms: 2, alertsLast24h: 0 });
+  });
+
+  it('asks which campus for a room id two campuses have, in history and facility risk', async () => {
+    const history = await get(`/api/rooms/r1/history?quantity=co2&from=${P}&to=${NOW}`);
+    expect(history.statusCode).toBe(409);
+    expect(history.json().error).toMatchObject({
+      code: 'CT_ERR_AMBIGUOUS',
+      message: expect.stringContaining('co2 of room r1 is on campuses (unnamed), south'),
+    });
+    const southCo2 = (
+      await get(`/api/rooms/r1/history?quantity=co2&from=${P}&to=${NOW}&campus=south`)
+    ).json();
+    expect(southCo2.sensors).toEqual([{ deviceId: 'co2-9', channel: 'co2' }]);
+    const unnamedCo2 = (await get(`/api/rooms/r1/history?quantity=co2&from=${P}&to=${NOW}&campus=`)).json();
+    expect(unnamedCo2.sensors).toEqual([{ deviceId: 'co2-1', channel: 'co2' }]);
+    const risk = await get('/api/rooms/r1/risk');
+    expect(risk.statusCode).toBe(409);
+    const southRisk = await get('/api/rooms/r1/risk?campus=south');
+    expect(southRisk.statusCode).toBe(200);
+    expect(southRisk.json()).toMatchObject({ roomId: 'r1', campusId: 'south' });
+    expect((await get('/api/rooms/r1/risk?campus=east')).statusCode).toBe(404);
+    // r2 is on one campus only: no campus needed.
+    expect((await get('/api/rooms/r2/risk')).json()).toMatchObject({ roomId: 'r2', campusId: null });
   });
 });

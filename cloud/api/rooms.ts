@@ -10,7 +10,7 @@ import { buildingSummary, type Directory, type RoomSummary, roomSummaries } from
 import { parseInterval, rebucket } from '../reporting/history.ts';
 import type { CloudStore } from '../store/types.ts';
 import { pinnedRange } from './cache.ts';
-import { intParam, send, timeRange, wantsCsv } from './params.ts';
+import { intParam, onCampus, send, sendAmbiguous, timeRange, wantsCsv } from './params.ts';
 import {
   buildingSummaryResponse,
   buildingsResponse,
@@ -32,7 +32,7 @@ export interface RoomsDeps {
 }
 
 const ROOMS_CSV_HEADER =
-  'room_id,name,building_id,floor_id,capacity,occupancy,occupancy_since,comfort,devices_online,devices_stale,devices_offline,needs_attention\n';
+  'room_id,name,building_id,floor_id,capacity,occupancy,occupancy_since,comfort,devices_online,devices_stale,devices_offline,needs_attention,campus_id\n';
 
 function roomCsv(r: RoomSummary): string {
   return csvLine([
@@ -48,6 +48,7 @@ function roomCsv(r: RoomSummary): string {
     r.devices.stale,
     r.devices.offline,
     r.needsAttention ? 1 : 0,
+    r.campusId,
   ]);
 }
 
@@ -104,6 +105,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
       occupancy?: string;
       comfort?: string;
       attention?: string;
+      campus?: string;
       limit?: string;
       offset?: string;
       format?: string;
@@ -121,6 +123,7 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
           occupancy: 'occupied | vacant',
           comfort: 'ok | warn | alert',
           attention: 'true: only rooms with comfort warn/alert or a stale/offline device',
+          campus: "only this campus's rooms (campus.id; empty: rooms of gateways that name none)",
           limit: '1…5000 (default 100)',
           offset: '≥ 0 (default 0)',
           format: 'json | csv',
@@ -142,7 +145,8 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
           (!q.floor || r.floorId === q.floor) &&
           (!q.occupancy || r.occupancy === q.occupancy) &&
           (!q.comfort || r.comfort === q.comfort) &&
-          (q.attention === undefined || r.needsAttention === (q.attention === 'true')),
+          (q.attention === undefined || r.needsAttention === (q.attention === 'true')) &&
+          (q.campus === undefined || (r.campusId ?? '') === q.campus),
       );
       const page = all.slice(offset, offset + limit);
       if (wantsCsv(req)) {
@@ -155,7 +159,14 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
 
   app.get<{
     Params: { roomId: string };
-    Querystring: { quantity?: string; from?: string; to?: string; interval?: string; format?: string };
+    Querystring: {
+      quantity?: string;
+      from?: string;
+      to?: string;
+      interval?: string;
+      format?: string;
+      campus?: string;
+    };
   }>(
     '/api/rooms/:roomId/history',
     {
@@ -170,8 +181,9 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
           to: 'epoch ms or ISO 8601 (default now)',
           interval: '90s, 5m, 1h, 1d or ms (default: the stored window)',
           format: 'json | csv',
+          campus: 'the campus whose room it is (needed only when several campuses have the room id)',
         }),
-        response: { 200: historyResponse, ...errors(400, 404) },
+        response: { 200: historyResponse, ...errors(400, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -181,9 +193,10 @@ export function registerRooms(app: FastifyInstance, deps: RoomsDeps): void {
       const range = timeRange(q, deps.now());
       if ('error' in range) return send(reply, 'CT_ERR_BAD_QUERY', range.error);
       const { from, to } = range;
-      const windows = await store.roomWindows(req.params.roomId, q.quantity, from, to);
-      if (!windows)
-        return send(reply, 'CT_ERR_NOT_FOUND', `room ${req.params.roomId} has no ${q.quantity} sensor`);
+      const windows = await store.roomWindows(req.params.roomId, q.quantity, from, to, q.campus);
+      const name = onCampus(`room ${req.params.roomId}`, q.campus);
+      if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', `${name} has no ${q.quantity} sensor`);
+      if ('campuses' in windows) return sendAmbiguous(reply, `${q.quantity} of ${name}`, windows);
       // Default: the stored window size (the smallest present), i.e. no re-aggregation.
       const smallest = windows.windows.reduce((m, w) => Math.min(m, w.windowMs), Number.POSITIVE_INFINITY);
       const intervalMs = q.interval

@@ -86,7 +86,7 @@ const alert = obj(
 
 export const roomResponse = obj({
   roomId: str,
-  campusId: { type: ['string', 'null'] },
+  campusId: nullable(str),
   state: obj({ occupancy: stateValue, comfort: stateValue }, []),
   health: { type: 'object', additionalProperties: stateValue },
   recentAlerts: arr(alert),
@@ -228,6 +228,7 @@ export const analyticsContent = {
 
 const roomSummary = obj({
   roomId: str,
+  campusId: nullable(str),
   name: nullable(str),
   buildingId: nullable(str),
   floorId: nullable(str),

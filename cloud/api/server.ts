@@ -9,11 +9,11 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudMetrics } from '../metrics.ts';
 import { type Directory, EMPTY_DIRECTORY } from '../reporting/directory.ts';
-import type { Ambiguous, CloudStore, SnapshotInfo } from '../store/types.ts';
+import type { CloudStore, SnapshotInfo } from '../store/types.ts';
 import { type AuthConfig, bearerToken, createAuthenticator, hasScope, type Scope } from './auth.ts';
 import { pinnedRange, registerResponseCache } from './cache.ts';
 import { registerOpenApi } from './openapi.ts';
-import { intParam, send, timeRange } from './params.ts';
+import { intParam, onCampus, send, sendAmbiguous, timeRange } from './params.ts';
 import { registerReports } from './reports.ts';
 import { registerFacilityRisk, registerRisk } from './risk.ts';
 import { registerRooms } from './rooms.ts';
@@ -53,11 +53,6 @@ export interface CloudApiDeps {
 }
 
 const MAX_WINDOWS = 10_000;
-
-/** The 409 message for a sensor or room id several campuses have ('' is the campus of unnamed gateways). */
-function onCampuses(name: string, a: Ambiguous): string {
-  return `${name} is on campuses ${a.campuses.map((c) => c || '(unnamed)').join(', ')}; name one with ?campus=`;
-}
 
 export function buildCloudApi(deps: CloudApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, forceCloseConnections: true });
@@ -217,9 +212,9 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
       const { roomId } = req.params;
       const campus = req.query.campus;
       const room = await store.room(roomId, limit, campus);
-      const name = `room ${roomId}${campus === undefined ? '' : ` on campus ${campus}`}`;
+      const name = onCampus(`room ${roomId}`, campus);
       if (!room) return send(reply, 'CT_ERR_NOT_FOUND', name);
-      if ('campuses' in room) return send(reply, 'CT_ERR_AMBIGUOUS', onCampuses(name, room));
+      if ('campuses' in room) return sendAmbiguous(reply, name, room);
       return room;
     },
   );
@@ -255,9 +250,9 @@ function registerOperational(api: FastifyInstance, deps: CloudApiDeps): void {
         return send(reply, 'CT_ERR_BAD_QUERY', `limit must be an integer 1…${MAX_WINDOWS}`);
       const campus = req.query.campus;
       const windows = await store.sensorWindows(deviceId, channel, { from, to, limit }, campus);
-      const name = `sensor ${deviceId}/${channel}${campus === undefined ? '' : ` on campus ${campus}`}`;
+      const name = onCampus(`sensor ${deviceId}/${channel}`, campus);
       if (!windows) return send(reply, 'CT_ERR_NOT_FOUND', name);
-      if ('campuses' in windows) return send(reply, 'CT_ERR_AMBIGUOUS', onCampuses(name, windows));
+      if ('campuses' in windows) return sendAmbiguous(reply, name, windows);
       return { deviceId, channel, from, to, windows };
     },
   );

@@ -3,7 +3,7 @@
  * its name and capacity) joined with each room's latest twin state in the store. Pure; the registry is
  * optional (a room the registry does not name is listed with null building and floor).
  */
-import type { RoomKeyState } from './rooms.ts';
+import { type RoomKeyState, roomKey } from './rooms.ts';
 
 export interface DirectoryRoom {
   roomId: string;
@@ -20,17 +20,21 @@ export interface DirectoryBuilding {
 }
 
 export interface Directory {
+  /** The registry's campus (its campus.id): its rooms are the rooms of that campus. null without one. */
+  campusId: string | null;
   buildings: readonly DirectoryBuilding[];
   rooms: ReadonlyMap<string, DirectoryRoom>;
 }
 
-export const EMPTY_DIRECTORY: Directory = { buildings: [], rooms: new Map() };
+export const EMPTY_DIRECTORY: Directory = { campusId: null, buildings: [], rooms: new Map() };
 
 /** One (room, kind, subject)'s latest state, as the store keeps it. */
 export type StateRow = RoomKeyState;
 
 export interface RoomSummary {
   roomId: string;
+  /** null for a room of gateways that name no campus, without a registry to place it. */
+  campusId: string | null;
   name: string | null;
   buildingId: string | null;
   floorId: string | null;
@@ -45,15 +49,23 @@ export interface RoomSummary {
   needsAttention: boolean;
 }
 
-/** Every room the registry names or the store has state for, sorted by building, floor, room. */
+/**
+ * Every room the registry names or the store has state for (a room being a room id on a campus), sorted by
+ * building, floor, room, campus. A registry room is the store's room of that id on the registry's campus,
+ * or, when the store has none there, on campus '' (gateways naming no campus: a campus from before campus
+ * ids, or one that never set one); a registry room without state is listed on the registry's campus.
+ */
 export function roomSummaries(dir: Directory, states: readonly StateRow[]): RoomSummary[] {
   const out = new Map<string, RoomSummary>();
-  const get = (roomId: string): RoomSummary => {
-    let r = out.get(roomId);
+  const home = dir.campusId ?? '';
+  const stored = new Set(states.map((s) => roomKey(s.campusId, s.roomId)));
+  const get = (roomId: string, campusId: string, d?: DirectoryRoom): RoomSummary => {
+    const k = roomKey(campusId, roomId);
+    let r = out.get(k);
     if (!r) {
-      const d = dir.rooms.get(roomId);
       r = {
         roomId,
+        campusId: campusId || null,
         name: d?.name ?? null,
         buildingId: d?.buildingId ?? null,
         floorId: d?.floorId ?? null,
@@ -66,13 +78,16 @@ export function roomSummaries(dir: Directory, states: readonly StateRow[]): Room
         lastChangeTs: null,
         needsAttention: false,
       };
-      out.set(roomId, r);
+      out.set(k, r);
     }
     return r;
   };
-  for (const roomId of dir.rooms.keys()) get(roomId);
+  for (const [roomId, d] of dir.rooms) {
+    const unnamed = !stored.has(roomKey(home, roomId)) && stored.has(roomKey('', roomId));
+    get(roomId, unnamed ? '' : home, d);
+  }
   for (const s of states) {
-    const r = get(s.roomId);
+    const r = get(s.roomId, s.campusId);
     r.lastChangeTs = Math.max(r.lastChangeTs ?? s.ts, s.ts);
     if (s.kind === 'occupancy') {
       r.occupancy = s.state;
@@ -90,7 +105,8 @@ export function roomSummaries(dir: Directory, states: readonly StateRow[]): Room
   for (const r of out.values())
     r.needsAttention =
       r.comfort === 'warn' || r.comfort === 'alert' || r.devices.stale + r.devices.offline > 0;
-  const key = (r: RoomSummary) => `${r.buildingId ?? '\uffff'}\u0000${r.floorId ?? ''}\u0000${r.roomId}`;
+  const key = (r: RoomSummary) =>
+    `${r.buildingId ?? '\uffff'}\u0000${r.floorId ?? ''}\u0000${r.roomId}\u0000${r.campusId ?? ''}`;
   return [...out.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
@@ -109,6 +125,7 @@ export interface BuildingSummary {
   alertsLast24h: number;
 }
 
+/** One building of the registry: its rooms among `rooms` (roomSummaries), and their alerts (by roomKey). */
 export function buildingSummary(
   b: DirectoryBuilding,
   rooms: readonly RoomSummary[],
@@ -130,7 +147,7 @@ export function buildingSummary(
       known++;
       if (r.occupancy === 'occupied') occupied++;
     }
-    alerts += alertsByRoom.get(r.roomId) ?? 0;
+    alerts += alertsByRoom.get(roomKey(r.campusId ?? '', r.roomId)) ?? 0;
   }
   return {
     buildingId: b.buildingId,

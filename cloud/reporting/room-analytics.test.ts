@@ -45,6 +45,7 @@ describe('room analytics', () => {
   it('leaves out what it has nothing to judge by, and integrates power when there is no energy register', () => {
     const base = {
       roomId: 'r',
+      campusId: '',
       from: 0,
       to: 60 * MINUTE_MS,
       health: new Map(),

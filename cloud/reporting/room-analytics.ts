@@ -33,6 +33,8 @@ export interface WindowValue {
 
 export interface RoomPeriod {
   roomId: string;
+  /** The room's campus ('' for rooms of gateways that name none). */
+  campusId: string;
   from: number;
   to: number;
   occupancy?: Timeline;

@@ -227,6 +227,7 @@ export function snapshotContract(
       ]);
       const state = rows.map((r) => JSON.parse(r.state) as Record<string, unknown>);
       expect(state[0]).toEqual({
+        campusId: null,
         occupancy: { state: 'occupied', since: C - 2 * H, reasons: ['occupancy occupied'] },
         comfort: { state: 'warn', since: C - H / 2, reasons: ['comfort warn'] },
         health: { 'env-1': { state: 'offline', since: C - H / 6 } },
@@ -298,6 +299,42 @@ export function snapshotContract(
       expect(JSON.parse(after[3]!.state)).toMatchObject({ events: 1, lastActivityTs: C - H, riskFlag: 1 });
       expect(await s.snapshot(first.snapshotId)).toEqual(first);
       expect(await s.snapshot('nope')).toBeUndefined();
+    });
+
+    it("keeps two campuses' rooms of one id apart: facility ids say the campus only for a shared id", async () => {
+      const s = await fed();
+      // North's gateway has an r1 of its own (the fixture's r1 is of a gateway naming no campus), and r5.
+      const north = prepared(
+        'twin',
+        'gw-n',
+        'n1',
+        [
+          twin('n-t1', 'r1', 'occupancy', 'vacant', C - H),
+          twin('n-t2', 'r5', 'occupancy', 'occupied', C - H),
+        ],
+        { campusId: 'north' },
+      );
+      await s.applyBatch(P0, [north], north.position, C + 4 * H);
+      const info = await s.createSnapshot({ cutoffTs: C, now: C + 5 * H, trigger: 'api' });
+      expect(info.rooms).toBe(3);
+      const rooms = (await s.snapshotRows(info.snapshotId, -1, 100)).filter((r) => r.facilityId !== null);
+      expect(
+        rooms.map((r) => {
+          const state = JSON.parse(r.state) as { campusId: string | null; occupancy: { state: string } };
+          return [r.facilityId, state.campusId, state.occupancy.state];
+        }),
+      ).toEqual([
+        ['(unnamed)/r1', null, 'occupied'],
+        ['north/r1', 'north', 'vacant'],
+        ['r5', 'north', 'occupied'],
+      ]);
+      const results = await s.analyticsRows(info.snapshotId, -1, 1000);
+      const facilities = new Set(results.flatMap((r) => (r.facilityId === null ? [] : [r.facilityId])));
+      // r2 has windows but no twin state: results, no state row.
+      expect([...facilities].sort()).toEqual(['(unnamed)/r1', 'north/r1', 'r2', 'r5']);
+      const risk = (f: string) =>
+        results.filter((r) => r.facilityId === f && r.metric === 'facility_risk').map((r) => r.resultId);
+      expect(risk('north/r1')).toEqual([`room/${encodeURIComponent('north/r1')}/facility_risk`]);
     });
 
     it('pages rows by seq and lists snapshots newest first', async () => {

@@ -7,14 +7,16 @@ import type { EnrolmentRow } from './enrolments.ts';
 import { pgLatestStates, pgSensorsWindows } from './pg-room-periods.ts';
 import { type PgQueryable, pgNamed, pgPlaceholders, pgRows } from './pg-sql.ts';
 import {
+  type AlertCountRow,
   alertCountsOf,
   courseEngagementOf,
   courseEngagementParams,
   REPORT_SQL,
   type RoomSensorRow,
+  roomSensorsOn,
   roomWindowsOf,
 } from './report-reads.ts';
-import type { CourseEngagementRow, RoomWindows } from './types.ts';
+import type { Ambiguous, CourseEngagementRow, RoomWindows } from './types.ts';
 
 const ALERTS = pgPlaceholders(REPORT_SQL.alerts);
 const ROOM_SENSORS = pgPlaceholders(REPORT_SQL.roomSensors);
@@ -25,7 +27,7 @@ export function pgRoomStates(db: PgQueryable): Promise<StateRow[]> {
 }
 
 export async function pgAlertCounts(db: PgQueryable, since: number): Promise<Map<string, number>> {
-  return alertCountsOf(await pgRows<{ room_id: string; n: number }>(db, ALERTS, [since]));
+  return alertCountsOf(await pgRows<AlertCountRow>(db, ALERTS, [since]));
 }
 
 export async function pgRoomWindows(
@@ -34,8 +36,10 @@ export async function pgRoomWindows(
   quantity: string,
   from: number,
   to: number,
-): Promise<RoomWindows | undefined> {
-  const sensors = await pgRows<RoomSensorRow>(db, ROOM_SENSORS, [roomId, quantity]);
+  campusId?: string,
+): Promise<RoomWindows | Ambiguous | undefined> {
+  const sensors = roomSensorsOn(await pgRows<RoomSensorRow>(db, ROOM_SENSORS, [roomId, quantity]), campusId);
+  if (!Array.isArray(sensors)) return sensors;
   const bySensor = await pgSensorsWindows(
     db,
     sensors.map((s) => ({ sensorId: s.sensor_id, from })),

@@ -17,6 +17,7 @@ import {
   type WindowRow,
   type WorkOrderRow,
 } from './room-periods.ts';
+import type { RoomFilter } from './types.ts';
 
 const Q = Object.fromEntries(Object.entries(ROOM_PERIOD_SQL).map(([k, sql]) => [k, pgNamed(sql)])) as Record<
   keyof typeof ROOM_PERIOD_SQL,
@@ -43,11 +44,11 @@ export async function pgRoomPeriods(
   db: PgQueryable,
   from: number,
   to: number,
-  roomId?: string,
+  filter: RoomFilter = {},
 ): Promise<RoomPeriod[]> {
   const keyStates = await pgKeyStates(db, from);
   const changes = await rows<ChangeRow>(db, 'periodChanges', { from, to });
-  const reads = periodSensorReads(await rows<AnalyticSensorRow>(db, 'analyticSensors'), from, roomId);
+  const reads = periodSensorReads(await rows<AnalyticSensorRow>(db, 'analyticSensors'), from, filter);
   const bySensor = await pgSensorsWindows(
     db,
     reads.map((r) => ({ sensorId: r.sensor.sensor_id, from: r.from })),
@@ -55,7 +56,7 @@ export async function pgRoomPeriods(
   );
   const sensors = reads.map((r) => ({ sensor: r.sensor, rows: bySensor.get(r.sensor.sensor_id) ?? [] }));
   const workOrders = await rows<WorkOrderRow>(db, 'workOrders', { to });
-  return assemblePeriods(from, to, roomId, { keyStates, changes, sensors, workOrders });
+  return assemblePeriods(from, to, filter, { keyStates, changes, sensors, workOrders });
 }
 
 /**

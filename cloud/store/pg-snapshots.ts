@@ -62,8 +62,9 @@ async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotI
   for (snapshotId of snapshotIds(opts.cutoffTs))
     if ((await pgRows(c, S.idTaken, [snapshotId])).length === 0) break;
   const b = new SnapshotBuilder(snapshotId, opts);
-  await write(b.rooms(await pgKeyStates(c, b.cutoffTs)));
-  await write(b.periods(await pgRoomPeriods(c, b.periodFrom, b.cutoffTs)));
+  await write(
+    b.facilities(await pgKeyStates(c, b.cutoffTs), await pgRoomPeriods(c, b.periodFrom, b.cutoffTs)),
+  );
   while (b.page)
     await write(
       b.enrolments(await pgRows<EnrolmentRow>(c, ENROLMENT_PAGE.text, ENROLMENT_PAGE.values(b.page))),

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
+import { roomKey } from '../reporting/rooms.ts';
 import {
   agg,
   aggItem,
@@ -138,13 +139,18 @@ describe('PostgreSQL live reporting reads and room periods', () => {
 
       const sorted = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
       expect(sorted(await both((s) => s.alertCounts(C - 3 * D)))).toEqual([
-        ['r1', 2],
-        ['r2', 1],
+        [roomKey('', 'r1'), 2],
+        [roomKey('', 'r2'), 1],
       ]);
-      expect(sorted(await both((s) => s.alertCounts(C - 2 * H)))).toEqual([['r1', 1]]);
+      expect(sorted(await both((s) => s.alertCounts(C - 2 * H)))).toEqual([[roomKey('', 'r1'), 1]]);
 
       // Two CO2 sensors in r1, each sensor's windows in time order (co2-2's arrived newest first).
-      const co2 = await both((s) => s.roomWindows('r1', 'co2', C - D, C));
+      const windows = async (room: string, quantity: string, from: number, to: number) => {
+        const w = await both((s) => s.roomWindows(room, quantity, from, to));
+        if (w && 'campuses' in w) throw new Error(`room ${room} is on campuses ${w.campuses.join(', ')}`);
+        return w;
+      };
+      const co2 = await windows('r1', 'co2', C - D, C);
       expect(co2?.sensors).toEqual([
         { deviceId: 'co2-1', channel: 'co2' },
         { deviceId: 'co2-2', channel: 'co2' },
@@ -160,9 +166,9 @@ describe('PostgreSQL live reporting reads and room periods', () => {
         [300, 1, 2, 1400],
         [900, 1, 2, 3000],
       ]);
-      expect((await both((s) => s.roomWindows('r1', 'energy', C - 8 * D, C)))?.windows).toHaveLength(3);
-      expect((await both((s) => s.roomWindows('r2', 'power', C - D, C)))?.windows).toHaveLength(2);
-      expect(await both((s) => s.roomWindows('r2', 'co2', C - D, C))).toBeUndefined();
+      expect((await windows('r1', 'energy', C - 8 * D, C))?.windows).toHaveLength(3);
+      expect((await windows('r2', 'power', C - D, C))?.windows).toHaveLength(2);
+      expect(await windows('r2', 'co2', C - D, C)).toBeUndefined();
 
       const periods = await both((s) => s.roomPeriods(C - D, C));
       expect(periods.map((p) => p.roomId)).toEqual(['r1', 'r2']);
@@ -170,9 +176,9 @@ describe('PostgreSQL live reporting reads and room periods', () => {
       expect(periods[0]!.occupancy?.changes.map((c) => c.state)).toEqual(['occupied', 'vacant', 'occupied']);
       expect(periods[0]!.workOrders?.map((w) => w.workOrderId)).toEqual(['wo-2']);
       expect(periods[0]!.energyHistory).toHaveLength(3);
-      const r1 = await both((s) => s.roomPeriods(C - D, C, 'r1'));
+      const r1 = await both((s) => s.roomPeriods(C - D, C, { roomId: 'r1' }));
       expect(r1).toEqual([periods[0]]);
-      expect(await both((s) => s.roomPeriods(C - D, C, 'nowhere'))).toEqual([]);
+      expect(await both((s) => s.roomPeriods(C - D, C, { roomId: 'nowhere' }))).toEqual([]);
       // Later, r2's twin is known and r1 has no open work order any more nor windows in the period.
       const later = await both((s) => s.roomPeriods(C + H, C + 3 * H));
       expect(later.map((p) => [p.roomId, p.occupancy?.initial ?? null, p.co2.length])).toEqual([

@@ -69,6 +69,7 @@ import type {
   QueryRange,
   RiskModelRecord,
   RiskScoreRow,
+  RoomFilter,
   RoomView,
   RoomWindows,
   SnapshotInfo,
@@ -261,12 +262,13 @@ export class PostgresCloudStore implements CloudStore {
     quantity: string,
     from: number,
     to: number,
-  ): Promise<RoomWindows | undefined> {
-    return pgRoomWindows(this.#pool, roomId, quantity, from, to);
+    campusId?: string,
+  ): Promise<RoomWindows | Ambiguous | undefined> {
+    return pgRoomWindows(this.#pool, roomId, quantity, from, to, campusId);
   }
 
-  async roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]> {
-    return pgRoomPeriods(this.#pool, from, to, roomId);
+  async roomPeriods(from: number, to: number, filter?: RoomFilter): Promise<RoomPeriod[]> {
+    return pgRoomPeriods(this.#pool, from, to, filter);
   }
 
   async courseEngagement(

@@ -6,27 +6,50 @@
 import type Database from 'better-sqlite3';
 import type { StateRow } from '../reporting/directory.ts';
 import { engagementState } from '../reporting/engagement.ts';
+import { roomKey } from '../reporting/rooms.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
+import { pickCampus } from './reads.ts';
 import type { SqliteRoomPeriods, WindowRow } from './room-periods.ts';
 import { prepareAll } from './sql.ts';
-import type { CourseEngagementRow, RoomWindows } from './types.ts';
+import type { Ambiguous, CourseEngagementRow, RoomWindows } from './types.ts';
 
 /** `?` placeholders, except `course` (`@name`, see courseEngagementParams). */
 export const REPORT_SQL = {
-  alerts: 'SELECT room_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL GROUP BY room_id',
-  roomSensors:
-    'SELECT sensor_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ? ORDER BY device_id, channel',
+  alerts: `SELECT room_id, campus_id, COUNT(*) AS n FROM alerts WHERE ts >= ? AND room_id IS NOT NULL
+    GROUP BY room_id, campus_id`,
+  roomSensors: `SELECT sensor_id, campus_id, device_id, channel FROM sensors WHERE room_id = ? AND quantity = ?
+    ORDER BY campus_id, device_id, channel`,
   course: enrolmentPageSql(true),
 } as const;
 
 export interface RoomSensorRow {
   sensor_id: number;
+  campus_id: string;
   device_id: string;
   channel: string;
 }
 
-export function alertCountsOf(rows: readonly { room_id: string; n: number }[]): Map<string, number> {
-  return new Map(rows.map((r) => [r.room_id, r.n]));
+export interface AlertCountRow {
+  room_id: string;
+  campus_id: string;
+  n: number;
+}
+
+export function alertCountsOf(rows: readonly AlertCountRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [roomKey(r.campus_id, r.room_id), r.n]));
+}
+
+/**
+ * The sensors of a room id's quantity (read with roomSensors) on the campus a read is about (pickCampus):
+ * an empty list when the room has none there, Ambiguous when several campuses have some and none is named.
+ */
+export function roomSensorsOn(
+  rows: readonly RoomSensorRow[],
+  campusId?: string,
+): RoomSensorRow[] | Ambiguous {
+  const campus = pickCampus([...new Set(rows.map((r) => r.campus_id))], campusId);
+  if (campus !== undefined && typeof campus !== 'string') return campus;
+  return rows.filter((r) => r.campus_id === campus);
 }
 
 /** A room's windows of one quantity: its sensors, each with its windows (read in the sensors' order). */
@@ -77,11 +100,18 @@ export class SqliteReportReads {
   }
 
   alertCounts(since: number): Map<string, number> {
-    return alertCountsOf(this.#q.alerts.all(since) as { room_id: string; n: number }[]);
+    return alertCountsOf(this.#q.alerts.all(since) as AlertCountRow[]);
   }
 
-  roomWindows(roomId: string, quantity: string, from: number, to: number): RoomWindows | undefined {
-    const sensors = this.#q.roomSensors.all(roomId, quantity) as RoomSensorRow[];
+  roomWindows(
+    roomId: string,
+    quantity: string,
+    from: number,
+    to: number,
+    campusId?: string,
+  ): RoomWindows | Ambiguous | undefined {
+    const sensors = roomSensorsOn(this.#q.roomSensors.all(roomId, quantity) as RoomSensorRow[], campusId);
+    if (!Array.isArray(sensors)) return sensors;
     return roomWindowsOf(
       sensors,
       sensors.map((s) => this.#rooms.windows(s.sensor_id, from, to)),

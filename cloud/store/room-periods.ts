@@ -13,21 +13,26 @@ import {
   type WorkOrder,
 } from '../reporting/facility-risk.ts';
 import type { RoomPeriod, Timeline, WindowValue } from '../reporting/room-analytics.ts';
-import type { RoomKeyState } from '../reporting/rooms.ts';
+import { byRoom, type RoomKeyState, roomKey } from '../reporting/rooms.ts';
 import { prepareAll } from './sql.ts';
+import type { RoomFilter } from './types.ts';
 
-/** Each (room, kind, subject)'s latest change at or before the cut-off (ties: the larger item id). */
-const ROOM_KEYS = `SELECT t.room_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
+/**
+ * Each (room, campus, kind, subject)'s latest change at or before the cut-off (ties: the larger item id); one
+ * seek of twin_changes_key per key. Item ids are their gateway's own, so the join also matches the gateway.
+ */
+const ROOM_KEYS = `SELECT t.room_id, t.campus_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
 FROM room_state k JOIN twin_changes t
-  ON t.room_id = k.room_id AND t.kind = k.kind AND t.subject = k.subject
-WHERE t.item_id = (SELECT t2.item_id FROM twin_changes t2
-  WHERE t2.room_id = k.room_id AND t2.kind = k.kind AND t2.subject = k.subject AND t2.ts <= @cutoff
+  ON t.room_id = k.room_id AND t.campus_id = k.campus_id AND t.kind = k.kind AND t.subject = k.subject
+WHERE (t.gateway_id, t.item_id) = (SELECT t2.gateway_id, t2.item_id FROM twin_changes t2
+  WHERE t2.room_id = k.room_id AND t2.campus_id = k.campus_id AND t2.kind = k.kind AND t2.subject = k.subject
+    AND t2.ts <= @cutoff
   ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
-ORDER BY t.room_id, t.kind, t.subject`;
+ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
 
 /** Twin changes inside a period, per key in time order. */
-const PERIOD_CHANGES = `SELECT room_id, kind, subject, to_state, ts FROM twin_changes
-WHERE ts > @from AND ts <= @to ORDER BY room_id, kind, subject, ts, item_id`;
+const PERIOD_CHANGES = `SELECT room_id, campus_id, kind, subject, to_state, ts FROM twin_changes
+WHERE ts > @from AND ts <= @to ORDER BY room_id, campus_id, kind, subject, ts, item_id`;
 
 /** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
 const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
@@ -37,7 +42,7 @@ const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
   WHERE w.ms IS NOT NULL)
 SELECT ms FROM w WHERE ms IS NOT NULL`;
 
-/** In time order (the primary key's: SQLite reads it so anyway, PostgreSQL needs telling). */
+/** In time order (the unique key's: SQLite reads it so anyway, PostgreSQL needs telling). */
 const PERIOD_WINDOWS = `SELECT window_start, window_ms, count, sum, min, max, first_value, last_value FROM aggregates
 WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to
 ORDER BY window_start`;
@@ -45,14 +50,17 @@ ORDER BY window_start`;
 const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
 export type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
 
-const WORK_ORDERS = `SELECT room_id, type, ts, body FROM events
-WHERE room_id IS NOT NULL AND type IN ('workorder.opened', 'workorder.closed') AND ts <= @to
-ORDER BY room_id, ts, event_id`;
+/** Work orders (admin events) by room; an event's campus is its gateway's ('' for imports and unnamed). */
+const WORK_ORDERS = `SELECT e.room_id, COALESCE(g.campus_id, '') AS campus_id, e.type, e.ts, e.body FROM events e
+  LEFT JOIN gateways g ON g.gateway_id = e.gateway_id
+WHERE e.room_id IS NOT NULL AND e.type IN ('workorder.opened', 'workorder.closed') AND e.ts <= @to
+ORDER BY e.room_id, campus_id, e.ts, e.event_id`;
 
 const WEEK_MS = 7 * 86_400_000;
 
 export interface KeyStateRow {
   room_id: string;
+  campus_id: string;
   kind: string;
   subject: string;
   state: string;
@@ -63,6 +71,7 @@ export interface KeyStateRow {
 export function keyStateOf(r: KeyStateRow): RoomKeyState {
   return {
     roomId: r.room_id,
+    campusId: r.campus_id,
     kind: r.kind,
     subject: r.subject,
     state: r.state,
@@ -85,10 +94,11 @@ export interface WindowRow {
 /** Every statement the room periods run (`@name` parameters). */
 export const ROOM_PERIOD_SQL = {
   roomKeys: ROOM_KEYS,
-  latest: 'SELECT room_id, kind, subject, state, ts, reasons FROM room_state ORDER BY room_id, kind, subject',
+  latest: `SELECT room_id, campus_id, kind, subject, state, ts, reasons FROM room_state
+    ORDER BY room_id, campus_id, kind, subject`,
   periodChanges: PERIOD_CHANGES,
-  analyticSensors: `SELECT sensor_id, room_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
-         ORDER BY room_id, sensor_id`,
+  analyticSensors: `SELECT sensor_id, room_id, campus_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
+         ORDER BY room_id, campus_id, sensor_id`,
   windowSizes: WINDOW_SIZES,
   periodWindows: PERIOD_WINDOWS,
   workOrders: WORK_ORDERS,
@@ -96,6 +106,7 @@ export const ROOM_PERIOD_SQL = {
 
 export interface ChangeRow {
   room_id: string;
+  campus_id: string;
   kind: string;
   subject: string;
   to_state: string;
@@ -105,29 +116,37 @@ export interface ChangeRow {
 export interface AnalyticSensorRow {
   sensor_id: number;
   room_id: string;
+  campus_id: string;
   quantity: Analytic;
 }
 
 export interface WorkOrderRow {
   room_id: string;
+  campus_id: string;
   type: string;
   ts: number;
   body: string;
 }
 
+const wantedBy =
+  (f: RoomFilter) =>
+  (roomId: string, campusId: string): boolean =>
+    (f.roomId === undefined || roomId === f.roomId) && (f.campusId === undefined || campusId === f.campusId);
+
 /**
- * The analytic sensors of the wanted rooms (every room, or just `roomId`), each with where its windows
- * are read from: energy and power sensors back to the baseline weeks (the period's part of that read feeds
- * the period's figures, all of it the same-hour-of-week baseline), CO2 sensors from `from`.
+ * The analytic sensors of the wanted rooms, each with where its windows are read from: energy and power
+ * sensors back to the baseline weeks (the period's part of that read feeds the period's figures, all of it
+ * the same-hour-of-week baseline), CO2 sensors from `from`.
  */
 export function periodSensorReads(
   sensors: readonly AnalyticSensorRow[],
   from: number,
-  roomId?: string,
+  filter: RoomFilter = {},
 ): { sensor: AnalyticSensorRow; from: number }[] {
   const historyFrom = from - ENERGY_BASELINE_WEEKS * WEEK_MS;
+  const wanted = wantedBy(filter);
   return sensors
-    .filter((s) => roomId === undefined || s.room_id === roomId)
+    .filter((s) => wanted(s.room_id, s.campus_id))
     .map((sensor) => ({ sensor, from: sensor.quantity === 'co2' ? from : historyFrom }));
 }
 
@@ -144,22 +163,25 @@ export interface PeriodReads {
 }
 
 /**
- * Every room with twin history or analytic sensors (or just `roomId`), with its timelines and windows in
- * [from, to), its energy history back to the baseline weeks, and its work orders open at `to`.
+ * Every room (campus and id) with twin history or analytic sensors, of those `filter` wants, with its
+ * timelines and windows in [from, to), its energy history back to the baseline weeks, and its work orders
+ * open at `to`; sorted by room id, then campus.
  */
 export function assemblePeriods(
   from: number,
   to: number,
-  roomId: string | undefined,
+  filter: RoomFilter,
   reads: PeriodReads,
 ): RoomPeriod[] {
-  const wanted = (id: string) => roomId === undefined || id === roomId;
+  const wanted = wantedBy(filter);
   const periods = new Map<string, RoomPeriod>();
-  const period = (roomId: string): RoomPeriod => {
-    let p = periods.get(roomId);
+  const period = (roomId: string, campusId: string): RoomPeriod => {
+    const k = roomKey(campusId, roomId);
+    let p = periods.get(k);
     if (!p) {
       p = {
         roomId,
+        campusId,
         from,
         to,
         health: new Map(),
@@ -169,7 +191,7 @@ export function assemblePeriods(
         energyHistory: [],
         workOrders: [],
       };
-      periods.set(roomId, p);
+      periods.set(k, p);
     }
     return p;
   };
@@ -187,17 +209,18 @@ export function assemblePeriods(
     return t;
   };
   for (const k of reads.keyStates) {
-    if (!wanted(k.roomId)) continue;
-    const t = timeline(period(k.roomId), k.kind, k.subject);
+    if (!wanted(k.roomId, k.campusId)) continue;
+    const t = timeline(period(k.roomId, k.campusId), k.kind, k.subject);
     if (t) t.initial = k.state;
   }
   for (const c of reads.changes) {
-    if (!wanted(c.room_id)) continue;
-    timeline(period(c.room_id), c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
+    if (!wanted(c.room_id, c.campus_id)) continue;
+    const p = period(c.room_id, c.campus_id);
+    timeline(p, c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
   }
-  const history = new Map<string, { energy: EnergyWindow[]; power: EnergyWindow[] }>();
+  const history = new Map<string, { p: RoomPeriod; energy: EnergyWindow[]; power: EnergyWindow[] }>();
   for (const { sensor, rows } of reads.sensors) {
-    if (!wanted(sensor.room_id)) continue;
+    if (!wanted(sensor.room_id, sensor.campus_id)) continue;
     const windows: WindowValue[] = rows
       .filter((r) => r.window_start >= from)
       .map((r) => ({
@@ -207,10 +230,11 @@ export function assemblePeriods(
         first: r.first_value,
         last: r.last_value,
       }));
-    if (windows.length > 0) period(sensor.room_id)[sensor.quantity].push(windows);
+    if (windows.length > 0) period(sensor.room_id, sensor.campus_id)[sensor.quantity].push(windows);
     if (sensor.quantity === 'co2') continue;
-    const acc = history.get(sensor.room_id) ?? { energy: [], power: [] };
-    history.set(sensor.room_id, acc);
+    const k = roomKey(sensor.campus_id, sensor.room_id);
+    const acc = history.get(k) ?? { p: period(sensor.room_id, sensor.campus_id), energy: [], power: [] };
+    history.set(k, acc);
     for (const r of rows) {
       if (sensor.quantity === 'energy')
         acc.energy.push({ windowStart: r.window_start, kwh: Math.max(0, r.last_value - r.first_value) });
@@ -219,31 +243,30 @@ export function assemblePeriods(
     }
   }
   // A room's energy registers make its baseline; a room without any, its power integrated.
-  for (const [id, acc] of history) {
+  for (const acc of history.values()) {
     const windows = acc.energy.length > 0 ? acc.energy : acc.power;
-    if (windows.length > 0) period(id).energyHistory = windows;
+    if (windows.length > 0) acc.p.energyHistory = windows;
   }
-  const orders = new Map<
-    string,
-    { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] }[]
-  >();
+  type Order = { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] };
+  const orders = new Map<string, { roomId: string; campusId: string; list: Order[] }>();
   for (const r of reads.workOrders) {
-    if (!wanted(r.room_id)) continue;
+    if (!wanted(r.room_id, r.campus_id)) continue;
     const b = JSON.parse(r.body) as { workOrderId?: unknown; priority?: unknown };
-    const list = orders.get(r.room_id) ?? [];
-    list.push({
+    const k = roomKey(r.campus_id, r.room_id);
+    const room = orders.get(k) ?? { roomId: r.room_id, campusId: r.campus_id, list: [] };
+    room.list.push({
       type: r.type,
       ts: r.ts,
       workOrderId: typeof b.workOrderId === 'string' ? b.workOrderId : null,
       priority: (['low', 'normal', 'high', 'urgent'] as const).find((x) => x === b.priority) ?? null,
     });
-    orders.set(r.room_id, list);
+    orders.set(k, room);
   }
-  for (const [roomId, list] of orders) {
+  for (const { roomId, campusId, list } of orders.values()) {
     const open = openWorkOrders(list, to);
-    if (open.length > 0) period(roomId).workOrders = open;
+    if (open.length > 0) period(roomId, campusId).workOrders = open;
   }
-  return [...periods.values()].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+  return [...periods.values()].sort(byRoom);
 }
 
 export class SqliteRoomPeriods {
@@ -264,15 +287,15 @@ export class SqliteRoomPeriods {
   }
 
   /** See assemblePeriods. */
-  periods(from: number, to: number, roomId?: string): RoomPeriod[] {
+  periods(from: number, to: number, filter: RoomFilter = {}): RoomPeriod[] {
     const q = this.#q;
     const keyStates = this.keyStates(from);
     const changes = q.periodChanges.all({ from, to }) as ChangeRow[];
-    const sensors = periodSensorReads(q.analyticSensors.all() as AnalyticSensorRow[], from, roomId).map(
+    const sensors = periodSensorReads(q.analyticSensors.all() as AnalyticSensorRow[], from, filter).map(
       (s) => ({ sensor: s.sensor, rows: this.windows(s.sensor.sensor_id, s.from, to) }),
     );
     const workOrders = q.workOrders.all({ to }) as WorkOrderRow[];
-    return assemblePeriods(from, to, roomId, { keyStates, changes, sensors, workOrders });
+    return assemblePeriods(from, to, filter, { keyStates, changes, sensors, workOrders });
   }
 
   /** A sensor's windows starting in [from, to), of every size it has (one index range per size). */

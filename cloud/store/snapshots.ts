@@ -12,7 +12,7 @@ import { isoSeconds } from '../reporting/csv.ts';
 import { engagementState, enrolmentSnapshotTs } from '../reporting/engagement.ts';
 import { roomFacilityRisk } from '../reporting/facility-risk.ts';
 import { openHoursMask, type RoomPeriod, roomAnalytics } from '../reporting/room-analytics.ts';
-import { type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
+import { facilityIds, type RoomKeyState, roomSnapshots } from '../reporting/rooms.ts';
 import { type EnrolmentRow, enrolmentPageSql, enrolmentParams, features } from './enrolments.ts';
 import type { SqliteRoomPeriods } from './room-periods.ts';
 import { prepareAll } from './sql.ts';
@@ -194,34 +194,35 @@ export class SnapshotBuilder {
     ];
   }
 
-  /** Every room's state at the cut-off: one row each. */
-  rooms(keyStates: RoomKeyState[]): SnapshotWrites {
+  /**
+   * Every room's state at the cut-off (`keyStates`: one row each) and its analytics and facility risk over
+   * the period (`periods`). A room's facility id is its room id, or `<campus>/<room id>` for a room id that
+   * more than one campus has in this snapshot; its state row says its campus (null: none named).
+   */
+  facilities(keyStates: readonly RoomKeyState[], periods: readonly RoomPeriod[]): SnapshotWrites {
     const rooms = roomSnapshots(keyStates);
+    const facilityId = facilityIds([...rooms, ...periods]);
     this.#rooms += rooms.length;
     const rows = rooms.map((room) => [
       this.snapshotId,
       this.#seq++,
       null,
       null,
-      room.roomId,
+      facilityId(room),
       room.ts,
-      JSON.stringify(room.state),
+      JSON.stringify({ campusId: room.campusId || null, ...room.state }),
     ]);
-    return { rows, results: [] };
-  }
-
-  /** Each room's analytics and facility risk over the period. */
-  periods(periods: readonly RoomPeriod[]): SnapshotWrites {
     const { analytics } = this.#opts;
     const open = openHoursMask(this.periodFrom, this.cutoffTs, analytics.openHours, analytics.timeZone);
     const results: unknown[][] = [];
     for (const p of periods) {
       const metrics = roomAnalytics(p, open);
       const risk = roomFacilityRisk(p, metrics);
+      const f = facilityId(p);
       for (const m of [...metrics, { metric: 'facility_risk', value: risk.score }])
-        results.push(this.#result(`room/${enc(p.roomId)}`, m.metric, m.value, null, null, p.roomId));
+        results.push(this.#result(`room/${enc(f)}`, m.metric, m.value, null, null, f));
     }
-    return { rows: [], results };
+    return { rows, results };
   }
 
   /** One page of enrolments (read with `page`): a row and two results each; moves `page` on. */
@@ -298,8 +299,7 @@ export class SqliteSnapshots {
     let snapshotId = '';
     for (snapshotId of snapshotIds(opts.cutoffTs)) if (!q.idTaken.get(snapshotId)) break;
     const b = new SnapshotBuilder(snapshotId, opts);
-    write(b.rooms(this.#rooms.keyStates(b.cutoffTs)));
-    write(b.periods(this.#rooms.periods(b.periodFrom, b.cutoffTs)));
+    write(b.facilities(this.#rooms.keyStates(b.cutoffTs), this.#rooms.periods(b.periodFrom, b.cutoffTs)));
     while (b.page) write(b.enrolments(q.enrolmentPage.all(b.page) as EnrolmentRow[]));
     const info = b.info();
     q.insertSnapshot.run(...snapshotParams(info));

@@ -54,6 +54,7 @@ import {
   twinParams,
 } from './sql.ts';
 import type {
+  Ambiguous,
   AnalyticsRow,
   ApplyResult,
   CheckpointRow,
@@ -63,6 +64,7 @@ import type {
   PartitionRef,
   RiskModelRecord,
   RiskScoreRow,
+  RoomFilter,
   RoomWindows,
   SnapshotInfo,
   SnapshotOptions,
@@ -436,8 +438,9 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     quantity: string,
     from: number,
     to: number,
-  ): Promise<RoomWindows | undefined> {
-    return this.#reports.roomWindows(roomId, quantity, from, to);
+    campusId?: string,
+  ): Promise<RoomWindows | Ambiguous | undefined> {
+    return this.#reports.roomWindows(roomId, quantity, from, to, campusId);
   }
 
   async courseEngagement(
@@ -465,8 +468,8 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     return `${this.#version.local.get()}:${this.#version.others.get()}`;
   }
 
-  async roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]> {
-    return this.#rooms.periods(from, to, roomId);
+  async roomPeriods(from: number, to: number, filter?: RoomFilter): Promise<RoomPeriod[]> {
+    return this.#rooms.periods(from, to, filter);
   }
 
   async riskInputs(courseId: string, startTs: number, cutTs: number): Promise<RiskInputs[]> {

@@ -112,6 +112,15 @@ export interface RoomView {
   recentAlerts: Alert[];
 }
 
+/**
+ * Which rooms a read is for: every room, the rooms of one id (on every campus that has it), or, with
+ * campusId too, one room.
+ */
+export interface RoomFilter {
+  roomId?: string;
+  campusId?: string;
+}
+
 export interface QueryRange {
   from: number;
   to: number;
@@ -331,12 +340,21 @@ export interface CloudStore {
   // Live reporting reads (cloud/api/rooms.ts).
   /** Every room's latest state per kind and subject. */
   roomStates(): Promise<StateRow[]>;
-  /** Alerts per room since `since`. */
+  /** Alerts per room since `since`, by roomKey(campus, room) (reporting/rooms.ts). */
   alertCounts(since: number): Promise<Map<string, number>>;
-  /** undefined when the room has no sensor of that quantity. */
-  roomWindows(roomId: string, quantity: string, from: number, to: number): Promise<RoomWindows | undefined>;
-  /** Every room's (or one room's) timelines, windows, energy history and open work orders over [from, to). */
-  roomPeriods(from: number, to: number, roomId?: string): Promise<RoomPeriod[]>;
+  /**
+   * A room's windows of one quantity: of the room on `campusId`, or on the one campus whose sensors of that
+   * quantity are in a room of that id (Ambiguous when several); undefined when it has no such sensor.
+   */
+  roomWindows(
+    roomId: string,
+    quantity: string,
+    from: number,
+    to: number,
+    campusId?: string,
+  ): Promise<RoomWindows | Ambiguous | undefined>;
+  /** The wanted rooms' timelines, windows, energy history and open work orders over [from, to). */
+  roomPeriods(from: number, to: number, filter?: RoomFilter): Promise<RoomPeriod[]>;
   /** One course's enrolments as of `cutoffTs`, students after `after` ('' to start), at most `limit`. */
   courseEngagement(
     courseId: string,

@@ -3,6 +3,9 @@
 import { campusFrom, hashPassword } from '../../gateway/registry/index.ts';
 import type { Campus } from '../../shared/campus.ts';
 
+/** The campus id of the tests' campus file (the gateway sends it as campusId). */
+export const TEST_CAMPUS_ID = 'test-campus';
+
 export const TEST_DEVICES = ['env-1', 'env-2', 'env-3', 'env-4', 'occ-1', 'meter-1'] as const;
 
 export function testPassword(deviceId: string): string {
@@ -28,7 +31,7 @@ export async function testCampusData(extraDevices = 0): Promise<Record<string, u
     });
   }
   return {
-    campus: { id: 'test-campus' },
+    campus: { id: TEST_CAMPUS_ID },
     deviceKinds: {
       env: { channels: ['temperature', 'humidity', 'co2', 'light'], expectedIntervalMs: 10_000 },
       counter: { channels: ['occupancy_count'], expectedIntervalMs: 10_000 },
