@@ -19,7 +19,7 @@ import type { Aggregate } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
-import { type BulkStatement, bulk, bulkSql, pgPlaceholders } from './pg-sql.ts';
+import { type BulkStatement, bulk, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
 import { SensorMap } from './sensor-map.ts';
 import {
   ADOPT_ROOMS,
@@ -307,12 +307,13 @@ async function adoptRooms(
   }
   for (const [gatewayId, campusId] of named) {
     if (gatewayCampus.get(gatewayId) !== campusId)
-      for (const sql of ADOPT_ROOMS_PG) await c.query(sql, [campusId, gatewayId]);
+      for (const q of ADOPT_ROOMS_PG)
+        await c.query(q.text, q.values({ campus: campusId, gateway: gatewayId }));
     gatewayCampus.set(gatewayId, campusId);
   }
 }
 
-const ADOPT_ROOMS_PG = ADOPT_ROOMS.map(pgPlaceholders);
+const ADOPT_ROOMS_PG = ADOPT_ROOMS.map(pgNamed);
 
 interface SensorRef {
   id: number;

@@ -202,6 +202,12 @@ export function eventParams(e: StoredEvent, gatewayId: string) {
   return [e.eventId, gatewayId, e.ts, e.type, e.json, ...eventColumnValues(e)] as const;
 }
 
+/** A room's latest state: the newer change wins (by ts, then item id), whichever arrives first. */
+const ROOM_STATE_NEWER = `ON CONFLICT (room_id, campus_id, kind, subject) DO UPDATE SET state = excluded.state,
+      ts = excluded.ts, reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id,
+      detail = excluded.detail
+    WHERE excluded.ts > room_state.ts OR (excluded.ts = room_state.ts AND excluded.item_id > room_state.item_id)`;
+
 export const SQL = {
   batchExists: 'SELECT 1 AS x FROM batches WHERE gateway_id = ? AND batch_id = ?',
   insertBatch: `INSERT INTO batches (gateway_id, batch_id, cls, item_count, applied_items, duplicate_items,
@@ -224,10 +230,7 @@ export const SQL = {
     reasons, campus_id) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   upsertRoomState: `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail,
     campus_id) VALUES (?,?,?,?,?,?,?,?,?,?)
-    ON CONFLICT (room_id, campus_id, kind, subject) DO UPDATE SET state = excluded.state, ts = excluded.ts,
-      reasons = excluded.reasons, item_id = excluded.item_id, gateway_id = excluded.gateway_id,
-      detail = excluded.detail
-    WHERE excluded.ts > room_state.ts OR (excluded.ts = room_state.ts AND excluded.item_id > room_state.item_id)`,
+    ${ROOM_STATE_NEWER}`,
   insertAlert: `INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id, message,
     campus_id) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertEvent: `INSERT INTO events (event_id, gateway_id, ts, type, body, source, actor_id, course_id, object_id,
@@ -271,22 +274,20 @@ export const SQL = {
 
 /**
  * A gateway names its campus for the first time (or a new one): the rooms' rows it wrote while it named
- * none (campus '') move to that campus, in this order, each statement with the parameters (campus, gateway).
- * Where the campus already has a latest state for the same room, kind and subject (another gateway of that
- * campus wrote it), the newer of the two is kept. Sensors are adopted by name instead (SQL.adoptSensor):
- * their rows do not say which gateway wrote them.
+ * none (campus '') move to that campus, in this order (named parameters @campus, @gateway). A latest state
+ * is copied to the campus, the newer of the two kept where that campus already has one (another of its
+ * gateways wrote it), then removed from '': its key is never updated in place, which a store distributed by
+ * campus (deploy/citus) could not do. Sensors are adopted by name instead (SQL.adoptSensor): their rows do
+ * not say which gateway wrote them.
  */
 export const ADOPT_ROOMS = [
-  `UPDATE twin_changes SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
-  `UPDATE alerts SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
-  `DELETE FROM room_state AS o WHERE EXISTS (SELECT 1 FROM room_state AS n WHERE n.campus_id = ?
-      AND n.room_id = o.room_id AND n.kind = o.kind AND n.subject = o.subject
-      AND (n.ts > o.ts OR (n.ts = o.ts AND n.item_id >= o.item_id)))
-    AND o.gateway_id = ? AND o.campus_id = ''`,
-  `DELETE FROM room_state AS n WHERE n.campus_id = ? AND EXISTS (SELECT 1 FROM room_state AS o
-      WHERE o.gateway_id = ? AND o.campus_id = '' AND o.room_id = n.room_id AND o.kind = n.kind
-        AND o.subject = n.subject)`,
-  `UPDATE room_state SET campus_id = ? WHERE gateway_id = ? AND campus_id = ''`,
+  `UPDATE twin_changes SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,
+  `UPDATE alerts SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,
+  `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, campus_id)
+    SELECT room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, CAST(@campus AS TEXT)
+    FROM room_state WHERE gateway_id = @gateway AND campus_id = ''
+    ${ROOM_STATE_NEWER}`,
+  `DELETE FROM room_state WHERE gateway_id = @gateway AND campus_id = ''`,
 ] as const;
 
 /** Every statement of a record of SQL texts, prepared on `db` (the SQLite twin of pg-sql.ts's pgSql). */

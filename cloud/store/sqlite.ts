@@ -337,7 +337,8 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       const row = this.#s.gatewayCampus.get(gatewayId) as { campus_id: string | null } | undefined;
       stored = row?.campus_id ?? null;
     }
-    if (stored !== campusId) for (const stmt of this.#adoptRooms) stmt.run(campusId, gatewayId);
+    if (stored !== campusId)
+      for (const stmt of this.#adoptRooms) stmt.run({ campus: campusId, gateway: gatewayId });
     this.#gatewayCampus.set(gatewayId, campusId);
   }
 
