@@ -19,7 +19,7 @@ import type { Aggregate } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
-import { type BulkStatement, bulk, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
+import { type BulkStatement, bulk, bulkParams, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
 import { SensorMap } from './sensor-map.ts';
 import {
   ADOPT_ROOMS,
@@ -29,6 +29,7 @@ import {
   checkpointParams,
   eventParams,
   eventQuarantine,
+  INSERT_NEW_BASE,
   itemQuarantine,
   type QuarantineInput,
   quarantineParams,
@@ -71,6 +72,7 @@ const BULK = {
       WHERE s.sensor_id = u.id`,
     types: [B, T],
   },
+  insertNewBases: bulkSql(INSERT_NEW_BASE, [B, B, B, B, F, F, F, F, B, F, B]),
   upsertBase: returning(
     bulkSql(SQL.upsertBase, [B, B, B, B, F, F, F, F, B, F, B]),
     'sensor_id, window_ms, window_start',
@@ -89,7 +91,8 @@ const BULK = {
     types: [T, T],
   },
   insertQuarantine: bulkSql(SQL.insertQuarantine, [B, T, B, T, T, T, T, T, T]),
-  upsertGateway: pgPlaceholders(SQL.upsertGateway),
+  // One row per gateway of the call (the tally has one delta each), so no key twice in the statement.
+  upsertGateway: bulkSql(SQL.upsertGateway, [T, B, B, B, B, B, B, B, B, B, B, B, B, T]),
   upsertCheckpoint: pgPlaceholders(SQL.upsertCheckpoint),
 } as const satisfies Record<string, BulkStatement | string>;
 
@@ -107,6 +110,7 @@ interface Planned {
 /**
  * One applyBatch call, inside the caller's transaction on `c`. `gatewayCampus` caches each gateway's campus
  * as the gateways table has it (null: named none yet); the caller clears it when the transaction fails.
+ * `newBases`: see NewBases; with `insert`, ExistingWindows says to run the call again with `upsert`.
  */
 export async function pgApplyEvents(
   c: pg.ClientBase,
@@ -115,6 +119,7 @@ export async function pgApplyEvents(
   cp: EventPosition,
   now: number,
   gatewayCampus: Map<string, string | null> = new Map(),
+  newBases: NewBases = 'upsert',
 ): Promise<ApplyResult> {
   const tally = new ApplyTally(now);
   // Per event, in call order: what the one-by-one apply would have quarantined while at that event.
@@ -167,8 +172,9 @@ export async function pgApplyEvents(
 
   // Decide each item in order: applied or a duplicate.
   const applied = new Set<ValidItem>();
-  const seenBase = new Set<string>();
-  const bases: { item: ValidItem; a: Aggregate; k: string; sensor: number }[] = [];
+  /** Each base window's key seen in the call: sensor id → window size → window starts. */
+  const seenBase = new Map<number, Map<number, Set<number>>>();
+  const bases: Base[] = [];
   const deltas: { a: Aggregate; campusId: string }[] = [];
   /** Each event id's first occurrence in the call: the one its row may come from. */
   const firstEvents = new Map<string, { item: ValidItem; row: unknown[] }>();
@@ -186,10 +192,19 @@ export async function pgApplyEvents(
         const a = item.value;
         const sensor = sensorOf(sensors, campusOf(ev), a);
         lastRoom.set(sensor, a.roomId);
-        const k = key(sensor.id, a.windowMs, a.windowStart);
-        if (seenBase.has(k)) continue;
-        seenBase.add(k);
-        bases.push({ item, a, k, sensor: sensor.id });
+        let sizes = seenBase.get(sensor.id);
+        if (!sizes) {
+          sizes = new Map();
+          seenBase.set(sensor.id, sizes);
+        }
+        let starts = sizes.get(a.windowMs);
+        if (!starts) {
+          starts = new Set();
+          sizes.set(a.windowMs, starts);
+        }
+        if (starts.has(a.windowStart)) continue;
+        starts.add(a.windowStart);
+        bases.push({ item, a, sensor: sensor.id });
         continue;
       }
       // New to the store, and its first occurrence in the call (taken out of newIds once seen).
@@ -204,14 +219,7 @@ export async function pgApplyEvents(
   const moves: [number, string][] = [];
   for (const [sensor, room] of lastRoom) if (sensor.roomId !== room) moves.push([sensor.id, room]);
   await bulk(c, BULK.moveSensors, moves);
-  const baseRows = bases.map(({ a, sensor }) => aggregateParams(sensor, a));
-  const baseResult = await bulk(c, BULK.upsertBase, baseRows);
-  const basesApplied = new Set(
-    (baseResult?.rows ?? []).map((r) =>
-      key(r.sensor_id as number, r.window_ms as number, r.window_start as number),
-    ),
-  );
-  for (const b of bases) if (basesApplied.has(b.k)) applied.add(b.item);
+  for (const b of await applyBases(c, bases, newBases)) applied.add(b.item);
   for (const { a, campusId } of deltas)
     await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, campusId, a).id, a)]);
   const storedEvents = await bulk(
@@ -277,12 +285,61 @@ export async function pgApplyEvents(
     BULK.insertQuarantine,
     quarantine.flat().map(({ at, q }) => quarantineParams(now, p.partitionId, at, q)),
   );
-  for (const [gatewayId, d] of tally.deltas())
-    await c.query(BULK.upsertGateway, [...gatewayParams(gatewayId, d)]);
+  await bulk(
+    c,
+    BULK.upsertGateway,
+    [...tally.deltas()].map(([gatewayId, d]) => gatewayParams(gatewayId, d)),
+  );
   await c.query(BULK.upsertCheckpoint, [
     ...checkpointParams({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now),
   ]);
   return tally.result();
+}
+
+interface Base {
+  item: ValidItem;
+  a: Aggregate;
+  sensor: number;
+}
+
+/**
+ * How a call applies its base windows: `insert` — every one is a new window (the usual case), a plain INSERT
+ * (no conflict handling, no RETURNING) at ~0.6 of the upsert's server time (bench/README.md, apply-pg);
+ * `upsert` — row by row (has_base), returning which it applied.
+ */
+export type NewBases = 'insert' | 'upsert';
+
+/**
+ * The `insert` way found a window that exists (a late delta came first, a base resent under a new batch id,
+ * another consumer's): the transaction is lost, and the caller runs the call again the `upsert` way.
+ */
+export class ExistingWindows extends Error {
+  constructor() {
+    super('a base window exists: apply again with upsert');
+  }
+}
+
+/** The call's base windows (each window once), applied; returns those that were. */
+async function applyBases(c: pg.ClientBase, bases: readonly Base[], how: NewBases): Promise<readonly Base[]> {
+  if (bases.length === 0) return [];
+  const stmt = how === 'insert' ? BULK.insertNewBases : BULK.upsertBase;
+  const params = bulkParams(
+    stmt,
+    bases.map(({ a, sensor }) => aggregateParams(sensor, a)),
+  );
+  if (how === 'insert') {
+    try {
+      await c.query(stmt.text, params);
+    } catch (err) {
+      throw (err as { code?: string }).code === '23505' ? new ExistingWindows() : err;
+    }
+    return bases;
+  }
+  const rows = (await c.query(stmt.text, params)).rows;
+  const applied = new Set(
+    rows.map((r) => key(r.sensor_id as number, r.window_ms as number, r.window_start as number)),
+  );
+  return bases.filter((b) => applied.has(key(b.sensor, b.a.windowMs, b.a.windowStart)));
 }
 
 /**
@@ -351,10 +408,27 @@ async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Pr
       list.push({ a, campusId });
     }
   }
+  const find = async (wanted: typeof list) => {
+    const res = await bulk(
+      c,
+      BULK.sensorsOf,
+      wanted.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
+    );
+    for (const r of res?.rows ?? [])
+      out.set(r.campus_id as string, r.device_id as string, r.channel as string, {
+        id: r.sensor_id as number,
+        roomId: r.room_id as string,
+      });
+  };
+  const out: CallSensors = new SensorMap();
+  // Usually every sensor exists: one statement.
+  await find(list);
+  const missing = list.filter(({ a, campusId }) => !out.get(campusId, a.deviceId, a.channel));
+  if (missing.length === 0) return out;
   // Sensors recorded before their gateway named a campus ('') join the first campus that names them: the
   // first in call order, as the one-by-one apply decides (one UPDATE row per sensor, so none is arbitrary).
   const adopters = new Map<string, unknown[]>();
-  for (const { a, campusId } of list) {
+  for (const { a, campusId } of missing) {
     const k = key(a.deviceId, a.channel);
     if (campusId !== '' && !adopters.has(k)) adopters.set(k, [campusId, a.deviceId, a.channel]);
   }
@@ -362,18 +436,8 @@ async function resolveSensors(c: pg.ClientBase, planned: readonly Planned[]): Pr
   await bulk(
     c,
     BULK.insertSensor,
-    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
+    missing.map(({ a, campusId }) => [campusId, a.deviceId, a.channel, a.roomId, a.quantity, a.unit]),
   );
-  const res = await bulk(
-    c,
-    BULK.sensorsOf,
-    list.map(({ a, campusId }) => [campusId, a.deviceId, a.channel]),
-  );
-  const out: CallSensors = new SensorMap();
-  for (const r of res?.rows ?? [])
-    out.set(r.campus_id as string, r.device_id as string, r.channel as string, {
-      id: r.sensor_id as number,
-      roomId: r.room_id as string,
-    });
+  await find(missing);
   return out;
 }

@@ -108,6 +108,68 @@ export function arrayLiteral(rows: readonly (readonly unknown[])[], col: number,
   return `{${parts.join(',')}}`;
 }
 
+/** The element type OIDs of the numeric array types (pg_type), for the binary array format. */
+const ELEMENT_OID = { bigint: 20, float8: 701, integer: 23 } as const;
+
+/**
+ * Column `col` of `rows` as a PostgreSQL array in the binary format (array_recv: dimensions, a null flag, the
+ * element type, then each element's length and big-endian value): node-postgres sends a Buffer parameter as
+ * binary, and the server reads 8 bytes per number instead of parsing its digits (the text literal of a
+ * window call's 12,500 × 8 numbers took ~10 ms of the insert). undefined when a value is not a number that
+ * fits the type exactly (the text literal then goes, and the server judges it as before).
+ */
+export function binaryArray(
+  rows: readonly (readonly unknown[])[],
+  col: number,
+  type: keyof typeof ELEMENT_OID,
+): Buffer | undefined {
+  const n = rows.length;
+  if (n === 0) return undefined;
+  const width = type === 'integer' ? 4 : 8;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) if (rows[i]![col] === null || rows[i]![col] === undefined) nulls++;
+  const buf = Buffer.allocUnsafe(20 + n * 4 + (n - nulls) * width);
+  buf.writeInt32BE(1, 0);
+  buf.writeInt32BE(nulls > 0 ? 1 : 0, 4);
+  buf.writeInt32BE(ELEMENT_OID[type], 8);
+  buf.writeInt32BE(n, 12);
+  buf.writeInt32BE(1, 16);
+  let o = 20;
+  for (let i = 0; i < n; i++) {
+    const v = rows[i]![col];
+    if (v === null || v === undefined) {
+      buf.writeInt32BE(-1, o);
+      o += 4;
+      continue;
+    }
+    if (typeof v !== 'number') return undefined;
+    buf.writeInt32BE(width, o);
+    o += 4;
+    if (type === 'float8') buf.writeDoubleBE(v, o);
+    else if (type === 'integer') {
+      if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) return undefined;
+      buf.writeInt32BE(v, o);
+    } else {
+      if (!Number.isSafeInteger(v)) return undefined;
+      const hi = Math.floor(v / 4_294_967_296);
+      buf.writeInt32BE(hi, o);
+      buf.writeUInt32BE(v - hi * 4_294_967_296, o + 4);
+    }
+    o += width;
+  }
+  return buf;
+}
+
+/**
+ * The array parameters of a bulk statement over `rows`, one per column: numbers in the binary format
+ * (binaryArray), text as an array literal.
+ */
+export function bulkParams(stmt: BulkStatement, rows: readonly (readonly unknown[])[]): (string | Buffer)[] {
+  return stmt.types.map(
+    (t, i) => (t === 'text' ? undefined : binaryArray(rows, i, t)) ?? arrayLiteral(rows, i, t),
+  );
+}
+
 /** Runs a bulk statement over `rows` (one array parameter per column); nothing for no rows. */
 export async function bulk(
   db: PgQueryable,
@@ -115,10 +177,7 @@ export async function bulk(
   rows: readonly (readonly unknown[])[],
 ): Promise<pg.QueryResult | undefined> {
   if (rows.length === 0) return undefined;
-  return db.query(
-    stmt.text,
-    stmt.types.map((t, i) => arrayLiteral(rows, i, t)),
-  );
+  return db.query(stmt.text, bulkParams(stmt, rows));
 }
 
 /** Errors after which a whole transaction is run again: serialization failure, deadlock, unique race. */

@@ -20,7 +20,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { pgApplyEvents } from './pg-apply.ts';
+import { ExistingWindows, type NewBases, pgApplyEvents } from './pg-apply.ts';
 import { PgHistory } from './pg-history.ts';
 import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
 import { PgRiskReads } from './pg-risk-reads.ts';
@@ -141,8 +141,16 @@ export class PostgresCloudStore implements CloudStore {
     cp: EventPosition,
     now: number,
   ): Promise<ApplyResult> {
+    const apply = (how: NewBases) =>
+      this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus, how));
     try {
-      return await this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus));
+      try {
+        return await apply('insert');
+      } catch (err) {
+        if (!(err instanceof ExistingWindows)) throw err;
+        this.#gatewayCampus.clear();
+        return await apply('upsert');
+      }
     } catch (err) {
       // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
       this.#gatewayCampus.clear();

@@ -5,6 +5,12 @@
 const AGG_INSERT = `INSERT INTO aggregates (sensor_id, window_ms, window_start, count, sum, min, max,
   first_value, first_ts, last_value, last_ts, items, has_base) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,`;
 
+/**
+ * A base window inserted with no conflict handling: the PostgreSQL apply's fast path when every base of a call
+ * is a new window (pg-apply.ts, insertBases); a window that exists makes it fail as a whole.
+ */
+export const INSERT_NEW_BASE = `${AGG_INSERT} 1)`;
+
 /** The merge rules of consume/merge.ts in portable SQL (SET is simultaneous: right sides see the old row). */
 const AGG_MERGE = `count = aggregates.count + excluded.count,
   sum = aggregates.sum + excluded.sum,
