@@ -13,7 +13,7 @@ import { type PreparedEvent, prepareEvent } from '../consume/prepare.ts';
 import { agg, aggItem, P0, prepared, rng, windowsOf } from './contract.ts';
 import { pgApplyEvents } from './pg-apply.ts';
 import { migrate } from './pg-schema.ts';
-import { arrayLiteral, PG_TYPES, pgTransaction } from './pg-sql.ts';
+import { arrayLiteral, binaryArray, PG_TYPES, pgTransaction } from './pg-sql.ts';
 import { PostgresCloudStore } from './postgres.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 import type { IngestStore } from './types.ts';
@@ -179,6 +179,36 @@ describe('set-based PostgreSQL apply', () => {
         ),
       ]);
       expect(f.rows.map((r) => r.v)).toEqual(numbers);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('writes binary number arrays PostgreSQL reads back exactly, and leaves what does not fit to text', async () => {
+    const client = new pg.Client({ connectionString: server!.url, types: PG_TYPES });
+    await client.connect();
+    const back = async (type: 'bigint' | 'float8' | 'integer', values: readonly (number | null)[]) => {
+      const param = binaryArray(
+        values.map((v) => [v]),
+        0,
+        type,
+      );
+      expect(Buffer.isBuffer(param), `${type} as binary`).toBe(true);
+      const r = await client.query(`SELECT unnest($1::${type}[]) AS v`, [param]);
+      return r.rows.map((x) => (x.v === null ? null : Number(x.v)));
+    };
+    try {
+      const floats = [0, -1.5, 1e-7, 1_799_990_000_000.25, Number.MAX_VALUE, -0.1, null];
+      expect(await back('float8', floats)).toEqual(floats);
+      const bigints = [0, -1, 1_799_990_000_000, 2 ** 53 - 1, -(2 ** 53 - 1), -4_294_967_297, null];
+      expect(await back('bigint', bigints)).toEqual(bigints);
+      const ints = [0, -2_147_483_648, 2_147_483_647, null, 7];
+      expect(await back('integer', ints)).toEqual(ints);
+      // Not a number of the type: no binary form (the text literal goes, and the server judges it).
+      expect(binaryArray([[1.5]], 0, 'bigint')).toBeUndefined();
+      expect(binaryArray([[2 ** 31]], 0, 'integer')).toBeUndefined();
+      expect(binaryArray([['12']], 0, 'float8')).toBeUndefined();
+      expect(binaryArray([], 0, 'float8')).toBeUndefined();
     } finally {
       await client.end();
     }
