@@ -534,6 +534,44 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       expect(room?.state.occupancy).toMatchObject({ state: `s${T0 + 2}`, ts: T0 + 2 });
     });
 
+    it("keeps raw readings on their gateway's campus, moved there when it names one", async () => {
+      const s = await fresh();
+      const raw = (gw: string, batch: string, deviceId: string, campusId?: string) =>
+        prepared(
+          'raw',
+          gw,
+          batch,
+          [
+            {
+              id: `raw:${deviceId}:co2:${batch}`,
+              body: {
+                deviceId,
+                channel: 'co2',
+                roomId: 'r2',
+                quantity: 'co2',
+                value: 800,
+                unit: 'ppm',
+                ts: T0,
+                receivedAt: T0 + 5,
+                source: 'mqtt',
+              },
+            },
+          ],
+          campusId === undefined ? {} : { campusId },
+        );
+      const range = { from: 0, to: NOW, limit: 10 };
+      // Raw readings only (no windows): a device channel that exists, with no windows, on its campus only.
+      await apply(s, [raw('gw-n', 'n1', 'env-8', 'north'), raw('gw-0', 'o1', 'env-9')]);
+      expect(await s.sensorWindows('env-8', 'co2', range, 'north')).toEqual([]);
+      expect(await s.sensorWindows('env-8', 'co2', range, 'south')).toBeUndefined();
+      expect(await s.sensorWindows('env-8', 'co2', range)).toEqual([]);
+      expect(await s.sensorWindows('env-9', 'co2', range, 'north')).toBeUndefined();
+      // gw-0 names north: its raw readings are north's.
+      await apply(s, [windowEvent('gw-0', 'o2', { windowStart: T0 }, 'north')]);
+      expect(await s.sensorWindows('env-9', 'co2', range, 'north')).toEqual([]);
+      expect(await s.sensorWindows('env-9', 'co2', range, '')).toBeUndefined();
+    });
+
     it("keeps item ids to their gateway, but an event id is the LMS's whichever gateway sends it", async () => {
       const s = await fresh();
       const alert: Alert = {

@@ -83,7 +83,7 @@ const BULK = {
   insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T, T]),
   gatewayCampuses: 'SELECT gateway_id, campus_id FROM gateways WHERE gateway_id = ANY($1::text[])',
   insertEvent: returning(PG_INSERT_EVENT, 'event_id'),
-  insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T]),
+  insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
   batchesKnown: {
     text: `SELECT b.gateway_id, b.batch_id FROM batches b
@@ -240,7 +240,7 @@ export async function pgApplyEvents(
       if (!applied.has(item)) continue;
       if (item.cls === 'twin') twins.push(twinParams(gw, campus, item.id, item.value));
       else if (item.cls === 'alert') alerts.push([...alertParams(gw, campus, item.value)]);
-      else if (item.cls === 'raw') raws.push([...readingParams(gw, item.id, item.value)]);
+      else if (item.cls === 'raw') raws.push([...readingParams(gw, campus, item.id, item.value)]);
     }
   }
   await bulk(
@@ -259,10 +259,10 @@ export async function pgApplyEvents(
   }
   await bulk(c, BULK.upsertRoomState, [...latest.values()]);
   await bulk(c, BULK.insertAlert, alerts);
-  // After this call's room rows, as the one-by-one apply sees them: a gateway's unnamed rows written earlier
-  // in the call move too.
-  await adoptRooms(c, planned, gatewayCampus);
   await bulk(c, BULK.insertReading, raws);
+  // After this call's room rows and readings, as the one-by-one apply sees them: a gateway's unnamed rows
+  // written earlier in the call move too.
+  await adoptRooms(c, planned, gatewayCampus);
 
   // Per batch: counts, its invalid items quarantined, its record.
   const batchRows: unknown[][] = [];

@@ -180,6 +180,17 @@ CREATE INDEX twin_changes_key ON twin_changes (room_id, campus_id, kind, subject
 CREATE INDEX alerts_room ON alerts (room_id, campus_id, ts);
 `,
   },
+  {
+    version: 7,
+    description: "a raw reading's device is on its gateway's campus",
+    sql: `
+ALTER TABLE readings ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE readings r SET campus_id = g.campus_id FROM gateways g
+  WHERE g.gateway_id = r.gateway_id AND g.campus_id IS NOT NULL;
+DROP INDEX readings_sensor;
+CREATE INDEX readings_sensor ON readings (device_id, channel, campus_id, ts);
+`,
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

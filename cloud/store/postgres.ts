@@ -230,7 +230,13 @@ export class PostgresCloudStore implements CloudStore {
   ): Promise<MergedWindow[] | Ambiguous | undefined> {
     const sensor = pickSensor(await this.#rows<SensorRow>(R.sensor, [deviceId, channel]), campusId);
     if (sensor && 'campuses' in sensor) return sensor;
-    if (!sensor) return (await this.#rows(R.rawKnown, [deviceId, channel])).length ? [] : undefined;
+    if (!sensor) {
+      const raw =
+        campusId === undefined
+          ? await this.#rows(R.rawKnown, [deviceId, channel])
+          : await this.#rows(R.rawKnownOn, [deviceId, channel, campusId]);
+      return raw.length ? [] : undefined;
+    }
     const rows = await this.#rows<WindowRow>(R.windows, [
       sensor.sensor_id,
       range.from,

@@ -140,7 +140,9 @@ export const READ_SQL = {
   roomKnown: 'SELECT campus_id FROM twin_changes WHERE room_id = ? ORDER BY campus_id LIMIT 1',
   sensor: `SELECT sensor_id, campus_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?
     ORDER BY campus_id`,
+  // Raw readings of a device channel with no windows: on any campus, or on one.
   rawKnown: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1',
+  rawKnownOn: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? AND campus_id = ? LIMIT 1',
   windows: `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
        ORDER BY window_start, window_ms LIMIT ?`,
 
@@ -336,7 +338,13 @@ export class SqliteReads {
   ): Promise<MergedWindow[] | Ambiguous | undefined> {
     const sensor = pickSensor(this.#q.sensor.all(deviceId, channel) as SensorRow[], campusId);
     if (sensor && 'campuses' in sensor) return sensor;
-    if (!sensor) return this.#q.rawKnown.get(deviceId, channel) ? [] : undefined;
+    if (!sensor) {
+      const raw =
+        campusId === undefined
+          ? this.#q.rawKnown.get(deviceId, channel)
+          : this.#q.rawKnownOn.get(deviceId, channel, campusId);
+      return raw ? [] : undefined;
+    }
     const rows = this.#q.windows.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
   }

@@ -3,7 +3,7 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -78,6 +78,7 @@ CREATE INDEX IF NOT EXISTS twin_changes_room ON twin_changes (room_id, campus_id
 -- A room's state as of any cut-off: one index seek per (room, campus, kind, subject).
 CREATE INDEX IF NOT EXISTS twin_changes_key ON twin_changes (room_id, campus_id, kind, subject, ts);
 CREATE INDEX IF NOT EXISTS alerts_room ON alerts (room_id, campus_id, ts);
+CREATE INDEX IF NOT EXISTS readings_sensor ON readings (device_id, channel, campus_id, ts);
 `;
 
 /** A gateway's campus as the gateways table has it, '' when none ($gw: the row's gateway_id column). */
@@ -85,7 +86,7 @@ const campusOf = (gw: string) =>
   `COALESCE((SELECT g.campus_id FROM gateways g WHERE g.gateway_id = ${gw}), '')`;
 
 /**
- * Version 8, on an older file, table by table: each row takes its gateway's campus as the gateways table
+ * Version 8 (and 9 for raw readings), on an older file, table by table: each row takes its gateway's campus as the gateways table
  * has it ('' for a gateway that named none), so rows from before the upgrade land where the gateway now
  * says it is. The indexes are made again afterwards (ROOM_INDEXES).
  */
@@ -103,6 +104,10 @@ INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gat
   SELECT s.room_id, s.kind, s.subject, s.state, s.ts, s.reasons, s.item_id, s.gateway_id, s.detail,
     ${campusOf('s.gateway_id')} FROM room_state_v7 s;
 DROP TABLE room_state_v7;`,
+  // Version 9.
+  readings: `DROP INDEX IF EXISTS readings_sensor;
+ALTER TABLE readings ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE readings SET campus_id = ${campusOf('readings.gateway_id')};`,
 } as const;
 
 /**
@@ -186,12 +191,13 @@ CREATE TABLE IF NOT EXISTS events (
   max_score REAL, count INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 
+-- Raw readings (forwardRaw); their device is on their gateway's campus (campus_id, version 9). Index:
+-- ROOM_INDEXES.
 CREATE TABLE IF NOT EXISTS readings (
   gateway_id TEXT NOT NULL, item_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
   room_id TEXT NOT NULL, quantity TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, ts INTEGER NOT NULL,
-  received_at INTEGER NOT NULL, source TEXT NOT NULL,
+  received_at INTEGER NOT NULL, source TEXT NOT NULL, campus_id TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (gateway_id, item_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_sensor ON readings (device_id, channel, ts);
 
 CREATE TABLE IF NOT EXISTS quarantine (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, partition_id TEXT NOT NULL,

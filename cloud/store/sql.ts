@@ -181,8 +181,8 @@ export function alertParams(gatewayId: string, campusId: string, a: Alert) {
   ] as const;
 }
 
-/** The parameters of SQL.insertReading (a raw reading item). */
-export function readingParams(gatewayId: string, itemId: string, r: Reading) {
+/** The parameters of SQL.insertReading (a raw reading item) from a gateway on `campusId` ('' for none). */
+export function readingParams(gatewayId: string, campusId: string, itemId: string, r: Reading) {
   return [
     gatewayId,
     itemId,
@@ -195,6 +195,7 @@ export function readingParams(gatewayId: string, itemId: string, r: Reading) {
     r.ts,
     r.receivedAt,
     r.source,
+    campusId,
   ] as const;
 }
 
@@ -242,7 +243,7 @@ export const SQL = {
   insertEvent: `INSERT INTO events (event_id, gateway_id, ts, type, body, source, actor_id, course_id, object_id,
     room_id, score, max_score, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertReading: `INSERT INTO readings (gateway_id, item_id, device_id, channel, room_id, quantity, value, unit, ts,
-    received_at, source) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+    received_at, source, campus_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
   insertQuarantine: `INSERT INTO quarantine (at, partition_id, sequence_number, gateway_id, batch_id, item_id, code,
     reason, body) VALUES (?,?,?,?,?,?,?,?,?)`,
   upsertGateway: `INSERT INTO gateways (gateway_id, last_batch_at, last_enqueued_at, newest_item_ts, batches_applied,
@@ -279,8 +280,8 @@ export const SQL = {
 } as const;
 
 /**
- * A gateway names its campus for the first time (or a new one): the rooms' rows it wrote while it named
- * none (campus '') move to that campus, in this order (named parameters @campus, @gateway). A latest state
+ * A gateway names its campus for the first time (or a new one): the rooms' rows (and raw readings) it
+ * wrote while it named none (campus '') move to that campus, in this order (named parameters @campus, @gateway). A latest state
  * is copied to the campus, the newer of the two kept where that campus already has one (another of its
  * gateways wrote it), then removed from '': its key is never updated in place, which a store distributed by
  * campus (deploy/citus) could not do. Sensors are adopted by name instead (SQL.adoptSensor): their rows do
@@ -289,6 +290,7 @@ export const SQL = {
 export const ADOPT_ROOMS = [
   `UPDATE twin_changes SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,
   `UPDATE alerts SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,
+  `UPDATE readings SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,
   `INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, campus_id)
     SELECT room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, CAST(@campus AS TEXT)
     FROM room_state WHERE gateway_id = @gateway AND campus_id = ''

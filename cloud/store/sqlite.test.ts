@@ -342,6 +342,38 @@ describe('SQLite store migration', () => {
     });
   });
 
+  it("puts the raw readings of a version-8 file on their gateway's campus", async () => {
+    const reading = {
+      deviceId: 'env-9',
+      channel: 'co2',
+      roomId: 'r2',
+      quantity: 'co2',
+      value: 800,
+      unit: 'ppm',
+      ts: 5,
+      receivedAt: 6,
+      source: 'mqtt',
+    };
+    const events = [
+      prepared('raw', 'gw-1', 'b1', [{ id: 'raw-1', body: { ...reading } }], { campusId: 'north' }),
+      prepared('raw', 'gw-0', 'b2', [{ id: 'raw-2', body: { ...reading, deviceId: 'env-7' } }]),
+    ];
+    const v8 = `DROP INDEX readings_sensor; ALTER TABLE readings DROP COLUMN campus_id;
+      CREATE INDEX readings_sensor ON readings (device_id, channel, ts);
+      UPDATE meta SET value = '8' WHERE key = 'schemaVersion';`;
+    await onOlderFile('v8', events, v8, async (s) => {
+      expect(s.db.prepare('SELECT device_id, campus_id FROM readings ORDER BY device_id').all()).toEqual([
+        { device_id: 'env-7', campus_id: '' },
+        { device_id: 'env-9', campus_id: 'north' },
+      ]);
+      const range = { from: 0, to: 100, limit: 10 };
+      expect(await s.sensorWindows('env-9', 'co2', range, 'north')).toEqual([]);
+      expect(
+        s.db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck().all('readings_sensor'),
+      ).toEqual(['device_id', 'channel', 'campus_id', 'ts']);
+    });
+  });
+
   it('re-keys the items and alerts of a version-5 file by gateway, keeping what they record', async () => {
     const alert = {
       alertId: 'al-1',

@@ -182,7 +182,7 @@ function migrateAggregates(db: Database.Database): void {
 /**
  * A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6); from
  * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7); from before version 8: rooms keyed by
- * campus (MIGRATE_ROOMS_V8).
+ * campus (MIGRATE_ROOMS_V8); from before version 9: raw readings too.
  */
 function migrateKeys(db: Database.Database): void {
   const key = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck();
@@ -368,7 +368,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
         s.insertAlert.run(...alertParams(gatewayId, campusId, item.value));
         return true;
       case 'raw':
-        s.insertReading.run(...readingParams(gatewayId, item.id, item.value));
+        s.insertReading.run(...readingParams(gatewayId, campusId, item.id, item.value));
         return true;
     }
   }
