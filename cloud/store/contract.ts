@@ -4,7 +4,7 @@
  * empty store each time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Aggregate, Alert, TwinChange } from '../../shared/events.ts';
+import type { Aggregate, Alert, Reading, TwinChange } from '../../shared/events.ts';
 import { rng } from '../../shared/random.ts';
 import {
   aggregateItemId,
@@ -72,6 +72,22 @@ export async function windowsOf(
   const w = await s.sensorWindows(deviceId, channel, range, campusId);
   if (w && 'campuses' in w) throw new Error(`${deviceId}/${channel} is on campuses ${w.campuses.join(', ')}`);
   return w;
+}
+
+/** A raw reading item's body: env-9's CO2 in r2 at T0, received 5 ms later, with `over` on top. */
+export function rawReading(over: Partial<Reading> = {}): Reading {
+  return {
+    deviceId: 'env-9',
+    channel: 'co2',
+    roomId: 'r2',
+    quantity: 'co2',
+    value: 800,
+    unit: 'ppm',
+    ts: T0,
+    receivedAt: T0 + 5,
+    source: 'mqtt',
+    ...over,
+  };
 }
 
 /** store.room, for a test that expects one campus to have the room (it throws otherwise). */
@@ -355,18 +371,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       };
       const r1 = await apply(s, [prepared('event', 'gw-1', 'e1', [{ id: 'e1', body: ev }])]);
       expect(r1.itemsApplied.event).toBe(1);
-      const reading = {
-        deviceId: 'env-9',
-        channel: 'co2',
-        roomId: 'r2',
-        quantity: 'co2',
-        value: 800,
-        unit: 'ppm',
-        ts: T0,
-        receivedAt: T0 + 5,
-        source: 'mqtt',
-      };
-      await apply(s, [prepared('raw', 'gw-1', 'r1', [{ id: 'raw:env-9:co2:1', body: reading }])]);
+      await apply(s, [prepared('raw', 'gw-1', 'r1', [{ id: 'raw:env-9:co2:1', body: { ...rawReading() } }])]);
       expect(await windowsOf(s, 'env-9', 'co2', { from: 0, to: NOW, limit: 10 })).toEqual([]);
       expect(await roomOf(s, 'nowhere', 5)).toBeUndefined();
       expect((await s.counts()).items).toMatchObject({ alert: 3, event: 1, raw: 1 });
@@ -477,7 +482,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
           gw,
           batch,
           [{ id: `twin:r1:${kind}:${ts}`, body: { roomId: 'r1', kind, ts, from: '', to, reasons: [] } }],
-          campusId === undefined ? {} : { campusId },
+          { campusId },
         );
       const alert: Alert = {
         alertId: 'al-1',
@@ -525,7 +530,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
               body: { roomId: 'r1', kind: 'occupancy', ts, from: '', to: `s${ts}`, reasons: [] },
             },
           ],
-          campusId === undefined ? {} : { campusId },
+          { campusId },
         );
       // Sent before and after the gateway's upgrade, consumed together.
       await apply(s, [twin('b1', T0 + 2), twin('b2', T0 + 1, 'north')]);
@@ -541,23 +546,8 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
           'raw',
           gw,
           batch,
-          [
-            {
-              id: `raw:${deviceId}:co2:${batch}`,
-              body: {
-                deviceId,
-                channel: 'co2',
-                roomId: 'r2',
-                quantity: 'co2',
-                value: 800,
-                unit: 'ppm',
-                ts: T0,
-                receivedAt: T0 + 5,
-                source: 'mqtt',
-              },
-            },
-          ],
-          campusId === undefined ? {} : { campusId },
+          [{ id: `raw:${deviceId}:co2:${batch}`, body: { ...rawReading({ deviceId }) } }],
+          { campusId },
         );
       const range = { from: 0, to: NOW, limit: 10 };
       // Raw readings only (no windows): a device channel that exists, with no windows, on its campus only.
@@ -590,17 +580,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
         to: 'occupied',
         reasons: ['co2'],
       };
-      const reading = {
-        deviceId: 'env-9',
-        channel: 'co2',
-        roomId: 'r9',
-        quantity: 'co2',
-        value: 800,
-        unit: 'ppm',
-        ts: T0,
-        receivedAt: T0,
-        source: 'mqtt',
-      };
+      const reading = rawReading({ roomId: 'r9', receivedAt: T0 });
       const late = aggItem(agg({ windowStart: T0, late: true }));
       const ev = {
         eventId: 'urn:uuid:1',
@@ -613,7 +593,7 @@ export function storeContract(name: string, makeStore: () => IngestStore | Promi
       const batch = (gw: string, n: number) => [
         prepared('alert', gw, `${gw}-a${n}`, [{ id: alert.alertId, body: { ...alert } }]),
         prepared('twin', gw, `${gw}-t${n}`, [{ id: 'twin:r9:occupancy::1', body: twin }]),
-        prepared('raw', gw, `${gw}-r${n}`, [{ id: 'raw:env-9:co2:1', body: reading }]),
+        prepared('raw', gw, `${gw}-r${n}`, [{ id: 'raw:env-9:co2:1', body: { ...reading } }]),
         prepared('aggregate', gw, `${gw}-g${n}`, [late]),
         prepared('event', gw, `${gw}-e${n}`, [{ id: ev.eventId, body: ev }]),
       ];

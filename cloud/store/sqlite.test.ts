@@ -11,6 +11,7 @@ import {
   P0,
   poisonedBatch,
   prepared,
+  rawReading,
   roomOf,
   sharedStoreContract,
   storeContract,
@@ -288,7 +289,7 @@ describe('SQLite store migration', () => {
             body: { roomId: room, kind: 'occupancy', ts, from: '', to: 'occupied', reasons: [] },
           },
         ],
-        campusId === undefined ? {} : { campusId },
+        { campusId },
       );
     const alert = {
       alertId: 'al-1',
@@ -343,17 +344,7 @@ describe('SQLite store migration', () => {
   });
 
   it("puts the raw readings of a version-8 file on their gateway's campus", async () => {
-    const reading = {
-      deviceId: 'env-9',
-      channel: 'co2',
-      roomId: 'r2',
-      quantity: 'co2',
-      value: 800,
-      unit: 'ppm',
-      ts: 5,
-      receivedAt: 6,
-      source: 'mqtt',
-    };
+    const reading = rawReading({ ts: 5, receivedAt: 6 });
     const events = [
       prepared('raw', 'gw-1', 'b1', [{ id: 'raw-1', body: { ...reading } }], { campusId: 'north' }),
       prepared('raw', 'gw-0', 'b2', [{ id: 'raw-2', body: { ...reading, deviceId: 'env-7' } }]),
