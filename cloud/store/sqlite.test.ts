@@ -144,6 +144,9 @@ async function onOlderFile(
   }
 }
 
+/** An alert as the migration tests store it before rewriting the file to an older layout. */
+const ALERT = { alertId: 'al-1', ts: 5, severity: 'warning', code: 'co2_high', roomId: 'r1', message: 'm' };
+
 describe('SQLite store migration', () => {
   it('adds the occupancy detail column to a version-2 room_state and keeps its rows', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-v2-'));
@@ -291,14 +294,7 @@ describe('SQLite store migration', () => {
         ],
         { campusId },
       );
-    const alert = {
-      alertId: 'al-1',
-      ts: 5,
-      severity: 'warning',
-      code: 'co2_high',
-      roomId: 'r1',
-      message: 'm',
-    };
+    const alert = { ...ALERT };
     const events = [
       twin('gw-1', 'b1', 'r1', 5, 'north'),
       prepared('alert', 'gw-1', 'b2', [{ id: 'al-1', body: { ...alert } }], { campusId: 'north' }),
@@ -366,14 +362,7 @@ describe('SQLite store migration', () => {
   });
 
   it('re-keys the items and alerts of a version-5 file by gateway, keeping what they record', async () => {
-    const alert = {
-      alertId: 'al-1',
-      ts: 5,
-      severity: 'warning',
-      code: 'co2_high',
-      roomId: 'r1',
-      message: 'm',
-    };
+    const alert = { ...ALERT };
     const alertEvent = (gw: string, batch: string) =>
       prepared('alert', gw, batch, [{ id: 'al-1', body: alert }]);
     // Items and alerts as version 5 kept them, keyed by their ids alone, with an event's id among the items.
