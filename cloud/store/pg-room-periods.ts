@@ -19,10 +19,23 @@ import {
 } from './room-periods.ts';
 import type { RoomFilter } from './types.ts';
 
-const Q = Object.fromEntries(Object.entries(ROOM_PERIOD_SQL).map(([k, sql]) => [k, pgNamed(sql)])) as Record<
-  keyof typeof ROOM_PERIOD_SQL,
-  ReturnType<typeof pgNamed>
->;
+/**
+ * ROOM_PERIOD_SQL.roomKeys as PostgreSQL plans it best: a LATERAL subquery per latest-state key (one backward
+ * index scan each). The portable form's row-value join is not an index condition there: 400 ms instead of
+ * 15 ms over 100,000 changes.
+ */
+const PG_ROOM_KEYS = `SELECT t.room_id, t.campus_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
+FROM room_state k CROSS JOIN LATERAL (SELECT t2.room_id, t2.campus_id, t2.kind, t2.subject, t2.to_state, t2.ts,
+    t2.reasons
+  FROM twin_changes t2
+  WHERE t2.room_id = k.room_id AND t2.campus_id = k.campus_id AND t2.kind = k.kind AND t2.subject = k.subject
+    AND t2.ts <= @cutoff
+  ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1) t
+ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
+
+const Q = Object.fromEntries(
+  Object.entries({ ...ROOM_PERIOD_SQL, roomKeys: PG_ROOM_KEYS }).map(([k, sql]) => [k, pgNamed(sql)]),
+) as Record<keyof typeof ROOM_PERIOD_SQL, ReturnType<typeof pgNamed>>;
 
 /** The rows of one of ROOM_PERIOD_SQL's statements. */
 function rows<T>(db: PgQueryable, name: keyof typeof Q, params: Record<string, unknown> = {}): Promise<T[]> {

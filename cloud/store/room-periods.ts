@@ -18,13 +18,15 @@ import { prepareAll } from './sql.ts';
 import type { RoomFilter } from './types.ts';
 
 /**
- * Each (room, campus, kind, subject)'s latest change at or before the cut-off (ties: the larger item id); one
- * seek of twin_changes_key per key. Item ids are their gateway's own, so the join also matches the gateway.
+ * Each (room, campus, kind, subject)'s latest change at or before the cut-off (ties: the larger item id): for
+ * each latest-state key, one seek of twin_changes_key for the change, then its row by primary key. Driven by
+ * room_state (a row per key), not by twin_changes: with 400,000 changes over 2,000 keys this is 11 ms
+ * instead of 420 ms on SQLite, where the join on the key columns scanned every change. PostgreSQL runs the
+ * LATERAL form of the same (pg-room-periods.ts).
  */
 const ROOM_KEYS = `SELECT t.room_id, t.campus_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
-FROM room_state k JOIN twin_changes t
-  ON t.room_id = k.room_id AND t.campus_id = k.campus_id AND t.kind = k.kind AND t.subject = k.subject
-WHERE (t.gateway_id, t.item_id) = (SELECT t2.gateway_id, t2.item_id FROM twin_changes t2
+FROM room_state k JOIN twin_changes t ON (t.gateway_id, t.item_id) = (SELECT t2.gateway_id, t2.item_id
+  FROM twin_changes t2
   WHERE t2.room_id = k.room_id AND t2.campus_id = k.campus_id AND t2.kind = k.kind AND t2.subject = k.subject
     AND t2.ts <= @cutoff
   ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1)
