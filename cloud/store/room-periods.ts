@@ -220,7 +220,11 @@ export function assemblePeriods(
     const p = period(c.room_id, c.campus_id);
     timeline(p, c.kind, c.subject)?.changes.push({ ts: c.ts, state: c.to_state });
   }
-  const history = new Map<string, { p: RoomPeriod; energy: EnergyWindow[]; power: EnergyWindow[] }>();
+  /** Per room (roomKey), its energy history; a period is made only for a room with some (below). */
+  const history = new Map<
+    string,
+    { roomId: string; campusId: string; energy: EnergyWindow[]; power: EnergyWindow[] }
+  >();
   for (const { sensor, rows } of reads.sensors) {
     if (!wanted(sensor.room_id, sensor.campus_id)) continue;
     const windows: WindowValue[] = rows
@@ -235,7 +239,12 @@ export function assemblePeriods(
     if (windows.length > 0) period(sensor.room_id, sensor.campus_id)[sensor.quantity].push(windows);
     if (sensor.quantity === 'co2') continue;
     const k = roomKey(sensor.campus_id, sensor.room_id);
-    const acc = history.get(k) ?? { p: period(sensor.room_id, sensor.campus_id), energy: [], power: [] };
+    const acc = history.get(k) ?? {
+      roomId: sensor.room_id,
+      campusId: sensor.campus_id,
+      energy: [],
+      power: [],
+    };
     history.set(k, acc);
     for (const r of rows) {
       if (sensor.quantity === 'energy')
@@ -247,7 +256,7 @@ export function assemblePeriods(
   // A room's energy registers make its baseline; a room without any, its power integrated.
   for (const acc of history.values()) {
     const windows = acc.energy.length > 0 ? acc.energy : acc.power;
-    if (windows.length > 0) acc.p.energyHistory = windows;
+    if (windows.length > 0) period(acc.roomId, acc.campusId).energyHistory = windows;
   }
   type Order = { type: string; ts: number; workOrderId: string | null; priority: WorkOrder['priority'] };
   const orders = new Map<string, { roomId: string; campusId: string; list: Order[] }>();
