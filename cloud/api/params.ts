@@ -1,6 +1,7 @@
 /** Helpers every API route module shares: error replies from the one catalogue, and query parameter parsing. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../shared/errors.ts';
+import { campusLabel } from '../reporting/rooms.ts';
 import type { Ambiguous } from '../store/types.ts';
 
 /** An error reply `{error: {code, message}}` with the code's HTTP status. */
@@ -13,7 +14,7 @@ export function send(reply: FastifyReply, code: ErrorCode, detail?: string) {
  * gateways that name none). `name` is what was asked for, e.g. "room B1-101".
  */
 export function sendAmbiguous(reply: FastifyReply, name: string, a: Ambiguous) {
-  const campuses = a.campuses.map((c) => c || '(unnamed)').join(', ');
+  const campuses = a.campuses.map(campusLabel).join(', ');
   return send(reply, 'CT_ERR_AMBIGUOUS', `${name} is on campuses ${campuses}; name one with ?campus=`);
 }
 

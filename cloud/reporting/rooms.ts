@@ -38,6 +38,9 @@ export interface RoomSnapshot {
   state: RoomSnapshotState;
 }
 
+/** How a campus id reads in messages and ids: the campus of gateways that name none is '(unnamed)'. */
+export const campusLabel = (campusId: string): string => campusId || '(unnamed)';
+
 /** A room's key in maps: its campus and id (neither contains U+0000). */
 export const roomKey = (campusId: string, roomId: string): string => `${campusId}\u0000${roomId}`;
 
@@ -94,5 +97,5 @@ export function facilityIds(
     campuses.set(r.roomId, set);
   }
   return (r) =>
-    (campuses.get(r.roomId)?.size ?? 0) > 1 ? `${r.campusId || '(unnamed)'}/${r.roomId}` : r.roomId;
+    (campuses.get(r.roomId)?.size ?? 0) > 1 ? `${campusLabel(r.campusId)}/${r.roomId}` : r.roomId;
 }

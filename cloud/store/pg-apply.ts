@@ -20,7 +20,7 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
 import { type BulkStatement, bulk, bulkParams, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
-import { SensorMap } from './sensor-map.ts';
+import { NestedMap, SensorMap } from './sensor-map.ts';
 import {
   ADOPT_ROOMS,
   aggregateParams,
@@ -97,8 +97,7 @@ const BULK = {
 } as const satisfies Record<string, BulkStatement | string>;
 
 /** A compound key of strings or numbers (none of them containing U+0000). */
-const key = (a: string | number, b: string | number, c?: string | number) =>
-  c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`;
+const key = (...parts: readonly (string | number)[]) => parts.join('\u0000');
 
 interface Planned {
   ev: Extract<PreparedEvent, { ok: true }>;
@@ -172,8 +171,8 @@ export async function pgApplyEvents(
 
   // Decide each item in order: applied or a duplicate.
   const applied = new Set<ValidItem>();
-  /** Each base window's key seen in the call: sensor id → window size → window starts. */
-  const seenBase = new Map<number, Map<number, Set<number>>>();
+  /** The base windows seen in the call, by sensor id, window size and start. */
+  const seenBase = new NestedMap<number, number, number, true>();
   const bases: Base[] = [];
   const deltas: { a: Aggregate; campusId: string }[] = [];
   /** Each event id's first occurrence in the call: the one its row may come from. */
@@ -192,18 +191,8 @@ export async function pgApplyEvents(
         const a = item.value;
         const sensor = sensorOf(sensors, campusOf(ev), a);
         lastRoom.set(sensor, a.roomId);
-        let sizes = seenBase.get(sensor.id);
-        if (!sizes) {
-          sizes = new Map();
-          seenBase.set(sensor.id, sizes);
-        }
-        let starts = sizes.get(a.windowMs);
-        if (!starts) {
-          starts = new Set();
-          sizes.set(a.windowMs, starts);
-        }
-        if (starts.has(a.windowStart)) continue;
-        starts.add(a.windowStart);
+        if (seenBase.get(sensor.id, a.windowMs, a.windowStart)) continue;
+        seenBase.set(sensor.id, a.windowMs, a.windowStart, true);
         bases.push({ item, a, sensor: sensor.id });
         continue;
       }
@@ -253,7 +242,7 @@ export async function pgApplyEvents(
   const latest = new Map<string, (typeof twins)[number]['state']>();
   for (const t of twins) {
     const s = t.state;
-    const k = `${key(s[0], s[1], s[2])}\u0000${s[9]}`;
+    const k = key(s[0], s[9], s[1], s[2]);
     const cur = latest.get(k);
     if (!cur || s[4] > cur[4] || (s[4] === cur[4] && s[6] > cur[6])) latest.set(k, s);
   }

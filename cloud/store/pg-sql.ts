@@ -126,22 +126,18 @@ export function binaryArray(
   const n = rows.length;
   if (n === 0) return undefined;
   const width = type === 'integer' ? 4 : 8;
-  let nulls = 0;
-  for (let i = 0; i < n; i++) if (rows[i]![col] === null || rows[i]![col] === undefined) nulls++;
-  const buf = Buffer.allocUnsafe(20 + n * 4 + (n - nulls) * width);
+  // Sized for no nulls; each null takes 4 bytes instead of 4 + width, so the end is cut off after.
+  const buf = Buffer.allocUnsafe(20 + n * (4 + width));
   // A DataView writes big-endian numbers ~5 times faster than Buffer's write methods.
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  dv.setInt32(0, 1);
-  dv.setInt32(4, nulls > 0 ? 1 : 0);
-  dv.setInt32(8, ELEMENT_OID[type]);
-  dv.setInt32(12, n);
-  dv.setInt32(16, 1);
+  let hasNull = 0;
   let o = 20;
   for (let i = 0; i < n; i++) {
     const v = rows[i]![col];
     if (v === null || v === undefined) {
       dv.setInt32(o, -1);
       o += 4;
+      hasNull = 1;
       continue;
     }
     if (typeof v !== 'number') return undefined;
@@ -159,7 +155,12 @@ export function binaryArray(
     }
     o += width;
   }
-  return buf;
+  dv.setInt32(0, 1);
+  dv.setInt32(4, hasNull);
+  dv.setInt32(8, ELEMENT_OID[type]);
+  dv.setInt32(12, n);
+  dv.setInt32(16, 1);
+  return buf.subarray(0, o);
 }
 
 /**

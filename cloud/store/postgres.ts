@@ -20,7 +20,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { ExistingWindows, type NewBases, pgApplyEvents } from './pg-apply.ts';
+import { ExistingWindows, pgApplyEvents } from './pg-apply.ts';
 import { PgHistory } from './pg-history.ts';
 import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
 import { PgRiskReads } from './pg-risk-reads.ts';
@@ -141,21 +141,17 @@ export class PostgresCloudStore implements CloudStore {
     cp: EventPosition,
     now: number,
   ): Promise<ApplyResult> {
-    const apply = (how: NewBases) =>
-      this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus, how));
-    try {
+    // New windows by a plain insert; when one exists, the call again as the upsert (pg-apply.ts, NewBases).
+    for (const how of ['insert', 'upsert'] as const) {
       try {
-        return await apply('insert');
+        return await this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus, how));
       } catch (err) {
-        if (!(err instanceof ExistingWindows)) throw err;
+        // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
         this.#gatewayCampus.clear();
-        return await apply('upsert');
+        if (!(how === 'insert' && err instanceof ExistingWindows)) throw err;
       }
-    } catch (err) {
-      // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
-      this.#gatewayCampus.clear();
-      throw err;
     }
+    throw new Error('unreachable: the upsert either applies or throws');
   }
 
   async updateCheckpoint(checkpoint: CheckpointRow, now: number): Promise<void> {
@@ -231,10 +227,7 @@ export class PostgresCloudStore implements CloudStore {
     const sensor = pickSensor(await this.#rows<SensorRow>(R.sensor, [deviceId, channel]), campusId);
     if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) {
-      const raw =
-        campusId === undefined
-          ? await this.#rows(R.rawKnown, [deviceId, channel])
-          : await this.#rows(R.rawKnownOn, [deviceId, channel, campusId]);
+      const raw = await this.#rows(R.rawKnown, [deviceId, channel, campusId ?? null]);
       return raw.length ? [] : undefined;
     }
     const rows = await this.#rows<WindowRow>(R.windows, [

@@ -140,9 +140,9 @@ export const READ_SQL = {
   roomKnown: 'SELECT campus_id FROM twin_changes WHERE room_id = ? ORDER BY campus_id LIMIT 1',
   sensor: `SELECT sensor_id, campus_id, room_id, quantity, unit FROM sensors WHERE device_id = ? AND channel = ?
     ORDER BY campus_id`,
-  // Raw readings of a device channel with no windows: on any campus, or on one.
-  rawKnown: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? LIMIT 1',
-  rawKnownOn: 'SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ? AND campus_id = ? LIMIT 1',
+  // Raw readings of a device channel with no windows: on one campus, or (null) on any.
+  rawKnown: `SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ?
+    AND campus_id = COALESCE(CAST(? AS TEXT), campus_id) LIMIT 1`,
   windows: `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
        ORDER BY window_start, window_ms LIMIT ?`,
 
@@ -318,9 +318,13 @@ export class SqliteReads {
     alertsLimit: number,
     campusId?: string,
   ): Promise<RoomView | Ambiguous | undefined> {
-    let campuses = this.#q.roomCampuses.pluck().all(roomId, roomId) as string[];
-    if (campuses.length === 0) campuses = this.#q.roomKnown.pluck().all(roomId) as string[];
-    const campus = pickCampus(campuses, campusId);
+    type CampusRow = { campus_id: string };
+    let rows = this.#q.roomCampuses.all(roomId, roomId) as CampusRow[];
+    if (rows.length === 0) rows = this.#q.roomKnown.all(roomId) as CampusRow[];
+    const campus = pickCampus(
+      rows.map((r) => r.campus_id),
+      campusId,
+    );
     if (typeof campus !== 'string') return campus;
     return roomViewOf(
       roomId,
@@ -338,13 +342,7 @@ export class SqliteReads {
   ): Promise<MergedWindow[] | Ambiguous | undefined> {
     const sensor = pickSensor(this.#q.sensor.all(deviceId, channel) as SensorRow[], campusId);
     if (sensor && 'campuses' in sensor) return sensor;
-    if (!sensor) {
-      const raw =
-        campusId === undefined
-          ? this.#q.rawKnown.get(deviceId, channel)
-          : this.#q.rawKnownOn.get(deviceId, channel, campusId);
-      return raw ? [] : undefined;
-    }
+    if (!sensor) return this.#q.rawKnown.get(deviceId, channel, campusId ?? null) ? [] : undefined;
     const rows = this.#q.windows.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
   }

@@ -85,29 +85,27 @@ CREATE INDEX IF NOT EXISTS readings_sensor ON readings (device_id, channel, camp
 const campusOf = (gw: string) =>
   `COALESCE((SELECT g.campus_id FROM gateways g WHERE g.gateway_id = ${gw}), '')`;
 
+/** An older file's `table` given its campus column, each row its gateway's campus (indexes on it dropped). */
+const addCampusColumn = (table: string, indexes: readonly string[]) =>
+  `${indexes.map((i) => `DROP INDEX IF EXISTS ${i};`).join('\n')}
+ALTER TABLE ${table} ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
+UPDATE ${table} SET campus_id = ${campusOf(`${table}.gateway_id`)};`;
+
 /**
- * Version 8 (and 9 for raw readings), on an older file, table by table: each row takes its gateway's campus as the gateways table
- * has it ('' for a gateway that named none), so rows from before the upgrade land where the gateway now
- * says it is. The indexes are made again afterwards (ROOM_INDEXES).
+ * Versions 8 (rooms) and 9 (raw readings), on an older file, table by table: each row takes its gateway's
+ * campus as the gateways table has it ('' for a gateway that named none), so rows from before the upgrade
+ * land where the gateway now says it is. The indexes are made again afterwards (ROOM_INDEXES).
  */
-export const MIGRATE_ROOMS_V8 = {
-  twin_changes: `DROP INDEX IF EXISTS twin_changes_room;
-DROP INDEX IF EXISTS twin_changes_key;
-ALTER TABLE twin_changes ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
-UPDATE twin_changes SET campus_id = ${campusOf('twin_changes.gateway_id')};`,
-  alerts: `DROP INDEX IF EXISTS alerts_room;
-ALTER TABLE alerts ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
-UPDATE alerts SET campus_id = ${campusOf('alerts.gateway_id')};`,
+export const MIGRATE_CAMPUS_KEYS = {
+  twin_changes: addCampusColumn('twin_changes', ['twin_changes_room', 'twin_changes_key']),
+  alerts: addCampusColumn('alerts', ['alerts_room']),
   room_state: `ALTER TABLE room_state RENAME TO room_state_v7;
 ${ROOM_STATE_DDL}
 INSERT INTO room_state (room_id, kind, subject, state, ts, reasons, item_id, gateway_id, detail, campus_id)
   SELECT s.room_id, s.kind, s.subject, s.state, s.ts, s.reasons, s.item_id, s.gateway_id, s.detail,
     ${campusOf('s.gateway_id')} FROM room_state_v7 s;
 DROP TABLE room_state_v7;`,
-  // Version 9.
-  readings: `DROP INDEX IF EXISTS readings_sensor;
-ALTER TABLE readings ADD COLUMN campus_id TEXT NOT NULL DEFAULT '';
-UPDATE readings SET campus_id = ${campusOf('readings.gateway_id')};`,
+  readings: addCampusColumn('readings', ['readings_sensor']),
 } as const;
 
 /**

@@ -1,33 +1,37 @@
 /**
- * Values by (campus, device, channel) in nested maps, so that the apply's per-window lookups build no key
- * strings: the SQLite store's sensor-id cache and the PostgreSQL apply's sensors of one call.
+ * Values by three keys in nested maps, so that hot loops build no key strings: SensorMap (campus, device,
+ * channel) for the SQLite store's sensor-id cache and the PostgreSQL apply's sensors of one call; the
+ * PostgreSQL apply's base windows seen in a call (sensor, size, start).
  */
-export class SensorMap<T> {
-  readonly #byCampus = new Map<string, Map<string, Map<string, T>>>();
+export class NestedMap<A, B, C, T> {
+  readonly #byA = new Map<A, Map<B, Map<C, T>>>();
 
-  get(campusId: string, deviceId: string, channel: string): T | undefined {
-    return this.#byCampus.get(campusId)?.get(deviceId)?.get(channel);
+  get(a: A, b: B, c: C): T | undefined {
+    return this.#byA.get(a)?.get(b)?.get(c);
   }
 
-  set(campusId: string, deviceId: string, channel: string, value: T): void {
-    let byDevice = this.#byCampus.get(campusId);
-    if (!byDevice) {
-      byDevice = new Map();
-      this.#byCampus.set(campusId, byDevice);
+  set(a: A, b: B, c: C, value: T): void {
+    let byB = this.#byA.get(a);
+    if (!byB) {
+      byB = new Map();
+      this.#byA.set(a, byB);
     }
-    let byChannel = byDevice.get(deviceId);
-    if (!byChannel) {
-      byChannel = new Map();
-      byDevice.set(deviceId, byChannel);
+    let byC = byB.get(b);
+    if (!byC) {
+      byC = new Map();
+      byB.set(b, byC);
     }
-    byChannel.set(channel, value);
+    byC.set(c, value);
   }
 
-  delete(campusId: string, deviceId: string, channel: string): void {
-    this.#byCampus.get(campusId)?.get(deviceId)?.delete(channel);
+  delete(a: A, b: B, c: C): void {
+    this.#byA.get(a)?.get(b)?.delete(c);
   }
 
   clear(): void {
-    this.#byCampus.clear();
+    this.#byA.clear();
   }
 }
+
+/** Values by (campus, device, channel). */
+export class SensorMap<T> extends NestedMap<string, string, string, T> {}

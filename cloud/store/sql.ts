@@ -280,12 +280,12 @@ export const SQL = {
 } as const;
 
 /**
- * A gateway names its campus for the first time (or a new one): the rooms' rows (and raw readings) it
- * wrote while it named none (campus '') move to that campus, in this order (named parameters @campus, @gateway). A latest state
- * is copied to the campus, the newer of the two kept where that campus already has one (another of its
- * gateways wrote it), then removed from '': its key is never updated in place, which a store distributed by
- * campus (deploy/citus) could not do. Sensors are adopted by name instead (SQL.adoptSensor): their rows do
- * not say which gateway wrote them.
+ * A gateway names its campus for the first time (or a new one): the rooms' rows (and raw readings) it wrote
+ * while it named none (campus '') move to that campus, in this order (named parameters @campus, @gateway).
+ * A latest state is copied to the campus, the newer of the two kept where that campus already has one
+ * (another of its gateways wrote it), then removed from '': its key is never updated in place, which a
+ * store distributed by campus (deploy/citus) could not do. Sensors are adopted by name instead
+ * (SQL.adoptSensor): their rows do not say which gateway wrote them.
  */
 export const ADOPT_ROOMS = [
   `UPDATE twin_changes SET campus_id = @campus WHERE gateway_id = @gateway AND campus_id = ''`,

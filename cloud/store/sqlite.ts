@@ -26,8 +26,8 @@ import {
   EVENT_COLUMNS_V2,
   GATEWAY_COLUMNS_V5,
   MIGRATE_AGGREGATES_V4,
+  MIGRATE_CAMPUS_KEYS,
   MIGRATE_KEYS_V6,
-  MIGRATE_ROOMS_V8,
   MIGRATE_SENSORS_V7,
   ROOM_INDEXES,
   ROOM_STATE_COLUMNS_V3,
@@ -181,15 +181,15 @@ function migrateAggregates(db: Database.Database): void {
 
 /**
  * A file from before version 6: items and alerts re-keyed by gateway (schema.ts, MIGRATE_KEYS_V6); from
- * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7); from before version 8: rooms keyed by
- * campus (MIGRATE_ROOMS_V8); from before version 9: raw readings too.
+ * before version 7: sensors keyed by campus too (MIGRATE_SENSORS_V7); from before versions 8 and 9: rooms
+ * and raw readings on their campus (MIGRATE_CAMPUS_KEYS).
  */
 function migrateKeys(db: Database.Database): void {
   const key = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck();
   if ((key.all('items') as string[]).join() === 'item_id') db.exec(MIGRATE_KEYS_V6);
   const column = db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').pluck();
   if (!column.get('sensors', 'campus_id')) db.exec(MIGRATE_SENSORS_V7);
-  for (const [table, sql] of Object.entries(MIGRATE_ROOMS_V8))
+  for (const [table, sql] of Object.entries(MIGRATE_CAMPUS_KEYS))
     if (!column.get(table, 'campus_id')) db.exec(sql);
 }
 
