@@ -67,7 +67,9 @@ for (const [kind, makeTarget] of Object.entries(STORE_TARGETS))
           // Balanced: the SDK's strategy may pass through 1/3 on the way to 2/2.
           return fresh.length === PARTITIONS && [...perOwner.values()].sort().join() === '2,2';
         },
-        20_000,
+        // Under a full suite's load on two cores the second process has twice not got its share within 20 s
+        // (the first owning all four): 45 s gives the balancing room without changing what is asserted.
+        45_000,
         'both processes owning two partitions each',
       );
       const perOwner = new Map<string, number>();
@@ -138,5 +140,5 @@ for (const [kind, makeTarget] of Object.entries(STORE_TARGETS))
       expect(await appliedBy(clouds[1]!)).toBe(b + GATEWAYS);
 
       expect(await clouds[1]!.kill('SIGTERM')).toBe(0);
-    });
+    }, 150_000);
   });
