@@ -74,7 +74,7 @@ export async function pgRoomPeriods(
 
 /**
  * Several sensors' windows starting in [their from, to), of every size each has, in one round trip: the
- * loose index scan of ROOM_PERIOD_SQL.windowSizes for every sensor at once, then one index range per
+ * loose index scan of the window sizes for every sensor at once, then one index range per
  * (sensor, size). Each sensor's rows in the order the one-sensor statements give (size, then start).
  */
 const SENSORS_WINDOWS = `WITH RECURSIVE w(sensor, from_ts, ms) AS (

@@ -33,7 +33,7 @@ import {
   pgSnapshot,
   pgSnapshotRows,
 } from './pg-snapshots.ts';
-import { PG_SCHEMA_NAME, PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { PG_SCHEMA_NAME, PG_TYPES, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
 import {
   type AlertRow,
   type CheckpointDbRow,
@@ -49,6 +49,7 @@ import {
   READ_SQL,
   type RoomStateDbRow,
   roomViewOf,
+  SENSOR_WINDOWS_SQL,
   type SensorRow,
   type WindowRow,
   windowFromRow,
@@ -88,6 +89,7 @@ export interface PostgresStoreOptions {
 
 const W = pgSql(SQL);
 const R = pgSql(READ_SQL);
+const PG_SENSOR_WINDOWS = pgPlaceholders(SENSOR_WINDOWS_SQL);
 
 export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
@@ -230,7 +232,7 @@ export class PostgresCloudStore implements CloudStore {
       const raw = await this.#rows(R.rawKnown, [deviceId, channel, campusId ?? null]);
       return raw.length ? [] : undefined;
     }
-    const rows = await this.#rows<WindowRow>(R.windows, [
+    const rows = await this.#rows<WindowRow>(PG_SENSOR_WINDOWS, [
       sensor.sensor_id,
       range.from,
       range.to,

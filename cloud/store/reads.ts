@@ -19,6 +19,7 @@ import type {
   RoomStateValue,
   RoomView,
 } from './types.ts';
+import { SqliteWindowSeeks } from './window-seeks.ts';
 
 export interface GatewayRow {
   gateway_id: string;
@@ -143,8 +144,6 @@ export const READ_SQL = {
   // Raw readings of a device channel with no windows: on one campus, or (null) on any.
   rawKnown: `SELECT 1 AS x FROM readings WHERE device_id = ? AND channel = ?
     AND campus_id = COALESCE(CAST(? AS TEXT), campus_id) LIMIT 1`,
-  windows: `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
-       ORDER BY window_start, window_ms LIMIT ?`,
 
   quarantineCount: 'SELECT COUNT(*) AS n FROM quarantine',
   quarantineList: 'SELECT * FROM quarantine ORDER BY id DESC LIMIT ?',
@@ -290,13 +289,23 @@ export function quarantineFromRow(r: QuarantineDbRow): QuarantineEntry {
   };
 }
 
+/**
+ * A sensor's windows in [from, to) by start, then size: PostgreSQL's read by its sensor-major key (the SQLite
+ * store seeks its time-major one instead, window-seeks.ts).
+ */
+export const SENSOR_WINDOWS_SQL = `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
+  ORDER BY window_start, window_ms LIMIT ?`;
+
 export class SqliteReads {
   readonly db: Database.Database;
+  /** The windows' seeks, shared with the store's room periods. */
+  readonly windowSeeks: SqliteWindowSeeks;
   readonly #q: { [K in keyof typeof READ_SQL]: Database.Statement };
 
   constructor(db: Database.Database) {
     this.db = db;
     this.#q = prepareAll(db, READ_SQL);
+    this.windowSeeks = new SqliteWindowSeeks(db);
   }
 
   async listCheckpoints(ns: string, eventHubName: string, consumerGroup: string): Promise<CheckpointRow[]> {
@@ -343,7 +352,8 @@ export class SqliteReads {
     const sensor = pickSensor(this.#q.sensor.all(deviceId, channel) as SensorRow[], campusId);
     if (sensor && 'campuses' in sensor) return sensor;
     if (!sensor) return this.#q.rawKnown.get(deviceId, channel, campusId ?? null) ? [] : undefined;
-    const rows = this.#q.windows.all(sensor.sensor_id, range.from, range.to, range.limit) as WindowRow[];
+    const { from, to, limit } = range;
+    const rows = this.windowSeeks.inTimeOrder<WindowRow>(sensor.sensor_id, from, to, limit);
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
   }
 

@@ -16,6 +16,7 @@ import type { RoomPeriod, Timeline, WindowValue } from '../reporting/room-analyt
 import { byRoom, type RoomKeyState, roomKey } from '../reporting/rooms.ts';
 import { prepareAll } from './sql.ts';
 import type { RoomFilter } from './types.ts';
+import type { SqliteWindowSeeks } from './window-seeks.ts';
 
 /**
  * Each (room, campus, kind, subject)'s latest change at or before the cut-off (ties: the larger item id): for
@@ -35,19 +36,6 @@ ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
 /** Twin changes inside a period, per key in time order. */
 const PERIOD_CHANGES = `SELECT room_id, campus_id, kind, subject, to_state, ts FROM twin_changes
 WHERE ts > @from AND ts <= @to ORDER BY room_id, campus_id, kind, subject, ts, item_id`;
-
-/** The window sizes a sensor has, by a loose index scan (one seek per size, not one row per window). */
-const WINDOW_SIZES = `WITH RECURSIVE w(ms) AS (
-  SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor
-  UNION ALL
-  SELECT (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = @sensor AND window_ms > w.ms) FROM w
-  WHERE w.ms IS NOT NULL)
-SELECT ms FROM w WHERE ms IS NOT NULL`;
-
-/** In time order (the unique key's: SQLite reads it so anyway, PostgreSQL needs telling). */
-const PERIOD_WINDOWS = `SELECT window_start, window_ms, count, sum, min, max, first_value, last_value FROM aggregates
-WHERE sensor_id = @sensor AND window_ms = @ms AND window_start >= @from AND window_start < @to
-ORDER BY window_start`;
 
 const ANALYTIC_QUANTITIES = ['co2', 'energy', 'power'] as const;
 export type Analytic = (typeof ANALYTIC_QUANTITIES)[number];
@@ -101,8 +89,6 @@ export const ROOM_PERIOD_SQL = {
   periodChanges: PERIOD_CHANGES,
   analyticSensors: `SELECT sensor_id, room_id, campus_id, quantity FROM sensors WHERE quantity IN (${ANALYTIC_QUANTITIES.map((x) => `'${x}'`).join(', ')})
          ORDER BY room_id, campus_id, sensor_id`,
-  windowSizes: WINDOW_SIZES,
-  periodWindows: PERIOD_WINDOWS,
   workOrders: WORK_ORDERS,
 } as const;
 
@@ -282,9 +268,11 @@ export function assemblePeriods(
 
 export class SqliteRoomPeriods {
   readonly #q;
+  readonly #seeks: SqliteWindowSeeks;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, seeks: SqliteWindowSeeks) {
     this.#q = prepareAll(db, ROOM_PERIOD_SQL);
+    this.#seeks = seeks;
   }
 
   /** Each (room, kind, subject)'s latest state at or before `cutoff`. */
@@ -309,11 +297,8 @@ export class SqliteRoomPeriods {
     return assemblePeriods(from, to, filter, { keyStates, changes, sensors, workOrders });
   }
 
-  /** A sensor's windows starting in [from, to), of every size it has (one index range per size). */
+  /** A sensor's windows starting in [from, to), of every size it has: by size, then start. */
   windows(sensorId: number, from: number, to: number): WindowRow[] {
-    const out: WindowRow[] = [];
-    for (const { ms } of this.#q.windowSizes.all({ sensor: sensorId }) as { ms: number }[])
-      out.push(...(this.#q.periodWindows.all({ sensor: sensorId, ms, from, to }) as WindowRow[]));
-    return out;
+    return this.#seeks.bySize<WindowRow>(sensorId, from, to);
   }
 }

@@ -3,7 +3,9 @@
  * upserts as `INSERT … ON CONFLICT … DO UPDATE … WHERE`, no SQLite-only functions in statements.
  * Only the DDL details below (WITHOUT ROWID, AUTOINCREMENT, PRAGMAs) are SQLite's.
  */
-export const SCHEMA_VERSION = 9;
+import { SENSOR_WINDOWS_DDL } from './window-seeks.ts';
+
+export const SCHEMA_VERSION = 10;
 
 /**
  * Columns added after version 1 (ALTER TABLE … ADD COLUMN on an older file, then backfilled from `body`):
@@ -32,13 +34,17 @@ export const GATEWAY_COLUMNS_V5 = [['campus_id', 'TEXT']] as const;
  * the small index entries go where the key puts them. Keyed by the sensor, every apply transaction's
  * windows landed in as many places in the table as there are sensors, each a 100-byte row splitting its
  * page; with 10,000 sensors that made the apply 1.55 × slower (bench/README.md, apply).
+ *
+ * Since version 10 the key is time-major, (window_ms, window_start, sensor_id): a transaction's windows are
+ * recent, so their index entries go side by side at the index's end instead of into one page per sensor.
+ * Reads by sensor seek each window start of the sensor's spans (window-seeks.ts, `sensor_windows`).
  */
 const AGGREGATES_DDL = `CREATE TABLE IF NOT EXISTS aggregates (
   sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
   count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
   first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
   items INTEGER NOT NULL, has_base INTEGER NOT NULL,
-  UNIQUE (sensor_id, window_ms, window_start));`;
+  UNIQUE (window_ms, window_start, sensor_id));`;
 
 /**
  * Every applied item id of a gateway (ids are the gateway's own: two gateways may use the same one), except
@@ -138,11 +144,14 @@ INSERT INTO alerts (alert_id, gateway_id, ts, severity, code, room_id, device_id
   FROM alerts_v5;
 DROP TABLE alerts_v5;`;
 
-/** A version-3 file's aggregates table (WITHOUT ROWID) moved into the version-4 layout, rows and all. */
-export const MIGRATE_AGGREGATES_V4 = `ALTER TABLE aggregates RENAME TO aggregates_v3;
+/**
+ * An older file's aggregates table (a WITHOUT ROWID table until version 3, sensor-major key until version 9)
+ * moved into the current layout, rows and all.
+ */
+export const MIGRATE_AGGREGATES = `ALTER TABLE aggregates RENAME TO aggregates_old;
 ${AGGREGATES_DDL}
-INSERT INTO aggregates SELECT * FROM aggregates_v3 ORDER BY window_ms, window_start, sensor_id;
-DROP TABLE aggregates_v3;`;
+INSERT INTO aggregates SELECT * FROM aggregates_old ORDER BY window_ms, window_start, sensor_id;
+DROP TABLE aggregates_old;`;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,6 +178,8 @@ ${ITEMS_DDL}
 ${SENSORS_DDL}
 
 ${AGGREGATES_DDL}
+
+${SENSOR_WINDOWS_DDL}
 
 -- A room's changes; its room is on its gateway's campus (campus_id, version 8). Indexes: ROOM_INDEXES.
 CREATE TABLE IF NOT EXISTS twin_changes (

@@ -6,10 +6,15 @@ const AGG_INSERT = `INSERT INTO aggregates (sensor_id, window_ms, window_start, 
   first_value, first_ts, last_value, last_ts, items, has_base) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,`;
 
 /**
- * A base window inserted with no conflict handling: the PostgreSQL apply's fast path when every base of a call
- * is a new window (pg-apply.ts, insertBases); a window that exists makes it fail as a whole.
+ * A base window inserted with no conflict handling: both applies' fast path when every base of a statement is a
+ * new window (pg-apply.ts, insertBases; sqlite-bases.ts); a window that exists makes it fail as a whole.
  */
 export const INSERT_NEW_BASE = `${AGG_INSERT} 1)`;
+
+/** INSERT_NEW_BASE for `rows` windows in one statement (the SQLite apply's, sqlite-bases.ts). */
+export function insertNewBasesSql(rows: number): string {
+  return `${INSERT_NEW_BASE}${',(?,?,?,?,?,?,?,?,?,?,?,1,1)'.repeat(rows - 1)}`;
+}
 
 /** The merge rules of consume/merge.ts in portable SQL (SET is simultaneous: right sides see the old row). */
 const AGG_MERGE = `count = aggregates.count + excluded.count,
@@ -130,6 +135,24 @@ export function claimStatement(
   return c.etag
     ? { sql: 'claimExisting', params: [c.ownerId, etag, now, ...key, c.etag] }
     : { sql: 'claimNew', params: [...key, c.ownerId, etag, now] };
+}
+
+/**
+ * aggregateParams written into `p` from index `at` (a multi-row statement's parameters, reused from call to
+ * call). The same order as aggregateParams: sql.test.ts compares the two.
+ */
+export function putAggregateParams(p: number[], at: number, sensorId: number, a: Aggregate): void {
+  p[at] = sensorId;
+  p[at + 1] = a.windowMs;
+  p[at + 2] = a.windowStart;
+  p[at + 3] = a.count;
+  p[at + 4] = a.sum;
+  p[at + 5] = a.min;
+  p[at + 6] = a.max;
+  p[at + 7] = a.first;
+  p[at + 8] = a.firstTs;
+  p[at + 9] = a.last;
+  p[at + 10] = a.lastTs;
 }
 
 /** The parameters of SQL.upsertBase / SQL.upsertDelta. */

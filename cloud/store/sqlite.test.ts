@@ -217,6 +217,58 @@ describe('SQLite store migration', () => {
     });
   });
 
+  it("re-keys a version-9 aggregates table time-major and fills the sensors' window spans from it", async () => {
+    const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
+    const hourly = agg({ windowStart: 3_600_000, windowMs: 3_600_000, deviceId: 'env-2' });
+    // Version 9: the key sensor-major, no sensor_windows.
+    const v9 = `ALTER TABLE aggregates RENAME TO a10;
+      CREATE TABLE aggregates (
+        sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
+        count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+        first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
+        items INTEGER NOT NULL, has_base INTEGER NOT NULL,
+        UNIQUE (sensor_id, window_ms, window_start));
+      INSERT INTO aggregates SELECT * FROM a10;
+      DROP TABLE a10;
+      DROP TABLE sensor_windows;
+      UPDATE meta SET value = '9' WHERE key = 'schemaVersion';`;
+    const events = [prepared('aggregate', 'gw-1', 'b1', [...windows, hourly].map(aggItem))];
+    await onOlderFile('v9', events, v9, async (s) => {
+      const key = s.db
+        .prepare(
+          `SELECT name FROM pragma_index_info((SELECT name FROM pragma_index_list('aggregates')
+             WHERE "unique" = 1)) ORDER BY seqno`,
+        )
+        .pluck()
+        .all();
+      expect(key).toEqual(['window_ms', 'window_start', 'sensor_id']);
+      expect(
+        s.db.prepare('SELECT window_ms, phase, first_start, last_start FROM sensor_windows ORDER BY 1').all(),
+      ).toEqual([
+        { window_ms: 60_000, phase: 0, first_start: 0, last_start: 120_000 },
+        { window_ms: 3_600_000, phase: 0, first_start: 3_600_000, last_start: 3_600_000 },
+      ]);
+      const range = { from: 0, to: 7_200_000, limit: 10 };
+      expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+        0, 60_000, 120_000,
+      ]);
+      expect((await windowsOf(s, 'env-2', 'temperature', range))?.map((w) => w.windowMs)).toEqual([
+        3_600_000,
+      ]);
+      const again = prepared(
+        'aggregate',
+        'gw-1',
+        'b2',
+        [...windows, agg({ windowStart: 180_000 })].map(aggItem),
+      );
+      const r = await s.applyBatch(P0, [again], again.position, 2);
+      expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
+      expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+        0, 60_000, 120_000, 180_000,
+      ]);
+    });
+  });
+
   it('makes a new file with 16 KiB pages and keeps the 4 KiB pages of an older file, checkpointing both at 32 MiB', async () => {
     const own = mkdtempSync(join(tmpdir(), 'ct-store-pages-'));
     const pragmas = (s: SqliteCloudStore) => ({

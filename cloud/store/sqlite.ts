@@ -25,7 +25,7 @@ import {
   DDL_V2_INDEXES,
   EVENT_COLUMNS_V2,
   GATEWAY_COLUMNS_V5,
-  MIGRATE_AGGREGATES_V4,
+  MIGRATE_AGGREGATES,
   MIGRATE_CAMPUS_KEYS,
   MIGRATE_KEYS_V6,
   MIGRATE_SENSORS_V7,
@@ -53,6 +53,7 @@ import {
   SQL,
   twinParams,
 } from './sql.ts';
+import { type BaseWindow, SqliteBaseWindows } from './sqlite-bases.ts';
 import type {
   Ambiguous,
   AnalyticsRow,
@@ -70,6 +71,7 @@ import type {
   SnapshotOptions,
   SnapshotRow,
 } from './types.ts';
+import { FILL_SENSOR_WINDOWS, SpanTracker } from './window-seeks.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for unit tests. */
@@ -118,10 +120,10 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   const db = new Database(opts.file);
   const busyMs = opts.busyTimeoutMs ?? 10_000;
   db.pragma(`busy_timeout = ${busyMs}`);
-  // 16 KiB pages for a new file (an existing one keeps its size: WAL files cannot change it). Each window
-  // upsert adds to the table's tail and to one sensor's place in the unique index; larger pages make those
-  // B-trees shallower and split less: the apply went from 0.30 to 0.33 of decode-only (bench/README.md,
-  // apply). 64 KiB gave 0.35, but a small transaction then writes 3.3 times the bytes of 4 KiB pages to the
+  // 16 KiB pages for a new file (an existing one keeps its size: WAL files cannot change it). Measured while
+  // the window key was sensor-major (each window went to one sensor's place in the unique index), larger
+  // pages made the B-trees shallower and split less: the apply went from 0.30 to 0.33 of decode-only
+  // (bench/README.md, apply). 64 KiB gave 0.35, but a small transaction then writes 3.3 times the bytes of 4 KiB pages to the
   // WAL (16 KiB: 1.7 times), and a live consumer commits small transactions all day.
   db.pragma(`page_size = ${PAGE_SIZE}`);
   // Switching a new file to WAL needs an exclusive lock and does not wait on the busy handler: two cloud
@@ -134,11 +136,13 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   // each time. A file made before 16 KiB pages has 4 KiB ones. With a background checkpointer this is raised.
   setAutocheckpoint(db, WAL_CHECKPOINT_BYTES);
   db.transaction(() => {
+    const spansNew = !db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sensor_windows'").get();
     db.exec(DDL);
     migrateEvents(db);
     addMissingColumns(db, 'room_state', ROOM_STATE_COLUMNS_V3);
     addMissingColumns(db, 'gateways', GATEWAY_COLUMNS_V5);
     migrateAggregates(db);
+    if (spansNew) db.exec(FILL_SENSOR_WINDOWS);
     migrateKeys(db);
     db.exec(DDL_V2_INDEXES);
     db.exec(ROOM_INDEXES);
@@ -170,13 +174,19 @@ function addMissingColumns(
   return added;
 }
 
-/** A file from before version 4: its aggregates table rebuilt as a rowid table (schema.ts, AGGREGATES_DDL). */
+/**
+ * A file from before version 10: its aggregates table rebuilt as a rowid table (until version 3 it was a
+ * WITHOUT ROWID table) with the time-major unique key (schema.ts, AGGREGATES_DDL).
+ */
 function migrateAggregates(db: Database.Database): void {
-  const sql = db
-    .prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'aggregates'")
+  const keyColumns = db
+    .prepare(
+      `SELECT name FROM pragma_index_info((SELECT name FROM pragma_index_list('aggregates')
+         WHERE "unique" = 1 ORDER BY name LIMIT 1)) ORDER BY seqno`,
+    )
     .pluck()
-    .get() as string;
-  if (/WITHOUT ROWID/i.test(sql)) db.exec(MIGRATE_AGGREGATES_V4);
+    .all() as string[];
+  if (keyColumns[0] !== 'window_ms') db.exec(MIGRATE_AGGREGATES);
 }
 
 /**
@@ -221,6 +231,9 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
   readonly #s: Stmts;
   /** Sensor ids by campus, device and channel (ids never change once committed; cleared on rollback). */
   readonly #sensors = new SensorMap<{ id: number; roomId: string }>();
+  /** The window spans (sensor_windows) the apply extends (cleared on rollback). */
+  readonly #spans = new SpanTracker();
+  readonly #bases: SqliteBaseWindows;
   /** Each gateway's campus as the gateways table has it (null: named none yet; cleared on rollback). */
   readonly #gatewayCampus = new Map<string, string | null>();
   readonly #adoptRooms: Database.Statement[];
@@ -252,7 +265,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       setAutocheckpoint(db, WAL_SAFETY_NET_BYTES);
     }
     // One set of room-period statements, shared by snapshots, live reports and facility risk.
-    this.#rooms = new SqliteRoomPeriods(db);
+    this.#rooms = new SqliteRoomPeriods(db, this.windowSeeks);
     this.#snapshots = new SqliteSnapshots(db, this.#rooms);
     this.#reports = new SqliteReportReads(db, this.#rooms);
     this.#history = new SqliteHistory(db);
@@ -263,6 +276,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       others: db.prepare('PRAGMA data_version').pluck(),
     };
     this.#s = prepareAll(db, SQL);
+    this.#bases = new SqliteBaseWindows(db);
     this.#adoptRooms = ADOPT_ROOMS.map((sql) => db.prepare(sql));
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
@@ -281,6 +295,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       // Sensor ids created in the rolled-back transaction do not exist, nor rooms adopted: forget the caches.
       this.#sensors.clear();
       this.#gatewayCampus.clear();
+      this.#spans.forget();
       throw err;
     }
   }
@@ -311,14 +326,29 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       if (h.campusId !== undefined) this.#campusNamed(h.gatewayId, h.campusId);
       let applied = 0;
       let duplicates = 0;
+      const campusId = h.campusId ?? '';
+      // Base windows go in many to a statement after the event's other items (the merge is order-independent).
+      const bases: (BaseWindow & { item: ValidItem })[] = [];
       for (const item of ev.items) {
-        if (!this.#applyItem(h.gatewayId, h.campusId ?? '', item)) {
+        if (item.cls === 'aggregate' && !item.value.late) {
+          bases.push({ sensor: this.#sensorId(campusId, item.value), a: item.value, item });
+          continue;
+        }
+        if (!this.#applyItem(h.gatewayId, campusId, item)) {
           duplicates++;
           continue;
         }
         applied++;
         tally.applied(d, item);
       }
+      let appliedBases = 0;
+      this.#bases.apply(bases, (b) => {
+        this.#spans.note(b.sensor, b.a.windowMs, b.a.windowStart);
+        appliedBases++;
+        tally.applied(d, b.item);
+      });
+      applied += appliedBases;
+      duplicates += bases.length - appliedBases;
       for (const bad of ev.invalid) quarantine(ev, itemQuarantine(h, bad));
       s.insertBatch.run(...batchParams(p.partitionId, ev, applied, duplicates, now));
       d.batches++;
@@ -326,6 +356,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     }
     // Every applied or skipped batch has its gateway's delta: the call's totals are their sums.
     for (const [gatewayId, d] of tally.deltas()) s.upsertGateway.run(...gatewayParams(gatewayId, d));
+    this.windowSeeks.write(this.#spans);
     this.#writeCheckpoint({ ...p, sequenceNumber: cp.sequenceNumber, offset: cp.offset }, now);
     return tally.result();
   }
@@ -342,17 +373,18 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
     this.#gatewayCampus.set(gatewayId, campusId);
   }
 
-  /** Applies one item unless its id was applied before; returns whether it was applied. */
+  /** Applies one item (not a base window) unless its id was applied before; returns whether it was applied. */
   #applyItem(gatewayId: string, campusId: string, item: ValidItem): boolean {
     const s = this.#s;
     if (item.cls === 'aggregate') {
+      // A late delta, deduped by item id. (A window's on-time aggregate is its base, applied at most once per
+      // window whatever its id: SqliteBaseWindows.)
       const a = item.value;
-      // A window's on-time aggregate is its base: applied at most once per window, whatever its id (the
-      // gateway derives it from the window key, aggregateItemId). Late deltas are deduped by item id.
-      const base = !a.late;
-      if (!base && s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
-      const stmt = base ? s.upsertBase : s.upsertDelta;
-      return stmt.run(...aggregateParams(this.#sensorId(campusId, a), a)).changes === 1;
+      if (s.insertItem.run(gatewayId, item.id, item.cls).changes === 0) return false;
+      const sensor = this.#sensorId(campusId, a);
+      if (s.upsertDelta.run(...aggregateParams(sensor, a)).changes !== 1) return false;
+      this.#spans.note(sensor, a.windowMs, a.windowStart);
+      return true;
     }
     // An event's row is its dedupe record: its id is the LMS's, the same whichever gateway or import brings it.
     if (item.cls === 'event') return s.insertEvent.run(...eventParams(item.value, gatewayId)).changes === 1;

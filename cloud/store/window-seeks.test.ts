@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import type { Aggregate } from '../../shared/events.ts';
+import { agg, aggItem, P0, prepared, windowsOf } from './contract.ts';
+import { SqliteCloudStore } from './sqlite.ts';
+import { phaseOf, SPAN_AHEAD, SpanTracker, startsIn } from './window-seeks.ts';
+
+describe('window spans', () => {
+  it('phaseOf is in [0, size) for starts before and after the epoch', () => {
+    expect(phaseOf(120_000, 60_000)).toBe(0);
+    expect(phaseOf(127_000, 60_000)).toBe(7_000);
+    expect(phaseOf(-53_000, 60_000)).toBe(7_000);
+  });
+
+  it('startsIn gives the first and last start of a span inside [from, to)', () => {
+    const span = { ms: 60_000, phase: 7_000, first: 7_000, last: 607_000 };
+    expect(startsIn(span, 0, 1_000_000)).toEqual({ first: 7_000, last: 607_000 });
+    expect(startsIn(span, 8_000, 607_000)).toEqual({ first: 67_000, last: 547_000 });
+    expect(startsIn(span, 67_000, 67_001)).toEqual({ first: 67_000, last: 67_000 });
+    expect(startsIn(span, 68_000, 127_000)).toBeUndefined();
+    expect(startsIn(span, 700_000, 800_000)).toBeUndefined();
+  });
+
+  it('SpanTracker hands out each extended span once, written SPAN_AHEAD windows past its newest start', () => {
+    const t = new SpanTracker();
+    const ahead = SPAN_AHEAD * 60_000;
+    t.note(1, 60_000, 120_000);
+    t.note(1, 60_000, 0);
+    t.note(1, 60_000, 60_000);
+    t.note(2, 60_000, 5_000);
+    expect(t.take()).toEqual([
+      { sensor: 1, span: { ms: 60_000, phase: 0, first: 0, last: 120_000 + ahead } },
+      { sensor: 2, span: { ms: 60_000, phase: 5_000, first: 5_000, last: 5_000 + ahead } },
+    ]);
+    // Inside the written bound: nothing to write.
+    t.note(1, 60_000, 120_000 + ahead);
+    expect(t.take()).toEqual([]);
+    t.note(1, 60_000, 180_000 + ahead);
+    expect(t.take()).toEqual([
+      { sensor: 1, span: { ms: 60_000, phase: 0, first: 0, last: 180_000 + 2 * ahead } },
+    ]);
+    t.forget();
+    t.note(1, 60_000, 60_000);
+    expect(t.take()).toEqual([
+      { sensor: 1, span: { ms: 60_000, phase: 0, first: 60_000, last: 60_000 + ahead } },
+    ]);
+  });
+});
+
+/** A small deterministic generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+interface Row {
+  window_start: number;
+  window_ms: number;
+  count: number;
+}
+
+describe('SQLite window reads by seeks', () => {
+  it('give what a scan of the windows gives, for every sensor, range and limit (randomized)', async () => {
+    const s = new SqliteCloudStore({ file: ':memory:' });
+    try {
+      const rand = rng(23);
+      // Sensor 0: one-minute windows; 1: also 15-minute ones; 2: one-minute windows 7 s off the minute
+      // (another phase); 3: sparse. Some late deltas on top.
+      const windows: Aggregate[] = [];
+      for (let m = 0; m < 600; m++) {
+        const t = m * 60_000;
+        if (rand() < 0.8) windows.push(agg({ deviceId: 'd0', windowStart: t }));
+        if (rand() < 0.7) windows.push(agg({ deviceId: 'd1', windowStart: t }));
+        if (m % 15 === 0) windows.push(agg({ deviceId: 'd1', windowStart: t, windowMs: 900_000 }));
+        if (rand() < 0.6) windows.push(agg({ deviceId: 'd2', windowStart: t + 7_000 }));
+        if (m % 97 === 0) windows.push(agg({ deviceId: 'd3', windowStart: t }));
+      }
+      for (let i = 0; i < 40; i++) {
+        const w = windows[Math.floor(rand() * windows.length)]!;
+        windows.push({ ...w, late: true, count: 1, sum: 21, firstTs: w.windowStart + 1 });
+      }
+      const events = [];
+      for (let i = 0; i < windows.length; i += 200)
+        events.push(prepared('aggregate', 'gw-1', `b${i}`, windows.slice(i, i + 200).map(aggItem)));
+      for (const [i, ev] of events.entries()) await s.applyBatch(P0, [ev], ev.position, i + 1);
+
+      const sensorId = s.db.prepare('SELECT sensor_id FROM sensors WHERE device_id = ?').pluck();
+      const scan = s.db.prepare(`SELECT window_start, window_ms, count FROM aggregates
+        WHERE sensor_id = ? AND window_start >= ? AND window_start < ? ORDER BY window_start, window_ms LIMIT ?`);
+      let compared = 0;
+      for (let k = 0; k < 120; k++) {
+        const device = `d${k % 4}`;
+        const from = Math.floor(rand() * 700 - 50) * 60_000 + (rand() < 0.3 ? 3_000 : 0);
+        const to = from + Math.floor(rand() * 400) * 60_000 + (rand() < 0.3 ? 8_000 : 0);
+        const limit = rand() < 0.5 ? 1 + Math.floor(rand() * 20) : 10_000;
+        const want = (scan.all(sensorId.get(device), from, to, limit) as Row[]).map((r) => [
+          r.window_start,
+          r.window_ms,
+          r.count,
+        ]);
+        const got = (await windowsOf(s, device, 'temperature', { from, to, limit }))!.map((w) => [
+          w.windowStart,
+          w.windowMs,
+          w.count,
+        ]);
+        expect(got).toEqual(want);
+        compared += want.length;
+      }
+      // The comparison saw windows (not only empty ranges), late deltas merged in among them.
+      expect(compared).toBeGreaterThan(2_000);
+      // A room's windows (read per sensor by size, then start) are the windows a scan finds for its sensors.
+      const key = (r: { start: number; ms: number; count: number }) => `${r.start}/${r.ms}/${r.count}`;
+      const roomScan = (
+        s.db
+          .prepare(`SELECT window_start, window_ms, count FROM aggregates WHERE window_start >= ? AND window_start < ?
+            AND sensor_id IN (SELECT sensor_id FROM sensors WHERE room_id = 'r1')`)
+          .all(600_000, 20_000_000) as Row[]
+      )
+        .map((r) => key({ start: r.window_start, ms: r.window_ms, count: r.count }))
+        .sort();
+      const room = await s.roomWindows('r1', 'temperature', 600_000, 20_000_000);
+      if (!room || !('windows' in room)) throw new Error('no room windows');
+      expect(
+        room.windows.map((w) => key({ start: w.windowStart, ms: w.windowMs, count: w.count })).sort(),
+      ).toEqual(roomScan);
+      expect(roomScan.length).toBeGreaterThan(500);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('SQLite base windows, many to a statement', () => {
+  it('applies the new windows of a run and counts the one that exists as a duplicate', async () => {
+    const s = new SqliteCloudStore({ file: ':memory:' });
+    try {
+      const first = prepared('aggregate', 'gw-1', 'b1', [aggItem(agg({ windowStart: 50 * 60_000 }))]);
+      await s.applyBatch(P0, [first], first.position, 1);
+      // 128 windows, one of them the window above: the run's insert fails, each window is upserted.
+      const run = Array.from({ length: 128 }, (_, i) => agg({ windowStart: i * 60_000 }));
+      const ev = prepared('aggregate', 'gw-1', 'b2', run.map(aggItem));
+      const r = await s.applyBatch(P0, [ev], ev.position, 2);
+      expect(r).toMatchObject({ itemsApplied: { aggregate: 127 }, duplicateItems: 1 });
+      const ws = await windowsOf(s, 'env-1', 'temperature', { from: 0, to: 128 * 60_000, limit: 1_000 });
+      expect(ws).toHaveLength(128);
+      expect(ws!.every((w) => w.count === 10)).toBe(true);
+      expect((await s.counts()).readingsRepresented).toBe(1_280);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('merges a base into a window that has only a late delta, and takes a base given twice once', async () => {
+    const s = new SqliteCloudStore({ file: ':memory:' });
+    try {
+      const late = agg({ windowStart: 0, late: true, count: 2, sum: 40, min: 19, max: 21 });
+      const ev1 = prepared('aggregate', 'gw-1', 'b1', [aggItem(late)]);
+      await s.applyBatch(P0, [ev1], ev1.position, 1);
+      const base = agg({ windowStart: 0 });
+      const other = agg({ windowStart: 60_000 });
+      const ev2 = prepared('aggregate', 'gw-1', 'b2', [aggItem(base), aggItem(other)]);
+      const ev3 = prepared('aggregate', 'gw-1', 'b3', [
+        aggItem(base),
+        aggItem(agg({ windowStart: 120_000 })),
+      ]);
+      const r = await s.applyBatch(P0, [ev2, ev3], ev3.position, 2);
+      expect(r).toMatchObject({ itemsApplied: { aggregate: 3 }, duplicateItems: 1 });
+      const [w0] = (await windowsOf(s, 'env-1', 'temperature', { from: 0, to: 60_000, limit: 10 }))!;
+      expect(w0).toMatchObject({ count: 12, sum: 250, min: 19, max: 22 });
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * A sensor's windows on SQLite, read by seeks into the time-major window key (schema version 10).
+ *
+ * The windows' unique key is (window_ms, window_start, sensor_id). An apply call's windows are recent, so
+ * their key entries go side by side at the end of the index. Under the sensor-major key of versions 4–9,
+ * a call's entries went into one place per sensor, each in the middle of the index, and every one of those
+ * index pages was written again at the commit.
+ *
+ * The reads know where to look from `sensor_windows`: per sensor, window size and phase (start modulo size),
+ * the first window start and a bound on the last (SPAN_AHEAD). Every window of that span starts at
+ * first + k × size, so a read seeks each of those keys in the requested range.
+ */
+import type Database from 'better-sqlite3';
+
+/** Where a sensor's windows of one size and phase start, and a bound on where they end (inclusive). */
+export interface WindowSpan {
+  ms: number;
+  phase: number;
+  first: number;
+  last: number;
+}
+
+export const SENSOR_WINDOWS_DDL = `CREATE TABLE IF NOT EXISTS sensor_windows (
+  sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, phase INTEGER NOT NULL,
+  first_start INTEGER NOT NULL, last_start INTEGER NOT NULL,
+  PRIMARY KEY (sensor_id, window_ms, phase)) WITHOUT ROWID;`;
+
+/** Every sensor's spans from the windows a file already holds (run once, when `sensor_windows` is new). */
+export const FILL_SENSOR_WINDOWS = `INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start)
+  SELECT sensor_id, window_ms, ((window_start % window_ms) + window_ms) % window_ms, MIN(window_start), MAX(window_start)
+  FROM aggregates GROUP BY 1, 2, 3`;
+
+const UPSERT_SPAN = `INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start)
+  VALUES (?, ?, ?, ?, ?) ON CONFLICT (sensor_id, window_ms, phase) DO UPDATE SET
+  first_start = MIN(first_start, excluded.first_start), last_start = MAX(last_start, excluded.last_start)`;
+
+const SPANS = `SELECT window_ms AS ms, phase, first_start AS first, last_start AS last FROM sensor_windows
+  WHERE sensor_id = ? ORDER BY window_ms, phase`;
+
+/** One seek per window start from @first to @last (inclusive) in steps of @ms. */
+const SEEK = `WITH RECURSIVE st(x) AS (SELECT @first UNION ALL SELECT x + @ms FROM st WHERE x + @ms <= @last)
+  SELECT a.* FROM st CROSS JOIN aggregates a
+  ON a.window_ms = @ms AND a.window_start = st.x AND a.sensor_id = @sensor
+  ORDER BY a.window_start`;
+
+/** `start`'s phase for windows of `ms`: in [0, ms). */
+export function phaseOf(start: number, ms: number): number {
+  return ((start % ms) + ms) % ms;
+}
+
+/**
+ * The first and last start of `span` inside [from, to) (to exclusive), or undefined when it has none there.
+ */
+export function startsIn(
+  span: WindowSpan,
+  from: number,
+  to: number,
+): { first: number; last: number } | undefined {
+  const lo = Math.max(from, span.first);
+  const first = lo + phaseOf(span.phase - lo, span.ms);
+  const hi = Math.min(to - 1, span.last);
+  const last = hi - phaseOf(hi - span.phase, span.ms);
+  return first <= last ? { first, last } : undefined;
+}
+
+interface Row {
+  window_start: number;
+  window_ms: number;
+}
+
+/** Rows of several spans in (window_start, window_ms) order. */
+function byStartThenSize<T extends Row>(rows: T[]): T[] {
+  return rows.sort((a, b) => a.window_start - b.window_start || a.window_ms - b.window_ms);
+}
+
+/**
+ * How many windows ahead of the newest a span's last start is written. A span's `last_start` is an upper
+ * bound: a read seeks at most this many keys past a sensor's newest window (and none past its `to`), and a
+ * sensor's span is written once per this many windows instead of at every apply call (with 10,000 sensors,
+ * about one span row per window applied).
+ */
+export const SPAN_AHEAD = 1024;
+
+/**
+ * The spans an apply transaction extended, written at its end. Remembers what it wrote, so a span already
+ * covered is not written again; forget() after a rollback.
+ */
+export class SpanTracker {
+  /** Spans as written (committed or in the open transaction), by sensor. */
+  readonly #known = new Map<number, WindowSpan[]>();
+  /** Spans this transaction extended, with their sensor. */
+  readonly #dirty = new Map<WindowSpan, number>();
+
+  note(sensor: number, ms: number, start: number): void {
+    let spans = this.#known.get(sensor);
+    if (!spans) {
+      spans = [];
+      this.#known.set(sensor, spans);
+    }
+    const phase = phaseOf(start, ms);
+    for (const span of spans) {
+      if (span.ms !== ms || span.phase !== phase) continue;
+      if (start >= span.first && start <= span.last) return;
+      if (start < span.first) span.first = start;
+      else span.last = start + SPAN_AHEAD * ms;
+      this.#dirty.set(span, sensor);
+      return;
+    }
+    const span = { ms, phase, first: start, last: start + SPAN_AHEAD * ms };
+    spans.push(span);
+    this.#dirty.set(span, sensor);
+  }
+
+  /** The spans to write, each once; the list is emptied. */
+  take(): { sensor: number; span: WindowSpan }[] {
+    const out = [...this.#dirty].map(([span, sensor]) => ({ sensor, span }));
+    this.#dirty.clear();
+    return out;
+  }
+
+  forget(): void {
+    this.#known.clear();
+    this.#dirty.clear();
+  }
+}
+
+/** The SQLite statements: spans written by the apply, windows read by seeks. */
+export class SqliteWindowSeeks {
+  readonly #upsert: Database.Statement<[number, number, number, number, number]>;
+  readonly #spans: Database.Statement<[number], WindowSpan>;
+  readonly #seek: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.#upsert = db.prepare(UPSERT_SPAN);
+    this.#spans = db.prepare(SPANS);
+    this.#seek = db.prepare(SEEK);
+  }
+
+  /** Write the spans `tracker` collected (inside the apply's transaction). */
+  write(tracker: SpanTracker): void {
+    for (const { sensor, span } of tracker.take())
+      this.#upsert.run(sensor, span.ms, span.phase, span.first, span.last);
+  }
+
+  #seekSpan<T>(sensor: number, span: WindowSpan, from: number, to: number): T[] {
+    const r = startsIn(span, from, to);
+    return r ? (this.#seek.all({ sensor, ms: span.ms, first: r.first, last: r.last }) as T[]) : [];
+  }
+
+  /** A sensor's windows starting in [from, to): by size, then start (one seek run per size and phase). */
+  bySize<T extends Row>(sensor: number, from: number, to: number): T[] {
+    const out: T[] = [];
+    let ms: number | undefined;
+    let group: T[] = [];
+    for (const span of this.#spans.all(sensor)) {
+      if (span.ms !== ms) {
+        out.push(...byStartThenSize(group));
+        group = [];
+        ms = span.ms;
+      }
+      group.push(...this.#seekSpan<T>(sensor, span, from, to));
+    }
+    out.push(...byStartThenSize(group));
+    return out;
+  }
+
+  /**
+   * The first `limit` windows starting in [from, to), by start then size. Read in time slices of `limit`
+   * windows of the smallest size, so a long range stops seeking once the limit is reached.
+   */
+  inTimeOrder<T extends Row>(sensor: number, from: number, to: number, limit: number): T[] {
+    const spans = this.#spans.all(sensor);
+    if (spans.length === 0 || limit <= 0) return [];
+    const lo = Math.max(from, Math.min(...spans.map((s) => s.first)));
+    const hi = Math.min(to, Math.max(...spans.map((s) => s.last)) + 1);
+    const slice = Math.max(1, limit) * Math.min(...spans.map((s) => s.ms));
+    const out: T[] = [];
+    for (let at = lo; at < hi && out.length < limit; at += slice) {
+      const end = Math.min(hi, at + slice);
+      const rows: T[] = [];
+      for (const span of spans) rows.push(...this.#seekSpan<T>(sensor, span, at, end));
+      out.push(...byStartThenSize(rows));
+    }
+    return out.slice(0, limit);
+  }
+}
