@@ -44,7 +44,7 @@ describe('campus-twin cloud --store postgres://', () => {
         const versions = await client.query(
           'SELECT version FROM cli_test.schema_migrations ORDER BY version',
         );
-        expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       } finally {
         await client.end();
       }

@@ -15,7 +15,7 @@ import { migrate, PG_MIGRATIONS } from './pg-schema.ts';
 
 const PLAN = readFileSync(new URL('../../deploy/citus/distribute.sql', import.meta.url), 'utf8');
 /** The schema version the plan was written for: later migrations run on a distributed store. */
-const PLAN_VERSION = 6;
+const PLAN_VERSION = 8;
 const SCHEMA = 'citus_plan';
 
 interface Distributed {

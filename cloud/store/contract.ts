@@ -149,6 +149,41 @@ function at(events: readonly PreparedEvent[]): EventPosition {
   return events.at(-1)!.position;
 }
 
+/**
+ * Windows for the window reads by seeks, and reads of them (window-seeks.ts): sensor d0 has one-minute
+ * windows, d1 also 15-minute ones, d2 one-minute windows 7 s off the minute (another phase), d3 few; gaps
+ * everywhere, late deltas on top; all in room r1. Reads over random ranges (some not on a minute) and limits.
+ */
+export function windowSeekFixture(seed: number): {
+  events: PreparedEvent[];
+  reads: { device: string; range: QueryRange }[];
+} {
+  const rand = rng(seed);
+  const windows: Aggregate[] = [];
+  for (let m = 0; m < 600; m++) {
+    const t = m * 60_000;
+    if (rand() < 0.8) windows.push(agg({ deviceId: 'd0', windowStart: t }));
+    if (rand() < 0.7) windows.push(agg({ deviceId: 'd1', windowStart: t }));
+    if (m % 15 === 0) windows.push(agg({ deviceId: 'd1', windowStart: t, windowMs: 900_000 }));
+    if (rand() < 0.6) windows.push(agg({ deviceId: 'd2', windowStart: t + 7_000 }));
+    if (m % 97 === 0) windows.push(agg({ deviceId: 'd3', windowStart: t }));
+  }
+  for (let i = 0; i < 40; i++) {
+    const w = windows[Math.floor(rand() * windows.length)]!;
+    windows.push({ ...w, late: true, count: 1, sum: 21, firstTs: w.windowStart + 1 });
+  }
+  const events: PreparedEvent[] = [];
+  for (let i = 0; i < windows.length; i += 200)
+    events.push(prepared('aggregate', 'gw-1', `b${i}`, windows.slice(i, i + 200).map(aggItem)));
+  const reads = Array.from({ length: 120 }, (_, k) => {
+    const from = Math.floor(rand() * 700 - 50) * 60_000 + (rand() < 0.3 ? 3_000 : 0);
+    const to = from + Math.floor(rand() * 400) * 60_000 + (rand() < 0.3 ? 8_000 : 0);
+    const limit = rand() < 0.5 ? 1 + Math.floor(rand() * 20) : 10_000;
+    return { device: `d${k % 4}`, range: { from, to, limit } };
+  });
+  return { events, reads };
+}
+
 export function storeContract(name: string, makeStore: () => IngestStore | Promise<IngestStore>): void {
   describe(`CloudStore contract: ${name}`, () => {
     const open: IngestStore[] = [];

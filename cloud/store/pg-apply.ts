@@ -20,6 +20,7 @@ import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
 import { type BulkStatement, bulk, bulkParams, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
+import { pgWriteSpans } from './pg-window-seeks.ts';
 import { NestedMap, SensorMap } from './sensor-map.ts';
 import {
   ADOPT_ROOMS,
@@ -38,6 +39,7 @@ import {
   twinParams,
 } from './sql.ts';
 import type { ApplyResult, PartitionRef } from './types.ts';
+import { SpanTracker } from './window-seeks.ts';
 
 const T = 'text';
 const B = 'bigint';
@@ -99,6 +101,18 @@ const BULK = {
 /** A compound key of strings or numbers (none of them containing U+0000). */
 const key = (...parts: readonly (string | number)[]) => parts.join('\u0000');
 
+/** What the PostgreSQL apply remembers from call to call; forgotten when a transaction is lost. */
+export interface PgApplyCache {
+  /** Each gateway's campus as the gateways table has it (null: named none yet). */
+  gatewayCampus: Map<string, string | null>;
+  /** The sensors' window spans as written (sensor_windows). */
+  spans: SpanTracker;
+}
+
+export function newPgApplyCache(): PgApplyCache {
+  return { gatewayCampus: new Map(), spans: new SpanTracker() };
+}
+
 interface Planned {
   ev: Extract<PreparedEvent, { ok: true }>;
   d: GatewayDelta;
@@ -107,8 +121,8 @@ interface Planned {
 }
 
 /**
- * One applyBatch call, inside the caller's transaction on `c`. `gatewayCampus` caches each gateway's campus
- * as the gateways table has it (null: named none yet); the caller clears it when the transaction fails.
+ * One applyBatch call, inside the caller's transaction on `c`. `cache` (PgApplyCache) is the store's; the
+ * caller forgets it when the transaction fails or is run again.
  * `newBases`: see NewBases; with `insert`, ExistingWindows says to run the call again with `upsert`.
  */
 export async function pgApplyEvents(
@@ -117,7 +131,7 @@ export async function pgApplyEvents(
   events: readonly PreparedEvent[],
   cp: EventPosition,
   now: number,
-  gatewayCampus: Map<string, string | null> = new Map(),
+  cache: PgApplyCache = newPgApplyCache(),
   newBases: NewBases = 'upsert',
 ): Promise<ApplyResult> {
   const tally = new ApplyTally(now);
@@ -208,9 +222,16 @@ export async function pgApplyEvents(
   const moves: [number, string][] = [];
   for (const [sensor, room] of lastRoom) if (sensor.roomId !== room) moves.push([sensor.id, room]);
   await bulk(c, BULK.moveSensors, moves);
-  for (const b of await applyBases(c, bases, newBases)) applied.add(b.item);
-  for (const { a, campusId } of deltas)
-    await c.query(BULK.upsertDelta, [...aggregateParams(sensorOf(sensors, campusId, a).id, a)]);
+  for (const b of await applyBases(c, bases, newBases)) {
+    applied.add(b.item);
+    cache.spans.note(b.sensor, b.a.windowMs, b.a.windowStart);
+  }
+  for (const { a, campusId } of deltas) {
+    const sensor = sensorOf(sensors, campusId, a).id;
+    await c.query(BULK.upsertDelta, [...aggregateParams(sensor, a)]);
+    cache.spans.note(sensor, a.windowMs, a.windowStart);
+  }
+  await pgWriteSpans(c, cache.spans);
   const storedEvents = await bulk(
     c,
     BULK.insertEvent,
@@ -251,7 +272,7 @@ export async function pgApplyEvents(
   await bulk(c, BULK.insertReading, raws);
   // After this call's room rows and readings, as the one-by-one apply sees them: a gateway's unnamed rows
   // written earlier in the call move too.
-  await adoptRooms(c, planned, gatewayCampus);
+  await adoptRooms(c, planned, cache.gatewayCampus);
 
   // Per batch: counts, its invalid items quarantined, its record.
   const batchRows: unknown[][] = [];

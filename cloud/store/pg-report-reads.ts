@@ -4,8 +4,9 @@
  */
 import type { StateRow } from '../reporting/directory.ts';
 import type { EnrolmentRow } from './enrolments.ts';
-import { pgLatestStates, pgSensorsWindows } from './pg-room-periods.ts';
+import { pgLatestStates } from './pg-room-periods.ts';
 import { type PgQueryable, pgNamed, pgPlaceholders, pgRows } from './pg-sql.ts';
+import { pgSensorsWindows } from './pg-window-seeks.ts';
 import {
   type AlertCountRow,
   alertCountsOf,

@@ -6,6 +6,7 @@
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { RoomKeyState } from '../reporting/rooms.ts';
 import { type PgQueryable, pgNamed, pgRows } from './pg-sql.ts';
+import { pgSensorsWindows } from './pg-window-seeks.ts';
 import {
   type AnalyticSensorRow,
   assemblePeriods,
@@ -70,42 +71,4 @@ export async function pgRoomPeriods(
   const sensors = reads.map((r) => ({ sensor: r.sensor, rows: bySensor.get(r.sensor.sensor_id) ?? [] }));
   const workOrders = await rows<WorkOrderRow>(db, 'workOrders', { to });
   return assemblePeriods(from, to, filter, { keyStates, changes, sensors, workOrders });
-}
-
-/**
- * Several sensors' windows starting in [their from, to), of every size each has, in one round trip: the
- * loose index scan of the window sizes for every sensor at once, then one index range per
- * (sensor, size). Each sensor's rows in the order the one-sensor statements give (size, then start).
- */
-const SENSORS_WINDOWS = `WITH RECURSIVE w(sensor, from_ts, ms) AS (
-  SELECT u.sensor, u.from_ts, (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = u.sensor)
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(sensor, from_ts)
-  UNION ALL
-  SELECT w.sensor, w.from_ts,
-    (SELECT MIN(window_ms) FROM aggregates WHERE sensor_id = w.sensor AND window_ms > w.ms)
-    FROM w WHERE w.ms IS NOT NULL)
-SELECT w.sensor AS sensor_id, a.window_start, a.window_ms, a.count, a.sum, a.min, a.max, a.first_value,
-  a.last_value
-FROM w JOIN aggregates a ON a.sensor_id = w.sensor AND a.window_ms = w.ms
-  AND a.window_start >= w.from_ts AND a.window_start < $3
-ORDER BY w.sensor, a.window_ms, a.window_start`;
-
-export async function pgSensorsWindows(
-  db: PgQueryable,
-  reads: readonly { sensorId: number; from: number }[],
-  to: number,
-): Promise<Map<number, WindowRow[]>> {
-  const out = new Map<number, WindowRow[]>();
-  if (reads.length === 0) return out;
-  const found = await pgRows<WindowRow & { sensor_id: number }>(db, SENSORS_WINDOWS, [
-    reads.map((r) => r.sensorId),
-    reads.map((r) => r.from),
-    to,
-  ]);
-  for (const { sensor_id, ...row } of found) {
-    const list = out.get(sensor_id);
-    if (list) list.push(row);
-    else out.set(sensor_id, [row]);
-  }
-  return out;
 }

@@ -191,6 +191,22 @@ DROP INDEX readings_sensor;
 CREATE INDEX readings_sensor ON readings (device_id, channel, campus_id, ts);
 `,
   },
+  {
+    version: 8,
+    description: "windows keyed time-major; each sensor's window spans (reads seek each window start)",
+    sql: `
+ALTER TABLE aggregates DROP CONSTRAINT aggregates_pkey;
+ALTER TABLE aggregates ADD PRIMARY KEY (window_ms, window_start, sensor_id);
+CREATE TABLE sensor_windows (
+  sensor_id BIGINT NOT NULL, window_ms BIGINT NOT NULL, phase BIGINT NOT NULL,
+  first_start BIGINT NOT NULL, last_start BIGINT NOT NULL,
+  PRIMARY KEY (sensor_id, window_ms, phase));
+INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start)
+  SELECT sensor_id, window_ms, ((window_start % window_ms) + window_ms) % window_ms, MIN(window_start),
+    MAX(window_start)
+  FROM aggregates GROUP BY 1, 2, 3;
+`,
+  },
 ];
 
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));

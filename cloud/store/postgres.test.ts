@@ -15,6 +15,7 @@ import {
   prepared,
   sharedStoreContract,
   storeContract,
+  windowSeekFixture,
   windowsOf,
 } from './contract.ts';
 import {
@@ -338,5 +339,87 @@ describe('PostgreSQL store', () => {
     await expect(PostgresCloudStore.open({ url: server!.url, schema: 'a"; DROP' })).rejects.toThrow(
       /lower-case letters/,
     );
+  });
+});
+
+describe('PostgreSQL window reads by seeks (migration 8)', () => {
+  it("give the SQLite store's windows for every sensor, range and limit, and for a room (randomized)", async () => {
+    const { events, reads } = windowSeekFixture(29);
+    const lite = new SqliteCloudStore({ file: ':memory:' });
+    const s = await open();
+    try {
+      for (const [i, ev] of events.entries()) {
+        await lite.applyBatch(P0, [ev], ev.position, i + 1);
+        await s.applyBatch(P0, [ev], ev.position, i + 1);
+      }
+      let compared = 0;
+      for (const { device, range } of reads) {
+        const want = await windowsOf(lite, device, 'temperature', range);
+        expect(await windowsOf(s, device, 'temperature', range)).toEqual(want);
+        compared += want!.length;
+      }
+      expect(compared).toBeGreaterThan(2_000);
+      const room = await s.roomWindows('r1', 'temperature', 600_000, 20_000_000);
+      expect(room).toEqual(await lite.roomWindows('r1', 'temperature', 600_000, 20_000_000));
+      expect(room && 'windows' in room ? room.windows.length : 0).toBeGreaterThan(500);
+    } finally {
+      await lite.close();
+      await s.close();
+    }
+  });
+  it("migration 8 re-keys a version-7 store's windows time-major and fills its sensors' spans", async () => {
+    const schema = freshSchema();
+    const made = await open(schema);
+    const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
+    const hourly = agg({ windowStart: 3_600_000, windowMs: 3_600_000, deviceId: 'env-2' });
+    const ev = prepared('aggregate', 'gw-1', 'b1', [...windows, hourly].map(aggItem));
+    await made.applyBatch(P0, [ev], ev.position, 1);
+    await made.close();
+    const client = new pg.Client({ connectionString: server!.url });
+    await client.connect();
+    try {
+      // Back to version 7: the key sensor-major, no spans.
+      await client.query(`SET search_path TO ${schema};
+        DROP TABLE sensor_windows;
+        ALTER TABLE aggregates DROP CONSTRAINT aggregates_pkey;
+        ALTER TABLE aggregates ADD PRIMARY KEY (sensor_id, window_ms, window_start);
+        DELETE FROM schema_migrations WHERE version = 8;`);
+      const s = await open(schema);
+      try {
+        const key = await client.query(`SELECT a.attname FROM pg_index i
+          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+          WHERE i.indrelid = '${schema}.aggregates'::regclass AND i.indisprimary
+          ORDER BY array_position(i.indkey, a.attnum)`);
+        expect(key.rows.map((r) => r.attname)).toEqual(['window_ms', 'window_start', 'sensor_id']);
+        const spans = await client.query(
+          `SELECT window_ms, phase, first_start, last_start FROM ${schema}.sensor_windows ORDER BY 1`,
+        );
+        expect(spans.rows).toEqual([
+          { window_ms: '60000', phase: '0', first_start: '0', last_start: '120000' },
+          { window_ms: '3600000', phase: '0', first_start: '3600000', last_start: '3600000' },
+        ]);
+        const range = { from: 0, to: 7_200_000, limit: 10 };
+        const again = prepared(
+          'aggregate',
+          'gw-1',
+          'b2',
+          [...windows, agg({ windowStart: 180_000 })].map(aggItem),
+        );
+        expect(await s.applyBatch(P0, [again], again.position, 2)).toMatchObject({
+          itemsApplied: { aggregate: 1 },
+          duplicateItems: 3,
+        });
+        expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+          0, 60_000, 120_000, 180_000,
+        ]);
+        expect((await windowsOf(s, 'env-2', 'temperature', range))?.map((w) => w.windowMs)).toEqual([
+          3_600_000,
+        ]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await client.end();
+    }
   });
 });

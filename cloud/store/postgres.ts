@@ -20,7 +20,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { ExistingWindows, pgApplyEvents } from './pg-apply.ts';
+import { ExistingWindows, newPgApplyCache, pgApplyEvents } from './pg-apply.ts';
 import { PgHistory } from './pg-history.ts';
 import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
 import { PgRiskReads } from './pg-risk-reads.ts';
@@ -33,7 +33,8 @@ import {
   pgSnapshot,
   pgSnapshotRows,
 } from './pg-snapshots.ts';
-import { PG_SCHEMA_NAME, PG_TYPES, pgPlaceholders, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { PG_SCHEMA_NAME, PG_TYPES, pgRows, pgSql, pgTransaction } from './pg-sql.ts';
+import { pgSensorWindows } from './pg-window-seeks.ts';
 import {
   type AlertRow,
   type CheckpointDbRow,
@@ -49,7 +50,6 @@ import {
   READ_SQL,
   type RoomStateDbRow,
   roomViewOf,
-  SENSOR_WINDOWS_SQL,
   type SensorRow,
   type WindowRow,
   windowFromRow,
@@ -89,12 +89,11 @@ export interface PostgresStoreOptions {
 
 const W = pgSql(SQL);
 const R = pgSql(READ_SQL);
-const PG_SENSOR_WINDOWS = pgPlaceholders(SENSOR_WINDOWS_SQL);
 
 export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
-  /** Each gateway's campus as the gateways table has it (pg-apply.ts adoptRooms; cleared on rollback). */
-  readonly #gatewayCampus = new Map<string, string | null>();
+  /** Gateways' campuses and sensors' window spans as stored (pg-apply.ts; forgotten on rollback). */
+  readonly #applyCache = newPgApplyCache();
   readonly #history: PgHistory;
   readonly #risk: PgRiskReads;
 
@@ -133,6 +132,11 @@ export class PostgresCloudStore implements CloudStore {
   }
 
   /** One transaction, run again from the start when it lost a race with another writer. */
+  #forgetApplyCache(): void {
+    this.#applyCache.gatewayCampus.clear();
+    this.#applyCache.spans.forget();
+  }
+
   #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return pgTransaction(this.#pool, fn);
   }
@@ -146,10 +150,15 @@ export class PostgresCloudStore implements CloudStore {
     // New windows by a plain insert; when one exists, the call again as the upsert (pg-apply.ts, NewBases).
     for (const how of ['insert', 'upsert'] as const) {
       try {
-        return await this.#tx((c) => pgApplyEvents(c, p, events, cp, now, this.#gatewayCampus, how));
+        let attempt = 0;
+        return await this.#tx((c) => {
+          // Run again after a lost race (pgTransaction): what the lost attempt cached was never stored.
+          if (attempt++ > 0) this.#forgetApplyCache();
+          return pgApplyEvents(c, p, events, cp, now, this.#applyCache, how);
+        });
       } catch (err) {
-        // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
-        this.#gatewayCampus.clear();
+        // Campuses and spans recorded in the rolled-back transaction are not stored: forget what was cached.
+        this.#forgetApplyCache();
         if (!(how === 'insert' && err instanceof ExistingWindows)) throw err;
       }
     }
@@ -232,12 +241,8 @@ export class PostgresCloudStore implements CloudStore {
       const raw = await this.#rows(R.rawKnown, [deviceId, channel, campusId ?? null]);
       return raw.length ? [] : undefined;
     }
-    const rows = await this.#rows<WindowRow>(PG_SENSOR_WINDOWS, [
-      sensor.sensor_id,
-      range.from,
-      range.to,
-      range.limit,
-    ]);
+    const { from, to, limit } = range;
+    const rows = await pgSensorWindows<WindowRow>(this.#pool, sensor.sensor_id, from, to, limit);
     return rows.map((r) => windowFromRow(deviceId, channel, sensor, r));
   }
 

@@ -289,13 +289,6 @@ export function quarantineFromRow(r: QuarantineDbRow): QuarantineEntry {
   };
 }
 
-/**
- * A sensor's windows in [from, to) by start, then size: PostgreSQL's read by its sensor-major key (the SQLite
- * store seeks its time-major one instead, window-seeks.ts).
- */
-export const SENSOR_WINDOWS_SQL = `SELECT * FROM aggregates WHERE sensor_id = ? AND window_start >= ? AND window_start < ?
-  ORDER BY window_start, window_ms LIMIT ?`;
-
 export class SqliteReads {
   readonly db: Database.Database;
   /** The windows' seeks, shared with the store's room periods. */

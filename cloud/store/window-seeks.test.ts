@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Aggregate } from '../../shared/events.ts';
-import { agg, aggItem, P0, prepared, windowsOf } from './contract.ts';
+import { agg, aggItem, P0, prepared, windowSeekFixture, windowsOf } from './contract.ts';
 import { SqliteCloudStore } from './sqlite.ts';
 import { phaseOf, SPAN_AHEAD, SpanTracker, startsIn } from './window-seeks.ts';
 
@@ -46,17 +45,6 @@ describe('window spans', () => {
   });
 });
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Row {
   window_start: number;
   window_ms: number;
@@ -67,36 +55,15 @@ describe('SQLite window reads by seeks', () => {
   it('give what a scan of the windows gives, for every sensor, range and limit (randomized)', async () => {
     const s = new SqliteCloudStore({ file: ':memory:' });
     try {
-      const rand = rng(23);
-      // Sensor 0: one-minute windows; 1: also 15-minute ones; 2: one-minute windows 7 s off the minute
-      // (another phase); 3: sparse. Some late deltas on top.
-      const windows: Aggregate[] = [];
-      for (let m = 0; m < 600; m++) {
-        const t = m * 60_000;
-        if (rand() < 0.8) windows.push(agg({ deviceId: 'd0', windowStart: t }));
-        if (rand() < 0.7) windows.push(agg({ deviceId: 'd1', windowStart: t }));
-        if (m % 15 === 0) windows.push(agg({ deviceId: 'd1', windowStart: t, windowMs: 900_000 }));
-        if (rand() < 0.6) windows.push(agg({ deviceId: 'd2', windowStart: t + 7_000 }));
-        if (m % 97 === 0) windows.push(agg({ deviceId: 'd3', windowStart: t }));
-      }
-      for (let i = 0; i < 40; i++) {
-        const w = windows[Math.floor(rand() * windows.length)]!;
-        windows.push({ ...w, late: true, count: 1, sum: 21, firstTs: w.windowStart + 1 });
-      }
-      const events = [];
-      for (let i = 0; i < windows.length; i += 200)
-        events.push(prepared('aggregate', 'gw-1', `b${i}`, windows.slice(i, i + 200).map(aggItem)));
+      const { events, reads } = windowSeekFixture(23);
       for (const [i, ev] of events.entries()) await s.applyBatch(P0, [ev], ev.position, i + 1);
 
       const sensorId = s.db.prepare('SELECT sensor_id FROM sensors WHERE device_id = ?').pluck();
       const scan = s.db.prepare(`SELECT window_start, window_ms, count FROM aggregates
         WHERE sensor_id = ? AND window_start >= ? AND window_start < ? ORDER BY window_start, window_ms LIMIT ?`);
       let compared = 0;
-      for (let k = 0; k < 120; k++) {
-        const device = `d${k % 4}`;
-        const from = Math.floor(rand() * 700 - 50) * 60_000 + (rand() < 0.3 ? 3_000 : 0);
-        const to = from + Math.floor(rand() * 400) * 60_000 + (rand() < 0.3 ? 8_000 : 0);
-        const limit = rand() < 0.5 ? 1 + Math.floor(rand() * 20) : 10_000;
+      for (const { device, range } of reads) {
+        const { from, to, limit } = range;
         const want = (scan.all(sensorId.get(device), from, to, limit) as Row[]).map((r) => [
           r.window_start,
           r.window_ms,

@@ -63,13 +63,31 @@ export function startsIn(
   return first <= last ? { first, last } : undefined;
 }
 
+/**
+ * The time slices [at, end) a read of the first `limit` windows in [from, to) walks, in order: from the spans'
+ * first start, each `limit` windows of the smallest size long, so a long range stops seeking once the limit
+ * is reached (the caller stops asking).
+ */
+export function* timeSlices(
+  spans: readonly WindowSpan[],
+  from: number,
+  to: number,
+  limit: number,
+): Generator<[number, number]> {
+  if (spans.length === 0 || limit <= 0) return;
+  const lo = Math.max(from, Math.min(...spans.map((s) => s.first)));
+  const hi = Math.min(to, Math.max(...spans.map((s) => s.last)) + 1);
+  const slice = limit * Math.min(...spans.map((s) => s.ms));
+  for (let at = lo; at < hi; at += slice) yield [at, Math.min(hi, at + slice)];
+}
+
 interface Row {
   window_start: number;
   window_ms: number;
 }
 
 /** Rows of several spans in (window_start, window_ms) order. */
-function byStartThenSize<T extends Row>(rows: T[]): T[] {
+export function byStartThenSize<T extends Row>(rows: T[]): T[] {
   return rows.sort((a, b) => a.window_start - b.window_start || a.window_ms - b.window_ms);
 }
 
@@ -165,21 +183,16 @@ export class SqliteWindowSeeks {
   }
 
   /**
-   * The first `limit` windows starting in [from, to), by start then size. Read in time slices of `limit`
-   * windows of the smallest size, so a long range stops seeking once the limit is reached.
+   * The first `limit` windows starting in [from, to), by start then size, read slice by slice (timeSlices).
    */
   inTimeOrder<T extends Row>(sensor: number, from: number, to: number, limit: number): T[] {
     const spans = this.#spans.all(sensor);
-    if (spans.length === 0 || limit <= 0) return [];
-    const lo = Math.max(from, Math.min(...spans.map((s) => s.first)));
-    const hi = Math.min(to, Math.max(...spans.map((s) => s.last)) + 1);
-    const slice = Math.max(1, limit) * Math.min(...spans.map((s) => s.ms));
     const out: T[] = [];
-    for (let at = lo; at < hi && out.length < limit; at += slice) {
-      const end = Math.min(hi, at + slice);
+    for (const [at, end] of timeSlices(spans, from, to, limit)) {
       const rows: T[] = [];
       for (const span of spans) rows.push(...this.#seekSpan<T>(sensor, span, at, end));
       out.push(...byStartThenSize(rows));
+      if (out.length >= limit) break;
     }
     return out.slice(0, limit);
   }

@@ -32,6 +32,9 @@ SELECT create_distributed_table('room_state', 'campus_id');
 
 -- The windows, by sensor: the largest table, spread evenly, every read of it names its sensors.
 SELECT create_distributed_table('aggregates', 'sensor_id');
+-- Each sensor's window spans (where its windows of each size start and end), beside its windows: a read by
+-- sensor joins the two on sensor_id.
+SELECT create_distributed_table('sensor_windows', 'sensor_id', colocate_with => 'aggregates');
 
 -- Learning and admin events, by the LMS's event id: their one record whichever gateway brings them.
 SELECT create_distributed_table('events', 'event_id');
