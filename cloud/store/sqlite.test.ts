@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { Aggregate } from '../../shared/events.ts';
 import type { PreparedEvent } from '../consume/prepare.ts';
 import { BackgroundCheckpointer } from './checkpointer.ts';
 import {
@@ -118,6 +119,33 @@ describe('SQLite store checkpoints', () => {
  * `sql` run on the closed file turns it into the older layout; `check` gets a store reopened on it. The
  * directory goes afterwards, whatever happens.
  */
+/** The aggregates table as an older version made it (`key`: its key clause and table options), rows kept. */
+function olderAggregates(key: string): string {
+  return `ALTER TABLE aggregates RENAME TO a_now;
+    CREATE TABLE aggregates (
+      sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
+      count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+      first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
+      items INTEGER NOT NULL, has_base INTEGER NOT NULL,
+      ${key};
+    INSERT INTO aggregates SELECT * FROM a_now;
+    DROP TABLE a_now;`;
+}
+
+/**
+ * The migrated windows (0, 60 and 120 s) kept their base records: the same windows again are duplicates,
+ * a new one applies.
+ */
+async function expectBasesKept(s: SqliteCloudStore, windows: readonly Aggregate[]): Promise<void> {
+  const again = prepared('aggregate', 'gw-1', 'b2', [...windows, agg({ windowStart: 180_000 })].map(aggItem));
+  const r = await s.applyBatch(P0, [again], again.position, 2);
+  expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
+  const range = { from: 0, to: 240_000, limit: 10 };
+  expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
+    0, 60_000, 120_000, 180_000,
+  ]);
+}
+
 async function onOlderFile(
   tag: string,
   events: readonly PreparedEvent[],
@@ -184,15 +212,7 @@ describe('SQLite store migration', () => {
   it('rebuilds a version-3 aggregates table (WITHOUT ROWID) as a rowid table and keeps its windows', async () => {
     const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
     // The aggregates table as version 3 created it, holding the same rows.
-    const v3 = `ALTER TABLE aggregates RENAME TO a4;
-      CREATE TABLE aggregates (
-        sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
-        count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
-        first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
-        items INTEGER NOT NULL, has_base INTEGER NOT NULL,
-        PRIMARY KEY (sensor_id, window_ms, window_start)) WITHOUT ROWID;
-      INSERT INTO aggregates SELECT * FROM a4;
-      DROP TABLE a4;
+    const v3 = `${olderAggregates('PRIMARY KEY (sensor_id, window_ms, window_start)) WITHOUT ROWID')}
       UPDATE meta SET value = '3' WHERE key = 'schemaVersion';`;
     await onOlderFile('v3', [prepared('aggregate', 'gw-1', 'b1', windows.map(aggItem))], v3, async (s) => {
       const sql = s.db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'aggregates'").pluck().get();
@@ -204,16 +224,7 @@ describe('SQLite store migration', () => {
       expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
         0, 60_000, 120_000,
       ]);
-      // The windows' base records came along: the same windows again are duplicates, a new one applies.
-      const again = prepared(
-        'aggregate',
-        'gw-1',
-        'b2',
-        [...windows, agg({ windowStart: 180_000 })].map(aggItem),
-      );
-      const r = await s.applyBatch(P0, [again], again.position, 2);
-      expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
-      expect(await windowsOf(s, 'env-1', 'temperature', { ...range, to: 240_000 })).toHaveLength(4);
+      await expectBasesKept(s, windows);
     });
   });
 
@@ -221,15 +232,7 @@ describe('SQLite store migration', () => {
     const windows = [0, 60_000, 120_000].map((windowStart) => agg({ windowStart }));
     const hourly = agg({ windowStart: 3_600_000, windowMs: 3_600_000, deviceId: 'env-2' });
     // Version 9: the key sensor-major, no sensor_windows.
-    const v9 = `ALTER TABLE aggregates RENAME TO a10;
-      CREATE TABLE aggregates (
-        sensor_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start INTEGER NOT NULL,
-        count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
-        first_value REAL NOT NULL, first_ts INTEGER NOT NULL, last_value REAL NOT NULL, last_ts INTEGER NOT NULL,
-        items INTEGER NOT NULL, has_base INTEGER NOT NULL,
-        UNIQUE (sensor_id, window_ms, window_start));
-      INSERT INTO aggregates SELECT * FROM a10;
-      DROP TABLE a10;
+    const v9 = `${olderAggregates('UNIQUE (sensor_id, window_ms, window_start))')}
       DROP TABLE sensor_windows;
       UPDATE meta SET value = '9' WHERE key = 'schemaVersion';`;
     const events = [prepared('aggregate', 'gw-1', 'b1', [...windows, hourly].map(aggItem))];
@@ -255,17 +258,7 @@ describe('SQLite store migration', () => {
       expect((await windowsOf(s, 'env-2', 'temperature', range))?.map((w) => w.windowMs)).toEqual([
         3_600_000,
       ]);
-      const again = prepared(
-        'aggregate',
-        'gw-1',
-        'b2',
-        [...windows, agg({ windowStart: 180_000 })].map(aggItem),
-      );
-      const r = await s.applyBatch(P0, [again], again.position, 2);
-      expect(r).toMatchObject({ itemsApplied: { aggregate: 1 }, duplicateItems: 3 });
-      expect((await windowsOf(s, 'env-1', 'temperature', range))?.map((w) => w.windowStart)).toEqual([
-        0, 60_000, 120_000, 180_000,
-      ]);
+      await expectBasesKept(s, windows);
     });
   });
 
