@@ -67,6 +67,10 @@ export async function pgRows<T extends pg.QueryResultRow>(
 /**
  * `sql`'s `VALUES (…)` tuple as a SELECT over unnested arrays of `types` (one per `?`, in order; constants in
  * the tuple stay): the statement then inserts one row per array element, however many, in one round trip.
+ *
+ * The arrays are unnested in a select list (one `unnest` per column, in lockstep), not as
+ * `FROM unnest(a, b, …)`: that form materialises every row in a tuplestore first. 12,500 windows (11 arrays)
+ * went in 27.2 ms → 21.9 ms per transaction (PostgreSQL 15, bench/README.md, apply-pg).
  */
 export function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStatement {
   const m = /VALUES\s*\(([^)]*)\)/.exec(sql);
@@ -74,9 +78,8 @@ export function bulkSql(sql: string, types: readonly PgArrayType[]): BulkStateme
   let k = 0;
   const exprs = m[1]!.split(',').map((p) => (p.trim() === '?' ? `u.c${++k}` : p.trim()));
   if (k !== types.length) throw new Error(`bulkSql: ${k} placeholders, ${types.length} types`);
-  const arrays = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-  const names = types.map((_, i) => `c${i + 1}`).join(', ');
-  const select = `SELECT ${exprs.join(', ')} FROM unnest(${arrays}) AS u(${names})`;
+  const columns = types.map((t, i) => `unnest($${i + 1}::${t}[]) AS c${i + 1}`).join(', ');
+  const select = `SELECT ${exprs.join(', ')} FROM (SELECT ${columns}) AS u`;
   return { text: sql.slice(0, m.index) + select + sql.slice(m.index + m[0].length), types };
 }
 
