@@ -17,6 +17,8 @@ describe('window spans', () => {
     expect(startsIn(span, 67_000, 67_001)).toEqual({ first: 67_000, last: 67_000 });
     expect(startsIn(span, 68_000, 127_000)).toBeUndefined();
     expect(startsIn(span, 700_000, 800_000)).toBeUndefined();
+    // Bounds between two milliseconds: the windows starting at or after `from` and before `to`.
+    expect(startsIn(span, 66_999.5, 127_000.5)).toEqual({ first: 67_000, last: 127_000 });
   });
 
   it('SpanTracker hands out each extended span once, written SPAN_AHEAD windows past its newest start', () => {

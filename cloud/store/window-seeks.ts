@@ -56,9 +56,10 @@ export function startsIn(
   from: number,
   to: number,
 ): { first: number; last: number } | undefined {
-  const lo = Math.max(from, span.first);
+  // Starts are whole milliseconds: a bound between two is taken to the next one.
+  const lo = Math.ceil(Math.max(from, span.first));
   const first = lo + phaseOf(span.phase - lo, span.ms);
-  const hi = Math.min(to - 1, span.last);
+  const hi = Math.min(Math.ceil(to) - 1, span.last);
   const last = hi - phaseOf(hi - span.phase, span.ms);
   return first <= last ? { first, last } : undefined;
 }
