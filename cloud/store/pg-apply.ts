@@ -101,11 +101,17 @@ const BULK = {
 /** A compound key of strings or numbers (none of them containing U+0000). */
 const key = (...parts: readonly (string | number)[]) => parts.join('\u0000');
 
-/** What the PostgreSQL apply remembers from call to call; forgotten when a transaction is lost. */
+/** What a PostgreSQL apply call reads and records beyond its transaction. */
 export interface PgApplyCache {
-  /** Each gateway's campus as the gateways table has it (null: named none yet). */
+  /**
+   * Each gateway's campus as the gateways table has it (null: named none yet): the store's, kept from call to
+   * call; the caller forgets it when a transaction is lost.
+   */
   gatewayCampus: Map<string, string | null>;
-  /** The sensors' window spans as written (sensor_windows). */
+  /**
+   * This transaction's window spans (sensor_windows), over those committed transactions wrote: the caller
+   * adds them to the store's once the transaction has committed (SpanTracker.commitTo).
+   */
   spans: SpanTracker;
 }
 
@@ -121,8 +127,7 @@ interface Planned {
 }
 
 /**
- * One applyBatch call, inside the caller's transaction on `c`. `cache` (PgApplyCache) is the store's; the
- * caller forgets it when the transaction fails or is run again.
+ * One applyBatch call, inside the caller's transaction on `c`; `cache`: see PgApplyCache.
  * `newBases`: see NewBases; with `insert`, ExistingWindows says to run the call again with `upsert`.
  */
 export async function pgApplyEvents(

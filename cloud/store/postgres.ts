@@ -20,7 +20,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
-import { ExistingWindows, newPgApplyCache, pgApplyEvents } from './pg-apply.ts';
+import { ExistingWindows, pgApplyEvents } from './pg-apply.ts';
 import { PgHistory } from './pg-history.ts';
 import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
 import { PgRiskReads } from './pg-risk-reads.ts';
@@ -77,6 +77,7 @@ import type {
   SnapshotOptions,
   SnapshotRow,
 } from './types.ts';
+import { SpanTracker } from './window-seeks.ts';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -92,8 +93,10 @@ const R = pgSql(READ_SQL);
 
 export class PostgresCloudStore implements CloudStore {
   readonly #pool: pg.Pool;
-  /** Gateways' campuses and sensors' window spans as stored (pg-apply.ts; forgotten on rollback). */
-  readonly #applyCache = newPgApplyCache();
+  /** Each gateway's campus as the gateways table has it (pg-apply.ts adoptRooms; cleared on rollback). */
+  readonly #gatewayCampus = new Map<string, string | null>();
+  /** The sensors' window spans committed transactions wrote (each apply tracks its own over these). */
+  readonly #spans = new SpanTracker();
   readonly #history: PgHistory;
   readonly #risk: PgRiskReads;
 
@@ -132,11 +135,6 @@ export class PostgresCloudStore implements CloudStore {
   }
 
   /** One transaction, run again from the start when it lost a race with another writer. */
-  #forgetApplyCache(): void {
-    this.#applyCache.gatewayCampus.clear();
-    this.#applyCache.spans.forget();
-  }
-
   #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return pgTransaction(this.#pool, fn);
   }
@@ -151,14 +149,18 @@ export class PostgresCloudStore implements CloudStore {
     for (const how of ['insert', 'upsert'] as const) {
       try {
         let attempt = 0;
-        return await this.#tx((c) => {
+        let spans = new SpanTracker(this.#spans);
+        const result = await this.#tx((c) => {
           // Run again after a lost race (pgTransaction): what the lost attempt cached was never stored.
-          if (attempt++ > 0) this.#forgetApplyCache();
-          return pgApplyEvents(c, p, events, cp, now, this.#applyCache, how);
+          if (attempt++ > 0) this.#gatewayCampus.clear();
+          spans = new SpanTracker(this.#spans);
+          return pgApplyEvents(c, p, events, cp, now, { gatewayCampus: this.#gatewayCampus, spans }, how);
         });
+        spans.commitTo(this.#spans);
+        return result;
       } catch (err) {
-        // Campuses and spans recorded in the rolled-back transaction are not stored: forget what was cached.
-        this.#forgetApplyCache();
+        // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.
+        this.#gatewayCampus.clear();
         if (!(how === 'insert' && err instanceof ExistingWindows)) throw err;
       }
     }

@@ -123,8 +123,8 @@ function openDatabase(opts: SqliteStoreOptions): Database.Database {
   // 16 KiB pages for a new file (an existing one keeps its size: WAL files cannot change it). Measured while
   // the window key was sensor-major (each window went to one sensor's place in the unique index), larger
   // pages made the B-trees shallower and split less: the apply went from 0.30 to 0.33 of decode-only
-  // (bench/README.md, apply). 64 KiB gave 0.35, but a small transaction then writes 3.3 times the bytes of 4 KiB pages to the
-  // WAL (16 KiB: 1.7 times), and a live consumer commits small transactions all day.
+  // (bench/README.md, apply). 64 KiB gave 0.35, but a small transaction then writes 3.3 times the bytes of
+  // 4 KiB pages to the WAL (16 KiB: 1.7 times), and a live consumer commits small transactions all day.
   db.pragma(`page_size = ${PAGE_SIZE}`);
   // Switching a new file to WAL needs an exclusive lock and does not wait on the busy handler: two cloud
   // processes opening one fresh store at once would fail with "database is locked". Retry for busyMs.

@@ -47,6 +47,34 @@ describe('window spans', () => {
   });
 });
 
+describe('SpanTracker over committed spans (concurrent transactions)', () => {
+  it('writes what committed transactions did not, and adds its spans to them only once committed', () => {
+    const ahead = SPAN_AHEAD * 60_000;
+    const committed = new SpanTracker();
+    const first = new SpanTracker(committed);
+    first.note(1, 60_000, 0);
+    expect(first.take()).toEqual([{ sensor: 1, span: { ms: 60_000, phase: 0, first: 0, last: ahead } }]);
+    // Another transaction in flight knows nothing of the first one's spans until it commits.
+    const second = new SpanTracker(committed);
+    second.note(1, 60_000, 60_000);
+    expect(second.take()).toHaveLength(1);
+    first.commitTo(committed);
+    // The second one rolled back: committed has only the first one's span.
+    const third = new SpanTracker(committed);
+    third.note(1, 60_000, 120_000);
+    expect(third.take()).toEqual([]);
+    third.note(1, 60_000, ahead + 60_000);
+    expect(third.take()).toEqual([
+      { sensor: 1, span: { ms: 60_000, phase: 0, first: ahead + 60_000, last: 2 * ahead + 60_000 } },
+    ]);
+    third.commitTo(committed);
+    expect(committed.covers(1, 60_000, 0)).toBe(true);
+    expect(committed.covers(1, 60_000, 2 * ahead + 60_000)).toBe(true);
+    expect(committed.covers(1, 60_000, 2 * ahead + 120_000)).toBe(false);
+    expect(committed.covers(2, 60_000, 0)).toBe(false);
+  });
+});
+
 interface Row {
   window_start: number;
   window_ms: number;

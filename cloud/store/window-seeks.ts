@@ -103,14 +103,33 @@ export const SPAN_AHEAD = 1024;
 /**
  * The spans an apply transaction extended, written at its end. Remembers what it wrote, so a span already
  * covered is not written again; forget() after a rollback.
+ *
+ * A store whose transactions run concurrently (PostgreSQL) gives each transaction its own tracker over the
+ * store's `committed` one: a transaction then writes every span it extends beyond what committed
+ * transactions wrote, whatever the others in flight do, and its spans join `committed` only once it has
+ * committed (commitTo).
  */
 export class SpanTracker {
   /** Spans as written (committed or in the open transaction), by sensor. */
   readonly #known = new Map<number, WindowSpan[]>();
   /** Spans this transaction extended, with their sensor. */
   readonly #dirty = new Map<WindowSpan, number>();
+  readonly #committed: SpanTracker | undefined;
+
+  constructor(committed?: SpanTracker) {
+    this.#committed = committed;
+  }
+
+  /** Whether `start` is inside a span this tracker knows. */
+  covers(sensor: number, ms: number, start: number): boolean {
+    const phase = phaseOf(start, ms);
+    for (const span of this.#known.get(sensor) ?? [])
+      if (span.ms === ms && span.phase === phase && start >= span.first && start <= span.last) return true;
+    return false;
+  }
 
   note(sensor: number, ms: number, start: number): void {
+    if (this.#committed?.covers(sensor, ms, start)) return;
     let spans = this.#known.get(sensor);
     if (!spans) {
       spans = [];
@@ -135,6 +154,25 @@ export class SpanTracker {
     const out = [...this.#dirty].map(([span, sensor]) => ({ sensor, span }));
     this.#dirty.clear();
     return out;
+  }
+
+  /** After this transaction committed: the spans it wrote join `committed` (the store writes them merged). */
+  commitTo(committed: SpanTracker): void {
+    for (const [sensor, spans] of this.#known) for (const span of spans) committed.#merge(sensor, span);
+  }
+
+  #merge(sensor: number, add: WindowSpan): void {
+    let spans = this.#known.get(sensor);
+    if (!spans) {
+      spans = [];
+      this.#known.set(sensor, spans);
+    }
+    const same = spans.find((s) => s.ms === add.ms && s.phase === add.phase);
+    if (!same) spans.push({ ...add });
+    else {
+      same.first = Math.min(same.first, add.first);
+      same.last = Math.max(same.last, add.last);
+    }
   }
 
   forget(): void {
