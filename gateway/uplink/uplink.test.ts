@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { EventHubProducerClient } from '@azure/event-hubs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.ts';
@@ -232,5 +233,44 @@ describe('Uplink', () => {
     expect(Date.now() - t0).toBeLessThan(2_000);
     uplink = undefined;
     expect(s.outbox.stats(Date.now()).alert.rows).toBe(1);
+  });
+
+  it('stops without waiting longer than closeWaitMs on a producer whose close never ends, and says so', async () => {
+    hub = await startTestHub();
+    store = openStore();
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'warn', destination });
+    const real = new EventHubProducerClient(hub.connectionString, hub.hubName, { retryOptions: FAST_RETRY });
+    uplink = new Uplink(options(hub), {
+      store,
+      metrics: new GatewayMetrics(),
+      logger,
+      now: Date.now,
+      closeWaitMs: 300,
+      createProducer: () => ({
+        createBatch: (o) => real.createBatch(o),
+        sendBatch: (b, o) => real.sendBatch(b, o),
+        getEventHubProperties: (o) => real.getEventHubProperties(o),
+        close: () => new Promise<void>(() => {}),
+      }),
+    });
+    uplink.start();
+    await waitFor(async () => (await uplink!.status()).connected, 10_000, 'the uplink connected');
+    const t0 = Date.now();
+    await uplink.stop();
+    const took = Date.now() - t0;
+    uplink = undefined;
+    await real.close();
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(2_000);
+    expect(lines.map((l) => JSON.parse(l).msg)).toContain(
+      'the Event Hubs producer did not close in time: stopping without it',
+    );
   });
 });

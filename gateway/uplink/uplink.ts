@@ -58,7 +58,16 @@ export interface UplinkDeps {
   createProducer?: (opts: UplinkOptions) => Producer | Promise<Producer>;
   /** Told of every state change (the status page's live stream). */
   onState?: (state: UplinkState, at: number) => void;
+  /** How long stop() waits for the producer to close (default CLOSE_WAIT_MS). */
+  closeWaitMs?: number;
 }
+
+/**
+ * The SDK's close can wait on a hub that is gone (seen after the hub was killed mid-send): stop() gives it this
+ * long, then goes on. Nothing is lost by not waiting: what was sent is acknowledged, the batch in flight is
+ * recorded (InflightLog) and goes again with the same id after the restart.
+ */
+export const CLOSE_WAIT_MS = 5_000;
 
 export type UplinkState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -140,8 +149,27 @@ export class Uplink {
     this.#stopSignal.abort();
     this.#wake?.();
     await this.#running;
-    await this.#producer?.close().catch(() => undefined);
+    await this.#closeProducer();
     this.#setState('stopped');
+  }
+
+  async #closeProducer(): Promise<void> {
+    const producer = this.#producer;
+    if (!producer) return;
+    const waitMs = this.#d.closeWaitMs ?? CLOSE_WAIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      producer.close().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!closed)
+      this.#log.warn({ waitMs }, 'the Event Hubs producer did not close in time: stopping without it');
   }
 
   /** `sent` is read from the Prometheus counters: they are the one tally. */
