@@ -110,7 +110,7 @@ export interface PgApplyCache {
   gatewayCampus: Map<string, string | null>;
   /**
    * This transaction's window spans (sensor_windows), over those committed transactions wrote: the caller
-   * adds them to the store's once the transaction has committed (SpanTracker.commitTo).
+   * adds them to the store's once the transaction has committed (SpanTracker.commit).
    */
   spans: SpanTracker;
 }

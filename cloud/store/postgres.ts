@@ -156,7 +156,7 @@ export class PostgresCloudStore implements CloudStore {
           spans = new SpanTracker(this.#spans);
           return pgApplyEvents(c, p, events, cp, now, { gatewayCampus: this.#gatewayCampus, spans }, how);
         });
-        spans.commitTo(this.#spans);
+        spans.commit();
         return result;
       } catch (err) {
         // Campuses recorded in the rolled-back transaction are not stored: forget what was cached.

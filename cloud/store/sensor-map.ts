@@ -1,7 +1,8 @@
 /**
  * Values by three keys in nested maps, so that hot loops build no key strings: SensorMap (campus, device,
  * channel) for the SQLite store's sensor-id cache and the PostgreSQL apply's sensors of one call; the
- * PostgreSQL apply's base windows seen in a call (sensor, size, start).
+ * PostgreSQL apply's base windows seen in a call (sensor, size, start); the window spans known to an apply
+ * (sensor, size, phase: window-seeks.ts).
  */
 export class NestedMap<A, B, C, T> {
   readonly #byA = new Map<A, Map<B, Map<C, T>>>();
@@ -30,6 +31,12 @@ export class NestedMap<A, B, C, T> {
 
   clear(): void {
     this.#byA.clear();
+  }
+
+  /** Every value with its keys. */
+  *entries(): Generator<[A, B, C, T]> {
+    for (const [a, byB] of this.#byA)
+      for (const [b, byC] of byB) for (const [c, v] of byC) yield [a, b, c, v];
   }
 }
 

@@ -58,7 +58,7 @@ describe('SpanTracker over committed spans (concurrent transactions)', () => {
     const second = new SpanTracker(committed);
     second.note(1, 60_000, 60_000);
     expect(second.take()).toHaveLength(1);
-    first.commitTo(committed);
+    first.commit();
     // The second one rolled back: committed has only the first one's span.
     const third = new SpanTracker(committed);
     third.note(1, 60_000, 120_000);
@@ -67,7 +67,7 @@ describe('SpanTracker over committed spans (concurrent transactions)', () => {
     expect(third.take()).toEqual([
       { sensor: 1, span: { ms: 60_000, phase: 0, first: ahead + 60_000, last: 2 * ahead + 60_000 } },
     ]);
-    third.commitTo(committed);
+    third.commit();
     expect(committed.covers(1, 60_000, 0)).toBe(true);
     expect(committed.covers(1, 60_000, 2 * ahead + 60_000)).toBe(true);
     expect(committed.covers(1, 60_000, 2 * ahead + 120_000)).toBe(false);

@@ -11,6 +11,7 @@
  * first + k × size, so a read seeks each of those keys in the requested range.
  */
 import type Database from 'better-sqlite3';
+import { NestedMap } from './sensor-map.ts';
 
 /** Where a sensor's windows of one size and phase start, and a bound on where they end (inclusive). */
 export interface WindowSpan {
@@ -107,11 +108,11 @@ export const SPAN_AHEAD = 1024;
  * A store whose transactions run concurrently (PostgreSQL) gives each transaction its own tracker over the
  * store's `committed` one: a transaction then writes every span it extends beyond what committed
  * transactions wrote, whatever the others in flight do, and its spans join `committed` only once it has
- * committed (commitTo).
+ * committed (commit).
  */
 export class SpanTracker {
-  /** Spans as written (committed or in the open transaction), by sensor. */
-  readonly #known = new Map<number, WindowSpan[]>();
+  /** Spans as written (committed or in the open transaction), by sensor, size and phase. */
+  readonly #known = new NestedMap<number, number, number, WindowSpan>();
   /** Spans this transaction extended, with their sensor. */
   readonly #dirty = new Map<WindowSpan, number>();
   readonly #committed: SpanTracker | undefined;
@@ -122,30 +123,20 @@ export class SpanTracker {
 
   /** Whether `start` is inside a span this tracker knows. */
   covers(sensor: number, ms: number, start: number): boolean {
-    const phase = phaseOf(start, ms);
-    for (const span of this.#known.get(sensor) ?? [])
-      if (span.ms === ms && span.phase === phase && start >= span.first && start <= span.last) return true;
-    return false;
+    const span = this.#known.get(sensor, ms, phaseOf(start, ms));
+    return span !== undefined && start >= span.first && start <= span.last;
   }
 
   note(sensor: number, ms: number, start: number): void {
     if (this.#committed?.covers(sensor, ms, start)) return;
-    let spans = this.#known.get(sensor);
-    if (!spans) {
-      spans = [];
-      this.#known.set(sensor, spans);
-    }
     const phase = phaseOf(start, ms);
-    for (const span of spans) {
-      if (span.ms !== ms || span.phase !== phase) continue;
-      if (start >= span.first && start <= span.last) return;
-      if (start < span.first) span.first = start;
-      else span.last = start + SPAN_AHEAD * ms;
-      this.#dirty.set(span, sensor);
-      return;
-    }
-    const span = { ms, phase, first: start, last: start + SPAN_AHEAD * ms };
-    spans.push(span);
+    let span = this.#known.get(sensor, ms, phase);
+    if (!span) {
+      span = { ms, phase, first: start, last: start + SPAN_AHEAD * ms };
+      this.#known.set(sensor, ms, phase, span);
+    } else if (start < span.first) span.first = start;
+    else if (start > span.last) span.last = start + SPAN_AHEAD * ms;
+    else return;
     this.#dirty.set(span, sensor);
   }
 
@@ -156,22 +147,20 @@ export class SpanTracker {
     return out;
   }
 
-  /** After this transaction committed: the spans it wrote join `committed` (the store writes them merged). */
-  commitTo(committed: SpanTracker): void {
-    for (const [sensor, spans] of this.#known) for (const span of spans) committed.#merge(sensor, span);
-  }
-
-  #merge(sensor: number, add: WindowSpan): void {
-    let spans = this.#known.get(sensor);
-    if (!spans) {
-      spans = [];
-      this.#known.set(sensor, spans);
-    }
-    const same = spans.find((s) => s.ms === add.ms && s.phase === add.phase);
-    if (!same) spans.push({ ...add });
-    else {
-      same.first = Math.min(same.first, add.first);
-      same.last = Math.max(same.last, add.last);
+  /**
+   * After this transaction committed: the spans it wrote join the `committed` tracker it was made over (the
+   * store wrote them merged with what was there).
+   */
+  commit(): void {
+    const committed = this.#committed;
+    if (!committed) return;
+    for (const [sensor, ms, phase, span] of this.#known.entries()) {
+      const same = committed.#known.get(sensor, ms, phase);
+      if (!same) committed.#known.set(sensor, ms, phase, { ...span });
+      else {
+        same.first = Math.min(same.first, span.first);
+        same.last = Math.max(same.last, span.last);
+      }
     }
   }
 
@@ -206,19 +195,8 @@ export class SqliteWindowSeeks {
 
   /** A sensor's windows starting in [from, to): by size, then start (one seek run per size and phase). */
   bySize<T extends Row>(sensor: number, from: number, to: number): T[] {
-    const out: T[] = [];
-    let ms: number | undefined;
-    let group: T[] = [];
-    for (const span of this.#spans.all(sensor)) {
-      if (span.ms !== ms) {
-        out.push(...byStartThenSize(group));
-        group = [];
-        ms = span.ms;
-      }
-      group.push(...this.#seekSpan<T>(sensor, span, from, to));
-    }
-    out.push(...byStartThenSize(group));
-    return out;
+    const rows = this.#spans.all(sensor).flatMap((span) => this.#seekSpan<T>(sensor, span, from, to));
+    return rows.sort((a, b) => a.window_ms - b.window_ms || a.window_start - b.window_start);
   }
 
   /**
