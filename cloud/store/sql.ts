@@ -13,7 +13,8 @@ export const INSERT_NEW_BASE = `${AGG_INSERT} 1)`;
 
 /** INSERT_NEW_BASE for `rows` windows in one statement (the SQLite apply's, sqlite-bases.ts). */
 export function insertNewBasesSql(rows: number): string {
-  return `${INSERT_NEW_BASE}${',(?,?,?,?,?,?,?,?,?,?,?,1,1)'.repeat(rows - 1)}`;
+  const tuple = INSERT_NEW_BASE.slice(INSERT_NEW_BASE.lastIndexOf('('));
+  return INSERT_NEW_BASE + `,${tuple}`.repeat(rows - 1);
 }
 
 /** The merge rules of consume/merge.ts in portable SQL (SET is simultaneous: right sides see the old row). */
@@ -137,9 +138,12 @@ export function claimStatement(
     : { sql: 'claimNew', params: [...key, c.ownerId, etag, now] };
 }
 
+/** How many parameters a window takes in SQL.upsertBase / SQL.upsertDelta / INSERT_NEW_BASE. */
+export const AGGREGATE_PARAMS = 11;
+
 /**
- * aggregateParams written into `p` from index `at` (a multi-row statement's parameters, reused from call to
- * call). The same order as aggregateParams: sql.test.ts compares the two.
+ * A window's parameters written into `p` from index `at` (a multi-row statement's parameters, reused from
+ * call to call).
  */
 export function putAggregateParams(p: number[], at: number, sensorId: number, a: Aggregate): void {
   p[at] = sensorId;
@@ -156,20 +160,10 @@ export function putAggregateParams(p: number[], at: number, sensorId: number, a:
 }
 
 /** The parameters of SQL.upsertBase / SQL.upsertDelta. */
-export function aggregateParams(sensorId: number, a: Aggregate) {
-  return [
-    sensorId,
-    a.windowMs,
-    a.windowStart,
-    a.count,
-    a.sum,
-    a.min,
-    a.max,
-    a.first,
-    a.firstTs,
-    a.last,
-    a.lastTs,
-  ] as const;
+export function aggregateParams(sensorId: number, a: Aggregate): number[] {
+  const p = new Array<number>(AGGREGATE_PARAMS);
+  putAggregateParams(p, 0, sensorId, a);
+  return p;
 }
 
 /**

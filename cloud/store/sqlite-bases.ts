@@ -9,9 +9,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { Aggregate } from '../../shared/events.ts';
-import { aggregateParams, insertNewBasesSql, putAggregateParams, SQL } from './sql.ts';
+import { AGGREGATE_PARAMS, aggregateParams, insertNewBasesSql, putAggregateParams } from './sql.ts';
 
-const COLUMNS = 11;
 const MAX_RUN = 128;
 
 export interface BaseWindow {
@@ -29,9 +28,10 @@ export class SqliteBaseWindows {
   /** The multi-row insert of each run length, with its reused parameter array. */
   readonly #inserts = new Map<number, { stmt: Database.Statement; params: number[] }>();
 
-  constructor(db: Database.Database) {
+  /** `upsert`: the store's prepared SQL.upsertBase, for a run in which a window exists. */
+  constructor(db: Database.Database, upsert: Database.Statement) {
     this.#db = db;
-    this.#upsert = db.prepare(SQL.upsertBase);
+    this.#upsert = upsert;
   }
 
   /** Applies `bases` inside the caller's transaction; `applied` is called for each one applied. */
@@ -53,13 +53,13 @@ export class SqliteBaseWindows {
   #insertRun(bases: readonly BaseWindow[], from: number, n: number): boolean {
     let run = this.#inserts.get(n);
     if (!run) {
-      run = { stmt: this.#db.prepare(insertNewBasesSql(n)), params: new Array<number>(n * COLUMNS) };
+      run = { stmt: this.#db.prepare(insertNewBasesSql(n)), params: new Array<number>(n * AGGREGATE_PARAMS) };
       this.#inserts.set(n, run);
     }
     const p = run.params;
     for (let k = 0; k < n; k++) {
       const b = bases[from + k]!;
-      putAggregateParams(p, k * COLUMNS, b.sensor, b.a);
+      putAggregateParams(p, k * AGGREGATE_PARAMS, b.sensor, b.a);
     }
     try {
       run.stmt.run(p);

@@ -276,7 +276,7 @@ export class SqliteCloudStore extends SqliteReads implements CloudStore {
       others: db.prepare('PRAGMA data_version').pluck(),
     };
     this.#s = prepareAll(db, SQL);
-    this.#bases = new SqliteBaseWindows(db);
+    this.#bases = new SqliteBaseWindows(db, this.#s.upsertBase);
     this.#adoptRooms = ADOPT_ROOMS.map((sql) => db.prepare(sql));
     this.#apply = db.transaction((p, events, cp, now) => this.#applyEvents(p, events, cp, now));
     this.#claim = db.transaction((claims, now) => this.#claimAll(claims, now));
