@@ -20,29 +20,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, type Hub, hubConfigFrom } from '../cloud/hub/index.ts';
 import { signSas } from '../cloud/hub/sas.ts';
 import { createLogger } from '../shared/logger.ts';
+import { settledWithin } from '../shared/within.ts';
 import { tempDir, waitFor } from './helpers/gateway.ts';
 import { FAST_RETRY, startTestHub, type TestHub } from './helpers/hub.ts';
 import { startCli } from './helpers/process.ts';
 
 type Closable = { close(): Promise<void> };
 const cleanups: (() => Promise<void>)[] = [];
-/** Waits for `p` at most `ms`, whatever it settles to. */
-function atMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 afterEach(async () => {
   // A producer's close can wait on a hub the test killed (see the SIGKILL test): each cleanup 3 s at most.
-  while (cleanups.length) await atMost(cleanups.pop()!(), 3_000);
+  while (cleanups.length) await settledWithin(cleanups.pop()!(), 3_000);
 });
 
 async function hubForTest(opts: Parameters<typeof startTestHub>[0] = {}): Promise<TestHub> {
@@ -520,7 +507,7 @@ describe('campus-twin hub (CLI)', () => {
     await step(sending, 15_000, 'the send loop to end after the kill');
     // The SDK's close can wait on the killed hub for good (once in a full run): not what this test is about,
     // so it gets 3 s and no more (the gateway's uplink bounds it too, CLOSE_WAIT_MS).
-    await atMost(producer.close(), 3_000);
+    await settledWithin(producer.close(), 3_000);
 
     const second = await startCli(
       ['hub', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],

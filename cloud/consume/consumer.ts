@@ -15,6 +15,7 @@ import {
   type Subscription,
 } from '@azure/event-hubs';
 import type { Logger } from '../../shared/logger.ts';
+import { settledWithin } from '../../shared/within.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { ApplyResult, CloudStore } from '../store/types.ts';
 import { prepareEvent } from './prepare.ts';
@@ -249,19 +250,14 @@ export function createConsumer(opts: ConsumerOptions, deps: ConsumerDeps): Consu
     const [sub, cl] = [subscription, client];
     subscription = undefined;
     client = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, limitMs);
-    });
-    await Promise.race([
+    await settledWithin(
       (async () => {
         await sub?.close().catch(() => undefined);
         await Promise.allSettled([...inFlight]);
         await cl?.close().catch(() => undefined);
       })(),
-      limit,
-    ]);
-    clearTimeout(timer);
+      limitMs,
+    );
   }
 
   /**

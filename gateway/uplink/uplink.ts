@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventDataBatch } from '@azure/event-hubs';
 import { Counter, Gauge } from 'prom-client';
 import { type Logger, redactSecretsInText } from '../../shared/logger.ts';
+import { settledWithin } from '../../shared/within.ts';
 import { type OutboxRow, outboxTotals } from '../journal/index.ts';
 import { OUTBOX_CLASSES, type OutboxClass } from '../journal/schema.ts';
 import type { GatewayStore } from '../journal/store.ts';
@@ -154,21 +155,9 @@ export class Uplink {
   }
 
   async #closeProducer(): Promise<void> {
-    const producer = this.#producer;
-    if (!producer) return;
+    if (!this.#producer) return;
     const waitMs = this.#d.closeWaitMs ?? CLOSE_WAIT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([
-      producer.close().then(
-        () => true,
-        () => true,
-      ),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), waitMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!closed)
+    if (!(await settledWithin(this.#producer.close(), waitMs)))
       this.#log.warn({ waitMs }, 'the Event Hubs producer did not close in time: stopping without it');
   }
 
