@@ -5,20 +5,14 @@
  *
  * `sensor_windows` and `aggregates` are both distributed by `sensor_id` on Citus and joined on it.
  */
-import { bulk, bulkSql, type PgQueryable, pgRows } from './pg-sql.ts';
+import { bulk, bulkSql, type PgQueryable, pgPlaceholders, pgRows } from './pg-sql.ts';
 import type { WindowRow } from './room-periods.ts';
-import { type SpanTracker, timeSlices, type WindowSpan } from './window-seeks.ts';
+import { SPANS, type SpanTracker, timeSlices, UPSERT_SPAN, type WindowSpan } from './window-seeks.ts';
 
 const B = 'bigint';
 
 /** Spans written in key order, so two consumers' transactions lock shared rows in the same order. */
-const UPSERT_SPANS = bulkSql(
-  `INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start) VALUES (?, ?, ?, ?, ?)
-  ON CONFLICT (sensor_id, window_ms, phase) DO UPDATE SET
-    first_start = LEAST(sensor_windows.first_start, excluded.first_start),
-    last_start = GREATEST(sensor_windows.last_start, excluded.last_start)`,
-  [B, B, B, B, B],
-);
+const UPSERT_SPANS = bulkSql(UPSERT_SPAN, [B, B, B, B, B]);
 
 /** The first window start of span `s` at or after `lo` (an SQL expression). */
 const alignedFrom = (lo: string) =>
@@ -31,8 +25,7 @@ const SENSOR_SLICE = `SELECT a.* FROM sensor_windows s
   WHERE s.sensor_id = $1
   ORDER BY a.window_start, a.window_ms`;
 
-const SPANS = `SELECT window_ms AS ms, phase, first_start AS first, last_start AS last FROM sensor_windows
-  WHERE sensor_id = $1 ORDER BY window_ms, phase`;
+const PG_SPANS = pgPlaceholders(SPANS);
 
 /**
  * Several sensors' windows starting in [their from, $3), of every size each has, in one round trip; each
@@ -63,7 +56,7 @@ export async function pgSensorWindows<T extends { window_start: number; window_m
   to: number,
   limit: number,
 ): Promise<T[]> {
-  const spans = await pgRows<WindowSpan>(db, SPANS, [sensor]);
+  const spans = await pgRows<WindowSpan>(db, PG_SPANS, [sensor]);
   const out: T[] = [];
   for (const [at, end] of timeSlices(spans, from, to, limit)) {
     out.push(...(await pgRows<T>(db, SENSOR_SLICE, [sensor, at, end])));

@@ -31,11 +31,16 @@ export const FILL_SENSOR_WINDOWS = `INSERT INTO sensor_windows (sensor_id, windo
   SELECT sensor_id, window_ms, ((window_start % window_ms) + window_ms) % window_ms, MIN(window_start), MAX(window_start)
   FROM aggregates GROUP BY 1, 2, 3`;
 
-const UPSERT_SPAN = `INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start)
+/** A span written, merged with the one stored (portable: PostgreSQL runs it over arrays, pg-window-seeks.ts). */
+export const UPSERT_SPAN = `INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start)
   VALUES (?, ?, ?, ?, ?) ON CONFLICT (sensor_id, window_ms, phase) DO UPDATE SET
-  first_start = MIN(first_start, excluded.first_start), last_start = MAX(last_start, excluded.last_start)`;
+  first_start = CASE WHEN excluded.first_start < sensor_windows.first_start
+    THEN excluded.first_start ELSE sensor_windows.first_start END,
+  last_start = CASE WHEN excluded.last_start > sensor_windows.last_start
+    THEN excluded.last_start ELSE sensor_windows.last_start END`;
 
-const SPANS = `SELECT window_ms AS ms, phase, first_start AS first, last_start AS last FROM sensor_windows
+/** A sensor's spans (both stores; `?` becomes `$1` on PostgreSQL). */
+export const SPANS = `SELECT window_ms AS ms, phase, first_start AS first, last_start AS last FROM sensor_windows
   WHERE sensor_id = ? ORDER BY window_ms, phase`;
 
 /** One seek per window start from @first to @last (inclusive) in steps of @ms. */
