@@ -11,6 +11,7 @@ import { afterAll, expect, it } from 'vitest';
 import { signBody } from '../gateway/ingest/webhooks/index.ts';
 import { tempDir, writeCliGatewayConfig } from './helpers/gateway.ts';
 import { type CliProcess, startCli } from './helpers/process.ts';
+import { journalEvents } from './helpers/webhooks.ts';
 
 const dir = tempDir('ct-webhook-crash-');
 let gw: CliProcess | undefined;
@@ -86,10 +87,9 @@ it('every event answered 202 survives a kill -9; a resend after restart is a dup
   await gw.kill('SIGKILL');
   expect(acked.length).toBeGreaterThanOrEqual(killAfter);
 
-  const db = new Database(join(dir, 'data', 'gateway.db'), { readonly: true });
-  const events = new Set(db.prepare('SELECT event_id FROM events').pluck().all() as string[]);
-  const outbox = new Set(db.prepare('SELECT item_id FROM outbox_event').pluck().all() as string[]);
-  db.close();
+  const journal = journalEvents(join(dir, 'data'));
+  const events = new Set(journal.events.map((e) => e.event_id));
+  const outbox = new Set(journal.outbox.map((o) => o.item_id));
   const missing = acked.filter((n) => !events.has(`urn:uuid:${id(n)}`) || !outbox.has(`urn:uuid:${id(n)}`));
   expect(missing).toEqual([]);
 
@@ -98,7 +98,7 @@ it('every event answered 202 survives a kill -9; a resend after restart is a dup
   const again = await Promise.all(acked.slice(0, 20).map((n) => send(port2, n)));
   expect(again.every((s) => s === 202)).toBe(true);
   const db2 = new Database(join(dir, 'data', 'gateway.db'), { readonly: true });
-  const count = db2.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
+  const count = db2.prepare('SELECT COUNT(*) FROM event_ids').pluck().get() as number;
   db2.close();
   expect(count).toBe(events.size);
   expect(await gw.kill('SIGTERM')).toBe(0);

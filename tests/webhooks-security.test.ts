@@ -209,7 +209,7 @@ describe('signatures and replay', () => {
     }
     const db = new Database(join(gw.dataDir, 'gateway.db'), { readonly: true });
     const text = [
-      ...(db.prepare('SELECT body FROM events').pluck().all() as string[]),
+      ...(db.prepare('SELECT body FROM event_requests').pluck().all() as string[]),
       ...(db.prepare('SELECT body FROM outbox_event').pluck().all() as string[]),
     ].join('\n');
     db.close();

@@ -41,7 +41,7 @@ function countsOf(
     return {
       readings: journalReadingCount(db),
       outbox: outboxTables.reduce((sum, t) => sum + one(`SELECT count(*) AS n FROM "${t}"`), 0),
-      events: one('SELECT count(*) AS n FROM events'),
+      events: one('SELECT count(*) AS n FROM event_ids'),
       journalId: meta('journal_id'),
       gatewayId: meta('gateway_id'),
     };

@@ -1,11 +1,13 @@
 /**
  * The event journal: learning and admin events from webhooks, group-committed. Every submission of one
  * turn of the event loop is written in one transaction (one fsync), and only then are the submitters told
- * (the HTTP 202 waits for this). Per event, in the same transaction: the `events` row (its primary key is
- * the event id: a repeat is a duplicate, acknowledged and not stored) and the outbox item (class `event`,
- * item id = event id), which refers to the row for its body rather than holding a second copy. A submission whose new events do not fit the outbox quota is refused as a whole
- * and stores nothing (learning/admin events are never dropped; the sender retries after a 503). Its
- * quarantine entries go in the same transaction.
+ * (the HTTP 202 waits for this). A submission's new events are stored as one `event_requests` row (a JSON
+ * array; a large request as several rows of at most ROW_MAX_EVENTS / ROW_MAX_CHARS) with one outbox item
+ * per row (class `event`, item id `req:<seq>`), which refers to the row for its body; the uplink sends each
+ * event of it as its own wire item under the event's id. Each event id goes into `event_ids` (its key):
+ * a repeat is a duplicate, acknowledged and not stored. A submission whose new events do not fit the
+ * outbox quota is refused as a whole and stores nothing (learning/admin events are never dropped; the
+ * sender retries after a 503). Its quarantine entries go in the same transaction.
  */
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
@@ -46,20 +48,45 @@ interface Pending {
 
 class Refused extends Error {}
 
-/** The outbox's own accounting of an item (outbox.ts add()). */
+/** A request row's limits: it is one outbox item, packed whole into one Event Hubs event. */
+export const ROW_MAX_EVENTS = 256;
+export const ROW_MAX_CHARS = 128 * 1024;
+/** Ids per multi-row insert into event_ids (2 parameters each). */
+const IDS_PER_INSERT = 128;
+const BOOKING_TYPES: ReadonlySet<string> = new Set(['room.booked', 'room.released']);
+
+/** The outbox item id of request row `seq`. */
+export function requestItemId(seq: number): string {
+  return `req:${seq}`;
+}
+
+/** The outbox's own accounting of an event (as for any item, outbox.ts add()). */
 function outboxBytes(e: JournalEvent, text: string): number {
   return Buffer.byteLength(text) + e.eventId.length + 32;
+}
+
+/** One request row to be: its seq, the indices of the submission's events it may hold, the new ones. */
+interface Chunk {
+  seq: number;
+  members: number[];
+  fresh: number[];
 }
 
 export class EventJournal {
   readonly #store: GatewayStore;
   readonly #maxRows: number;
   readonly #now: () => number;
-  readonly #insert: Database.Statement<[string, string, string, number, number, string]>;
-  readonly #count: Database.Statement<[], { n: number }>;
-  readonly #stored: Database.Statement<[string], { body: string }>;
-  readonly #prune: Database.Statement<[number, number]>;
+  readonly #insertId: Database.Statement<[string, number]>;
+  readonly #insertIds = new Map<number, Database.Statement<unknown[]>>();
+  readonly #insertRequest: Database.Statement<[number, number, number, string]>;
+  readonly #count: Database.Statement<[], number>;
+  readonly #stored: Database.Statement<[string], string>;
+  readonly #prunable: Database.Statement<[number, number], { seq: number; body: string }>;
+  readonly #dropId: Database.Statement<[string, number]>;
+  readonly #dropRequest: Database.Statement<[number]>;
   readonly #writeBatch: (batch: Pending[], now: number) => (EventCommitResult | undefined)[];
+  readonly #prune: (beforeMs: number, maxRows: number) => number;
+  #nextSeq: number;
   #pending: Pending[] = [];
   #pendingRows = 0;
   #scheduled = false;
@@ -71,44 +98,80 @@ export class EventJournal {
     this.#maxRows = opts.maxRowsPerCommit;
     this.#now = opts.now;
     const db = store.db;
-    this.#insert = db.prepare(
-      'INSERT OR IGNORE INTO events (event_id, source, type, ts, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+    this.#insertId = db.prepare('INSERT OR IGNORE INTO event_ids (event_id, request) VALUES (?, ?)');
+    this.#insertRequest = db.prepare(
+      'INSERT INTO event_requests (seq, received_at, bookings, body) VALUES (?, ?, ?, ?)',
     );
-    this.#count = db.prepare('SELECT COUNT(*) AS n FROM events');
-    this.#stored = db.prepare('SELECT body FROM events WHERE event_id = ?');
-    // Never an event still waiting in the outbox: its body is kept here only.
-    this.#prune = db.prepare(
-      `DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE received_at < ?
-         AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = events.event_id)
-         ORDER BY received_at LIMIT ?)`,
+    this.#count = db.prepare('SELECT COUNT(*) FROM event_ids').pluck() as Database.Statement<[], number>;
+    this.#stored = db
+      .prepare(
+        'SELECT r.body FROM event_ids i JOIN event_requests r ON r.seq = i.request WHERE i.event_id = ?',
+      )
+      .pluck() as Database.Statement<[string], string>;
+    // Never a request still waiting in the outbox: its events' bodies are kept here only.
+    this.#prunable = db.prepare(
+      `SELECT seq, body FROM event_requests r WHERE received_at < ?
+         AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = 'req:' || r.seq)
+       ORDER BY received_at LIMIT ?`,
     );
-    // Insert a submission's `events` rows; the indices of those that are new (a repeat is a duplicate).
-    const insertRows = (p: Pending, texts: readonly string[]): number[] => {
-      const fresh: number[] = [];
+    this.#dropId = db.prepare('DELETE FROM event_ids WHERE event_id = ? AND request = ?');
+    this.#dropRequest = db.prepare('DELETE FROM event_requests WHERE seq = ?');
+    this.#nextSeq =
+      (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number) + 1;
+
+    // A submission's events, cut into request rows, their ids inserted: the new ones of each row.
+    const insertIds = (p: Pending, texts: readonly string[]): Chunk[] => {
+      const chunks: Chunk[] = [];
+      let chunk: Chunk | undefined;
+      let bytes = 0;
       for (let i = 0; i < p.events.length; i++) {
-        const e = p.events[i]!;
-        if (this.#insert.run(e.eventId, e.source, e.type, e.ts, e.receivedAt, texts[i]!).changes > 0)
-          fresh.push(i);
+        const size = texts[i]!.length;
+        if (!chunk || chunk.members.length >= ROW_MAX_EVENTS || bytes + size > ROW_MAX_CHARS) {
+          chunk = { seq: this.#nextSeq++, members: [], fresh: [] };
+          chunks.push(chunk);
+          bytes = 0;
+        }
+        chunk.members.push(i);
+        bytes += size + 1;
       }
-      return fresh;
+      for (const c of chunks) c.fresh = this.#insertChunkIds(p.events, c);
+      return chunks;
     };
-    // Queue the new events in the outbox; it must have room for them (checked before). An id that was
-    // not new is a duplicate when the stored event is the same, else a conflict.
-    const queue = (p: Pending, texts: readonly string[], fresh: number[], now: number): EventCommitResult => {
+    // Write the request rows and queue them in the outbox, which must have room (checked before). An id
+    // that was not new is a duplicate when the stored event is the same, else a conflict.
+    const queue = (p: Pending, texts: readonly string[], chunks: Chunk[], now: number): EventCommitResult => {
       let accepted = 0;
-      for (const i of fresh) {
-        const e = p.events[i]!;
-        const r = store.outbox.addJournaledEvent(e.eventId, texts[i]!, now);
-        if (r === 'refused') throw new Error(`outbox refused event ${e.eventId} after admission`);
-        if (r === 'stored') accepted++;
-      }
       const conflicts: string[] = [];
-      const isFresh = new Set(fresh);
-      for (let i = 0; i < p.events.length; i++) {
-        if (isFresh.has(i)) continue;
-        const id = p.events[i]!.eventId;
-        const stored = this.#stored.get(id);
-        if (stored && !sameEvent(stored.body, texts[i]!)) conflicts.push(id);
+      for (const c of chunks) {
+        if (c.fresh.length === 0) continue;
+        let body = '[';
+        let bytes = 0;
+        let bookings = 0;
+        let receivedAt = 0;
+        for (const [k, i] of c.fresh.entries()) {
+          const e = p.events[i]!;
+          if (k > 0) body += ',';
+          body += texts[i]!;
+          bytes += outboxBytes(e, texts[i]!);
+          if (BOOKING_TYPES.has(e.type)) bookings++;
+          if (e.receivedAt > receivedAt) receivedAt = e.receivedAt;
+        }
+        // Retention counts from the row's latest event: a row goes only when all of it is old.
+        this.#insertRequest.run(c.seq, receivedAt, bookings, `${body}]`);
+        const itemId = requestItemId(c.seq);
+        const r = store.outbox.addJournaledRequest(itemId, bytes, c.fresh.length, now);
+        if (r === 'refused') throw new Error(`outbox refused event request ${itemId} after admission`);
+        if (r === 'stored') accepted += c.fresh.length;
+      }
+      for (const c of chunks) {
+        if (c.fresh.length === c.members.length) continue;
+        const isFresh = new Set(c.fresh);
+        for (const i of c.members) {
+          if (isFresh.has(i)) continue;
+          const id = p.events[i]!.eventId;
+          const stored = this.#storedText(id);
+          if (stored !== undefined && !sameEvent(stored, texts[i]!)) conflicts.push(id);
+        }
       }
       return {
         status: 'stored',
@@ -117,22 +180,25 @@ export class EventJournal {
         conflicts,
       };
     };
+    const needOf = (p: Pending, texts: readonly string[], indices: Iterable<number>): number => {
+      let needBytes = 0;
+      for (const i of indices) needBytes += outboxBytes(p.events[i]!, texts[i]!);
+      return needBytes;
+    };
     // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
     // outbox) and resent events that are already stored still count as idempotent successes.
     const exact = db.transaction((p: Pending, texts: readonly string[], now: number): EventCommitResult => {
-      const fresh = insertRows(p, texts);
-      let needBytes = 0;
-      for (const i of fresh) needBytes += outboxBytes(p.events[i]!, texts[i]!);
+      const chunks = insertIds(p, texts);
+      const fresh = chunks.flatMap((c) => c.fresh);
+      const needBytes = needOf(p, texts, fresh);
       if (fresh.length > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
-      return queue(p, texts, fresh, now);
+      return queue(p, texts, chunks, now);
     });
     const one = (p: Pending, now: number): EventCommitResult => {
       const texts = p.events.map((e) => JSON.stringify(e));
-      let needBytes = 0;
-      for (let i = 0; i < texts.length; i++) needBytes += outboxBytes(p.events[i]!, texts[i]!);
       // Usually everything fits even counting every event as new: no savepoint needed.
-      if (this.#wouldRefuse(needBytes, now)) return exact(p, texts, now);
-      return queue(p, texts, insertRows(p, texts), now);
+      if (this.#wouldRefuse(needOf(p, texts, texts.keys()), now)) return exact(p, texts, now);
+      return queue(p, texts, insertIds(p, texts), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
       const results: (EventCommitResult | undefined)[] = [];
@@ -153,6 +219,61 @@ export class EventJournal {
       if (rejected.length) store.commit([], rejected, now);
       return results;
     });
+    this.#prune = store.transaction((beforeMs: number, maxRows: number) => {
+      let events = 0;
+      for (const r of this.#prunable.all(beforeMs, maxRows)) {
+        for (const e of JSON.parse(r.body) as JournalEvent[]) {
+          this.#dropId.run(e.eventId, r.seq);
+          events++;
+        }
+        this.#dropRequest.run(r.seq);
+      }
+      return events;
+    });
+  }
+
+  /**
+   * Insert the ids of a request row's events; the indices of the new ones. One multi-row statement per
+   * IDS_PER_INSERT ids: when one id is already stored, SQLite backs the statement out and those ids go in
+   * one at a time (INSERT OR IGNORE), which tells the new from the repeated.
+   */
+  #insertChunkIds(events: readonly JournalEvent[], c: Chunk): number[] {
+    const fresh: number[] = [];
+    for (let from = 0; from < c.members.length; from += IDS_PER_INSERT) {
+      const part = c.members.slice(from, from + IDS_PER_INSERT);
+      if (part.length > 1) {
+        const params: unknown[] = [];
+        for (const i of part) params.push(events[i]!.eventId, c.seq);
+        try {
+          this.#insertIdsOf(part.length).run(params);
+          fresh.push(...part);
+          continue;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+        }
+      }
+      for (const i of part) if (this.#insertId.run(events[i]!.eventId, c.seq).changes > 0) fresh.push(i);
+    }
+    return fresh;
+  }
+
+  #insertIdsOf(n: number): Database.Statement<unknown[]> {
+    let stmt = this.#insertIds.get(n);
+    if (!stmt) {
+      stmt = this.#store.db.prepare(
+        `INSERT INTO event_ids (event_id, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
+      );
+      this.#insertIds.set(n, stmt);
+    }
+    return stmt;
+  }
+
+  /** The stored event with this id, as canonical JSON, or undefined. */
+  #storedText(eventId: string): string | undefined {
+    const body = this.#stored.get(eventId);
+    if (body === undefined) return undefined;
+    const stored = (JSON.parse(body) as JournalEvent[]).find((e) => e.eventId === eventId);
+    return stored && JSON.stringify(stored);
   }
 
   #wouldRefuse(needBytes: number, now: number): boolean {
@@ -202,13 +323,16 @@ export class EventJournal {
     for (const [i, p] of batch.entries()) p.done(null, results[i]);
   }
 
-  /** Delete events received before `beforeMs` and already sent, at most `maxRows` per call. */
+  /**
+   * Delete the events of requests received before `beforeMs` and already sent, oldest first, at most
+   * `maxRows` request rows per call; the number of events deleted.
+   */
   prune(beforeMs: number, maxRows = 10_000): number {
-    return this.#prune.run(beforeMs, maxRows).changes;
+    return this.#prune(beforeMs, maxRows);
   }
 
   /** Events held in the journal. */
   rows(): number {
-    return this.#count.get()!.n;
+    return this.#count.get()!;
   }
 }

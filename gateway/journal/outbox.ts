@@ -15,20 +15,26 @@ export interface OutboxRow {
   createdAt: number;
   bytes: number;
   body: string;
+  /** Wire items in the row: 1, or a webhook request's events (its body a JSON array of them). */
+  items: number;
 }
 
-type RawRow = { seq: number; item_id: string; created_at: number; bytes: number; body: string };
+type RawRow = {
+  seq: number;
+  item_id: string;
+  created_at: number;
+  bytes: number;
+  body: string;
+  items: number;
+};
 
 interface ClassStatements {
-  insert: Database.Statement<[string, number, number, string]>;
+  insert: Database.Statement<[string, number, number, string, number]>;
   exists: Database.Statement<[string]>;
   evictOldest: Database.Statement<[number]>;
   oldest: Database.Statement<[], { created_at: number }>;
-  peek: Database.Statement<
-    [number],
-    { seq: number; item_id: string; created_at: number; bytes: number; body: string }
-  >;
-  totalsOf: Database.Statement<[string], { rows: number; bytes: number | null }>;
+  peek: Database.Statement<[number], RawRow>;
+  totalsOf: Database.Statement<[string], { rows: number | null; bytes: number | null }>;
   deleteMany: Database.Statement<[string]>;
   oldestSince: Database.Statement<[number], { at: number | null }>;
   anyBefore: Database.Statement<[number], { one: number }>;
@@ -50,27 +56,29 @@ export class Outbox {
     const stmts = {} as Record<OutboxClass, ClassStatements>;
     for (const cls of OUTBOX_CLASSES) {
       const t = `outbox_${cls}`;
-      // An event's body is kept once, in the events table (EventJournal), its outbox row holding ''.
+      // A webhook request's events are kept once, in event_requests (EventJournal): its outbox row holds
+      // '' and its item id names the row (`req:<seq>`).
       const body =
         cls === 'event'
-          ? `CASE WHEN body = '' THEN (SELECT e.body FROM events e WHERE e.event_id = ${t}.item_id) ELSE body END AS body`
-          : 'body';
+          ? `CASE WHEN body = '' THEN (SELECT r.body FROM event_requests r
+               WHERE r.seq = CAST(substr(${t}.item_id, 5) AS INTEGER)) ELSE body END AS body, items`
+          : 'body, items';
       stmts[cls] = {
         insert: db.prepare(
-          `INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body) VALUES (?, ?, ?, ?)`,
+          `INSERT OR IGNORE INTO ${t} (item_id, created_at, bytes, body, items) VALUES (?, ?, ?, ?, ?)`,
         ),
         evictOldest: db.prepare(
-          `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes`,
+          `DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} ORDER BY seq LIMIT ?) RETURNING bytes, items`,
         ),
         exists: db.prepare(`SELECT 1 FROM ${t} WHERE item_id = ?`),
         oldest: db.prepare(`SELECT created_at FROM ${t} ORDER BY seq LIMIT 1`),
         peek: db.prepare(`SELECT seq, item_id, created_at, bytes, ${body} FROM ${t} ORDER BY seq LIMIT ?`),
         // A whole sent batch in two statements (its totals, then the delete) instead of one per row.
         totalsOf: db.prepare(
-          `SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t} WHERE seq IN (SELECT value FROM json_each(?))`,
+          `SELECT SUM(items) AS rows, SUM(bytes) AS bytes FROM ${t} WHERE seq IN (SELECT value FROM json_each(?))`,
         ),
         deleteMany: db.prepare(`DELETE FROM ${t} WHERE seq IN (SELECT value FROM json_each(?))`),
-        totals: db.prepare(`SELECT COUNT(*) AS rows, SUM(bytes) AS bytes FROM ${t}`),
+        totals: db.prepare(`SELECT COALESCE(SUM(items), 0) AS rows, SUM(bytes) AS bytes FROM ${t}`),
         oldestSince: db.prepare(`SELECT MIN(created_at) AS at FROM ${t} WHERE created_at >= ?`),
         anyBefore: db.prepare(`SELECT 1 AS one FROM ${t} WHERE created_at < ? LIMIT 1`),
         peekSince: db.prepare(
@@ -101,20 +109,21 @@ export class Outbox {
    * already serialised (the event journal has it), so it is not stringified twice.
    */
   add(cls: OutboxClass, itemId: string, body: unknown, now: number, json?: string): AddResult {
-    return this.#add(cls, itemId, json ?? JSON.stringify(body), now, false);
+    return this.#add(cls, itemId, json ?? JSON.stringify(body), now);
   }
 
   /**
-   * Queue an event whose body `text` is already stored in the events table under the same id (the event
-   * journal): its outbox row keeps the id and size only, and reads give the body from there, so an event
-   * is written once. Counted at its full size, as any other item. Call inside the journal's transaction.
+   * Queue a webhook request row of `items` events whose bodies are stored in event_requests (the event
+   * journal) under `itemId` = `req:<seq>`: its outbox row keeps the id, size and count only, and reads
+   * give the body from there, so an event is written once. Counted at `bytes`, the size of its events as
+   * items of their own. Call inside the journal's transaction.
    */
-  addJournaledEvent(itemId: string, text: string, now: number): AddResult {
-    return this.#add('event', itemId, text, now, true);
+  addJournaledRequest(itemId: string, bytes: number, items: number, now: number): AddResult {
+    return this.#add('event', itemId, '', now, bytes, items);
   }
 
-  #add(cls: OutboxClass, itemId: string, text: string, now: number, bodyElsewhere: boolean): AddResult {
-    const bytes = Buffer.byteLength(text) + itemId.length + 32;
+  #add(cls: OutboxClass, itemId: string, text: string, now: number, size?: number, items = 1): AddResult {
+    const bytes = size ?? Buffer.byteLength(text) + itemId.length + 32;
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
     // A resent item that is already queued is an idempotent success, full or not, and displaces nothing.
     if ((plan.refuse || plan.evict.length > 0) && this.#stmts[cls].exists.get(itemId)) return 'duplicate';
@@ -123,10 +132,10 @@ export class Outbox {
       return 'refused';
     }
     for (const { cls: victim, bytes: need } of plan.evict) this.#evict(victim, need);
-    const info = this.#stmts[cls].insert.run(itemId, now, bytes, bodyElsewhere ? '' : text);
+    const info = this.#stmts[cls].insert.run(itemId, now, bytes, text, items);
     if (info.changes === 0) return 'duplicate';
     const u = this.#usage[cls];
-    u.rows++;
+    u.rows += items;
     u.bytes += bytes;
     return 'stored';
   }
@@ -135,20 +144,20 @@ export class Outbox {
     const u = this.#usage[cls];
     let freed = 0;
     while (freed < needBytes && u.rows > 0) {
-      const rows = this.#stmts[cls].evictOldest.all(64) as { bytes: number }[];
+      const rows = this.#stmts[cls].evictOldest.all(64) as { bytes: number; items: number }[];
       if (rows.length === 0) break;
       for (const r of rows) {
         freed += r.bytes;
-        u.rows--;
+        u.rows -= r.items;
         u.bytes -= r.bytes;
-        this.#dropped[cls]++;
+        this.#dropped[cls] += r.items;
       }
     }
   }
 
-  /** Oldest items of a class, for the uplink. */
+  /** Oldest rows of a class, for the uplink: as many as hold `limit` items (at least one row). */
   peek(cls: OutboxClass, limit: number): OutboxRow[] {
-    return this.#stmts[cls].peek.all(limit).map(toRow);
+    return upTo(this.#stmts[cls].peek.iterate(limit), limit);
   }
 
   /** created_at of the oldest item queued at or after `since` (the live ones), or null. */
@@ -163,9 +172,9 @@ export class Outbox {
     return this.#stmts[cls].anyBefore.get(since) !== undefined;
   }
 
-  /** Oldest items queued at or after `since`: live data, sent before the backlog. */
+  /** Oldest rows queued at or after `since` (live data, sent before the backlog), holding `limit` items. */
   peekSince(cls: OutboxClass, since: number, limit: number): OutboxRow[] {
-    return this.#stmts[cls].peekSince.all(since, limit).map(toRow);
+    return upTo(this.#stmts[cls].peekSince.iterate(since, limit), limit);
   }
 
   /** The items of a batch in flight that are still queued (the quota may have evicted some). */
@@ -179,7 +188,7 @@ export class Outbox {
     const list = JSON.stringify(seqs);
     const t = this.#stmts[cls].totalsOf.get(list)!;
     this.#stmts[cls].deleteMany.run(list);
-    u.rows -= t.rows;
+    u.rows -= t.rows ?? 0;
     u.bytes -= t.bytes ?? 0;
   }
 
@@ -217,7 +226,26 @@ export class Outbox {
 }
 
 function toRow(r: RawRow): OutboxRow {
-  return { seq: r.seq, itemId: r.item_id, createdAt: r.created_at, bytes: r.bytes, body: r.body };
+  return {
+    seq: r.seq,
+    itemId: r.item_id,
+    createdAt: r.created_at,
+    bytes: r.bytes,
+    body: r.body,
+    items: r.items,
+  };
+}
+
+/** Rows in order until they hold `limit` items (a row holds one, or a webhook request's events). */
+function upTo(rows: IterableIterator<RawRow>, limit: number): OutboxRow[] {
+  const out: OutboxRow[] = [];
+  let items = 0;
+  for (const r of rows) {
+    out.push(toRow(r));
+    items += r.items;
+    if (items >= limit) break;
+  }
+  return out;
 }
 
 export interface OutboxTotals {

@@ -80,18 +80,24 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       message TEXT NOT NULL,
       payload BLOB
     );
-    -- Learning and admin events from webhooks, pseudonymised, canonical JSON. The event id is the key, so
-    -- a resent event is recognised (and acknowledged again) without being stored twice (events.ts).
-    CREATE TABLE IF NOT EXISTS events (
-      event_id TEXT PRIMARY KEY,
-      source TEXT NOT NULL,
-      type TEXT NOT NULL,
-      ts INTEGER NOT NULL,
+    -- Learning and admin events from webhooks, pseudonymised, canonical JSON: a row per accepted request
+    -- (its new events as one JSON array, EventJournal), so a request of a hundred events is one row and one
+    -- outbox item, not two hundred. event_ids is the idempotency key: a resent event id is recognised (and
+    -- acknowledged again) without being stored twice, and names the request row that holds its body.
+    CREATE TABLE IF NOT EXISTS event_requests (
+      seq INTEGER PRIMARY KEY,
       received_at INTEGER NOT NULL,
+      bookings INTEGER NOT NULL,
       body TEXT NOT NULL
-    ) WITHOUT ROWID;
+    );
     -- Retention: events are kept (and deduplicated) for webhooks.eventRetentionMs, then pruned oldest first.
-    CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+    CREATE INDEX IF NOT EXISTS event_requests_received ON event_requests (received_at);
+    -- Room bookings are replayed into the twins after a restart without reading every learning event.
+    CREATE INDEX IF NOT EXISTS event_requests_bookings ON event_requests (received_at) WHERE bookings > 0;
+    CREATE TABLE IF NOT EXISTS event_ids (
+      event_id TEXT PRIMARY KEY,
+      request INTEGER NOT NULL
+    ) WITHOUT ROWID;
   `);
   for (const cls of OUTBOX_CLASSES) {
     db.exec(`CREATE TABLE IF NOT EXISTS outbox_${cls} (
@@ -99,8 +105,13 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       item_id TEXT NOT NULL UNIQUE,
       created_at INTEGER NOT NULL,
       bytes INTEGER NOT NULL,
-      body TEXT NOT NULL
+      body TEXT NOT NULL,
+      items INTEGER NOT NULL DEFAULT 1
     )`);
+    // Files from before a row could hold several wire items (a webhook request's events).
+    const columns = db.prepare(`SELECT name FROM pragma_table_info('outbox_${cls}')`).pluck().all();
+    if (!columns.includes('items'))
+      db.exec(`ALTER TABLE outbox_${cls} ADD COLUMN items INTEGER NOT NULL DEFAULT 1`);
     // The uplink sends live items (recent created_at) before the backlog.
     db.exec(`CREATE INDEX IF NOT EXISTS outbox_${cls}_created ON outbox_${cls} (created_at)`);
   }
@@ -112,7 +123,37 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     seqs TEXT NOT NULL,
     created_at INTEGER NOT NULL
   )`);
+  migrateEventsTable(db);
   return db;
+}
+
+/**
+ * Files from before `event_requests` kept an `events` row per event, its outbox row referring to it by
+ * event id. Each becomes a request row of its own (a one-event array), its id in `event_ids`, and a queued
+ * outbox row refers to that request instead: nothing is re-sent or lost, and dedupe still knows every id.
+ */
+function migrateEventsTable(db: Db): void {
+  const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+  if (!legacy) return;
+  db.transaction(() => {
+    const base = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
+    db.exec(`
+      CREATE TEMP TABLE event_migration AS
+        SELECT event_id, ${base} + ROW_NUMBER() OVER (ORDER BY received_at, event_id) AS seq,
+          received_at, type, body
+        FROM events;
+      CREATE INDEX temp.event_migration_id ON event_migration (event_id);
+      INSERT INTO event_requests (seq, received_at, bookings, body)
+        SELECT seq, received_at, type IN ('room.booked', 'room.released'), '[' || body || ']'
+        FROM event_migration ORDER BY seq;
+      INSERT OR IGNORE INTO event_ids (event_id, request) SELECT event_id, seq FROM event_migration;
+      UPDATE outbox_event
+        SET item_id = 'req:' || (SELECT m.seq FROM event_migration m WHERE m.event_id = outbox_event.item_id)
+        WHERE body = '' AND item_id IN (SELECT event_id FROM event_migration);
+      DROP TABLE temp.event_migration;
+      DROP TABLE events;
+    `);
+  })();
 }
 
 /** Give up to `maxPages` free pages back to the filesystem (needs auto_vacuum=INCREMENTAL). */

@@ -378,10 +378,13 @@ export class GatewayStore {
   *bookingEventsSince(receivedAt: number): Iterable<AdminEvent> {
     const rows = this.db
       .prepare(
-        "SELECT body FROM events WHERE type IN ('room.booked', 'room.released') AND received_at > ? ORDER BY received_at",
+        'SELECT body FROM event_requests WHERE bookings > 0 AND received_at > ? ORDER BY received_at, seq',
       )
-      .iterate(receivedAt) as Iterable<{ body: string }>;
-    for (const row of rows) yield JSON.parse(row.body) as AdminEvent;
+      .pluck()
+      .iterate(receivedAt) as Iterable<string>;
+    for (const body of rows)
+      for (const e of JSON.parse(body) as AdminEvent[])
+        if (e.type === 'room.booked' || e.type === 'room.released') yield e;
   }
 
   /** Late windows summed and not yet sent (see flushLate). */

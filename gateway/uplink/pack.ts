@@ -13,13 +13,24 @@ export interface PackedEvent {
   properties: WireProperties;
 }
 
-/** Parsing is the bulk of the work: a slice at a time, letting the event loop in between. */
-async function parseRows(rows: readonly OutboxRow[]): Promise<WireItem[]> {
-  const items: WireItem[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % 1_000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const r = rows[i]!;
-    items.push({ id: r.itemId, body: JSON.parse(r.body) as Record<string, unknown> });
+/**
+ * Each row's wire items: the row itself, or, for a webhook request row (its body a JSON array of events),
+ * each event under its own id, as if each had been a row. Parsing is the bulk of the work: a slice at a
+ * time, letting the event loop in between.
+ */
+async function parseRows(rows: readonly OutboxRow[]): Promise<WireItem[][]> {
+  const items: WireItem[][] = [];
+  let parsed = 0;
+  for (const r of rows) {
+    if (parsed >= 1_000) {
+      parsed = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const body = JSON.parse(r.body) as Record<string, unknown> | Record<string, unknown>[];
+    items.push(
+      Array.isArray(body) ? body.map((e) => ({ id: String(e.eventId), body: e })) : [{ id: r.itemId, body }],
+    );
+    parsed += r.items;
   }
   return items;
 }
@@ -34,10 +45,10 @@ export interface BatchOrigin {
 async function encode(
   cls: OutboxClass,
   rows: readonly OutboxRow[],
-  items: readonly WireItem[],
+  items: readonly WireItem[][],
   origin: BatchOrigin,
 ): Promise<PackedEvent> {
-  const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = items.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { gatewayId, batchId, campusId } = origin;
   const { body, properties } = await encodeBatchAsync(cls, gatewayId, batchId, sorted, { campusId });
   return { seqs: rows.map((r) => r.seq), body, properties };

@@ -89,26 +89,48 @@ export interface EventRow {
   body: string;
 }
 
-/** Read the gateway's journal file (a second, read-only connection: WAL lets it see committed rows). */
+/**
+ * Read the gateway's journal file (a second, read-only connection: WAL lets it see committed rows): the
+ * stored events, each request row's array read out, and the outbox as the uplink sends it (a request row's
+ * events as items of their own, under their ids). Checks on the way that every stored event's id is in
+ * event_ids and names the row that holds it.
+ */
 export function journalEvents(dataDir: string): {
   events: EventRow[];
   outbox: { item_id: string; body: string }[];
 } {
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true, fileMustExist: true });
   try {
-    const events = db
-      .prepare('SELECT event_id, source, type, body FROM events ORDER BY event_id')
-      .all() as EventRow[];
-    // An event's outbox row refers to its events row for the body (EventJournal).
-    const outbox = db
-      .prepare(
-        `SELECT o.item_id, CASE WHEN o.body = '' THEN e.body ELSE o.body END AS body
-         FROM outbox_event o LEFT JOIN events e ON e.event_id = o.item_id ORDER BY o.seq`,
-      )
-      .all() as {
-      item_id: string;
+    const requests = db.prepare('SELECT seq, body FROM event_requests').all() as {
+      seq: number;
       body: string;
     }[];
+    const ids = new Map(
+      (
+        db.prepare('SELECT event_id, request FROM event_ids').all() as { event_id: string; request: number }[]
+      ).map((r) => [r.event_id, r.request]),
+    );
+    const events: EventRow[] = [];
+    const bodies = new Map<number, string>();
+    for (const r of requests) {
+      bodies.set(r.seq, r.body);
+      for (const e of JSON.parse(r.body) as { eventId: string; source: string; type: string }[]) {
+        if (ids.get(e.eventId) !== r.seq)
+          throw new Error(`event ${e.eventId} of request ${r.seq} not in event_ids`);
+        events.push({ event_id: e.eventId, source: e.source, type: e.type, body: JSON.stringify(e) });
+      }
+    }
+    events.sort((a, b) => (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0));
+    const outbox: { item_id: string; body: string }[] = [];
+    for (const o of db.prepare('SELECT item_id, body FROM outbox_event ORDER BY seq').all() as {
+      item_id: string;
+      body: string;
+    }[]) {
+      if (o.body !== '') outbox.push(o);
+      else
+        for (const e of JSON.parse(bodies.get(Number(o.item_id.slice(4))) ?? '[]') as { eventId: string }[])
+          outbox.push({ item_id: e.eventId, body: JSON.stringify(e) });
+    }
     return { events, outbox };
   } finally {
     db.close();
