@@ -73,6 +73,11 @@ export const webhooksSchema = z
     replayCacheMaxEntries: z.number().int().positive().default(200_000),
     /** Journaled events are kept (and a resent id recognised) this long, then pruned. */
     eventRetentionMs: ms.default(7 * 24 * 3600_000),
+    /**
+     * Threads that parse, check, map and pseudonymise request bodies beside the event loop (started on
+     * the first request); 0 maps them on the main thread.
+     */
+    mapThreads: z.number().int().min(0).max(8).default(1),
     /** Retry-After (seconds) on 503 when the outbox is full or the journal failed. */
     retryAfterSec: z.number().int().positive().default(30),
   })

@@ -40,8 +40,29 @@ export function sameEvent(storedBody: string, text: string): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * A submission's events as the journal stores them: per event its id, canonical type, receipt time and
+ * canonical JSON (what `JSON.stringify(event)` gives). Webhook handlers get these from the map threads.
+ */
+export interface JournalBatch {
+  ids: readonly string[];
+  types: readonly string[];
+  receivedAt: readonly number[];
+  texts: readonly string[];
+}
+
+/** The batch of whole events. */
+export function journalBatch(events: readonly JournalEvent[]): JournalBatch {
+  return {
+    ids: events.map((e) => e.eventId),
+    types: events.map((e) => e.type),
+    receivedAt: events.map((e) => e.receivedAt),
+    texts: events.map((e) => JSON.stringify(e)),
+  };
+}
+
 interface Pending {
-  events: readonly JournalEvent[];
+  batch: JournalBatch;
   rejected: readonly QuarantineEntry[];
   done: (err: Error | null, result?: EventCommitResult) => void;
 }
@@ -60,9 +81,9 @@ export function requestItemId(seq: number): string {
   return `req:${seq}`;
 }
 
-/** The outbox's own accounting of an event (as for any item, outbox.ts add()). */
-function outboxBytes(e: JournalEvent, text: string): number {
-  return Buffer.byteLength(text) + e.eventId.length + 32;
+/** The outbox's own accounting of event `i` (as for any item, outbox.ts add()). */
+function outboxBytes(b: JournalBatch, i: number): number {
+  return Buffer.byteLength(b.texts[i]!) + b.ids[i]!.length + 32;
 }
 
 /** One request row to be: its seq, the indices of the submission's events it may hold, the new ones. */
@@ -120,26 +141,26 @@ export class EventJournal {
       (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number) + 1;
 
     // A submission's events, cut into request rows, their ids inserted: the new ones of each row.
-    const insertIds = (p: Pending, texts: readonly string[]): Chunk[] => {
+    const insertIds = (b: JournalBatch): Chunk[] => {
       const chunks: Chunk[] = [];
       let chunk: Chunk | undefined;
-      let bytes = 0;
-      for (let i = 0; i < p.events.length; i++) {
-        const size = texts[i]!.length;
-        if (!chunk || chunk.members.length >= ROW_MAX_EVENTS || bytes + size > ROW_MAX_CHARS) {
+      let chars = 0;
+      for (let i = 0; i < b.ids.length; i++) {
+        const size = b.texts[i]!.length;
+        if (!chunk || chunk.members.length >= ROW_MAX_EVENTS || chars + size > ROW_MAX_CHARS) {
           chunk = { seq: this.#nextSeq++, members: [], fresh: [] };
           chunks.push(chunk);
-          bytes = 0;
+          chars = 0;
         }
         chunk.members.push(i);
-        bytes += size + 1;
+        chars += size + 1;
       }
-      for (const c of chunks) c.fresh = this.#insertChunkIds(p.events, c);
+      for (const c of chunks) c.fresh = this.#insertChunkIds(b.ids, c);
       return chunks;
     };
     // Write the request rows and queue them in the outbox, which must have room (checked before). An id
     // that was not new is a duplicate when the stored event is the same, else a conflict.
-    const queue = (p: Pending, texts: readonly string[], chunks: Chunk[], now: number): EventCommitResult => {
+    const queue = (b: JournalBatch, chunks: Chunk[], now: number): EventCommitResult => {
       let accepted = 0;
       const conflicts: string[] = [];
       for (const c of chunks) {
@@ -149,12 +170,11 @@ export class EventJournal {
         let bookings = 0;
         let receivedAt = 0;
         for (const [k, i] of c.fresh.entries()) {
-          const e = p.events[i]!;
           if (k > 0) body += ',';
-          body += texts[i]!;
-          bytes += outboxBytes(e, texts[i]!);
-          if (BOOKING_TYPES.has(e.type)) bookings++;
-          if (e.receivedAt > receivedAt) receivedAt = e.receivedAt;
+          body += b.texts[i]!;
+          bytes += outboxBytes(b, i);
+          if (BOOKING_TYPES.has(b.types[i]!)) bookings++;
+          if (b.receivedAt[i]! > receivedAt) receivedAt = b.receivedAt[i]!;
         }
         // Retention counts from the row's latest event: a row goes only when all of it is old.
         this.#insertRequest.run(c.seq, receivedAt, bookings, `${body}]`);
@@ -168,49 +188,49 @@ export class EventJournal {
         const isFresh = new Set(c.fresh);
         for (const i of c.members) {
           if (isFresh.has(i)) continue;
-          const id = p.events[i]!.eventId;
-          const stored = this.#storedText(id);
-          if (stored !== undefined && !sameEvent(stored, texts[i]!)) conflicts.push(id);
+          const stored = this.#storedText(b.ids[i]!);
+          if (stored !== undefined && !sameEvent(stored, b.texts[i]!)) conflicts.push(b.ids[i]!);
         }
       }
       return {
         status: 'stored',
         accepted,
-        duplicates: p.events.length - accepted - conflicts.length,
+        duplicates: b.ids.length - accepted - conflicts.length,
         conflicts,
       };
     };
-    const needOf = (p: Pending, texts: readonly string[], indices: Iterable<number>): number => {
+    const needOf = (b: JournalBatch, indices: Iterable<number>): number => {
       let needBytes = 0;
-      for (const i of indices) needBytes += outboxBytes(p.events[i]!, texts[i]!);
+      for (const i of indices) needBytes += outboxBytes(b, i);
       return needBytes;
     };
     // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
     // outbox) and resent events that are already stored still count as idempotent successes.
-    const exact = db.transaction((p: Pending, texts: readonly string[], now: number): EventCommitResult => {
-      const chunks = insertIds(p, texts);
-      const fresh = chunks.flatMap((c) => c.fresh);
-      const needBytes = needOf(p, texts, fresh);
-      if (fresh.length > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
-      return queue(p, texts, chunks, now);
+    const exact = db.transaction((b: JournalBatch, now: number): EventCommitResult => {
+      const chunks = insertIds(b);
+      const needBytes = needOf(
+        b,
+        chunks.flatMap((c) => c.fresh),
+      );
+      if (needBytes > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
+      return queue(b, chunks, now);
     });
-    const one = (p: Pending, now: number): EventCommitResult => {
-      const texts = p.events.map((e) => JSON.stringify(e));
+    const one = (b: JournalBatch, now: number): EventCommitResult => {
       // Usually everything fits even counting every event as new: no savepoint needed.
-      if (this.#wouldRefuse(needOf(p, texts, texts.keys()), now)) return exact(p, texts, now);
-      return queue(p, texts, insertIds(p, texts), now);
+      if (this.#wouldRefuse(needOf(b, b.ids.keys()), now)) return exact(b, now);
+      return queue(b, insertIds(b), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
       const results: (EventCommitResult | undefined)[] = [];
       const rejected: QuarantineEntry[] = [];
       for (const p of batch) {
         for (const q of p.rejected) rejected.push(q);
-        if (p.events.length === 0) {
+        if (p.batch.ids.length === 0) {
           results.push(undefined);
           continue;
         }
         try {
-          results.push(one(p, now));
+          results.push(one(p.batch, now));
         } catch (err) {
           if (!(err instanceof Refused)) throw err;
           results.push({ status: 'refused', needBytes: Number(err.message) });
@@ -237,13 +257,13 @@ export class EventJournal {
    * IDS_PER_INSERT ids: when one id is already stored, SQLite backs the statement out and those ids go in
    * one at a time (INSERT OR IGNORE), which tells the new from the repeated.
    */
-  #insertChunkIds(events: readonly JournalEvent[], c: Chunk): number[] {
+  #insertChunkIds(ids: readonly string[], c: Chunk): number[] {
     const fresh: number[] = [];
     for (let from = 0; from < c.members.length; from += IDS_PER_INSERT) {
       const part = c.members.slice(from, from + IDS_PER_INSERT);
       if (part.length > 1) {
         const params: unknown[] = [];
-        for (const i of part) params.push(events[i]!.eventId, c.seq);
+        for (const i of part) params.push(ids[i]!, c.seq);
         try {
           this.#insertIdsOf(part.length).run(params);
           fresh.push(...part);
@@ -252,7 +272,7 @@ export class EventJournal {
           if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
         }
       }
-      for (const i of part) if (this.#insertId.run(events[i]!.eventId, c.seq).changes > 0) fresh.push(i);
+      for (const i of part) if (this.#insertId.run(ids[i]!, c.seq).changes > 0) fresh.push(i);
     }
     return fresh;
   }
@@ -286,16 +306,21 @@ export class EventJournal {
     events: readonly JournalEvent[],
     rejected: readonly QuarantineEntry[] = [],
   ): Promise<EventCommitResult> {
+    return this.submitBatch(journalBatch(events), rejected);
+  }
+
+  /** `submit` for events already in the journal's columns (a webhook request from the map threads). */
+  submitBatch(batch: JournalBatch, rejected: readonly QuarantineEntry[] = []): Promise<EventCommitResult> {
     return new Promise((resolve, reject) => {
       this.#pending.push({
-        events,
+        batch,
         rejected,
         done: (err, result) =>
           err
             ? reject(err)
             : resolve(result ?? { status: 'stored', accepted: 0, duplicates: 0, conflicts: [] }),
       });
-      this.#pendingRows += events.length + rejected.length;
+      this.#pendingRows += batch.ids.length + rejected.length;
       if (this.#pendingRows >= this.#maxRows) this.flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;

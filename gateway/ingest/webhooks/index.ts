@@ -6,38 +6,34 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { AdminEvent } from '../../../shared/events.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { GatewayConfig } from '../../config/index.ts';
 import { WEBHOOK_SOURCES, type WebhookSourceName } from '../../config/webhooks.ts';
 import { EventJournal, type GatewayStore } from '../../journal/index.ts';
-import { mapAdmin } from './admin.ts';
-import { mapCaliper } from './caliper.ts';
-import { mapCanvas } from './canvas.ts';
-import type { CanonicalEvent, Mapper } from './common.ts';
 import { ReplayCache, TokenBucket } from './limits.ts';
+import { MapPool } from './map-pool.ts';
 import { WebhookMetrics } from './metrics.ts';
-import { mapMoodle } from './moodle.ts';
 import { registerWebhookRoutes, type SourceRuntime } from './plugin.ts';
-import { createPseudonymiser } from './pseudonym.ts';
 import { pseudonymSecret, resolveSecret } from './secrets.ts';
-import { mapXapi } from './xapi.ts';
 
 export { pseudonymOf } from './pseudonym.ts';
 export { signBody } from './signature.ts';
 
-const WEBHOOK_ROUTES: Record<WebhookSourceName, { route: string; mapper: Mapper }> = {
-  caliper: { route: '/webhooks/lms/caliper', mapper: mapCaliper },
-  xapi: { route: '/webhooks/lms/xapi', mapper: mapXapi },
-  canvas: { route: '/webhooks/lms/canvas', mapper: mapCanvas },
-  moodle: { route: '/webhooks/lms/moodle', mapper: mapMoodle },
-  admin: { route: '/webhooks/admin', mapper: mapAdmin },
+const WEBHOOK_ROUTES: Record<WebhookSourceName, string> = {
+  caliper: '/webhooks/lms/caliper',
+  xapi: '/webhooks/lms/xapi',
+  canvas: '/webhooks/lms/canvas',
+  moodle: '/webhooks/lms/moodle',
+  admin: '/webhooks/admin',
 };
 
 export interface Webhooks {
   readonly journal: EventJournal;
   readonly metrics: WebhookMetrics;
   readonly routes: string[];
-  /** Write what handlers have already submitted, and stop the retention timer. */
+  readonly mapPool: MapPool;
+  /** Write what handlers have already submitted, and stop the retention timer and the map threads. */
   stop(): void;
 }
 
@@ -51,8 +47,8 @@ export function installWebhooks(
     logger: Logger;
     now: () => number;
     env: NodeJS.ProcessEnv;
-    /** Told of every request's events once durable (see WebhookRoutesDeps.onStored). */
-    onStored?: (events: readonly CanonicalEvent[]) => void;
+    /** Told of every request's admin events once durable (see WebhookRoutesDeps.onStored). */
+    onStored?: (events: readonly AdminEvent[]) => void;
   },
 ): Webhooks | undefined {
   const wc = config.webhooks;
@@ -65,7 +61,7 @@ export function installWebhooks(
       s.auth === 'none' ? '' : (resolveSecret(s, `webhooks.sources.${name}.secret`, deps.env) ?? '');
     return {
       name,
-      ...WEBHOOK_ROUTES[name],
+      route: WEBHOOK_ROUTES[name],
       auth: s.auth,
       secret: Buffer.from(secret, 'utf8'),
       signatureHeader: s.signatureHeader,
@@ -82,13 +78,17 @@ export function installWebhooks(
     now: deps.now,
   });
   const metrics = new WebhookMetrics(deps.registry);
+  const mapPool = new MapPool({
+    threads: wc.mapThreads,
+    secret: Buffer.from(pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir)),
+    keepNames: wc.pseudonym.keepNames,
+    keepEmails: wc.pseudonym.keepEmails,
+    logger: deps.logger.child({ component: 'webhooks' }),
+  });
   registerWebhookRoutes(
     app,
     {
       sources,
-      pseudonym: createPseudonymiser(pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir)),
-      keepNames: wc.pseudonym.keepNames,
-      keepEmails: wc.pseudonym.keepEmails,
       retryAfterSec: wc.retryAfterSec,
       quarantineMaxPayloadBytes: config.journal.quarantineMaxPayloadBytes,
     },
@@ -97,6 +97,7 @@ export function installWebhooks(
       metrics,
       logger: deps.logger,
       now: deps.now,
+      map: (source, body, receivedAt) => mapPool.map(source, body, receivedAt),
       ...(deps.onStored ? { onStored: deps.onStored } : {}),
     },
   );
@@ -113,9 +114,11 @@ export function installWebhooks(
     journal,
     metrics,
     routes: sources.map((s) => s.route),
+    mapPool,
     stop() {
       clearInterval(retention);
       journal.flush();
+      void mapPool.close();
     },
   };
 }

@@ -8,18 +8,18 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, reject } from '../../../shared/errors.ts';
+import type { AdminEvent } from '../../../shared/events.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import type { WebhookSourceName } from '../../config/webhooks.ts';
 import type { EventJournal, QuarantineEntry } from '../../journal/index.ts';
-import type { CanonicalEvent, MapContext, Mapper } from './common.ts';
-import { firstDuplicateKey } from './duplicate-keys.ts';
 import type { ReplayCache, TokenBucket } from './limits.ts';
+import type { MapOutcome } from './map-request.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { verifyBearer, verifyHmac } from './signature.ts';
 
 export interface SourceRuntime {
-  name: string;
+  name: WebhookSourceName;
   route: string;
-  mapper: Mapper;
   auth: 'hmac' | 'bearer' | 'none';
   secret: Buffer;
   signatureHeader: string;
@@ -32,9 +32,6 @@ export interface SourceRuntime {
 
 export interface WebhookRoutesOptions {
   sources: readonly SourceRuntime[];
-  pseudonym: (id: string) => string;
-  keepNames: boolean;
-  keepEmails: boolean;
   retryAfterSec: number;
   quarantineMaxPayloadBytes: number;
 }
@@ -44,8 +41,13 @@ export interface WebhookRoutesDeps {
   metrics: WebhookMetrics;
   logger: Logger;
   now: () => number;
-  /** Told of the events of every request once they are durable (room bookings reach the twin this way). */
-  onStored?: (events: readonly CanonicalEvent[]) => void;
+  /**
+   * A body → the journal's columns, or the failure to answer with (mapRequest, on the map threads or
+   * inline: map-pool.ts).
+   */
+  map: (source: WebhookSourceName, body: Buffer, receivedAt: number) => Promise<MapOutcome> | MapOutcome;
+  /** Told of the admin events of every request once they are durable (room bookings reach the twin). */
+  onStored?: (events: readonly AdminEvent[]) => void;
 }
 
 interface Failure {
@@ -59,8 +61,6 @@ interface Failure {
   extra?: Record<string, unknown>;
 }
 
-/** Fatal: a body that is not valid UTF-8 is refused (400), not silently patched with U+FFFD. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const EMAIL = /[^\s@"'<>,;:]+@[^\s@"'<>,;:]+\.[A-Za-z]{2,}/g;
 
@@ -212,46 +212,15 @@ export function registerWebhookRoutes(
         const release = () => {
           if (replayKey !== undefined) src.replay.release(replayKey);
         };
-        let parsed: unknown;
-        let text = '';
-        try {
-          text = UTF8.decode(body);
-          parsed = JSON.parse(text);
-        } catch (err) {
-          return fail(
-            src,
-            src.route,
-            reply,
-            { code: 'CT_ERR_NOT_JSON', detail: (err as Error).message },
-            body,
-          );
+        const outcome = await deps.map(src.name, body, now);
+        if (!outcome.ok) {
+          const { code, detail, path, rule } = outcome.failure;
+          return fail(src, src.route, reply, { code, detail, path, rule }, body);
         }
-        // xAPI 1.0.3 (Data §2.2): an LRS rejects a statement with duplicate properties; JSON.parse would keep
-        // the last one silently.
-        const duplicate = src.name === 'xapi' ? firstDuplicateKey(text) : undefined;
-        if (duplicate !== undefined) {
-          return fail(
-            src,
-            src.route,
-            reply,
-            { code: 'CT_ERR_SCHEMA', detail: `duplicate property ${duplicate}`, path: duplicate },
-            body,
-          );
-        }
-        const ctx: MapContext = {
-          pseudonym: opts.pseudonym,
-          receivedAt: now,
-          keepNames: opts.keepNames,
-          keepEmails: opts.keepEmails,
-        };
-        const mapped = src.mapper(parsed, ctx);
-        if (!mapped.ok) {
-          const { code, message, path, rule } = mapped.rejection;
-          return fail(src, src.route, reply, { code, detail: message, path, rule }, body);
-        }
+        const mapped = outcome.mapped;
         let result: Awaited<ReturnType<EventJournal['submit']>>;
         try {
-          result = await deps.journal.submit(mapped.events);
+          result = await deps.journal.submitBatch(mapped);
         } catch (err) {
           release();
           log.error({ err, source: src.name }, 'journal write failed; webhook not acknowledged');
@@ -275,7 +244,7 @@ export function registerWebhookRoutes(
           );
         }
         try {
-          deps.onStored?.(mapped.events);
+          if (mapped.admin.length > 0) deps.onStored?.(mapped.admin);
         } catch (err) {
           // The events are durable and will be answered for; whatever reacts to them must not change that.
           log.error({ err, source: src.name }, 'reacting to stored webhook events failed');
