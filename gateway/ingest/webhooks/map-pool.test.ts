@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/logger.ts';
-import { MapPool } from './map-pool.ts';
+import { hookedThread, MapPool, type ThreadCode } from './map-pool.ts';
 import { type MapOutcome, mapRequest } from './map-request.ts';
 import { createPseudonymiser } from './pseudonym.ts';
 import { fixtures, RECEIVED_AT, TEST_SECRET } from './test-support.ts';
@@ -29,8 +29,9 @@ describe('MapPool (webhook map threads)', () => {
   afterEach(async () => {
     await pool?.close();
   });
-  const open = (threads: number) => {
+  const open = (threads: number, threadCode?: () => ThreadCode) => {
     pool = new MapPool({
+      ...(threadCode ? { threadCode } : {}),
       threads,
       secret: TEST_SECRET,
       keepNames: false,
@@ -88,6 +89,19 @@ describe('MapPool (webhook map threads)', () => {
     expect(await Promise.all(held)).toEqual(held.map(() => expected));
     expect(p.running).toBe(0);
     expect(await p.map('caliper', envelope, RECEIVED_AT)).toEqual(expected);
+  });
+
+  it('runs its threads from the sources through the loader hook where no bundle can be built', async () => {
+    const p = open(1, hookedThread);
+    const envelope = body(
+      'caliper-v1p2/',
+      fixtures('caliper-v1p2/', (n) => n.startsWith('caliperEnvelope'))[0]!,
+    );
+    await p.map('caliper', envelope, RECEIVED_AT);
+    await until(() => p.running === 1);
+    const inlineBefore = p.inline;
+    expect(await p.map('caliper', envelope, RECEIVED_AT)).toEqual(inline('caliper', envelope));
+    expect(p.inline).toBe(inlineBefore);
   });
 
   it('with no threads maps in the handler', async () => {

@@ -26,8 +26,8 @@ import { createPseudonymiser } from './pseudonym.ts';
 export interface MapPoolOptions extends MapThreadData {
   threads: number;
   logger: Logger;
-  /** Where the thread's code is (tests); by default a bundle of map-worker.ts, else the loader hook. */
-  threadUrl?: () => Promise<{ url: URL; workerData?: Record<string, unknown> }>;
+  /** Where the thread's code is; by default a bundle of map-worker.ts, else the loader hook. */
+  threadCode?: () => Promise<ThreadCode> | ThreadCode;
 }
 
 interface Waiting {
@@ -47,8 +47,21 @@ interface Thread {
 
 const ENTRY = new URL('./map-worker.ts', import.meta.url);
 
-/** A bundle of map-worker.ts, or the boot module that loads it through the loader hook. */
-async function defaultThreadUrl(): Promise<{ url: URL; workerData?: Record<string, unknown> }> {
+export type ThreadCode = { url: URL; workerData?: Record<string, unknown> };
+
+/** The map thread's code from the TypeScript sources, through the project's loader hook. */
+export function hookedThread(): ThreadCode {
+  return {
+    url: new URL('./map-thread-boot.mjs', import.meta.url),
+    workerData: {
+      loader: new URL('../../../shared/cli/register.mjs', import.meta.url).href,
+      entry: ENTRY.href,
+    },
+  };
+}
+
+/** A bundle of map-worker.ts (built once, then cached), or the sources through the loader hook. */
+export async function bundledThread(): Promise<ThreadCode> {
   try {
     // A computed specifier: the launcher's bundle of the gateway must not take in esbuild.
     const bundler = new URL('../../../shared/cli/bundle.mjs', import.meta.url).href;
@@ -56,13 +69,7 @@ async function defaultThreadUrl(): Promise<{ url: URL; workerData?: Record<strin
     const url = await bundle(ENTRY, new URL('../../../node_modules/.cache/campus-twin/', import.meta.url));
     return { url: new URL(url) };
   } catch {
-    return {
-      url: new URL('./map-thread-boot.mjs', import.meta.url),
-      workerData: {
-        loader: new URL('../../../shared/cli/register.mjs', import.meta.url).href,
-        entry: ENTRY.href,
-      },
-    };
+    return hookedThread();
   }
 }
 
@@ -111,9 +118,9 @@ export class MapPool {
   }
 
   async #start(): Promise<void> {
-    let where: Awaited<ReturnType<typeof defaultThreadUrl>>;
+    let where: ThreadCode;
     try {
-      where = await (this.#o.threadUrl ?? defaultThreadUrl)();
+      where = await (this.#o.threadCode ?? bundledThread)();
     } catch (err) {
       this.#o.logger.error({ err }, 'webhook map threads could not start; mapping on the main thread');
       return;
