@@ -11,7 +11,6 @@
  */
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
-import { planAdmission } from './policy.ts';
 import type { GatewayStore, QuarantineEntry } from './store.ts';
 
 export type JournalEvent = LearningEvent | AdminEvent;
@@ -212,12 +211,12 @@ export class EventJournal {
         b,
         chunks.flatMap((c) => c.fresh),
       );
-      if (needBytes > 0 && this.#wouldRefuse(needBytes, now)) throw new Refused(String(needBytes));
+      if (needBytes > 0 && this.#wouldRefuse(needBytes)) throw new Refused(String(needBytes));
       return queue(b, chunks, now);
     });
     const one = (b: JournalBatch, now: number): EventCommitResult => {
       // Usually everything fits even counting every event as new: no savepoint needed.
-      if (this.#wouldRefuse(needOf(b, b.ids.keys()), now)) return exact(b, now);
+      if (this.#wouldRefuse(needOf(b, b.ids.keys()))) return exact(b, now);
       return queue(b, insertIds(b), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
@@ -296,9 +295,8 @@ export class EventJournal {
     return stored && JSON.stringify(stored);
   }
 
-  #wouldRefuse(needBytes: number, now: number): boolean {
-    const outbox = this.#store.outbox;
-    return planAdmission(outbox.stats(now), outbox.quotaBytes, 'event', needBytes).refuse;
+  #wouldRefuse(needBytes: number): boolean {
+    return this.#store.outbox.wouldRefuse('event', needBytes);
   }
 
   /** Journal events (and quarantine rejections); resolves once the transaction has committed. */

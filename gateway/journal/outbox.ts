@@ -122,6 +122,11 @@ export class Outbox {
     return this.#add('event', itemId, '', now, bytes, items);
   }
 
+  /** Whether an item of `bytes` in class `cls` would be refused now (the quota policy, nothing written). */
+  wouldRefuse(cls: OutboxClass, bytes: number): boolean {
+    return planAdmission(this.#usage, this.#quotaBytes, cls, bytes).refuse;
+  }
+
   #add(cls: OutboxClass, itemId: string, text: string, now: number, size?: number, items = 1): AddResult {
     const bytes = size ?? Buffer.byteLength(text) + itemId.length + 32;
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);

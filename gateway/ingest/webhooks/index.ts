@@ -78,8 +78,11 @@ export function installWebhooks(
     now: deps.now,
   });
   const metrics = new WebhookMetrics(deps.registry);
+  const hmacSecrets: Partial<Record<WebhookSourceName, Uint8Array>> = {};
+  for (const s of sources) if (s.auth === 'hmac') hmacSecrets[s.name] = s.secret;
   const mapPool = new MapPool({
     threads: wc.mapThreads,
+    hmacSecrets,
     secret: Buffer.from(pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir)),
     keepNames: wc.pseudonym.keepNames,
     keepEmails: wc.pseudonym.keepEmails,
@@ -97,7 +100,7 @@ export function installWebhooks(
       metrics,
       logger: deps.logger,
       now: deps.now,
-      map: (source, body, receivedAt) => mapPool.map(source, body, receivedAt),
+      map: (source, body, receivedAt, hmac) => mapPool.map(source, body, receivedAt, hmac),
       ...(deps.onStored ? { onStored: deps.onStored } : {}),
     },
   );

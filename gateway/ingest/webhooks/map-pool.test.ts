@@ -2,19 +2,32 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/logger.ts';
 import { hookedThread, MapPool, type ThreadCode } from './map-pool.ts';
-import { type MapOutcome, mapRequest } from './map-request.ts';
+import { type CheckedRequest, checkRequest, type HmacHeaders } from './map-request.ts';
 import { createPseudonymiser } from './pseudonym.ts';
+import { signBody } from './signature.ts';
 import { fixtures, RECEIVED_AT, TEST_SECRET } from './test-support.ts';
 
 const FIXTURES = new URL('../../../tests/fixtures/lms/', import.meta.url);
 const body = (sub: string, name: string) => readFileSync(new URL(`${sub}${name}`, FIXTURES));
-const inline = (source: Parameters<typeof mapRequest>[0], b: Uint8Array): MapOutcome =>
-  mapRequest(source, b, {
-    pseudonym: createPseudonymiser(TEST_SECRET),
-    receivedAt: RECEIVED_AT,
-    keepNames: false,
-    keepEmails: false,
-  });
+type Source = Parameters<typeof checkRequest>[0];
+const HOOK_SECRET = Buffer.from('hook-secret-for-the-caliper-source');
+const inline = (source: Source, b: Uint8Array, hmac?: HmacHeaders): CheckedRequest =>
+  checkRequest(
+    source,
+    b,
+    {
+      pseudonym: createPseudonymiser(TEST_SECRET),
+      receivedAt: RECEIVED_AT,
+      keepNames: false,
+      keepEmails: false,
+    },
+    hmac && { ...hmac, secret: HOOK_SECRET },
+  );
+const signed = (b: Uint8Array, tsSec = RECEIVED_AT / 1000, secret = HOOK_SECRET): HmacHeaders => ({
+  timestampHeader: String(tsSec),
+  signatureHeader: `sha256=${signBody(secret, tsSec, b)}`,
+  toleranceMs: 300_000,
+});
 
 async function until(what: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -32,6 +45,7 @@ describe('MapPool (webhook map threads)', () => {
   const open = (threads: number, threadCode?: () => ThreadCode) => {
     pool = new MapPool({
       ...(threadCode ? { threadCode } : {}),
+      hmacSecrets: { caliper: HOOK_SECRET },
       threads,
       secret: TEST_SECRET,
       keepNames: false,
@@ -41,7 +55,7 @@ describe('MapPool (webhook map threads)', () => {
     return pool;
   };
 
-  it('maps on its threads exactly as the handler would, failures included', async () => {
+  it('checks signatures and maps on its threads exactly as the handler would, failures included', async () => {
     const p = open(2);
     const envelope = body(
       'caliper-v1p2/',
@@ -51,28 +65,36 @@ describe('MapPool (webhook map threads)', () => {
     expect(await p.map('caliper', envelope, RECEIVED_AT)).toEqual(inline('caliper', envelope));
     await until(() => p.running === 2);
     const inlineBefore = p.inline;
-    const cases: [Parameters<typeof mapRequest>[0], Buffer][] = [
-      ...fixtures('caliper-v1p2/').map((n): [Parameters<typeof mapRequest>[0], Buffer] => [
-        'caliper',
-        body('caliper-v1p2/', n),
-      ]),
-      ...fixtures('xapi-spec-examples/').map((n): [Parameters<typeof mapRequest>[0], Buffer] => [
+    const cases: [Source, Buffer, HmacHeaders?][] = [
+      ...fixtures('caliper-v1p2/').map((n): [Source, Buffer, HmacHeaders] => {
+        const b = body('caliper-v1p2/', n);
+        return ['caliper', b, signed(b)];
+      }),
+      ...fixtures('xapi-spec-examples/').map((n): [Source, Buffer] => [
         'xapi',
         body('xapi-spec-examples/', n),
       ]),
-      ['caliper', Buffer.from('{"not json')],
-      ['caliper', Buffer.from([0x7b, 0xff, 0x7d])],
+      ['caliper', Buffer.from('{"not json'), signed(Buffer.from('{"not json'))],
+      ['xapi', Buffer.from([0x7b, 0xff, 0x7d])],
       ['xapi', Buffer.from('{"actor": {}, "actor": {}}')],
+      ['caliper', envelope, signed(envelope, RECEIVED_AT / 1000, Buffer.from('not-the-secret'))],
+      ['caliper', envelope, signed(envelope, RECEIVED_AT / 1000 - 3_600)],
     ];
-    const answers = await Promise.all(cases.map(([s, b]) => p.map(s, b, RECEIVED_AT)));
+    const answers = await Promise.all(cases.map(([s, b, h]) => p.map(s, b, RECEIVED_AT, h)));
     expect(p.inline).toBe(inlineBefore);
-    expect(answers).toEqual(cases.map(([s, b]) => inline(s, b)));
-    expect(answers.some((a) => a.ok)).toBe(true);
-    expect(answers.slice(-3).map((a) => !a.ok && a.failure.code)).toEqual([
+    expect(answers).toEqual(cases.map(([s, b, h]) => inline(s, b, h)));
+    expect(answers.filter((a) => a.map?.ok).length).toBeGreaterThan(50);
+    expect(
+      answers.slice(-5).map((a) => (a.auth.ok ? a.map?.ok || a.map?.failure.code : a.auth.code)),
+    ).toEqual([
       'CT_ERR_NOT_JSON',
       'CT_ERR_NOT_JSON',
       'CT_ERR_SCHEMA',
+      'CT_ERR_SIGNATURE',
+      'CT_ERR_SIGNATURE_EXPIRED',
     ]);
+    // A signed request's replay key is the signature's.
+    expect(answers[0]!.auth).toMatchObject({ ok: true, replayKey: expect.any(String) });
   });
 
   it('answers every request it holds when its threads stop, and maps inline from then on', async () => {

@@ -1,7 +1,7 @@
 /**
- * Map threads for webhook bodies: UTF-8, JSON, the source's rules, pseudonyms and serialisation
- * (mapRequest) run beside the event loop instead of on it, which keeps sockets, signatures and the journal
- * (one SQLite connection) on the main thread. Started on the first request, so a gateway without webhook
+ * Map threads for webhook bodies: the signature, UTF-8, JSON, the source's rules, pseudonyms and
+ * serialisation (checkRequest) run beside the event loop instead of on it, which keeps sockets, limits and
+ * the journal (one SQLite connection) on the main thread. Started on the first request, so a gateway without webhook
  * traffic pays nothing for them. A request is handed to the thread with the fewest in hand; with no
  * threads (`webhooks.mapThreads: 0`), while they start, or once one failed, it is mapped in the handler,
  * so a thread's failure costs throughput, never an answer: a failed thread's requests are mapped again
@@ -15,11 +15,12 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { WebhookSourceName } from '../../config/webhooks.ts';
 import type { MapContext } from './common.ts';
 import {
+  type CheckedRequest,
+  checkRequest,
+  type HmacHeaders,
   type MapJob,
-  type MapOutcome,
   type MapReply,
   type MapThreadData,
-  mapRequest,
 } from './map-request.ts';
 import { createPseudonymiser } from './pseudonym.ts';
 
@@ -35,7 +36,8 @@ interface Waiting {
   /** The handler's own copy of the body: the thread's was handed over. */
   body: Uint8Array;
   receivedAt: number;
-  resolve: (o: MapOutcome) => void;
+  hmac: HmacHeaders | undefined;
+  resolve: (o: CheckedRequest) => void;
   reject: (err: Error) => void;
 }
 
@@ -97,24 +99,37 @@ export class MapPool {
     return this.#threads.filter((t) => t.online).length;
   }
 
-  map(source: WebhookSourceName, body: Uint8Array, receivedAt: number): Promise<MapOutcome> | MapOutcome {
+  /** Check `hmac` (for a signing source) and map the body, as checkRequest does. */
+  map(
+    source: WebhookSourceName,
+    body: Uint8Array,
+    receivedAt: number,
+    hmac?: HmacHeaders,
+  ): Promise<CheckedRequest> | CheckedRequest {
     if (this.#o.threads > 0 && !this.#starting && !this.#closed) this.#starting = this.#start();
     let best: Thread | undefined;
     for (const t of this.#threads) if (t.online && (!best || t.waiting.size < best.waiting.size)) best = t;
-    if (!best) return this.#inline(source, body, receivedAt);
+    if (!best) return this.#inline(source, body, receivedAt, hmac);
     const thread = best;
     // A copy of just the body's bytes, handed over (not cloned again): a Buffer may be a view of a larger pool.
     const copy = new Uint8Array(body);
     const job: MapJob = { id: this.#nextId++, source, body: copy, receivedAt };
+    if (hmac) job.hmac = hmac;
     return new Promise((resolve, reject) => {
-      thread.waiting.set(job.id, { source, body, receivedAt, resolve, reject });
+      thread.waiting.set(job.id, { source, body, receivedAt, hmac, resolve, reject });
       thread.worker.postMessage(job, [copy.buffer]);
     });
   }
 
-  #inline(source: WebhookSourceName, body: Uint8Array, receivedAt: number): MapOutcome {
+  #inline(
+    source: WebhookSourceName,
+    body: Uint8Array,
+    receivedAt: number,
+    hmac: HmacHeaders | undefined,
+  ): CheckedRequest {
     this.inline++;
-    return mapRequest(source, body, { ...this.#ctx, receivedAt });
+    const secret = this.#o.hmacSecrets[source] ?? new Uint8Array(0);
+    return checkRequest(source, body, { ...this.#ctx, receivedAt }, hmac && { ...hmac, secret });
   }
 
   async #start(): Promise<void> {
@@ -127,6 +142,7 @@ export class MapPool {
     }
     const data: MapThreadData = {
       secret: this.#o.secret,
+      hmacSecrets: this.#o.hmacSecrets,
       keepNames: this.#o.keepNames,
       keepEmails: this.#o.keepEmails,
     };
@@ -163,7 +179,7 @@ export class MapPool {
         thread.waiting.clear();
         for (const w of orphans) {
           try {
-            w.resolve(this.#inline(w.source, w.body, w.receivedAt));
+            w.resolve(this.#inline(w.source, w.body, w.receivedAt, w.hmac));
           } catch (e) {
             w.reject(e instanceof Error ? e : new Error(String(e)));
           }

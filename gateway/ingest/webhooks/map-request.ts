@@ -1,8 +1,9 @@
 /**
- * A webhook request's body → the journal's columns (pure): UTF-8 (fatal: a body that is not valid UTF-8 is
- * refused, not patched with U+FFFD), JSON, xAPI's duplicate-property rule, the source's mapper, and each
- * canonical event serialised once. Runs on the map threads (map-pool.ts) or, without them, in the handler.
- * Only plain data goes in and out, so a result crosses threads as strings and numbers.
+ * A webhook request's body → the journal's columns (pure): the HMAC signature when the source signs
+ * (checked first: an unsigned body is not parsed), UTF-8 (fatal: a body that is not valid UTF-8 is refused,
+ * not patched with U+FFFD), JSON, xAPI's duplicate-property rule, the source's mapper, and each canonical
+ * event serialised once. Runs on the map threads (map-pool.ts) or, without them, in the handler. Only plain
+ * data goes in and out, so a result crosses threads as strings and numbers.
  */
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { AdminEvent } from '../../../shared/events.ts';
@@ -14,6 +15,7 @@ import { mapCanvas } from './canvas.ts';
 import type { MapContext, Mapper } from './common.ts';
 import { firstDuplicateKey } from './duplicate-keys.ts';
 import { mapMoodle } from './moodle.ts';
+import { type AuthResult, verifyHmac } from './signature.ts';
 import { mapXapi } from './xapi.ts';
 
 export const WEBHOOK_MAPPERS: Record<WebhookSourceName, Mapper> = {
@@ -88,20 +90,50 @@ export function mapRequest(source: WebhookSourceName, body: Uint8Array, ctx: Map
   return { ok: true, mapped };
 }
 
+/** A signed request's headers, as the handler read them (signature.ts). */
+export interface HmacHeaders {
+  timestampHeader: string | undefined;
+  signatureHeader: string | undefined;
+  toleranceMs: number;
+}
+
+/** The signature's verdict, and the mapping when the signature held (or the source does not sign). */
+export interface CheckedRequest {
+  auth: AuthResult;
+  map?: MapOutcome;
+}
+
+/** Check a request's signature (when `hmac`), then map it; `ctx.receivedAt` is the time it is checked at. */
+export function checkRequest(
+  source: WebhookSourceName,
+  body: Uint8Array,
+  ctx: MapContext,
+  hmac?: HmacHeaders & { secret: Uint8Array },
+): CheckedRequest {
+  if (hmac) {
+    const auth = verifyHmac({ ...hmac, body, nowMs: ctx.receivedAt });
+    if (!auth.ok) return { auth };
+    return { auth, map: mapRequest(source, body, ctx) };
+  }
+  return { auth: { ok: true }, map: mapRequest(source, body, ctx) };
+}
+
 /** A request for a map thread (map-pool.ts). */
 export interface MapJob {
   id: number;
   source: WebhookSourceName;
   body: Uint8Array;
   receivedAt: number;
+  hmac?: HmacHeaders;
 }
 
 /** A thread's answer: the outcome, or the message of what a mapper threw. */
-export type MapReply = { id: number; outcome: MapOutcome } | { id: number; error: string };
+export type MapReply = { id: number; outcome: CheckedRequest } | { id: number; error: string };
 
-/** What a map thread is started with: the pseudonymiser's secret and what to keep. */
+/** What a map thread is started with: the secrets (pseudonyms, each signing source's) and what to keep. */
 export interface MapThreadData {
   secret: Uint8Array;
+  hmacSecrets: Partial<Record<WebhookSourceName, Uint8Array>>;
   keepNames: boolean;
   keepEmails: boolean;
 }

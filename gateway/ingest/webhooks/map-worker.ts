@@ -1,9 +1,10 @@
 /**
- * A map thread's entry (map-pool.ts): maps each webhook request body it is sent (mapRequest) with its own
- * pseudonymiser over the campus secret, and answers with the journal's columns. Holds no other state.
+ * A map thread's entry (map-pool.ts): checks the signature of each webhook request it is sent and maps its
+ * body (checkRequest) with its own pseudonymiser over the campus secret, and answers with the journal's
+ * columns. Holds no other state.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type MapJob, type MapReply, type MapThreadData, mapRequest } from './map-request.ts';
+import { checkRequest, type MapJob, type MapReply, type MapThreadData } from './map-request.ts';
 import { createPseudonymiser } from './pseudonym.ts';
 
 const data = workerData as MapThreadData;
@@ -12,12 +13,14 @@ const port = parentPort;
 port?.on('message', (job: MapJob) => {
   let reply: MapReply;
   try {
-    const outcome = mapRequest(job.source, job.body, {
+    const ctx = {
       pseudonym,
       receivedAt: job.receivedAt,
       keepNames: data.keepNames,
       keepEmails: data.keepEmails,
-    });
+    };
+    const secret = data.hmacSecrets[job.source] ?? new Uint8Array(0);
+    const outcome = checkRequest(job.source, job.body, ctx, job.hmac && { ...job.hmac, secret });
     reply = { id: job.id, outcome };
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };

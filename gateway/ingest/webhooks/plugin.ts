@@ -13,9 +13,9 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { WebhookSourceName } from '../../config/webhooks.ts';
 import type { EventJournal, QuarantineEntry } from '../../journal/index.ts';
 import type { ReplayCache, TokenBucket } from './limits.ts';
-import type { MapOutcome } from './map-request.ts';
+import type { CheckedRequest, HmacHeaders } from './map-request.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import { verifyBearer, verifyHmac } from './signature.ts';
+import { verifyBearer } from './signature.ts';
 
 export interface SourceRuntime {
   name: WebhookSourceName;
@@ -42,10 +42,15 @@ export interface WebhookRoutesDeps {
   logger: Logger;
   now: () => number;
   /**
-   * A body → the journal's columns, or the failure to answer with (mapRequest, on the map threads or
-   * inline: map-pool.ts).
+   * A request's signature checked (when `hmac`) and its body mapped to the journal's columns, or the
+   * failure to answer with (checkRequest, on the map threads or inline: map-pool.ts).
    */
-  map: (source: WebhookSourceName, body: Buffer, receivedAt: number) => Promise<MapOutcome> | MapOutcome;
+  map: (
+    source: WebhookSourceName,
+    body: Buffer,
+    receivedAt: number,
+    hmac?: HmacHeaders,
+  ) => Promise<CheckedRequest> | CheckedRequest;
   /** Told of the admin events of every request once they are durable (room bookings reach the twin). */
   onStored?: (events: readonly AdminEvent[]) => void;
 }
@@ -171,22 +176,29 @@ export function registerWebhookRoutes(
             body,
           );
         }
-        let replayKey: string | undefined;
-        if (src.auth === 'hmac') {
-          const r = verifyHmac({
-            secret: src.secret,
-            timestampHeader: header(req, src.timestampHeader),
-            signatureHeader: header(req, src.signatureHeader),
-            body,
-            nowMs: now,
-            toleranceMs: src.toleranceMs,
-          });
-          if (!r.ok) return fail(src, src.route, reply, { code: r.code, detail: r.detail }, body);
-          replayKey = r.replayKey;
-        } else if (src.auth === 'bearer') {
+        if (src.auth === 'bearer') {
           const r = verifyBearer(header(req, 'authorization'), src.secret.toString('utf8'));
           if (!r.ok) return fail(src, src.route, reply, { code: r.code, detail: r.detail }, body);
         }
+        // The signature is checked beside the event loop with the mapping (an unsigned body is not parsed);
+        // its verdict comes first, as if checked here.
+        const checked = await deps.map(
+          src.name,
+          body,
+          now,
+          src.auth === 'hmac'
+            ? {
+                timestampHeader: header(req, src.timestampHeader),
+                signatureHeader: header(req, src.signatureHeader),
+                toleranceMs: src.toleranceMs,
+              }
+            : undefined,
+        );
+        if (!checked.auth.ok) {
+          const { code, detail } = checked.auth;
+          return fail(src, src.route, reply, { code, detail }, body);
+        }
+        const replayKey = checked.auth.replayKey;
         const waitMs = src.bucket.take(now);
         if (waitMs > 0) {
           const retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));
@@ -212,7 +224,8 @@ export function registerWebhookRoutes(
         const release = () => {
           if (replayKey !== undefined) src.replay.release(replayKey);
         };
-        const outcome = await deps.map(src.name, body, now);
+        const outcome = checked.map;
+        if (!outcome) throw new Error('a signed request came back unmapped');
         if (!outcome.ok) {
           const { code, detail, path, rule } = outcome.failure;
           return fail(src, src.route, reply, { code, detail, path, rule }, body);
