@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,4 +32,36 @@ describe('consumer identity', () => {
     a.release();
     expect(readFileSync(`${store}.consumer-0.pid`, 'utf8')).toBe('300');
   });
+
+  it("leaves a dead holder's slot to the process already taking it over", () => {
+    const other = join(dir, 'other.db');
+    writeFileSync(`${other}.consumer-0.pid`, '999');
+    mkdirSync(`${other}.consumer-0.pid.lock`);
+    const id = claimConsumerId(other, { host: 'box', pid: 500, isAlive: (p) => p === 500 });
+    expect(id.id).toBe('box-1');
+    expect(readFileSync(`${other}.consumer-0.pid`, 'utf8')).toBe('999');
+  });
+
+  it('gives processes starting at the same moment distinct slots', async () => {
+    const shared = join(dir, 'shared.db');
+    const loader = new URL('../../shared/cli/register.mjs', import.meta.url).href;
+    const module = new URL('./identity.ts', import.meta.url).href;
+    const script = `const { claimConsumerId } = await import(${JSON.stringify(module)});
+      const id = claimConsumerId(${JSON.stringify(shared)});
+      process.stdout.write(id.id);
+      setTimeout(() => id.release(), 1500);`;
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', loader, '--input-type=module', '-e', script]);
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+      });
+    const ids = await Promise.all(Array.from({ length: 8 }, run));
+    expect(new Set(ids).size).toBe(8);
+    expect(ids.every((i) => /-\d+$/.test(i))).toBe(true);
+  }, 30_000);
 });
