@@ -101,7 +101,8 @@ export class EventJournal {
   readonly #insertRequest: Database.Statement<[number, number, number, string]>;
   readonly #count: Database.Statement<[], number>;
   readonly #stored: Database.Statement<[string], string>;
-  readonly #prunable: Database.Statement<[number, number], { seq: number; body: string }>;
+  readonly #prunable: Database.Statement<[number, number], number>;
+  readonly #body: Database.Statement<[number], string>;
   readonly #dropId: Database.Statement<[string, number]>;
   readonly #dropRequest: Database.Statement<[number]>;
   readonly #writeBatch: (batch: Pending[], now: number) => (EventCommitResult | undefined)[];
@@ -129,11 +130,17 @@ export class EventJournal {
       )
       .pluck() as Database.Statement<[string], string>;
     // Never a request still waiting in the outbox: its events' bodies are kept here only.
-    this.#prunable = db.prepare(
-      `SELECT seq, body FROM event_requests r WHERE received_at < ?
-         AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = 'req:' || r.seq)
-       ORDER BY received_at LIMIT ?`,
-    );
+    this.#prunable = db
+      .prepare(
+        `SELECT seq FROM event_requests r WHERE received_at < ?
+           AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = 'req:' || r.seq)
+         ORDER BY received_at LIMIT ?`,
+      )
+      .pluck() as Database.Statement<[number, number], number>;
+    this.#body = db.prepare('SELECT body FROM event_requests WHERE seq = ?').pluck() as Database.Statement<
+      [number],
+      string
+    >;
     this.#dropId = db.prepare('DELETE FROM event_ids WHERE event_id = ? AND request = ?');
     this.#dropRequest = db.prepare('DELETE FROM event_requests WHERE seq = ?');
     this.#nextSeq =
@@ -238,14 +245,16 @@ export class EventJournal {
       if (rejected.length) store.commit([], rejected, now);
       return results;
     });
-    this.#prune = store.transaction((beforeMs: number, maxRows: number) => {
+    // A row's body is read only when it is deleted: one at a time, whatever the backlog.
+    this.#prune = store.transaction((beforeMs: number, maxEvents: number) => {
       let events = 0;
-      for (const r of this.#prunable.all(beforeMs, maxRows)) {
-        for (const e of JSON.parse(r.body) as JournalEvent[]) {
-          this.#dropId.run(e.eventId, r.seq);
+      for (const seq of this.#prunable.all(beforeMs, maxEvents)) {
+        if (events >= maxEvents) break;
+        for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[]) {
+          this.#dropId.run(e.eventId, seq);
           events++;
         }
-        this.#dropRequest.run(r.seq);
+        this.#dropRequest.run(seq);
       }
       return events;
     });
@@ -347,11 +356,12 @@ export class EventJournal {
   }
 
   /**
-   * Delete the events of requests received before `beforeMs` and already sent, oldest first, at most
-   * `maxRows` request rows per call; the number of events deleted.
+   * Delete the events of requests received before `beforeMs` and already sent, oldest first, whole request
+   * rows until at least `maxEvents` are deleted; the number of events deleted (below `maxEvents`: nothing
+   * more to prune now).
    */
-  prune(beforeMs: number, maxRows = 10_000): number {
-    return this.#prune(beforeMs, maxRows);
+  prune(beforeMs: number, maxEvents = 10_000): number {
+    return this.#prune(beforeMs, maxEvents);
   }
 
   /** Events held in the journal. */

@@ -28,6 +28,8 @@ const WEBHOOK_ROUTES: Record<WebhookSourceName, string> = {
   admin: '/webhooks/admin',
 };
 
+const PRUNE_CHUNK_EVENTS = 10_000;
+
 export interface Webhooks {
   readonly journal: EventJournal;
   readonly metrics: WebhookMetrics;
@@ -105,13 +107,16 @@ export function installWebhooks(
     },
   );
   const log = deps.logger.child({ component: 'webhooks' });
-  const retention = setInterval(() => {
+  // A chunk per turn of the event loop, until what is past retention is gone (a busy LMS sends more than a
+  // chunk a minute).
+  const pruneFrom = (cutoff: number) => {
     try {
-      journal.prune(deps.now() - wc.eventRetentionMs);
+      if (journal.prune(cutoff, PRUNE_CHUNK_EVENTS) >= PRUNE_CHUNK_EVENTS) setImmediate(pruneFrom, cutoff);
     } catch (err) {
       log.warn({ err }, 'event retention failed');
     }
-  }, 60_000);
+  };
+  const retention = setInterval(() => pruneFrom(deps.now() - wc.eventRetentionMs), 60_000);
   retention.unref();
   return {
     journal,
