@@ -38,10 +38,23 @@ function countsOf(
       (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value ??
       null;
     const outboxTables = OUTBOX_CLASSES.map((cls) => `outbox_${cls}`);
+    // A file from before webhook request rows (a backup made by an older gateway, or a data dir it left)
+    // is counted the way that gateway counted it, so its manifest still matches.
+    const has = (table: string, column?: string) =>
+      column === undefined
+        ? db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined
+        : (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]).includes(
+            column,
+          );
     return {
       readings: journalReadingCount(db),
-      outbox: outboxTables.reduce((sum, t) => sum + one(`SELECT count(*) AS n FROM "${t}"`), 0),
-      events: one('SELECT count(*) AS n FROM event_ids'),
+      // Items, as the status page counts them (a webhook request row holds several).
+      outbox: outboxTables.reduce(
+        (sum, t) =>
+          sum + one(`SELECT ${has(t, 'items') ? 'COALESCE(SUM(items), 0)' : 'count(*)'} AS n FROM "${t}"`),
+        0,
+      ),
+      events: one(`SELECT count(*) AS n FROM ${has('event_ids') ? 'event_ids' : 'events'}`),
       journalId: meta('journal_id'),
       gatewayId: meta('gateway_id'),
     };
