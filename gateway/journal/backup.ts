@@ -13,7 +13,7 @@ import { backupSqlite, checkIntegrity, isEmptyDir } from '../../shared/backup.ts
 import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.ts';
 import { CampusTwinError } from '../../shared/errors.ts';
 import { journalReadingCount } from './rows.ts';
-import { OUTBOX_CLASSES } from './schema.ts';
+import { OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
 const SMALL_FILES = ['twin.json', 'pseudonym-dev.key'] as const;
@@ -37,24 +37,15 @@ function countsOf(
     const meta = (k: string) =>
       (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value ??
       null;
-    const outboxTables = OUTBOX_CLASSES.map((cls) => `outbox_${cls}`);
     // A file from before webhook request rows (a backup made by an older gateway, or a data dir it left)
     // is counted the way that gateway counted it, so its manifest still matches.
-    const has = (table: string, column?: string) =>
-      column === undefined
-        ? db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined
-        : (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]).includes(
-            column,
-          );
+    const eventIds = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_ids'")
+      .get();
     return {
       readings: journalReadingCount(db),
-      // Items, as the status page counts them (a webhook request row holds several).
-      outbox: outboxTables.reduce(
-        (sum, t) =>
-          sum + one(`SELECT ${has(t, 'items') ? 'COALESCE(SUM(items), 0)' : 'count(*)'} AS n FROM "${t}"`),
-        0,
-      ),
-      events: one(`SELECT count(*) AS n FROM ${has('event_ids') ? 'event_ids' : 'events'}`),
+      outbox: OUTBOX_CLASSES.reduce((sum, cls) => sum + outboxItemCount(db, cls), 0),
+      events: one(`SELECT count(*) AS n FROM ${eventIds ? 'event_ids' : 'events'}`),
       journalId: meta('journal_id'),
       gatewayId: meta('gateway_id'),
     };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadCheckpoint, recordedJournal } from '../pipeline/twins.ts';
 import { journalReadingCount } from './rows.ts';
-import { OUTBOX_CLASSES } from './schema.ts';
+import { OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -65,9 +65,7 @@ export function checkDataDir(dataDir: string, gatewayId?: string): CheckResult {
         bad(`${dbFile}: is journal ${journalId}, but ${twinFile} records ${recorded.journalId}`);
     }
     const n = (sql: string) => (db!.prepare(sql).get() as { n: number }).n;
-    const backlog = OUTBOX_CLASSES.map((c) => `${c} ${n(`SELECT count(*) AS n FROM outbox_${c}`)}`).join(
-      ', ',
-    );
+    const backlog = OUTBOX_CLASSES.map((c) => `${c} ${outboxItemCount(db!, c)}`).join(', ');
     good(
       `journal rows ${journalReadingCount(db!)}; outbox ${backlog}; ` +
         `late windows pending ${n('SELECT count(*) AS n FROM late_windows')}`,

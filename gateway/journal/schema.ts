@@ -156,6 +156,18 @@ function migrateEventsTable(db: Db): void {
   })();
 }
 
+/**
+ * The items queued in a class (a webhook request row holds several), read from any file: one from before
+ * the `items` column counts a row as one item, as its gateway did. For readers that do not open the store
+ * (backup, check).
+ */
+export function outboxItemCount(db: Db, cls: OutboxClass): number {
+  const t = `outbox_${cls}`;
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${t}')`).pluck().all();
+  const what = columns.includes('items') ? 'COALESCE(SUM(items), 0)' : 'count(*)';
+  return db.prepare(`SELECT ${what} FROM ${t}`).pluck().get() as number;
+}
+
 /** Give up to `maxPages` free pages back to the filesystem (needs auto_vacuum=INCREMENTAL). */
 export function reclaim(db: Db, maxPages = 2000): number {
   const free = db.pragma('freelist_count', { simple: true }) as number;
