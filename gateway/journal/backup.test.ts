@@ -4,28 +4,11 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../tests/helpers/gateway.ts';
 import { backupGateway, restoreGateway } from './backup.ts';
-import { EventJournal, GatewayStore, type StoreOptions } from './index.ts';
+import { EventJournal, GatewayStore } from './index.ts';
+import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
 
-const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
-const OPTS: StoreOptions = {
-  synchronous: 'FULL',
-  quotaBytes: 10_000_000,
-  windowMs: 60_000,
-  forwardRaw: false,
-  quarantineMaxRows: 100,
-  quarantineMaxPayloadBytes: 64,
-};
-const ev = (n: number) => ({
-  eventId: `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  source: 'caliper' as const,
-  type: 'resource.viewed' as const,
-  originalType: 'ViewEvent.Viewed',
-  actorId: 'p_AAAAAAAAAAAAAAAAAAAAAA',
-  courseId: 'course-1',
-  objectId: 'doc-1',
-  ts: T0 + n,
-  receivedAt: T0,
-});
+const OPTS = EVENT_STORE_OPTS;
+const ev = testEvent;
 
 describe('gateway backup counts', () => {
   let dir = '';

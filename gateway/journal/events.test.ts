@@ -5,29 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LearningEvent } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
 import { ROW_MAX_CHARS, ROW_MAX_EVENTS, requestItemId, sameEvent } from './events.ts';
-import { EventJournal, GatewayStore, type OutboxRow, type StoreOptions } from './index.ts';
+import { EventJournal, GatewayStore, type OutboxRow } from './index.ts';
+import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
 
-const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
-const OPTS: StoreOptions = {
-  synchronous: 'FULL',
-  quotaBytes: 10_000_000,
-  windowMs: 60_000,
-  forwardRaw: false,
-  quarantineMaxRows: 100,
-  quarantineMaxPayloadBytes: 64,
-};
-
-const ev = (n: number): LearningEvent => ({
-  eventId: `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  source: 'caliper',
-  type: 'resource.viewed',
-  originalType: 'ViewEvent.Viewed',
-  actorId: 'p_AAAAAAAAAAAAAAAAAAAAAA',
-  courseId: 'course-1',
-  objectId: 'doc-1',
-  ts: T0 + n,
-  receivedAt: T0,
-});
+const OPTS = EVENT_STORE_OPTS;
+const ev = testEvent;
 
 /** The wire items of peeked outbox rows: a request row's events, each under its own id. */
 const itemsOf = (rows: readonly OutboxRow[]) =>
