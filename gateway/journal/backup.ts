@@ -13,7 +13,7 @@ import { backupSqlite, checkIntegrity, isEmptyDir } from '../../shared/backup.ts
 import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.ts';
 import { CampusTwinError } from '../../shared/errors.ts';
 import { journalReadingCount } from './rows.ts';
-import { OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
+import { hasTable, OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
 const SMALL_FILES = ['twin.json', 'pseudonym-dev.key'] as const;
@@ -39,13 +39,10 @@ function countsOf(
       null;
     // A file from before webhook request rows (a backup made by an older gateway, or a data dir it left)
     // is counted the way that gateway counted it, so its manifest still matches.
-    const eventIds = db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_ids'")
-      .get();
     return {
       readings: journalReadingCount(db),
       outbox: OUTBOX_CLASSES.reduce((sum, cls) => sum + outboxItemCount(db, cls), 0),
-      events: one(`SELECT count(*) AS n FROM ${eventIds ? 'event_ids' : 'events'}`),
+      events: one(`SELECT count(*) AS n FROM ${hasTable(db, 'event_ids') ? 'event_ids' : 'events'}`),
       journalId: meta('journal_id'),
       gatewayId: meta('gateway_id'),
     };

@@ -11,6 +11,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
+import { itemBytes } from './outbox.ts';
+import { BOOKING_TYPES, REQUEST_ITEM_PREFIX } from './schema.ts';
 import type { GatewayStore, QuarantineEntry } from './store.ts';
 
 export type JournalEvent = LearningEvent | AdminEvent;
@@ -73,16 +75,10 @@ export const ROW_MAX_EVENTS = 256;
 export const ROW_MAX_CHARS = 128 * 1024;
 /** Ids per multi-row insert into event_ids (2 parameters each). */
 const IDS_PER_INSERT = 128;
-const BOOKING_TYPES: ReadonlySet<string> = new Set(['room.booked', 'room.released']);
 
 /** The outbox item id of request row `seq`. */
 export function requestItemId(seq: number): string {
-  return `req:${seq}`;
-}
-
-/** The outbox's own accounting of event `i` (as for any item, outbox.ts add()). */
-function outboxBytes(b: JournalBatch, i: number): number {
-  return Buffer.byteLength(b.texts[i]!) + b.ids[i]!.length + 32;
+  return `${REQUEST_ITEM_PREFIX}${seq}`;
 }
 
 /** One request row to be: its seq, the indices of the submission's events it may hold, the new ones. */
@@ -133,7 +129,7 @@ export class EventJournal {
     this.#prunable = db
       .prepare(
         `SELECT seq FROM event_requests r WHERE received_at < ?
-           AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = 'req:' || r.seq)
+           AND NOT EXISTS (SELECT 1 FROM outbox_event o WHERE o.item_id = '${REQUEST_ITEM_PREFIX}' || r.seq)
          ORDER BY received_at LIMIT ?`,
       )
       .pluck() as Database.Statement<[number, number], number>;
@@ -166,7 +162,12 @@ export class EventJournal {
     };
     // Write the request rows and queue them in the outbox, which must have room (checked before). An id
     // that was not new is a duplicate when the stored event is the same, else a conflict.
-    const queue = (b: JournalBatch, chunks: Chunk[], now: number): EventCommitResult => {
+    const queue = (
+      b: JournalBatch,
+      sizes: readonly number[],
+      chunks: Chunk[],
+      now: number,
+    ): EventCommitResult => {
       let accepted = 0;
       const conflicts: string[] = [];
       for (const c of chunks) {
@@ -178,7 +179,7 @@ export class EventJournal {
         for (const [k, i] of c.fresh.entries()) {
           if (k > 0) body += ',';
           body += b.texts[i]!;
-          bytes += outboxBytes(b, i);
+          bytes += sizes[i]!;
           if (BOOKING_TYPES.has(b.types[i]!)) bookings++;
           if (b.receivedAt[i]! > receivedAt) receivedAt = b.receivedAt[i]!;
         }
@@ -205,26 +206,32 @@ export class EventJournal {
         conflicts,
       };
     };
-    const needOf = (b: JournalBatch, indices: Iterable<number>): number => {
+    const needOf = (sizes: readonly number[], indices: readonly number[]): number => {
       let needBytes = 0;
-      for (const i of indices) needBytes += outboxBytes(b, i);
+      for (const i of indices) needBytes += sizes[i]!;
       return needBytes;
     };
     // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
     // outbox) and resent events that are already stored still count as idempotent successes.
-    const exact = db.transaction((b: JournalBatch, now: number): EventCommitResult => {
-      const chunks = insertIds(b);
-      const needBytes = needOf(
-        b,
-        chunks.flatMap((c) => c.fresh),
-      );
-      if (needBytes > 0 && this.#wouldRefuse(needBytes)) throw new Refused(String(needBytes));
-      return queue(b, chunks, now);
-    });
+    const exact = db.transaction(
+      (b: JournalBatch, sizes: readonly number[], now: number): EventCommitResult => {
+        const chunks = insertIds(b);
+        const needBytes = needOf(
+          sizes,
+          chunks.flatMap((c) => c.fresh),
+        );
+        if (needBytes > 0 && this.#wouldRefuse(needBytes)) throw new Refused(String(needBytes));
+        return queue(b, sizes, chunks, now);
+      },
+    );
     const one = (b: JournalBatch, now: number): EventCommitResult => {
+      // Each event's size against the quota, once: the admission check and the outbox rows both use it.
+      const sizes = b.texts.map((text, i) => itemBytes(b.ids[i]!, text));
+      let all = 0;
+      for (const n of sizes) all += n;
       // Usually everything fits even counting every event as new: no savepoint needed.
-      if (this.#wouldRefuse(needOf(b, b.ids.keys()))) return exact(b, now);
-      return queue(b, insertIds(b), now);
+      if (this.#wouldRefuse(all)) return exact(b, sizes, now);
+      return queue(b, sizes, insertIds(b), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
       const results: (EventCommitResult | undefined)[] = [];

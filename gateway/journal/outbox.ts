@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { type ClassUsage, planAdmission } from './policy.ts';
-import { type Db, OUTBOX_CLASSES, type OutboxClass } from './schema.ts';
+import { type Db, OUTBOX_CLASSES, type OutboxClass, REQUEST_ITEM_PREFIX } from './schema.ts';
 
 export type AddResult = 'stored' | 'duplicate' | 'refused';
 
@@ -43,6 +43,11 @@ interface ClassStatements {
   totals: Database.Statement<[], { rows: number; bytes: number | null }>;
 }
 
+/** What an item counts for against the quota: its body, its id and a row's overhead. */
+export function itemBytes(itemId: string, text: string): number {
+  return Buffer.byteLength(text) + itemId.length + 32;
+}
+
 export class Outbox {
   readonly #stmts: Record<OutboxClass, ClassStatements>;
   readonly #usage = {} as Record<OutboxClass, ClassUsage>;
@@ -61,7 +66,8 @@ export class Outbox {
       const body =
         cls === 'event'
           ? `CASE WHEN body = '' THEN (SELECT r.body FROM event_requests r
-               WHERE r.seq = CAST(substr(${t}.item_id, 5) AS INTEGER)) ELSE body END AS body, items`
+               WHERE r.seq = CAST(substr(${t}.item_id, ${REQUEST_ITEM_PREFIX.length + 1}) AS INTEGER))
+             ELSE body END AS body, items`
           : 'body, items';
       stmts[cls] = {
         insert: db.prepare(
@@ -128,7 +134,7 @@ export class Outbox {
   }
 
   #add(cls: OutboxClass, itemId: string, text: string, now: number, size?: number, items = 1): AddResult {
-    const bytes = size ?? Buffer.byteLength(text) + itemId.length + 32;
+    const bytes = size ?? itemBytes(itemId, text);
     const plan = planAdmission(this.#usage, this.#quotaBytes, cls, bytes);
     // A resent item that is already queued is an idempotent success, full or not, and displaces nothing.
     if ((plan.refuse || plan.evict.length > 0) && this.#stmts[cls].exists.get(itemId)) return 'duplicate';

@@ -9,7 +9,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ReadingSource } from '../../shared/events.ts';
-import { type Db, SOURCE_CODES } from './schema.ts';
+import { type Db, hasTable, SOURCE_CODES } from './schema.ts';
 
 /** What the journal keeps of a reading. */
 export interface JournalRow {
@@ -63,11 +63,10 @@ const COUNT_READINGS = 'SELECT coalesce(sum(n), 0) AS n FROM journal';
 
 /** Readings in the journal of `db` (either layout: rows of readings, or the one-reading-per-row table of before). */
 export function journalReadingCount(db: Database.Database): number {
-  const has = (name: string) =>
-    db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
   let n = 0;
-  if (has('journal')) n += (db.prepare(COUNT_READINGS).get() as { n: number }).n;
-  if (has('readings')) n += (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+  if (hasTable(db, 'journal')) n += (db.prepare(COUNT_READINGS).get() as { n: number }).n;
+  if (hasTable(db, 'readings'))
+    n += (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
   return n;
 }
 
@@ -363,8 +362,7 @@ export class JournalRows {
    */
   migrateLegacy(): number {
     const db = this.#db;
-    const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get();
-    if (!legacy) return 0;
+    if (!hasTable(db, 'readings')) return 0;
     const chunk = db.prepare(
       `SELECT r.ts, s.device_id AS deviceId, s.channel, r.value, r.received_at AS receivedAt, r.source
        FROM readings r JOIN sensors s ON s.sensor = r.sensor

@@ -11,6 +11,20 @@ export type OutboxClass = (typeof OUTBOX_CLASSES)[number];
 
 export const SOURCE_CODES = { mqtt: 1, modbus: 2, webhook: 3, replay: 4 } as const;
 
+/** A webhook request row's outbox item id is this and its `event_requests` seq (EventJournal). */
+export const REQUEST_ITEM_PREFIX = 'req:';
+
+/** Admin event types the twins replay after a restart; request rows count them (`bookings`). */
+export const BOOKING_TYPES: ReadonlySet<string> = new Set(['room.booked', 'room.released']);
+
+export function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+export function hasColumn(db: Db, table: string, column: string): boolean {
+  return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
+}
+
 export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 'FULL'): Db {
   const db = new Database(file);
   // Set before the first table exists (it is fixed for the file from then on): freed pages can be handed
@@ -109,8 +123,7 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
       items INTEGER NOT NULL DEFAULT 1
     )`);
     // Files from before a row could hold several wire items (a webhook request's events).
-    const columns = db.prepare(`SELECT name FROM pragma_table_info('outbox_${cls}')`).pluck().all();
-    if (!columns.includes('items'))
+    if (!hasColumn(db, `outbox_${cls}`, 'items'))
       db.exec(`ALTER TABLE outbox_${cls} ADD COLUMN items INTEGER NOT NULL DEFAULT 1`);
     // The uplink sends live items (recent created_at) before the backlog.
     db.exec(`CREATE INDEX IF NOT EXISTS outbox_${cls}_created ON outbox_${cls} (created_at)`);
@@ -133,8 +146,8 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
  * outbox row refers to that request instead: nothing is re-sent or lost, and dedupe still knows every id.
  */
 function migrateEventsTable(db: Db): void {
-  const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
-  if (!legacy) return;
+  if (!hasTable(db, 'events')) return;
+  const bookingTypes = [...BOOKING_TYPES].map((t) => `'${t}'`).join(', ');
   db.transaction(() => {
     const base = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
     db.exec(`
@@ -144,11 +157,11 @@ function migrateEventsTable(db: Db): void {
         FROM events;
       CREATE INDEX temp.event_migration_id ON event_migration (event_id);
       INSERT INTO event_requests (seq, received_at, bookings, body)
-        SELECT seq, received_at, type IN ('room.booked', 'room.released'), '[' || body || ']'
+        SELECT seq, received_at, type IN (${bookingTypes}), '[' || body || ']'
         FROM event_migration ORDER BY seq;
       INSERT OR IGNORE INTO event_ids (event_id, request) SELECT event_id, seq FROM event_migration;
       UPDATE outbox_event
-        SET item_id = 'req:' || (SELECT m.seq FROM event_migration m WHERE m.event_id = outbox_event.item_id)
+        SET item_id = '${REQUEST_ITEM_PREFIX}' || (SELECT m.seq FROM event_migration m WHERE m.event_id = outbox_event.item_id)
         WHERE body = '' AND item_id IN (SELECT event_id FROM event_migration);
       DROP TABLE temp.event_migration;
       DROP TABLE events;
@@ -163,8 +176,7 @@ function migrateEventsTable(db: Db): void {
  */
 export function outboxItemCount(db: Db, cls: OutboxClass): number {
   const t = `outbox_${cls}`;
-  const columns = db.prepare(`SELECT name FROM pragma_table_info('${t}')`).pluck().all();
-  const what = columns.includes('items') ? 'COALESCE(SUM(items), 0)' : 'count(*)';
+  const what = hasColumn(db, t, 'items') ? 'COALESCE(SUM(items), 0)' : 'count(*)';
   return db.prepare(`SELECT ${what} FROM ${t}`).pluck().get() as number;
 }
 

@@ -17,7 +17,7 @@ import type { AdminEvent, Aggregate, Reading } from '../../shared/events.ts';
 import { aggregateItemId, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
 import { type JournalRow, JournalRows } from './rows.ts';
-import { type Db, openDb, reclaim } from './schema.ts';
+import { BOOKING_TYPES, type Db, openDb, reclaim } from './schema.ts';
 
 export type { JournalRow } from './rows.ts';
 
@@ -383,8 +383,7 @@ export class GatewayStore {
       .pluck()
       .iterate(receivedAt) as Iterable<string>;
     for (const body of rows)
-      for (const e of JSON.parse(body) as AdminEvent[])
-        if (e.type === 'room.booked' || e.type === 'room.released') yield e;
+      for (const e of JSON.parse(body) as AdminEvent[]) if (BOOKING_TYPES.has(e.type)) yield e;
   }
 
   /** Late windows summed and not yet sent (see flushLate). */
