@@ -34,7 +34,6 @@ export interface Webhooks {
   readonly journal: EventJournal;
   readonly metrics: WebhookMetrics;
   readonly routes: string[];
-  readonly mapPool: MapPool;
   /** Write what handlers have already submitted, and stop the retention timer and the map threads. */
   stop(): void;
 }
@@ -85,7 +84,7 @@ export function installWebhooks(
   const mapPool = new MapPool({
     threads: wc.mapThreads,
     hmacSecrets,
-    secret: Buffer.from(pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir)),
+    secret: pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir),
     keepNames: wc.pseudonym.keepNames,
     keepEmails: wc.pseudonym.keepEmails,
     logger: deps.logger.child({ component: 'webhooks' }),
@@ -122,7 +121,6 @@ export function installWebhooks(
     journal,
     metrics,
     routes: sources.map((s) => s.route),
-    mapPool,
     stop() {
       clearInterval(retention);
       journal.flush();

@@ -2,27 +2,28 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/logger.ts';
 import { hookedThread, MapPool, type ThreadCode } from './map-pool.ts';
-import { type CheckedRequest, checkRequest, type HmacHeaders } from './map-request.ts';
+import { type CheckedRequest, type HmacHeaders, type MapRequest, mapRequest } from './map-request.ts';
 import { createPseudonymiser } from './pseudonym.ts';
-import { signBody } from './signature.ts';
+import { signBody, verifyHmac } from './signature.ts';
 import { fixtures, RECEIVED_AT, TEST_SECRET } from './test-support.ts';
 
 const FIXTURES = new URL('../../../tests/fixtures/lms/', import.meta.url);
 const body = (sub: string, name: string) => readFileSync(new URL(`${sub}${name}`, FIXTURES));
-type Source = Parameters<typeof checkRequest>[0];
+type Source = MapRequest['source'];
 const HOOK_SECRET = Buffer.from('hook-secret-for-the-caliper-source');
-const inline = (source: Source, b: Uint8Array, hmac?: HmacHeaders): CheckedRequest =>
-  checkRequest(
-    source,
-    b,
-    {
-      pseudonym: createPseudonymiser(TEST_SECRET),
-      receivedAt: RECEIVED_AT,
-      keepNames: false,
-      keepEmails: false,
-    },
-    hmac && { ...hmac, secret: HOOK_SECRET },
-  );
+/** What the handler answers from: the signature's verdict first, then the mapping (the pool's reference). */
+const inline = (source: Source, b: Uint8Array, hmac?: HmacHeaders): CheckedRequest => {
+  const ctx = {
+    pseudonym: createPseudonymiser(TEST_SECRET),
+    receivedAt: RECEIVED_AT,
+    keepNames: false,
+    keepEmails: false,
+  };
+  const auth = hmac
+    ? verifyHmac({ ...hmac, secret: HOOK_SECRET, body: b, nowMs: RECEIVED_AT })
+    : { ok: true as const };
+  return auth.ok ? { auth, map: mapRequest(source, b, ctx) } : { auth };
+};
 const signed = (b: Uint8Array, tsSec = RECEIVED_AT / 1000, secret = HOOK_SECRET): HmacHeaders => ({
   timestampHeader: String(tsSec),
   signatureHeader: `sha256=${signBody(secret, tsSec, b)}`,

@@ -1,6 +1,6 @@
 /**
  * Map threads for webhook bodies: the signature, UTF-8, JSON, the source's rules, pseudonyms and
- * serialisation (checkRequest) run beside the event loop instead of on it, which keeps sockets, limits and
+ * serialisation (requestChecker) run beside the event loop instead of on it, which keeps sockets, limits and
  * the journal (one SQLite connection) on the main thread. Started on the first request, so a gateway without webhook
  * traffic pays nothing for them. A request is handed to the thread with the fewest in hand; with no
  * threads (`webhooks.mapThreads: 0`), while they start, or once one failed, it is mapped in the handler,
@@ -13,16 +13,15 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../shared/logger.ts';
 import type { WebhookSourceName } from '../../config/webhooks.ts';
-import type { MapContext } from './common.ts';
 import {
   type CheckedRequest,
-  checkRequest,
   type HmacHeaders,
   type MapJob,
   type MapReply,
+  type MapRequest,
   type MapThreadData,
+  requestChecker,
 } from './map-request.ts';
-import { createPseudonymiser } from './pseudonym.ts';
 
 export interface MapPoolOptions extends MapThreadData {
   threads: number;
@@ -32,11 +31,8 @@ export interface MapPoolOptions extends MapThreadData {
 }
 
 interface Waiting {
-  source: WebhookSourceName;
-  /** The handler's own copy of the body: the thread's was handed over. */
-  body: Uint8Array;
-  receivedAt: number;
-  hmac: HmacHeaders | undefined;
+  /** With the handler's own copy of the body: the thread's was handed over. */
+  request: MapRequest;
   resolve: (o: CheckedRequest) => void;
   reject: (err: Error) => void;
 }
@@ -77,7 +73,8 @@ export async function bundledThread(): Promise<ThreadCode> {
 
 export class MapPool {
   readonly #o: MapPoolOptions;
-  readonly #ctx: Omit<MapContext, 'receivedAt'>;
+  /** The same check as the threads', for requests mapped in the handler. */
+  readonly #check: (r: MapRequest) => CheckedRequest;
   readonly #threads: Thread[] = [];
   #starting: Promise<void> | undefined;
   #closed = false;
@@ -87,11 +84,7 @@ export class MapPool {
 
   constructor(opts: MapPoolOptions) {
     this.#o = opts;
-    this.#ctx = {
-      pseudonym: createPseudonymiser(opts.secret),
-      keepNames: opts.keepNames,
-      keepEmails: opts.keepEmails,
-    };
+    this.#check = requestChecker(opts);
   }
 
   /** Threads up and taking requests. */
@@ -99,7 +92,7 @@ export class MapPool {
     return this.#threads.filter((t) => t.online).length;
   }
 
-  /** Check `hmac` (for a signing source) and map the body, as checkRequest does. */
+  /** Check `hmac` (for a signing source) and map the body (requestChecker). */
   map(
     source: WebhookSourceName,
     body: Uint8Array,
@@ -109,27 +102,22 @@ export class MapPool {
     if (this.#o.threads > 0 && !this.#starting && !this.#closed) this.#starting = this.#start();
     let best: Thread | undefined;
     for (const t of this.#threads) if (t.online && (!best || t.waiting.size < best.waiting.size)) best = t;
-    if (!best) return this.#inline(source, body, receivedAt, hmac);
+    const request: MapRequest = { source, body, receivedAt };
+    if (hmac) request.hmac = hmac;
+    if (!best) return this.#inline(request);
     const thread = best;
     // A copy of just the body's bytes, handed over (not cloned again): a Buffer may be a view of a larger pool.
     const copy = new Uint8Array(body);
-    const job: MapJob = { id: this.#nextId++, source, body: copy, receivedAt };
-    if (hmac) job.hmac = hmac;
+    const job: MapJob = { ...request, id: this.#nextId++, body: copy };
     return new Promise((resolve, reject) => {
-      thread.waiting.set(job.id, { source, body, receivedAt, hmac, resolve, reject });
+      thread.waiting.set(job.id, { request, resolve, reject });
       thread.worker.postMessage(job, [copy.buffer]);
     });
   }
 
-  #inline(
-    source: WebhookSourceName,
-    body: Uint8Array,
-    receivedAt: number,
-    hmac: HmacHeaders | undefined,
-  ): CheckedRequest {
+  #inline(request: MapRequest): CheckedRequest {
     this.inline++;
-    const secret = this.#o.hmacSecrets[source] ?? new Uint8Array(0);
-    return checkRequest(source, body, { ...this.#ctx, receivedAt }, hmac && { ...hmac, secret });
+    return this.#check(request);
   }
 
   async #start(): Promise<void> {
@@ -140,12 +128,8 @@ export class MapPool {
       this.#o.logger.error({ err }, 'webhook map threads could not start; mapping on the main thread');
       return;
     }
-    const data: MapThreadData = {
-      secret: this.#o.secret,
-      hmacSecrets: this.#o.hmacSecrets,
-      keepNames: this.#o.keepNames,
-      keepEmails: this.#o.keepEmails,
-    };
+    const { secret, hmacSecrets, keepNames, keepEmails } = this.#o;
+    const data: MapThreadData = { secret, hmacSecrets, keepNames, keepEmails };
     for (let i = 0; i < this.#o.threads && !this.#closed; i++) {
       let worker: Worker;
       try {
@@ -179,7 +163,7 @@ export class MapPool {
         thread.waiting.clear();
         for (const w of orphans) {
           try {
-            w.resolve(this.#inline(w.source, w.body, w.receivedAt, w.hmac));
+            w.resolve(this.#inline(w.request));
           } catch (e) {
             w.reject(e instanceof Error ? e : new Error(String(e)));
           }

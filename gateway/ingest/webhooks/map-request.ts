@@ -8,13 +8,14 @@
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { AdminEvent } from '../../../shared/events.ts';
 import type { WebhookSourceName } from '../../config/webhooks.ts';
-import type { JournalBatch } from '../../journal/events.ts';
+import { type JournalBatch, journalBatch } from '../../journal/events.ts';
 import { mapAdmin } from './admin.ts';
 import { mapCaliper } from './caliper.ts';
 import { mapCanvas } from './canvas.ts';
 import type { MapContext, Mapper } from './common.ts';
 import { firstDuplicateKey } from './duplicate-keys.ts';
 import { mapMoodle } from './moodle.ts';
+import { createPseudonymiser } from './pseudonym.ts';
 import { type AuthResult, verifyHmac } from './signature.ts';
 import { mapXapi } from './xapi.ts';
 
@@ -72,22 +73,8 @@ export function mapRequest(source: WebhookSourceName, body: Uint8Array, ctx: Map
     if (rule !== undefined) failure.rule = rule;
     return { ok: false, failure };
   }
-  const n = result.events.length;
-  const ids = new Array<string>(n);
-  const types = new Array<string>(n);
-  const receivedAt = new Array<number>(n);
-  const texts = new Array<string>(n);
-  const admin: AdminEvent[] = [];
-  for (let i = 0; i < n; i++) {
-    const e = result.events[i]!;
-    ids[i] = e.eventId;
-    types[i] = e.type;
-    receivedAt[i] = e.receivedAt;
-    texts[i] = JSON.stringify(e);
-    if (e.source === 'admin') admin.push(e);
-  }
-  const mapped: MappedRequest = { ids, types, receivedAt, texts, ignored: result.ignored, admin };
-  return { ok: true, mapped };
+  const admin = result.events.filter((e): e is AdminEvent => e.source === 'admin');
+  return { ok: true, mapped: { ...journalBatch(result.events), ignored: result.ignored, admin } };
 }
 
 /** A signed request's headers, as the handler read them (signature.ts). */
@@ -97,34 +84,22 @@ export interface HmacHeaders {
   toleranceMs: number;
 }
 
-/** The signature's verdict, and the mapping when the signature held (or the source does not sign). */
-export interface CheckedRequest {
-  auth: AuthResult;
-  map?: MapOutcome;
-}
+/** The signature refused (nothing mapped), or its verdict (or none needed) and the mapping. */
+export type CheckedRequest =
+  | { auth: Extract<AuthResult, { ok: false }>; map?: undefined }
+  | { auth: Extract<AuthResult, { ok: true }>; map: MapOutcome };
 
-/** Check a request's signature (when `hmac`), then map it; `ctx.receivedAt` is the time it is checked at. */
-export function checkRequest(
-  source: WebhookSourceName,
-  body: Uint8Array,
-  ctx: MapContext,
-  hmac?: HmacHeaders & { secret: Uint8Array },
-): CheckedRequest {
-  if (hmac) {
-    const auth = verifyHmac({ ...hmac, body, nowMs: ctx.receivedAt });
-    if (!auth.ok) return { auth };
-    return { auth, map: mapRequest(source, body, ctx) };
-  }
-  return { auth: { ok: true }, map: mapRequest(source, body, ctx) };
-}
-
-/** A request for a map thread (map-pool.ts). */
-export interface MapJob {
-  id: number;
+/** A webhook request as the handler hands it over: `hmac` when its source signs. */
+export interface MapRequest {
   source: WebhookSourceName;
   body: Uint8Array;
   receivedAt: number;
   hmac?: HmacHeaders;
+}
+
+/** A request for a map thread (map-pool.ts). */
+export interface MapJob extends MapRequest {
+  id: number;
 }
 
 /** A thread's answer: the outcome, or the message of what a mapper threw. */
@@ -136,4 +111,24 @@ export interface MapThreadData {
   hmacSecrets: Partial<Record<WebhookSourceName, Uint8Array>>;
   keepNames: boolean;
   keepEmails: boolean;
+}
+
+/**
+ * Checks a request's signature (when it carries `hmac`), then maps it, with one pseudonymiser over the
+ * campus secret; the request's `receivedAt` is the time it is checked at. What a map thread runs, and the
+ * handler without one.
+ */
+export function requestChecker(data: MapThreadData): (r: MapRequest) => CheckedRequest {
+  const pseudonym = createPseudonymiser(data.secret);
+  return ({ source, body, receivedAt, hmac }) => {
+    const ctx: MapContext = { pseudonym, receivedAt, keepNames: data.keepNames, keepEmails: data.keepEmails };
+    let auth: Extract<AuthResult, { ok: true }> = { ok: true };
+    if (hmac) {
+      const secret = data.hmacSecrets[source] ?? new Uint8Array(0);
+      const verdict = verifyHmac({ ...hmac, secret, body, nowMs: receivedAt });
+      if (!verdict.ok) return { auth: verdict };
+      auth = verdict;
+    }
+    return { auth, map: mapRequest(source, body, ctx) };
+  };
 }

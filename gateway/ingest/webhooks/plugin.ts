@@ -43,7 +43,7 @@ export interface WebhookRoutesDeps {
   now: () => number;
   /**
    * A request's signature checked (when `hmac`) and its body mapped to the journal's columns, or the
-   * failure to answer with (checkRequest, on the map threads or inline: map-pool.ts).
+   * failure to answer with (requestChecker, on the map threads or inline: map-pool.ts).
    */
   map: (
     source: WebhookSourceName,
@@ -194,7 +194,7 @@ export function registerWebhookRoutes(
               }
             : undefined,
         );
-        if (!checked.auth.ok) {
+        if (checked.map === undefined) {
           const { code, detail } = checked.auth;
           return fail(src, src.route, reply, { code, detail }, body);
         }
@@ -225,7 +225,6 @@ export function registerWebhookRoutes(
           if (replayKey !== undefined) src.replay.release(replayKey);
         };
         const outcome = checked.map;
-        if (!outcome) throw new Error('a signed request came back unmapped');
         if (!outcome.ok) {
           const { code, detail, path, rule } = outcome.failure;
           return fail(src, src.route, reply, { code, detail, path, rule }, body);
