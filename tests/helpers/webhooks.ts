@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { signBody } from '../../gateway/ingest/webhooks/index.ts';
+import { REQUEST_ITEM_PREFIX } from '../../gateway/journal/schema.ts';
 
 export const HOOK_SECRET = 'test-hook-secret-0123456789';
 export const CAMPUS_SECRET = 'test-campus-secret-0123456789';
@@ -128,7 +129,9 @@ export function journalEvents(dataDir: string): {
     }[]) {
       if (o.body !== '') outbox.push(o);
       else
-        for (const e of JSON.parse(bodies.get(Number(o.item_id.slice(4))) ?? '[]') as { eventId: string }[])
+        for (const e of JSON.parse(
+          bodies.get(Number(o.item_id.slice(REQUEST_ITEM_PREFIX.length))) ?? '[]',
+        ) as { eventId: string }[])
           outbox.push({ item_id: e.eventId, body: JSON.stringify(e) });
     }
     return { events, outbox };
