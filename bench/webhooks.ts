@@ -3,13 +3,14 @@
  * check, JSON parse, Caliper validation and mapping, pseudonymisation, group-committed SQLite journal +
  * outbox with synchronous=FULL, 202 only after commit) against a bare fastify route that only parses the
  * same JSON, under the same closed-loop load: 16 HTTP clients, each posting signed envelopes of 100
- * Caliper 1.2 events (every event id new) as fast as the answers come back.
+ * Caliper 1.2 events (every event id a new random UUID, as LMSs send them) as fast as the answers come back.
  *
  * Each server runs in its own child process; this process only generates load. Rounds go parse, gateway,
  * gateway, parse (ABBA) so a drift in background load hits both alike. Afterwards the gateway's
  * ct_webhook_events_total must equal the events acknowledged with 202, so the figure cannot come from
  * answers without journaled events.
  */
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { signBody } from '../gateway/ingest/webhooks/index.ts';
@@ -31,7 +32,7 @@ interface Ready {
 }
 
 /**
- * A Caliper 1.2 ViewEvent as the spec's example has it (~1.1 KB) with a fresh id, one of 2,000 students
+ * A Caliper 1.2 ViewEvent as the spec's example has it (~1.1 KB) with a fresh random id, one of 2,000 students
  * and 40 courses. Built from pre-split parts so the load generator spends little CPU per envelope (it
  * shares the machine with the server).
  */
@@ -42,19 +43,27 @@ const EVENT_PARTS = (() => {
     const course = v % 40;
     const eventTime = new Date(Date.UTC(2026, 10, 27, 8) + v * 997).toISOString();
     parts.push([
-      '{"@context":"http://purl.imsglobal.org/ctx/caliper/v1p2","id":"urn:uuid:00000000-0000-4000-8000-',
+      '{"@context":"http://purl.imsglobal.org/ctx/caliper/v1p2","id":"urn:uuid:',
       `","type":"ViewEvent","profile":"ReadingProfile","actor":{"id":"https://example.edu/users/${student}","type":"Person"},"action":"Viewed","object":{"id":"https://example.edu/etexts/${v % 500}.epub","type":"Document","name":"IMS Caliper Implementation Guide","dateCreated":"2016-08-01T06:00:00.000Z","datePublished":"2016-10-01T06:00:00.000Z","version":"1.1"},"eventTime":"${eventTime}","edApp":"https://example.edu","group":{"id":"https://example.edu/terms/201601/courses/${course}/sections/1","type":"CourseSection","courseNumber":"CPS 435-01","academicSession":"Fall 2016"},"membership":{"id":"https://example.edu/terms/201601/courses/${course}/sections/1/rosters/1","type":"Membership","member":"https://example.edu/users/${student}","organization":"https://example.edu/terms/201601/courses/${course}/sections/1","roles":["Learner"],"status":"Active","dateCreated":"2016-08-01T06:00:00.000Z"},"session":{"id":"https://example.edu/sessions/1f6442a482de72ea6ad134943812bff564a76259","type":"Session","startedAtTime":"2016-11-15T10:00:00.000Z"}}`,
     ]);
   }
   return parts;
 })();
 
+/**
+ * Event ids as LMSs send them: random (version 4) UUIDs, which land all over the journal's id index.
+ * `BENCH_WEBHOOKS_IDS=sequential` gives counting ids instead (the index only grows at its end): what-if only.
+ */
+const SEQUENTIAL_IDS = process.env.BENCH_WEBHOOKS_IDS === 'sequential';
+const eventId = (n: number): string =>
+  SEQUENTIAL_IDS ? `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` : randomUUID();
+
 function envelope(firstEvent: number): string {
   const events: string[] = [];
   for (let i = 0; i < EVENTS_PER_ENVELOPE; i++) {
     const n = firstEvent + i;
     const [head, tail] = EVENT_PARTS[n % EVENT_PARTS.length]!;
-    events.push(head + n.toString(16).padStart(12, '0') + tail);
+    events.push(head + eventId(n) + tail);
   }
   return `{"sensor":"https://example.edu/sensors/1","sendTime":"${new Date().toISOString()}","dataVersion":"http://purl.imsglobal.org/ctx/caliper/v1p2","data":[${events.join(',')}]}`;
 }
@@ -195,6 +204,7 @@ export async function run(): Promise<void> {
       envelopeBytes: Buffer.byteLength(envelope(0)),
       measureSecondsPerSide: g.seconds,
       synchronous: 'FULL',
+      eventIds: SEQUENTIAL_IDS ? 'sequential' : 'random uuid',
       gatewayCpuPct: round((100 * g.cpu) / g.seconds, 0),
       // Server CPU per event, baseline ÷ gateway: the ratio without the noise of who got the cores (the
       // machine is shared; when both servers are starved the throughput ratio drifts, this one less).
