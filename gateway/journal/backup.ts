@@ -12,8 +12,9 @@ import Database from 'better-sqlite3';
 import { backupSqlite, checkIntegrity, isEmptyDir } from '../../shared/backup.ts';
 import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.ts';
 import { CampusTwinError } from '../../shared/errors.ts';
+import { journaledEventCount } from './event-keys.ts';
 import { journalReadingCount } from './rows.ts';
-import { hasTable, OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
+import { OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
 const SMALL_FILES = ['twin.json', 'pseudonym-dev.key'] as const;
@@ -33,7 +34,6 @@ function countsOf(
 ): BackupManifest['counts'] & { journalId: string | null; gatewayId: string | null } {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     const meta = (k: string) =>
       (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value ??
       null;
@@ -42,7 +42,7 @@ function countsOf(
     return {
       readings: journalReadingCount(db),
       outbox: OUTBOX_CLASSES.reduce((sum, cls) => sum + outboxItemCount(db, cls), 0),
-      events: one(`SELECT count(*) AS n FROM ${hasTable(db, 'event_ids') ? 'event_ids' : 'events'}`),
+      events: journaledEventCount(db),
       journalId: meta('journal_id'),
       gatewayId: meta('gateway_id'),
     };

@@ -4,13 +4,14 @@
  * (the HTTP 202 waits for this). A submission's new events are stored as one `event_requests` row (a JSON
  * array; a large request as several rows of at most ROW_MAX_EVENTS / ROW_MAX_CHARS) with one outbox item
  * per row (class `event`, item id `req:<seq>`), which refers to the row for its body; the uplink sends each
- * event of it as its own wire item under the event's id. Each event id goes into `event_ids` (its key):
- * a repeat is a duplicate, acknowledged and not stored. A submission whose new events do not fit the
+ * event of it as its own wire item under the event's id. Each event id's key goes into the dedupe index
+ * (`EventKeys`): a repeat is a duplicate, acknowledged and not stored. A submission whose new events do not fit the
  * outbox quota is refused as a whole and stores nothing (learning/admin events are never dropped; the
  * sender retries after a 503). Its quarantine entries go in the same transaction.
  */
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
+import { EventKeys, eventKey } from './event-keys.ts';
 import { itemBytes } from './outbox.ts';
 import { BOOKING_TYPES, REQUEST_ITEM_PREFIX } from './schema.ts';
 import type { GatewayStore, QuarantineEntry } from './store.ts';
@@ -68,38 +69,35 @@ interface Pending {
   done: (err: Error | null, result?: EventCommitResult) => void;
 }
 
-class Refused extends Error {}
-
 /** A request row's limits: it is one outbox item, packed whole into one Event Hubs event. */
 export const ROW_MAX_EVENTS = 256;
 export const ROW_MAX_CHARS = 128 * 1024;
-/** Ids per multi-row insert into event_ids (2 parameters each). */
-const IDS_PER_INSERT = 128;
+/** New event keys held in memory before they go into `event_keys` together (EventKeys). */
+export const KEYS_FLUSH_AT = 32_768;
 
 /** The outbox item id of request row `seq`. */
 export function requestItemId(seq: number): string {
   return `${REQUEST_ITEM_PREFIX}${seq}`;
 }
 
-/** One request row to be: its seq, the indices of the submission's events it may hold, the new ones. */
-interface Chunk {
-  seq: number;
-  members: number[];
+/** A submission's events sorted out against the journal: the new ones (indices), repeats and conflicts. */
+interface Classified {
+  keys: number[];
   fresh: number[];
+  /** New events whose key another id already has: held by their full id. */
+  clash: Set<number>;
+  duplicates: number;
+  conflicts: string[];
 }
 
 export class EventJournal {
   readonly #store: GatewayStore;
   readonly #maxRows: number;
   readonly #now: () => number;
-  readonly #insertId: Database.Statement<[string, number]>;
-  readonly #insertIds = new Map<number, Database.Statement<unknown[]>>();
+  readonly #keys: EventKeys;
   readonly #insertRequest: Database.Statement<[number, number, number, string]>;
-  readonly #count: Database.Statement<[], number>;
-  readonly #stored: Database.Statement<[string], string>;
   readonly #prunable: Database.Statement<[number, number], number>;
   readonly #body: Database.Statement<[number], string>;
-  readonly #dropId: Database.Statement<[string, number]>;
   readonly #dropRequest: Database.Statement<[number]>;
   readonly #writeBatch: (batch: Pending[], now: number) => (EventCommitResult | undefined)[];
   readonly #prune: (beforeMs: number, maxRows: number) => number;
@@ -110,21 +108,18 @@ export class EventJournal {
   /** Called after every commit attempt (metrics); `err` when the whole transaction failed. */
   onCommit: ((err: Error | null, batch: number) => void) | undefined;
 
-  constructor(store: GatewayStore, opts: { maxRowsPerCommit: number; now: () => number }) {
+  constructor(
+    store: GatewayStore,
+    opts: { maxRowsPerCommit: number; now: () => number; keysFlushAt?: number },
+  ) {
     this.#store = store;
     this.#maxRows = opts.maxRowsPerCommit;
     this.#now = opts.now;
     const db = store.db;
-    this.#insertId = db.prepare('INSERT OR IGNORE INTO event_ids (event_id, request) VALUES (?, ?)');
+    this.#keys = new EventKeys(db, { flushAt: opts.keysFlushAt ?? KEYS_FLUSH_AT });
     this.#insertRequest = db.prepare(
       'INSERT INTO event_requests (seq, received_at, bookings, body) VALUES (?, ?, ?, ?)',
     );
-    this.#count = db.prepare('SELECT COUNT(*) FROM event_ids').pluck() as Database.Statement<[], number>;
-    this.#stored = db
-      .prepare(
-        'SELECT r.body FROM event_ids i JOIN event_requests r ON r.seq = i.request WHERE i.event_id = ?',
-      )
-      .pluck() as Database.Statement<[string], string>;
     // Never a request still waiting in the outbox: its events' bodies are kept here only.
     this.#prunable = db
       .prepare(
@@ -137,119 +132,73 @@ export class EventJournal {
       [number],
       string
     >;
-    this.#dropId = db.prepare('DELETE FROM event_ids WHERE event_id = ? AND request = ?');
     this.#dropRequest = db.prepare('DELETE FROM event_requests WHERE seq = ?');
     this.#nextSeq =
       (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number) + 1;
 
-    // A submission's events, cut into request rows, their ids inserted: the new ones of each row.
-    const insertIds = (b: JournalBatch): Chunk[] => {
-      const chunks: Chunk[] = [];
-      let chunk: Chunk | undefined;
-      let chars = 0;
-      for (let i = 0; i < b.ids.length; i++) {
-        const size = b.texts[i]!.length;
-        if (!chunk || chunk.members.length >= ROW_MAX_EVENTS || chars + size > ROW_MAX_CHARS) {
-          chunk = { seq: this.#nextSeq++, members: [], fresh: [] };
-          chunks.push(chunk);
-          chars = 0;
-        }
-        chunk.members.push(i);
-        chars += size + 1;
-      }
-      for (const c of chunks) c.fresh = this.#insertChunkIds(b.ids, c);
-      return chunks;
-    };
-    // Write the request rows and queue them in the outbox, which must have room (checked before). An id
-    // that was not new is a duplicate when the stored event is the same, else a conflict.
-    const queue = (
-      b: JournalBatch,
-      sizes: readonly number[],
-      chunks: Chunk[],
-      now: number,
-    ): EventCommitResult => {
+    // Write the new events as request rows (cut at ROW_MAX_EVENTS / ROW_MAX_CHARS) and queue them in the
+    // outbox, which must have room (checked before); their keys name their rows.
+    const queue = (b: JournalBatch, sizes: readonly number[], c: Classified, now: number): number => {
       let accepted = 0;
-      const conflicts: string[] = [];
-      for (const c of chunks) {
-        if (c.fresh.length === 0) continue;
+      let from = 0;
+      while (from < c.fresh.length) {
+        const seq = this.#nextSeq++;
         let body = '[';
+        let chars = 0;
         let bytes = 0;
         let bookings = 0;
         let receivedAt = 0;
-        for (const [k, i] of c.fresh.entries()) {
-          if (k > 0) body += ',';
-          body += b.texts[i]!;
+        let to = from;
+        for (; to < c.fresh.length && to - from < ROW_MAX_EVENTS; to++) {
+          const i = c.fresh[to]!;
+          const text = b.texts[i]!;
+          if (to > from && chars + text.length > ROW_MAX_CHARS) break;
+          if (to > from) body += ',';
+          body += text;
+          chars += text.length + 1;
           bytes += sizes[i]!;
           if (BOOKING_TYPES.has(b.types[i]!)) bookings++;
           if (b.receivedAt[i]! > receivedAt) receivedAt = b.receivedAt[i]!;
+          this.#keys.add(b.ids[i]!, c.keys[i]!, seq, c.clash.has(i));
         }
         // Retention counts from the row's latest event: a row goes only when all of it is old.
-        this.#insertRequest.run(c.seq, receivedAt, bookings, `${body}]`);
-        const itemId = requestItemId(c.seq);
-        const r = store.outbox.addJournaledRequest(itemId, bytes, c.fresh.length, now);
+        this.#insertRequest.run(seq, receivedAt, bookings, `${body}]`);
+        const itemId = requestItemId(seq);
+        const r = store.outbox.addJournaledRequest(itemId, bytes, to - from, now);
         if (r === 'refused') throw new Error(`outbox refused event request ${itemId} after admission`);
-        if (r === 'stored') accepted += c.fresh.length;
+        if (r === 'stored') accepted += to - from;
+        from = to;
       }
-      for (const c of chunks) {
-        if (c.fresh.length === c.members.length) continue;
-        const isFresh = new Set(c.fresh);
-        for (const i of c.members) {
-          if (isFresh.has(i)) continue;
-          const stored = this.#storedText(b.ids[i]!);
-          if (stored !== undefined && !sameEvent(stored, b.texts[i]!)) conflicts.push(b.ids[i]!);
-        }
+      return accepted;
+    };
+    const one = (b: JournalBatch, now: number): EventCommitResult => {
+      const c = this.#classify(b);
+      // Each new event's size against the quota, once: the admission check and the outbox rows both use it.
+      const sizes: number[] = [];
+      let needBytes = 0;
+      for (const i of c.fresh) {
+        sizes[i] = itemBytes(b.ids[i]!, b.texts[i]!);
+        needBytes += sizes[i]!;
       }
+      // Nothing is written before this: a refused submission stores nothing, and its repeats still count.
+      if (needBytes > 0 && this.#store.outbox.wouldRefuse('event', needBytes))
+        return { status: 'refused', needBytes };
       return {
         status: 'stored',
-        accepted,
-        duplicates: b.ids.length - accepted - conflicts.length,
-        conflicts,
+        accepted: queue(b, sizes, c, now),
+        duplicates: c.duplicates,
+        conflicts: c.conflicts,
       };
-    };
-    const needOf = (sizes: readonly number[], indices: readonly number[]): number => {
-      let needBytes = 0;
-      for (const i of indices) needBytes += sizes[i]!;
-      return needBytes;
-    };
-    // Near the quota: a savepoint, so that a refused submission rolls back alone (before it touched the
-    // outbox) and resent events that are already stored still count as idempotent successes.
-    const exact = db.transaction(
-      (b: JournalBatch, sizes: readonly number[], now: number): EventCommitResult => {
-        const chunks = insertIds(b);
-        const needBytes = needOf(
-          sizes,
-          chunks.flatMap((c) => c.fresh),
-        );
-        if (needBytes > 0 && this.#wouldRefuse(needBytes)) throw new Refused(String(needBytes));
-        return queue(b, sizes, chunks, now);
-      },
-    );
-    const one = (b: JournalBatch, now: number): EventCommitResult => {
-      // Each event's size against the quota, once: the admission check and the outbox rows both use it.
-      const sizes = b.texts.map((text, i) => itemBytes(b.ids[i]!, text));
-      let all = 0;
-      for (const n of sizes) all += n;
-      // Usually everything fits even counting every event as new: no savepoint needed.
-      if (this.#wouldRefuse(all)) return exact(b, sizes, now);
-      return queue(b, sizes, insertIds(b), now);
     };
     this.#writeBatch = store.transaction((batch: Pending[], now: number) => {
       const results: (EventCommitResult | undefined)[] = [];
       const rejected: QuarantineEntry[] = [];
       for (const p of batch) {
         for (const q of p.rejected) rejected.push(q);
-        if (p.batch.ids.length === 0) {
-          results.push(undefined);
-          continue;
-        }
-        try {
-          results.push(one(p.batch, now));
-        } catch (err) {
-          if (!(err instanceof Refused)) throw err;
-          results.push({ status: 'refused', needBytes: Number(err.message) });
-        }
+        results.push(p.batch.ids.length === 0 ? undefined : one(p.batch, now));
       }
       if (rejected.length) store.commit([], rejected, now);
+      this.#keys.beforeCommit(this.#nextSeq - 1);
       return results;
     });
     // A row's body is read only when it is deleted: one at a time, whatever the backlog.
@@ -258,7 +207,7 @@ export class EventJournal {
       for (const seq of this.#prunable.all(beforeMs, maxEvents)) {
         if (events >= maxEvents) break;
         for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[]) {
-          this.#dropId.run(e.eventId, seq);
+          this.#keys.drop(e.eventId, seq);
           events++;
         }
         this.#dropRequest.run(seq);
@@ -268,51 +217,55 @@ export class EventJournal {
   }
 
   /**
-   * Insert the ids of a request row's events; the indices of the new ones. One multi-row statement per
-   * IDS_PER_INSERT ids: when one id is already stored, SQLite backs the statement out and those ids go in
-   * one at a time (INSERT OR IGNORE), which tells the new from the repeated.
+   * Sort a submission's events out: an id already journaled (a key names a row that holds it, or it is a
+   * clash) is a duplicate when the stored event is the same, else a conflict; so is an id repeated within
+   * the submission. Reads only: nothing is written until the submission is admitted.
    */
-  #insertChunkIds(ids: readonly string[], c: Chunk): number[] {
-    const fresh: number[] = [];
-    for (let from = 0; from < c.members.length; from += IDS_PER_INSERT) {
-      const part = c.members.slice(from, from + IDS_PER_INSERT);
-      if (part.length > 1) {
-        const params: unknown[] = [];
-        for (const i of part) params.push(ids[i]!, c.seq);
-        try {
-          this.#insertIdsOf(part.length).run(params);
-          fresh.push(...part);
-          continue;
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-        }
+  #classify(b: JournalBatch): Classified {
+    const keys = b.ids.map(eventKey);
+    const found = this.#keys.find(keys);
+    const rows = new Map<number, Map<string, string>>();
+    const storedText = (seq: number, id: string): string | undefined => {
+      let events = rows.get(seq);
+      if (!events) {
+        events = new Map();
+        for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[])
+          events.set(e.eventId, JSON.stringify(e));
+        rows.set(seq, events);
       }
-      for (const i of part) if (this.#insertId.run(ids[i]!, c.seq).changes > 0) fresh.push(i);
+      return events.get(id);
+    };
+    const mine = new Map<string, string>();
+    const mineKeys = new Set<number>();
+    const c: Classified = { keys, fresh: [], clash: new Set(), duplicates: 0, conflicts: [] };
+    for (let i = 0; i < keys.length; i++) {
+      const id = b.ids[i]!;
+      const key = keys[i]!;
+      let stored = mine.get(id);
+      let clash = false;
+      if (stored === undefined) {
+        const seq = found.get(key);
+        if (seq !== undefined) {
+          stored = storedText(seq, id);
+          clash = stored === undefined;
+        }
+        if (stored === undefined && this.#keys.hasClashes) {
+          const held = this.#keys.clashOf(id);
+          if (held !== undefined) stored = storedText(held, id);
+        }
+        if (mineKeys.has(key)) clash = true;
+      }
+      if (stored !== undefined) {
+        if (sameEvent(stored, b.texts[i]!)) c.duplicates++;
+        else c.conflicts.push(id);
+        continue;
+      }
+      mine.set(id, b.texts[i]!);
+      mineKeys.add(key);
+      c.fresh.push(i);
+      if (clash) c.clash.add(i);
     }
-    return fresh;
-  }
-
-  #insertIdsOf(n: number): Database.Statement<unknown[]> {
-    let stmt = this.#insertIds.get(n);
-    if (!stmt) {
-      stmt = this.#store.db.prepare(
-        `INSERT INTO event_ids (event_id, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
-      );
-      this.#insertIds.set(n, stmt);
-    }
-    return stmt;
-  }
-
-  /** The stored event with this id, as canonical JSON, or undefined. */
-  #storedText(eventId: string): string | undefined {
-    const body = this.#stored.get(eventId);
-    if (body === undefined) return undefined;
-    const stored = (JSON.parse(body) as JournalEvent[]).find((e) => e.eventId === eventId);
-    return stored && JSON.stringify(stored);
-  }
-
-  #wouldRefuse(needBytes: number): boolean {
-    return this.#store.outbox.wouldRefuse('event', needBytes);
+    return c;
   }
 
   /** Journal events (and quarantine rejections); resolves once the transaction has committed. */
@@ -353,11 +306,13 @@ export class EventJournal {
     try {
       results = this.#writeBatch(batch, this.#now());
     } catch (err) {
+      this.#keys.reload();
       const error = err instanceof Error ? err : new Error(String(err));
       this.onCommit?.(error, batch.length);
       for (const p of batch) p.done(error);
       return;
     }
+    this.#keys.committed();
     this.onCommit?.(null, batch.length);
     for (const [i, p] of batch.entries()) p.done(null, results[i]);
   }
@@ -368,11 +323,16 @@ export class EventJournal {
    * more to prune now).
    */
   prune(beforeMs: number, maxEvents = 10_000): number {
-    return this.#prune(beforeMs, maxEvents);
+    try {
+      return this.#prune(beforeMs, maxEvents);
+    } catch (err) {
+      this.#keys.reload();
+      throw err;
+    }
   }
 
   /** Events held in the journal. */
   rows(): number {
-    return this.#count.get()!;
+    return this.#keys.count();
   }
 }

@@ -3,6 +3,7 @@
  * One file so that "close a window" and "queue its aggregate" are one transaction.
  */
 import Database from 'better-sqlite3';
+import { EVENT_KEY_TABLES, migrateEventIds } from './event-keys.ts';
 
 export type Db = Database.Database;
 
@@ -96,8 +97,8 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     );
     -- Learning and admin events from webhooks, pseudonymised, canonical JSON: a row per accepted request
     -- (its new events as one JSON array, EventJournal), so a request of a hundred events is one row and one
-    -- outbox item, not two hundred. event_ids is the idempotency key: a resent event id is recognised (and
-    -- acknowledged again) without being stored twice, and names the request row that holds its body.
+    -- outbox item, not two hundred. event_keys is the idempotency key (event-keys.ts): a resent event id is
+    -- recognised (and acknowledged again) without being stored twice, and names the request row holding it.
     CREATE TABLE IF NOT EXISTS event_requests (
       seq INTEGER PRIMARY KEY,
       received_at INTEGER NOT NULL,
@@ -108,10 +109,7 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     CREATE INDEX IF NOT EXISTS event_requests_received ON event_requests (received_at);
     -- Room bookings are replayed into the twins after a restart without reading every learning event.
     CREATE INDEX IF NOT EXISTS event_requests_bookings ON event_requests (received_at) WHERE bookings > 0;
-    CREATE TABLE IF NOT EXISTS event_ids (
-      event_id TEXT PRIMARY KEY,
-      request INTEGER NOT NULL
-    ) WITHOUT ROWID;
+    ${EVENT_KEY_TABLES}
   `);
   for (const cls of OUTBOX_CLASSES) {
     db.exec(`CREATE TABLE IF NOT EXISTS outbox_${cls} (
@@ -137,13 +135,15 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     created_at INTEGER NOT NULL
   )`);
   migrateEventsTable(db);
+  migrateEventIds(db);
   return db;
 }
 
 /**
  * Files from before `event_requests` kept an `events` row per event, its outbox row referring to it by
- * event id. Each becomes a request row of its own (a one-event array), its id in `event_ids`, and a queued
- * outbox row refers to that request instead: nothing is re-sent or lost, and dedupe still knows every id.
+ * event id. Each becomes a request row of its own (a one-event array), its id in `event_ids` (then keyed by
+ * `migrateEventIds`), and a queued outbox row refers to that request instead: nothing is re-sent or lost,
+ * and dedupe still knows every id.
  */
 function migrateEventsTable(db: Db): void {
   if (!hasTable(db, 'events')) return;
@@ -151,6 +151,7 @@ function migrateEventsTable(db: Db): void {
   db.transaction(() => {
     const base = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
     db.exec(`
+      CREATE TABLE IF NOT EXISTS event_ids (event_id TEXT PRIMARY KEY, request INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TEMP TABLE event_migration AS
         SELECT event_id, ${base} + ROW_NUMBER() OVER (ORDER BY received_at, event_id) AS seq,
           received_at, type, body

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { signBody } from '../../gateway/ingest/webhooks/index.ts';
+import { eventKey, KEYS_THROUGH } from '../../gateway/journal/event-keys.ts';
 import { REQUEST_ITEM_PREFIX } from '../../gateway/journal/schema.ts';
 
 export const HOOK_SECRET = 'test-hook-secret-0123456789';
@@ -93,8 +94,9 @@ export interface EventRow {
 /**
  * Read the gateway's journal file (a second, read-only connection: WAL lets it see committed rows): the
  * stored events, each request row's array read out, and the outbox as the uplink sends it (a request row's
- * events as items of their own, under their ids). Checks on the way that every stored event's id is in
- * event_ids and names the row that holds it.
+ * events as items of their own, under their ids). Checks on the way that every stored event of an indexed
+ * row (through `event_keys_through`) has its key in event_keys, or its id in event_key_clashes, naming the
+ * row that holds it.
  */
 export function journalEvents(dataDir: string): {
   events: EventRow[];
@@ -106,18 +108,28 @@ export function journalEvents(dataDir: string): {
       seq: number;
       body: string;
     }[];
-    const ids = new Map(
+    const keys = new Map(
+      (db.prepare('SELECT key, request FROM event_keys').all() as { key: number; request: number }[]).map(
+        (r) => [r.key, r.request],
+      ),
+    );
+    const clashes = new Map(
       (
-        db.prepare('SELECT event_id, request FROM event_ids').all() as { event_id: string; request: number }[]
+        db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
+          event_id: string;
+          request: number;
+        }[]
       ).map((r) => [r.event_id, r.request]),
     );
+    const through = Number(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) ?? 0);
     const events: EventRow[] = [];
     const bodies = new Map<number, string>();
     for (const r of requests) {
       bodies.set(r.seq, r.body);
       for (const e of JSON.parse(r.body) as { eventId: string; source: string; type: string }[]) {
-        if (ids.get(e.eventId) !== r.seq)
-          throw new Error(`event ${e.eventId} of request ${r.seq} not in event_ids`);
+        const indexed = keys.get(eventKey(e.eventId)) === r.seq || clashes.get(e.eventId) === r.seq;
+        if (r.seq <= through && !indexed)
+          throw new Error(`event ${e.eventId} of request ${r.seq} not in event_keys`);
         events.push({ event_id: e.eventId, source: e.source, type: e.type, body: JSON.stringify(e) });
       }
     }

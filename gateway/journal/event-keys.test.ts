@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../tests/helpers/gateway.ts';
+import { eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
+import { EventJournal, GatewayStore } from './index.ts';
+import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
+
+const ev = testEvent;
+const FLUSH_AT = 5;
+
+describe('eventKey', () => {
+  it('is a fixed 53-bit function of the id (files hold it: a change needs a re-keying migration)', () => {
+    expect([eventKey(''), eventKey('a'), eventKey('urn:uuid:00000000-0000-4000-8000-000000000001')]).toEqual([
+      3_834_755_833_297_931, 1_506_219_705_545_139, 342_296_817_640_789,
+    ]);
+    const keys = new Set<number>();
+    let outOfRange = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const k = eventKey(`urn:uuid:${randomUUID()}`);
+      if (!Number.isSafeInteger(k) || k < 0) outOfRange++;
+      keys.add(k);
+    }
+    expect(outOfRange).toBe(0);
+    // 53 bits: among 100,000 random ids a repeated key has a chance of about 1 in 1.8 million.
+    expect(keys.size).toBe(100_000);
+  });
+});
+
+describe('EventKeys through the journal', () => {
+  let dir = '';
+  const stores: GatewayStore[] = [];
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const open = (file = join(dir, 'gateway.db')) => {
+    const store = new GatewayStore(file, EVENT_STORE_OPTS);
+    stores.push(store);
+    const journal = new EventJournal(store, {
+      maxRowsPerCommit: 10_000,
+      now: () => T0,
+      keysFlushAt: FLUSH_AT,
+    });
+    return { store, journal };
+  };
+  const through = (db: Database.Database) =>
+    Number(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) ?? 0);
+  const indexed = (db: Database.Database) => db.prepare('SELECT count(*) FROM event_keys').pluck().get();
+
+  it('holds new keys in memory until enough wait, then indexes every row so far; a reopen reads the rest back', async () => {
+    dir = tempDir();
+    const { store, journal } = open();
+    expect(await journal.submit([ev(1), ev(2)])).toMatchObject({ accepted: 2 });
+    expect(await journal.submit([ev(3)])).toMatchObject({ accepted: 1 });
+    expect(indexed(store.db)).toBe(0);
+    expect(journal.rows()).toBe(3);
+    // Repeats of events whose keys are only in memory.
+    expect(await journal.submit([ev(1), ev(3)])).toEqual({
+      status: 'stored',
+      accepted: 0,
+      duplicates: 2,
+      conflicts: [],
+    });
+    // Reaching FLUSH_AT: all of them go into the table, and so does the row that reached it.
+    expect(await journal.submit([ev(4), ev(5)])).toMatchObject({ accepted: 2 });
+    expect(indexed(store.db)).toBe(5);
+    const last = store.db.prepare('SELECT MAX(seq) FROM event_requests').pluck().get() as number;
+    expect(through(store.db)).toBe(last);
+    expect(await journal.submit([ev(6)])).toMatchObject({ accepted: 1 });
+    expect(journaledEventCount(store.db)).toBe(6);
+    store.close();
+
+    // Reopened: ev(6) is in no index yet; its row says it is there.
+    const again = open();
+    expect(again.journal.rows()).toBe(6);
+    expect(
+      await again.journal.submit([ev(2), ev(6), { ...ev(4), actorId: 'p_CCCCCCCCCCCCCCCCCCCCCC' }, ev(7)]),
+    ).toEqual({ status: 'stored', accepted: 1, duplicates: 2, conflicts: [ev(4).eventId] });
+  });
+
+  it('tells two ids with one key apart: the later is held by its full id, still deduplicated, then pruned', async () => {
+    dir = tempDir();
+    const { store, journal } = open();
+    // A key taken by another id of another row, as a colliding id would have it.
+    expect(await journal.submit([ev(1)])).toMatchObject({ accepted: 1 });
+    const row = store.db.prepare('SELECT MAX(seq) FROM event_requests').pluck().get() as number;
+    const clashing = ev(2);
+    store.db
+      .prepare('INSERT INTO event_keys (key, request) VALUES (?, ?)')
+      .run(eventKey(clashing.eventId), row);
+
+    expect(await journal.submit([clashing])).toEqual({
+      status: 'stored',
+      accepted: 1,
+      duplicates: 0,
+      conflicts: [],
+    });
+    const clashes = (db = store.db) =>
+      db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
+        event_id: string;
+        request: number;
+      }[];
+    expect(clashes()).toEqual([{ event_id: clashing.eventId, request: row + 1 }]);
+    expect(await journal.submit([clashing, { ...clashing, objectId: 'doc-2' }])).toEqual({
+      status: 'stored',
+      accepted: 0,
+      duplicates: 1,
+      conflicts: [clashing.eventId],
+    });
+    store.close();
+    const again = open();
+    expect(await again.journal.submit([clashing])).toMatchObject({ accepted: 0, duplicates: 1 });
+    // Once sent and past retention, its entry goes with its row.
+    const sent = again.store.outbox.peek('event', 10).map((r) => r.seq);
+    again.store.transaction(() => again.store.outbox.remove('event', sent))();
+    expect(again.journal.prune(T0 + 1)).toBe(2);
+    expect(clashes(again.store.db)).toEqual([]);
+    expect(await again.journal.submit([clashing])).toMatchObject({ accepted: 1 });
+  });
+
+  it('keys the ids of a file from before keys (event_ids) at open', async () => {
+    dir = tempDir();
+    const file = join(dir, 'gateway.db');
+    const first = open(file);
+    expect(await first.journal.submit([ev(1), ev(2), ev(3)])).toMatchObject({ accepted: 3 });
+    first.store.close();
+    // The previous layout: each id in event_ids, naming its row; no keys.
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE event_ids (event_id TEXT PRIMARY KEY, request INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO event_ids SELECT json_extract(e.value, '$.eventId'), r.seq FROM event_requests r, json_each(r.body) e;
+      DROP TABLE event_keys; DROP TABLE event_key_clashes;`);
+    old.prepare('DELETE FROM meta WHERE key = ?').run(KEYS_THROUGH);
+    expect(journaledEventCount(old)).toBe(3);
+    old.close();
+
+    const { store, journal } = open(file);
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'event_ids'").get()).toBeUndefined();
+    expect(indexed(store.db)).toBe(3);
+    expect(journal.rows()).toBe(3);
+    expect(await journal.submit([ev(3), ev(4)])).toMatchObject({ accepted: 1, duplicates: 1 });
+  });
+});

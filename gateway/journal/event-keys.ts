@@ -1,0 +1,278 @@
+/**
+ * The event journal's dedupe index, built for the ids LMSs send: random UUIDs. Indexed one by one, each
+ * random id dirties its own page of a b-tree (a group commit of 300 events wrote ~300 index pages to the
+ * WAL, and checkpoints copied them back), so the index had cost 5× the rest of the journal per event.
+ *
+ * Here an id is known by its key, a 53-bit hash (`eventKey`), in `event_keys` (key → the request row that
+ * holds the event). New keys wait in memory (`pending`, at most `flushAt`) and go into the table together,
+ * sorted, in the transaction that reaches `flushAt`: a page is written once per flush instead of once per
+ * event. `meta.event_keys_through` is the last request row whose keys are in the table; rows after it are
+ * durable (their bodies hold their ids), and their keys are read back from them at open or after a
+ * rollback. A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
+ * with one key (rare: among a million ids, in about one journal of 18,000) are still told apart: the later
+ * id goes into `event_key_clashes` by its full id, which is looked at whenever that table is not empty.
+ */
+import type Database from 'better-sqlite3';
+import { type Db, hasTable } from './schema.ts';
+
+/** The meta key holding the last request seq whose keys are in `event_keys`. */
+export const KEYS_THROUGH = 'event_keys_through';
+
+/**
+ * An event id's key: 53 bits (a safe integer, stored as SQLite INTEGER) from two 32-bit multiplicative
+ * hashes over the id's UTF-16 code units. Stored in files: never change it without re-keying them.
+ */
+export function eventKey(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x27d4eb2f ^ id.length;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 13;
+  b = Math.imul(b, 0x9e3779b1);
+  b ^= b >>> 16;
+  return (b >>> 11) * 0x1_0000_0000 + (a >>> 0);
+}
+
+/** The tables (created by the schema). */
+export const EVENT_KEY_TABLES = `
+  CREATE TABLE IF NOT EXISTS event_keys (
+    key INTEGER PRIMARY KEY,
+    request INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS event_key_clashes (
+    event_id TEXT PRIMARY KEY,
+    request INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/**
+ * Files from before keys held each id in `event_ids` (event_id → request): their ids become keys (an id
+ * whose key another id already has, a clash), and every row's keys are then in the table.
+ */
+export function migrateEventIds(db: Db): void {
+  if (!hasTable(db, 'event_ids')) return;
+  db.function('event_key', { deterministic: true }, (id: unknown) => eventKey(String(id)));
+  db.transaction(() => {
+    db.exec(`
+      CREATE TEMP TABLE event_key_migration AS
+        SELECT event_key(event_id) AS key, event_id, request FROM event_ids;
+      CREATE INDEX temp.event_key_migration_key ON event_key_migration (key, event_id);
+      INSERT OR IGNORE INTO event_keys (key, request)
+        SELECT key, request FROM event_key_migration ORDER BY key, event_id;
+      INSERT INTO event_key_clashes (event_id, request)
+        SELECT event_id, request FROM event_key_migration m
+        WHERE event_id > (SELECT MIN(event_id) FROM event_key_migration o WHERE o.key = m.key);
+      DROP TABLE temp.event_key_migration;
+      DROP TABLE event_ids;
+    `);
+    db.prepare(
+      `INSERT INTO meta (key, value) VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM event_requests))
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    ).run(KEYS_THROUGH);
+  })();
+}
+
+function keysThrough(db: Db): number {
+  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) as
+    | string
+    | undefined;
+  return v === undefined ? 0 : Number(v);
+}
+
+/**
+ * The events journaled, read from any file (backup, check, tests): indexed keys, clashes, and the events
+ * of rows not yet indexed; older layouts as their gateway counted them.
+ */
+export function journaledEventCount(db: Db): number {
+  const n = (sql: string, ...args: unknown[]) =>
+    db
+      .prepare(sql)
+      .pluck()
+      .get(...args) as number;
+  if (hasTable(db, 'event_keys'))
+    return (
+      n('SELECT count(*) FROM event_keys') +
+      n('SELECT count(*) FROM event_key_clashes') +
+      n(
+        'SELECT COALESCE(SUM(json_array_length(body)), 0) FROM event_requests WHERE seq > ?',
+        keysThrough(db),
+      ) -
+      n('SELECT count(*) FROM event_key_clashes WHERE request > ?', keysThrough(db))
+    );
+  if (hasTable(db, 'event_ids')) return n('SELECT count(*) FROM event_ids');
+  return hasTable(db, 'events') ? n('SELECT count(*) FROM events') : 0;
+}
+
+/** Keys per multi-row statement (lookups: 1 parameter each; inserts: 2). */
+const KEYS_PER_STATEMENT = 128;
+
+export class EventKeys {
+  readonly #db: Db;
+  readonly #flushAt: number;
+  readonly #find = new Map<number, Database.Statement<number[], { key: number; request: number }>>();
+  readonly #insert = new Map<number, Database.Statement<number[]>>();
+  readonly #clash: Database.Statement<[string], number>;
+  readonly #addClash: Database.Statement<[string, number]>;
+  readonly #dropKey: Database.Statement<[number, number]>;
+  readonly #dropClash: Database.Statement<[string, number]>;
+  readonly #setThrough: Database.Statement<[string, string]>;
+  /** Keys of committed rows after `#through`, not yet in the table. */
+  #pending = new Map<number, number>();
+  /** Keys added by the transaction under way. */
+  readonly #tx = new Map<number, number>();
+  #txClashes = 0;
+  #through = 0;
+  #clashes = 0;
+  #flushed = false;
+
+  constructor(db: Db, opts: { flushAt: number }) {
+    this.#db = db;
+    this.#flushAt = opts.flushAt;
+    this.#clash = db
+      .prepare('SELECT request FROM event_key_clashes WHERE event_id = ?')
+      .pluck() as Database.Statement<[string], number>;
+    this.#addClash = db.prepare('INSERT INTO event_key_clashes (event_id, request) VALUES (?, ?)');
+    this.#dropKey = db.prepare('DELETE FROM event_keys WHERE key = ? AND request = ?');
+    this.#dropClash = db.prepare('DELETE FROM event_key_clashes WHERE event_id = ? AND request = ?');
+    this.#setThrough = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.reload();
+  }
+
+  /**
+   * Read the state back from the file: at open, and after a rolled-back transaction (whatever it added
+   * or removed in memory is then undone).
+   */
+  reload(): void {
+    this.#tx.clear();
+    this.#txClashes = 0;
+    this.#flushed = false;
+    this.#through = keysThrough(this.#db);
+    this.#clashes = this.#db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get() as number;
+    const clashed = new Set(
+      this.#db
+        .prepare('SELECT event_id FROM event_key_clashes WHERE request > ?')
+        .pluck()
+        .all(this.#through) as string[],
+    );
+    this.#pending = new Map();
+    const rows = this.#db
+      .prepare('SELECT seq, body FROM event_requests WHERE seq > ? ORDER BY seq')
+      .iterate(this.#through) as IterableIterator<{ seq: number; body: string }>;
+    for (const r of rows)
+      for (const e of JSON.parse(r.body) as { eventId: string }[])
+        if (!clashed.has(e.eventId)) this.#pending.set(eventKey(e.eventId), r.seq);
+  }
+
+  /** Whether any id is held by its full id (a clash): then `clashOf` must be asked for every id. */
+  get hasClashes(): boolean {
+    return this.#clashes + this.#txClashes > 0;
+  }
+
+  /** The request rows named by these keys (those that have one): pending, this transaction's, indexed. */
+  find(keys: readonly number[]): Map<number, number> {
+    const found = new Map<number, number>();
+    const ask: number[] = [];
+    for (const k of keys) {
+      const seq = this.#tx.get(k) ?? this.#pending.get(k);
+      if (seq !== undefined) found.set(k, seq);
+      else ask.push(k);
+    }
+    for (let from = 0; from < ask.length; from += KEYS_PER_STATEMENT) {
+      const part = ask.slice(from, from + KEYS_PER_STATEMENT);
+      for (const r of this.#findOf(part.length).all(...part)) found.set(r.key, r.request);
+    }
+    return found;
+  }
+
+  /** The request row holding this id when it is a clash. */
+  clashOf(id: string): number | undefined {
+    return this.#clash.get(id);
+  }
+
+  /** Within the journal's transaction: a new event's key (or its id, when `clash`) names request `seq`. */
+  add(id: string, key: number, seq: number, clash: boolean): void {
+    if (clash) {
+      this.#addClash.run(id, seq);
+      this.#txClashes++;
+    } else this.#tx.set(key, seq);
+  }
+
+  /**
+   * Within the journal's transaction, last: once enough keys wait, all of them go into the table sorted,
+   * and request rows through `throughSeq` (every row written so far) are indexed.
+   */
+  beforeCommit(throughSeq: number): void {
+    if (this.#pending.size + this.#tx.size < this.#flushAt) return;
+    const all = [...this.#pending, ...this.#tx].sort((x, y) => x[0] - y[0]);
+    for (let from = 0; from < all.length; from += KEYS_PER_STATEMENT) {
+      const part = all.slice(from, from + KEYS_PER_STATEMENT);
+      const params: number[] = [];
+      for (const [k, seq] of part) params.push(k, seq);
+      this.#insertOf(part.length).run(...params);
+    }
+    this.#setThrough.run(KEYS_THROUGH, String(throughSeq));
+    this.#through = throughSeq;
+    this.#flushed = true;
+  }
+
+  /** After the journal's transaction committed. */
+  committed(): void {
+    if (this.#flushed) this.#pending.clear();
+    else for (const [k, seq] of this.#tx) this.#pending.set(k, seq);
+    this.#tx.clear();
+    this.#clashes += this.#txClashes;
+    this.#txClashes = 0;
+    this.#flushed = false;
+  }
+
+  /** Within a pruning transaction: forget an event of request `seq` (reload if the transaction fails). */
+  drop(id: string, seq: number): void {
+    const key = eventKey(id);
+    if (seq > this.#through) {
+      if (this.#pending.get(key) === seq) this.#pending.delete(key);
+    } else this.#dropKey.run(key, seq);
+    if (this.#clashes > 0 && this.#dropClash.run(id, seq).changes > 0) this.#clashes--;
+  }
+
+  /** Events known: indexed, pending and clashes. */
+  count(): number {
+    return (
+      (this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number) +
+      this.#pending.size +
+      this.#clashes
+    );
+  }
+
+  #findOf(n: number): Database.Statement<number[], { key: number; request: number }> {
+    let stmt = this.#find.get(n);
+    if (!stmt) {
+      stmt = this.#db.prepare(
+        `SELECT key, request FROM event_keys WHERE key IN (${Array(n).fill('?').join(', ')})`,
+      ) as Database.Statement<number[], { key: number; request: number }>;
+      this.#find.set(n, stmt);
+    }
+    return stmt;
+  }
+
+  #insertOf(n: number): Database.Statement<number[]> {
+    let stmt = this.#insert.get(n);
+    if (!stmt) {
+      stmt = this.#db.prepare(
+        `INSERT INTO event_keys (key, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
+      );
+      this.#insert.set(n, stmt);
+    }
+    return stmt;
+  }
+}
