@@ -83,27 +83,30 @@ describe('EventKeys through the journal', () => {
 
   it('tells two ids with one key apart: the later is held by its full id, still deduplicated, then pruned', async () => {
     dir = tempDir();
-    const { store, journal } = open();
-    // A key taken by another id of another row, as a colliding id would have it.
-    expect(await journal.submit([ev(1)])).toMatchObject({ accepted: 1 });
-    const row = store.db.prepare('SELECT MAX(seq) FROM event_requests').pluck().get() as number;
+    const first = open();
+    // A key taken by another id of another row, as a colliding id would have it (written behind the
+    // journal's back, so it is reopened to see it).
+    expect(await first.journal.submit([ev(1)])).toMatchObject({ accepted: 1 });
+    const row = first.store.db.prepare('SELECT MAX(seq) FROM event_requests').pluck().get() as number;
     const clashing = ev(2);
-    store.db
+    first.store.db
       .prepare('INSERT INTO event_keys (key, request) VALUES (?, ?)')
       .run(eventKey(clashing.eventId), row);
+    first.store.close();
 
+    const { store, journal } = open();
     expect(await journal.submit([clashing])).toEqual({
       status: 'stored',
       accepted: 1,
       duplicates: 0,
       conflicts: [],
     });
-    const clashes = (db = store.db) =>
+    const clashes = (db: Database.Database) =>
       db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
         event_id: string;
         request: number;
       }[];
-    expect(clashes()).toEqual([{ event_id: clashing.eventId, request: row + 1 }]);
+    expect(clashes(store.db)).toEqual([{ event_id: clashing.eventId, request: row + 1 }]);
     expect(await journal.submit([clashing, { ...clashing, objectId: 'doc-2' }])).toEqual({
       status: 'stored',
       accepted: 0,
@@ -119,6 +122,33 @@ describe('EventKeys through the journal', () => {
     expect(again.journal.prune(T0 + 1)).toBe(2);
     expect(clashes(again.store.db)).toEqual([]);
     expect(await again.journal.submit([clashing])).toMatchObject({ accepted: 1 });
+  });
+
+  it('knows every id as the index outgrows its filter, and after pruning most of it', async () => {
+    dir = tempDir();
+    const store = new GatewayStore(join(dir, 'gateway.db'), { ...EVENT_STORE_OPTS, quotaBytes: 1e9 });
+    stores.push(store);
+    let now = T0;
+    const journal = new EventJournal(store, { maxRowsPerCommit: 100_000, now: () => now });
+    const n = 150_000; // past the smallest filter's capacity (65,536 keys), with the default flush size
+    for (let from = 0; from < n; from += 10_000) {
+      now = T0 + from;
+      const batch = Array.from({ length: 10_000 }, (_, i) => ({ ...ev(from + i), receivedAt: now }));
+      expect(await journal.submit(batch)).toMatchObject({ accepted: 10_000 });
+    }
+    expect(journal.rows()).toBe(n);
+    const sample = (from: number) => Array.from({ length: 2_000 }, (_, i) => ev(from + i * 7));
+    expect(await journal.submit(sample(0))).toMatchObject({ accepted: 0, duplicates: 2_000 });
+    expect(await journal.submit(sample(n - 14_000))).toMatchObject({ accepted: 0, duplicates: 2_000 });
+    // Sent, then most of it pruned: the filter is rebuilt without the pruned keys, the rest still known.
+    const sent = store.outbox.peek('event', 1_000_000).map((r) => r.seq);
+    store.transaction(() => store.outbox.remove('event', sent))();
+    let pruned = 0;
+    for (let k; (k = journal.prune(T0 + 120_000, 10_000)) > 0; ) pruned += k;
+    expect(pruned).toBe(120_000);
+    expect(journal.rows()).toBe(30_000);
+    expect(await journal.submit(sample(n - 14_000))).toMatchObject({ accepted: 0, duplicates: 2_000 });
+    expect(await journal.submit([ev(5), ev(n + 1)])).toMatchObject({ accepted: 2, duplicates: 0 });
   });
 
   it('keys the ids of a file from before keys (event_ids) at open', async () => {

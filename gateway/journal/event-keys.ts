@@ -11,8 +11,10 @@
  * rollback. A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
  * with one key (rare: among a million ids, in about one journal of 18,000) are still told apart: the later
  * id goes into `event_key_clashes` by its full id, which is looked at whenever that table is not empty.
+ * A Bloom filter of the table's keys (`KeyFilter`) spares the table a lookup for nearly every new id.
  */
 import type Database from 'better-sqlite3';
+import { KeyFilter } from './key-filter.ts';
 import { type Db, hasTable } from './schema.ts';
 
 /** The meta key holding the last request seq whose keys are in `event_keys`. */
@@ -133,6 +135,11 @@ export class EventKeys {
   #through = 0;
   #clashes = 0;
   #flushed = false;
+  /** Rows in `event_keys`, and a filter that has every one of their keys (and some that left). */
+  #indexed = 0;
+  #filter: KeyFilter;
+  /** Keys removed from the table since the filter was built: past half its capacity, it is rebuilt. */
+  #removed = 0;
 
   constructor(db: Db, opts: { flushAt: number }) {
     this.#db = db;
@@ -146,7 +153,21 @@ export class EventKeys {
     this.#setThrough = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
+    this.#filter = this.#buildFilter();
     this.reload();
+  }
+
+  /** A filter of every key in the table, with room for as many again. */
+  #buildFilter(): KeyFilter {
+    this.#indexed = this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number;
+    const filter = new KeyFilter(2 * this.#indexed);
+    for (const k of this.#db
+      .prepare('SELECT key FROM event_keys')
+      .pluck()
+      .iterate() as IterableIterator<number>)
+      filter.add(k);
+    this.#removed = 0;
+    return filter;
   }
 
   /**
@@ -158,6 +179,7 @@ export class EventKeys {
     this.#txClashes = 0;
     this.#flushed = false;
     this.#through = keysThrough(this.#db);
+    this.#indexed = this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number;
     this.#clashes = this.#db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get() as number;
     const clashed = new Set(
       this.#db
@@ -183,10 +205,11 @@ export class EventKeys {
   find(keys: readonly number[]): Map<number, number> {
     const found = new Map<number, number>();
     const ask: number[] = [];
+    if (this.#removed > this.#filter.capacity / 2) this.#filter = this.#buildFilter();
     for (const k of keys) {
       const seq = this.#tx.get(k) ?? this.#pending.get(k);
       if (seq !== undefined) found.set(k, seq);
-      else ask.push(k);
+      else if (this.#filter.mayHave(k)) ask.push(k);
     }
     for (let from = 0; from < ask.length; from += KEYS_PER_STATEMENT) {
       const part = ask.slice(from, from + KEYS_PER_STATEMENT);
@@ -224,6 +247,10 @@ export class EventKeys {
     this.#setThrough.run(KEYS_THROUGH, String(throughSeq));
     this.#through = throughSeq;
     this.#flushed = true;
+    this.#indexed += all.length;
+    // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
+    if (this.#filter.added + all.length > this.#filter.capacity) this.#filter = this.#buildFilter();
+    else for (const [k] of all) this.#filter.add(k);
   }
 
   /** After the journal's transaction committed. */
@@ -241,17 +268,16 @@ export class EventKeys {
     const key = eventKey(id);
     if (seq > this.#through) {
       if (this.#pending.get(key) === seq) this.#pending.delete(key);
-    } else this.#dropKey.run(key, seq);
+    } else if (this.#dropKey.run(key, seq).changes > 0) {
+      this.#indexed--;
+      this.#removed++;
+    }
     if (this.#clashes > 0 && this.#dropClash.run(id, seq).changes > 0) this.#clashes--;
   }
 
   /** Events known: indexed, pending and clashes. */
   count(): number {
-    return (
-      (this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number) +
-      this.#pending.size +
-      this.#clashes
-    );
+    return this.#indexed + this.#pending.size + this.#clashes;
   }
 
   #findOf(n: number): Database.Statement<number[], { key: number; request: number }> {
