@@ -144,7 +144,11 @@ describe('EventKeys through the journal', () => {
     const sent = store.outbox.peek('event', 1_000_000).map((r) => r.seq);
     store.transaction(() => store.outbox.remove('event', sent))();
     let pruned = 0;
-    for (let k; (k = journal.prune(T0 + 120_000, 10_000)) > 0; ) pruned += k;
+    for (;;) {
+      const k = journal.prune(T0 + 120_000, 10_000);
+      if (k === 0) break;
+      pruned += k;
+    }
     expect(pruned).toBe(120_000);
     expect(journal.rows()).toBe(30_000);
     expect(await journal.submit(sample(n - 14_000))).toMatchObject({ accepted: 0, duplicates: 2_000 });
