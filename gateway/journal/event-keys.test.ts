@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../tests/helpers/gateway.ts';
-import { eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
+import { EventKeys, eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
 import { EventJournal, GatewayStore } from './index.ts';
 import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
 
@@ -153,6 +153,57 @@ describe('EventKeys through the journal', () => {
     expect(journal.rows()).toBe(30_000);
     expect(await journal.submit(sample(n - 14_000))).toMatchObject({ accepted: 0, duplicates: 2_000 });
     expect(await journal.submit([ev(5), ev(n + 1)])).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
+  it('rebuilds its filter a step per commit as the table grows and after removals, never missing a key', () => {
+    dir = tempDir();
+    const store = new GatewayStore(join(dir, 'gateway.db'), EVENT_STORE_OPTS);
+    stores.push(store);
+    const keys = new EventKeys(store.db, { flushAt: 10_000 });
+    const ids: string[] = [];
+    const seqOf = new Map<string, number>();
+    const commit = (n: number) => {
+      store.db.transaction(() => {
+        for (let i = 0; i < n; i++) {
+          const id = `urn:uuid:${randomUUID()}`;
+          ids.push(id);
+          seqOf.set(id, ids.length);
+          keys.add(id, eventKey(id), ids.length, false);
+        }
+        keys.beforeCommit(ids.length);
+      })();
+      keys.committed();
+    };
+    const missing = (of: readonly string[]) => {
+      const found = keys.find(of.map(eventKey));
+      return of.filter((id) => found.get(eventKey(id)) !== seqOf.get(id)).length;
+    };
+    const first = keys.filterStats().capacity;
+    let sawRebuild = false;
+    for (let c = 0; c < 25; c++) {
+      commit(10_000);
+      sawRebuild ||= keys.filterStats().rebuilding;
+      expect(missing(ids.filter((_, i) => i % 97 === c))).toBe(0);
+    }
+    while (keys.filterStats().rebuilding) commit(0);
+    expect(sawRebuild).toBe(true);
+    expect(keys.filterStats().capacity).toBeGreaterThanOrEqual(ids.length);
+    expect(keys.filterStats().capacity).toBeGreaterThan(first);
+    expect(missing(ids)).toBe(0);
+
+    // Remove 215,000 (more than half the filter's capacity): it goes stale, is rebuilt without them,
+    // and still has every key left.
+    store.db.transaction(() => {
+      for (let i = 0; i < 215_000; i++) keys.drop(ids[i]!, i + 1);
+    })();
+    expect(keys.count()).toBe(35_000);
+    expect(keys.filterStats().removed).toBeGreaterThan(keys.filterStats().capacity / 2);
+    commit(0);
+    expect(keys.filterStats().rebuilding).toBe(true);
+    while (keys.filterStats().rebuilding) commit(0);
+    expect(keys.filterStats()).toMatchObject({ removed: 0, added: 35_000 });
+    expect(missing(ids.slice(215_000))).toBe(0);
+    expect(keys.find(ids.slice(0, 1_000).map(eventKey)).size).toBe(0);
   });
 
   it('keys the ids of a file from before keys (event_ids) at open', async () => {

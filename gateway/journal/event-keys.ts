@@ -116,6 +116,8 @@ export function journaledEventCount(db: Db): number {
 
 /** Keys per multi-row statement (lookups: 1 parameter each; inserts: 2). */
 const KEYS_PER_STATEMENT = 128;
+/** Keys a commit reads into a filter being rebuilt (a few ms). */
+const REBUILD_STEP = 20_000;
 
 export class EventKeys {
   readonly #db: Db;
@@ -140,6 +142,13 @@ export class EventKeys {
   #filter: KeyFilter;
   /** Keys removed from the table since the filter was built: past half its capacity, it is rebuilt. */
   #removed = 0;
+  /**
+   * The filter being rebuilt (full, or stale after removals), a step of REBUILD_STEP keys per commit in
+   * key order, so that a large table never stalls a commit: it gets every key flushed meanwhile, and
+   * replaces the current one once it has read the whole table.
+   */
+  #next: { filter: KeyFilter; after: number; removed: number } | undefined;
+  readonly #scan: Database.Statement<[number, number], number>;
 
   constructor(db: Db, opts: { flushAt: number }) {
     this.#db = db;
@@ -153,21 +162,40 @@ export class EventKeys {
     this.#setThrough = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
-    this.#filter = this.#buildFilter();
+    this.#scan = db
+      .prepare('SELECT key FROM event_keys WHERE key > ? ORDER BY key LIMIT ?')
+      .pluck() as Database.Statement<[number, number], number>;
+    // At open, in one go: a filter of every key in the table, with room for as many again.
+    this.#indexed = db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number;
+    this.#filter = new KeyFilter(2 * this.#indexed);
+    for (const k of db.prepare('SELECT key FROM event_keys').pluck().iterate() as IterableIterator<number>)
+      this.#filter.add(k);
     this.reload();
   }
 
-  /** A filter of every key in the table, with room for as many again. */
-  #buildFilter(): KeyFilter {
-    this.#indexed = this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number;
-    const filter = new KeyFilter(2 * this.#indexed);
-    for (const k of this.#db
-      .prepare('SELECT key FROM event_keys')
-      .pluck()
-      .iterate() as IterableIterator<number>)
-      filter.add(k);
-    this.#removed = 0;
-    return filter;
+  /** The filter's state (status, tests). */
+  filterStats(): { capacity: number; added: number; removed: number; rebuilding: boolean } {
+    const f = this.#filter;
+    return { capacity: f.capacity, added: f.added, removed: this.#removed, rebuilding: !!this.#next };
+  }
+
+  /** Start a rebuild when the filter is full or stale; then read the next step of the table into it. */
+  #rebuildStep(): void {
+    const full = this.#filter.added > this.#filter.capacity;
+    const stale = this.#removed > this.#filter.capacity / 2;
+    if (!this.#next && (full || stale))
+      this.#next = { filter: new KeyFilter(2 * this.#indexed), after: -1, removed: this.#removed };
+    const next = this.#next;
+    if (!next) return;
+    const keys = this.#scan.all(next.after, REBUILD_STEP);
+    for (const k of keys) next.filter.add(k);
+    if (keys.length === REBUILD_STEP) {
+      next.after = keys.at(-1)!;
+      return;
+    }
+    this.#filter = next.filter;
+    this.#removed -= next.removed;
+    this.#next = undefined;
   }
 
   /**
@@ -205,7 +233,6 @@ export class EventKeys {
   find(keys: readonly number[]): Map<number, number> {
     const found = new Map<number, number>();
     const ask: number[] = [];
-    if (this.#removed > this.#filter.capacity / 2) this.#filter = this.#buildFilter();
     for (const k of keys) {
       const seq = this.#tx.get(k) ?? this.#pending.get(k);
       if (seq !== undefined) found.set(k, seq);
@@ -236,6 +263,11 @@ export class EventKeys {
    * and request rows through `throughSeq` (every row written so far) are indexed.
    */
   beforeCommit(throughSeq: number): void {
+    this.#flush(throughSeq);
+    this.#rebuildStep();
+  }
+
+  #flush(throughSeq: number): void {
     if (this.#pending.size + this.#tx.size < this.#flushAt) return;
     const all = [...this.#pending, ...this.#tx].sort((x, y) => x[0] - y[0]);
     for (let from = 0; from < all.length; from += KEYS_PER_STATEMENT) {
@@ -249,8 +281,10 @@ export class EventKeys {
     this.#flushed = true;
     this.#indexed += all.length;
     // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
-    if (this.#filter.added + all.length > this.#filter.capacity) this.#filter = this.#buildFilter();
-    else for (const [k] of all) this.#filter.add(k);
+    for (const [k] of all) {
+      this.#filter.add(k);
+      this.#next?.filter.add(k);
+    }
   }
 
   /** After the journal's transaction committed. */
