@@ -173,7 +173,7 @@ export class EventKeys {
     this.reload();
   }
 
-  /** The filter's state (status, tests). */
+  /** The filter's state (for tests). */
   filterStats(): { capacity: number; added: number; removed: number; rebuilding: boolean } {
     const f = this.#filter;
     return { capacity: f.capacity, added: f.added, removed: this.#removed, rebuilding: !!this.#next };
