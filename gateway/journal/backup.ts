@@ -14,7 +14,7 @@ import { fsyncFile, syncDir, writeFileDurable } from '../../shared/durable-file.
 import { CampusTwinError } from '../../shared/errors.ts';
 import { journaledEventCount } from './event-keys.ts';
 import { journalReadingCount } from './rows.ts';
-import { OUTBOX_CLASSES, outboxItemCount } from './schema.ts';
+import { OUTBOX_CLASSES, outboxItemCount, readMeta } from './schema.ts';
 
 /** The files of a data dir a backup takes, besides the journal. */
 const SMALL_FILES = ['twin.json', 'pseudonym-dev.key'] as const;
@@ -34,9 +34,7 @@ function countsOf(
 ): BackupManifest['counts'] & { journalId: string | null; gatewayId: string | null } {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const meta = (k: string) =>
-      (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value ??
-      null;
+    const meta = (k: string) => readMeta(db, k) ?? null;
     // A file from before webhook request rows (a backup made by an older gateway, or a data dir it left)
     // is counted the way that gateway counted it, so its manifest still matches.
     return {

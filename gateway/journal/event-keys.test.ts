@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../tests/helpers/gateway.ts';
 import { EventKeys, eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
 import { EventJournal, GatewayStore } from './index.ts';
+import { readMeta } from './schema.ts';
 import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
 
 const ev = testEvent;
@@ -46,8 +47,7 @@ describe('EventKeys through the journal', () => {
     });
     return { store, journal };
   };
-  const through = (db: Database.Database) =>
-    Number(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) ?? 0);
+  const through = (db: Database.Database) => Number(readMeta(db, KEYS_THROUGH) ?? 0);
   const indexed = (db: Database.Database) => db.prepare('SELECT count(*) FROM event_keys').pluck().get();
 
   it('holds new keys in memory until enough wait, then indexes every row so far; a reopen reads the rest back', async () => {

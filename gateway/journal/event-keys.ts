@@ -15,7 +15,7 @@
  */
 import type Database from 'better-sqlite3';
 import { KeyFilter } from './key-filter.ts';
-import { type Db, hasTable } from './schema.ts';
+import { type Db, hasTable, META_UPSERT, readMeta } from './schema.ts';
 
 /** The meta key holding the last request seq whose keys are in `event_keys`. */
 export const KEYS_THROUGH = 'event_keys_through';
@@ -76,18 +76,13 @@ export function migrateEventIds(db: Db): void {
       DROP TABLE temp.event_key_migration;
       DROP TABLE event_ids;
     `);
-    db.prepare(
-      `INSERT INTO meta (key, value) VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM event_requests))
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-    ).run(KEYS_THROUGH);
+    const last = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
+    db.prepare(META_UPSERT).run(KEYS_THROUGH, String(last));
   })();
 }
 
 function keysThrough(db: Db): number {
-  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) as
-    | string
-    | undefined;
-  return v === undefined ? 0 : Number(v);
+  return Number(readMeta(db, KEYS_THROUGH) ?? 0);
 }
 
 /**
@@ -159,9 +154,7 @@ export class EventKeys {
     this.#addClash = db.prepare('INSERT INTO event_key_clashes (event_id, request) VALUES (?, ?)');
     this.#dropKey = db.prepare('DELETE FROM event_keys WHERE key = ? AND request = ?');
     this.#dropClash = db.prepare('DELETE FROM event_key_clashes WHERE event_id = ? AND request = ?');
-    this.#setThrough = db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    this.#setThrough = db.prepare(META_UPSERT);
     this.#scan = db
       .prepare('SELECT key FROM event_keys WHERE key > ? ORDER BY key LIMIT ?')
       .pluck() as Database.Statement<[number, number], number>;

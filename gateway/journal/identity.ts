@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { CampusTwinError } from '../../shared/errors.ts';
-import type { Db } from './schema.ts';
+import { type Db, META_UPSERT, readMeta } from './schema.ts';
 
 export interface JournalIdentity {
   journalId: string;
@@ -20,8 +20,7 @@ export interface JournalIdentity {
 
 /** The journal's identity from `meta`, written now if the journal has none (new, or from before identities). */
 export function ensureIdentity(db: Db, gatewayId: string, now: number): JournalIdentity {
-  const get = db.prepare('SELECT value FROM meta WHERE key = ?');
-  const read = (k: string) => (get.get(k) as { value: string } | undefined)?.value;
+  const read = (k: string) => readMeta(db, k);
   const journalId = read('journal_id');
   if (journalId) {
     return {
@@ -31,9 +30,7 @@ export function ensureIdentity(db: Db, gatewayId: string, now: number): JournalI
     };
   }
   const id = { journalId: randomUUID(), gatewayId, createdAt: now };
-  const set = db.prepare(
-    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-  );
+  const set = db.prepare(META_UPSERT);
   db.transaction(() => {
     set.run('journal_id', id.journalId);
     set.run('gateway_id', id.gatewayId);

@@ -17,7 +17,7 @@ import type { AdminEvent, Aggregate, Reading } from '../../shared/events.ts';
 import { aggregateItemId, windowStartOf } from '../aggregate/index.ts';
 import { Outbox } from './outbox.ts';
 import { type JournalRow, JournalRows } from './rows.ts';
-import { BOOKING_TYPES, type Db, openDb, reclaim } from './schema.ts';
+import { BOOKING_TYPES, type Db, META_UPSERT, openDb, readMeta, reclaim } from './schema.ts';
 
 export type { JournalRow } from './rows.ts';
 
@@ -148,9 +148,7 @@ export class GatewayStore {
     this.outbox = new Outbox(db, opts.quotaBytes);
     this.#s = {
       insertSensor: db.prepare('INSERT INTO sensors (device_id, channel) VALUES (?, ?)'),
-      setMeta: db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ),
+      setMeta: db.prepare(META_UPSERT),
       insertQuarantine: db.prepare(
         'INSERT INTO quarantine (at, source, device_id, topic, code, message, payload) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -206,10 +204,7 @@ export class GatewayStore {
       this.#sensors.set(`${row.device_id}\u0000${row.channel}`, row.sensor);
       this.#sensorNames.set(row.sensor, { deviceId: row.device_id, channel: row.channel });
     }
-    const meta = db.prepare("SELECT value FROM meta WHERE key = 'closed_until'").get() as
-      | { value: string }
-      | undefined;
-    this.#closedUntil = meta ? Number(meta.value) : 0;
+    this.#closedUntil = Number(readMeta(db, 'closed_until') ?? 0);
     this.#journal = new JournalRows(db);
     this.#journal.migrateLegacy();
     this.#quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number }).n;

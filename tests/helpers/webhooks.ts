@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { signBody } from '../../gateway/ingest/webhooks/index.ts';
 import { eventKey, KEYS_THROUGH } from '../../gateway/journal/event-keys.ts';
-import { REQUEST_ITEM_PREFIX } from '../../gateway/journal/schema.ts';
+import { REQUEST_ITEM_PREFIX, readMeta } from '../../gateway/journal/schema.ts';
 
 export const HOOK_SECRET = 'test-hook-secret-0123456789';
 export const CAMPUS_SECRET = 'test-campus-secret-0123456789';
@@ -121,7 +121,7 @@ export function journalEvents(dataDir: string): {
         }[]
       ).map((r) => [r.event_id, r.request]),
     );
-    const through = Number(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEYS_THROUGH) ?? 0);
+    const through = Number(readMeta(db, KEYS_THROUGH) ?? 0);
     const events: EventRow[] = [];
     const bodies = new Map<number, string>();
     for (const r of requests) {
