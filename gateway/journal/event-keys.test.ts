@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../tests/helpers/gateway.ts';
 import { EventKeys, eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
-import { EventJournal, GatewayStore } from './index.ts';
+import { EventJournal, GatewayStore, type QuarantineEntry } from './index.ts';
 import { readMeta } from './schema.ts';
 import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
 
@@ -204,6 +204,23 @@ describe('EventKeys through the journal', () => {
     expect(keys.filterStats()).toMatchObject({ removed: 0, added: 35_000 });
     expect(missing(ids.slice(215_000))).toBe(0);
     expect(keys.find(ids.slice(0, 1_000).map(eventKey)).size).toBe(0);
+  });
+
+  it('forgets the keys of a commit that rolled back', async () => {
+    dir = tempDir();
+    const { store, journal } = open();
+    // A quarantine entry the table refuses (no code) fails the whole transaction, events and all.
+    const broken = { at: T0, source: 'webhook', code: null, message: 'x' } as unknown as QuarantineEntry;
+    await expect(journal.submit([ev(1), ev(2)], [broken])).rejects.toThrow(/NOT NULL/);
+    expect(journal.rows()).toBe(0);
+    expect(await journal.submit([ev(1), ev(2)])).toEqual({
+      status: 'stored',
+      accepted: 2,
+      duplicates: 0,
+      conflicts: [],
+    });
+    expect(store.db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get()).toBe(0);
+    expect(journal.rows()).toBe(2);
   });
 
   it('keys the ids of a file from before keys (event_ids) at open', async () => {

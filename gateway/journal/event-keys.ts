@@ -290,7 +290,7 @@ export class EventKeys {
     this.#flushed = false;
   }
 
-  /** Within a pruning transaction: forget an event of request `seq` (reload if the transaction fails). */
+  /** Within a pruning transaction: forget an event of request `seq`. */
   drop(id: string, seq: number): void {
     const key = eventKey(id);
     if (seq > this.#through) {

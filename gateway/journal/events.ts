@@ -121,6 +121,8 @@ export class EventJournal {
     this.#now = opts.now;
     const db = store.db;
     this.#keys = new EventKeys(db, { flushAt: opts.keysFlushAt ?? KEYS_FLUSH_AT });
+    // What a rolled-back write or prune added or removed in memory is read back from the file.
+    store.onRollback(() => this.#keys.reload());
     this.#insertRequest = db.prepare(
       'INSERT INTO event_requests (seq, received_at, bookings, body) VALUES (?, ?, ?, ?)',
     );
@@ -310,7 +312,6 @@ export class EventJournal {
     try {
       results = this.#writeBatch(batch, this.#now());
     } catch (err) {
-      this.#keys.reload();
       const error = err instanceof Error ? err : new Error(String(err));
       this.onCommit?.(error, batch.length);
       for (const p of batch) p.done(error);
@@ -327,12 +328,7 @@ export class EventJournal {
    * more to prune now).
    */
   prune(beforeMs: number, maxEvents = 10_000): number {
-    try {
-      return this.#prune(beforeMs, maxEvents);
-    } catch (err) {
-      this.#keys.reload();
-      throw err;
-    }
+    return this.#prune(beforeMs, maxEvents);
   }
 
   /** Events held in the journal. */

@@ -86,6 +86,7 @@ export const HISTORY_KEEP_MS = 26 * 3600_000;
 export class GatewayStore {
   readonly db: Db;
   readonly outbox: Outbox;
+  readonly #rollbackResets: (() => void)[] = [];
   readonly #file: string;
   readonly #opts: StoreOptions;
   readonly #sensors = new Map<string, number>();
@@ -322,7 +323,16 @@ export class GatewayStore {
     };
   }
 
+  /**
+   * `reset` runs after every rolled-back transaction of the store, like the store's own resets: for what a
+   * module built on the store keeps in memory of the file (the event journal's keys).
+   */
+  onRollback(reset: () => void): void {
+    this.#rollbackResets.push(reset);
+  }
+
   #afterRollback(): void {
+    for (const reset of this.#rollbackResets) reset();
     this.outbox.reloadUsage();
     this.#journal.reload();
     // Sensor ids inserted by the rolled-back transaction no longer exist.
