@@ -95,30 +95,45 @@ export function journaledEventCount(db: Db): number {
       .prepare(sql)
       .pluck()
       .get(...args) as number;
-  if (hasTable(db, 'event_keys'))
+  if (hasTable(db, 'event_keys')) {
+    const through = keysThrough(db);
     return (
       n('SELECT count(*) FROM event_keys') +
       n('SELECT count(*) FROM event_key_clashes') +
-      n(
-        'SELECT COALESCE(SUM(json_array_length(body)), 0) FROM event_requests WHERE seq > ?',
-        keysThrough(db),
-      ) -
-      n('SELECT count(*) FROM event_key_clashes WHERE request > ?', keysThrough(db))
+      n('SELECT COALESCE(SUM(json_array_length(body)), 0) FROM event_requests WHERE seq > ?', through) -
+      n('SELECT count(*) FROM event_key_clashes WHERE request > ?', through)
     );
+  }
   if (hasTable(db, 'event_ids')) return n('SELECT count(*) FROM event_ids');
   return hasTable(db, 'events') ? n('SELECT count(*) FROM events') : 0;
 }
 
 /** Keys per multi-row statement (lookups: 1 parameter each; inserts: 2). */
 const KEYS_PER_STATEMENT = 128;
+
+/** A statement for each count of keys, prepared on first use: `sql(n)` is the one for n keys. */
+function perCount<S extends Database.Statement<number[]>>(
+  db: Db,
+  sql: (n: number) => string,
+): (n: number) => S {
+  const prepared = new Map<number, S>();
+  return (n) => {
+    let stmt = prepared.get(n);
+    if (!stmt) {
+      stmt = db.prepare(sql(n)) as S;
+      prepared.set(n, stmt);
+    }
+    return stmt;
+  };
+}
 /** Keys a commit reads into a filter being rebuilt (a few ms). */
 const REBUILD_STEP = 20_000;
 
 export class EventKeys {
   readonly #db: Db;
   readonly #flushAt: number;
-  readonly #find = new Map<number, Database.Statement<number[], { key: number; request: number }>>();
-  readonly #insert = new Map<number, Database.Statement<number[]>>();
+  readonly #findOf: (n: number) => Database.Statement<number[], { key: number; request: number }>;
+  readonly #insertOf: (n: number) => Database.Statement<number[]>;
   readonly #clash: Database.Statement<[string], number>;
   readonly #addClash: Database.Statement<[string, number]>;
   readonly #dropKey: Database.Statement<[number, number]>;
@@ -132,15 +147,18 @@ export class EventKeys {
   #through = 0;
   #clashes = 0;
   #flushed = false;
-  /** Rows in `event_keys`, and a filter that has every one of their keys (and some that left). */
+  /**
+   * Rows in `event_keys`, and a filter that has every one of their keys (and some that left); none until
+   * the first build has read the table (then every key is looked up there).
+   */
   #indexed = 0;
-  #filter: KeyFilter;
+  #filter: KeyFilter | undefined;
   /** Keys removed from the table since the filter was built: past half its capacity, it is rebuilt. */
   #removed = 0;
   /**
-   * The filter being rebuilt (full, or stale after removals), a step of REBUILD_STEP keys per commit in
-   * key order, so that a large table never stalls a commit: it gets every key flushed meanwhile, and
-   * replaces the current one once it has read the whole table.
+   * The filter being built (from open, or again when full or stale after removals), a step of REBUILD_STEP
+   * keys per commit in key order, so that neither a start nor a commit reads a large table in one go: it
+   * gets every key flushed meanwhile, and replaces the current one once it has read the whole table.
    */
   #next: { filter: KeyFilter; after: number; removed: number } | undefined;
   readonly #scan: Database.Statement<[number, number], number>;
@@ -158,25 +176,35 @@ export class EventKeys {
     this.#scan = db
       .prepare('SELECT key FROM event_keys WHERE key > ? ORDER BY key LIMIT ?')
       .pluck() as Database.Statement<[number, number], number>;
-    // At open, in one go: a filter of every key in the table, with room for as many again.
-    this.#indexed = db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number;
-    this.#filter = new KeyFilter(2 * this.#indexed);
-    for (const k of db.prepare('SELECT key FROM event_keys').pluck().iterate() as IterableIterator<number>)
-      this.#filter.add(k);
+    this.#findOf = perCount(
+      db,
+      (n) => `SELECT key, request FROM event_keys WHERE key IN (${Array(n).fill('?').join(', ')})`,
+    );
+    this.#insertOf = perCount(
+      db,
+      (n) => `INSERT INTO event_keys (key, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
+    );
     this.reload();
   }
 
   /** The filter's state (for tests). */
   filterStats(): { capacity: number; added: number; removed: number; rebuilding: boolean } {
     const f = this.#filter;
-    return { capacity: f.capacity, added: f.added, removed: this.#removed, rebuilding: !!this.#next };
+    return {
+      capacity: f?.capacity ?? 0,
+      added: f?.added ?? 0,
+      removed: this.#removed,
+      rebuilding: !!this.#next,
+    };
   }
 
-  /** Start a rebuild when the filter is full or stale; then read the next step of the table into it. */
+  /**
+   * Start a build when there is no filter yet (with room for as many keys again), or it is full or stale;
+   * then read the next step of the table into it.
+   */
   #rebuildStep(): void {
-    const full = this.#filter.added > this.#filter.capacity;
-    const stale = this.#removed > this.#filter.capacity / 2;
-    if (!this.#next && (full || stale))
+    const f = this.#filter;
+    if (!this.#next && (!f || f.added > f.capacity || this.#removed > f.capacity / 2))
       this.#next = { filter: new KeyFilter(2 * this.#indexed), after: -1, removed: this.#removed };
     const next = this.#next;
     if (!next) return;
@@ -229,7 +257,7 @@ export class EventKeys {
     for (const k of keys) {
       const seq = this.#tx.get(k) ?? this.#pending.get(k);
       if (seq !== undefined) found.set(k, seq);
-      else if (this.#filter.mayHave(k)) ask.push(k);
+      else if (!this.#filter || this.#filter.mayHave(k)) ask.push(k);
     }
     for (let from = 0; from < ask.length; from += KEYS_PER_STATEMENT) {
       const part = ask.slice(from, from + KEYS_PER_STATEMENT);
@@ -275,7 +303,7 @@ export class EventKeys {
     this.#indexed += all.length;
     // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
     for (const [k] of all) {
-      this.#filter.add(k);
+      this.#filter?.add(k);
       this.#next?.filter.add(k);
     }
   }
@@ -305,27 +333,5 @@ export class EventKeys {
   /** Events known: indexed, pending and clashes. */
   count(): number {
     return this.#indexed + this.#pending.size + this.#clashes;
-  }
-
-  #findOf(n: number): Database.Statement<number[], { key: number; request: number }> {
-    let stmt = this.#find.get(n);
-    if (!stmt) {
-      stmt = this.#db.prepare(
-        `SELECT key, request FROM event_keys WHERE key IN (${Array(n).fill('?').join(', ')})`,
-      ) as Database.Statement<number[], { key: number; request: number }>;
-      this.#find.set(n, stmt);
-    }
-    return stmt;
-  }
-
-  #insertOf(n: number): Database.Statement<number[]> {
-    let stmt = this.#insert.get(n);
-    if (!stmt) {
-      stmt = this.#db.prepare(
-        `INSERT INTO event_keys (key, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
-      );
-      this.#insert.set(n, stmt);
-    }
-    return stmt;
   }
 }
