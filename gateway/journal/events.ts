@@ -30,9 +30,9 @@ export type EventCommitResult =
  * An event's identity for idempotency: everything but when this gateway received it — and its time, when
  * the sender gave none on either copy (the mappers then use the receipt time: a retry is still the same).
  */
-export function sameEvent(storedBody: string, text: string): boolean {
-  const a = JSON.parse(storedBody) as Record<string, unknown>;
-  const b = JSON.parse(text) as Record<string, unknown>;
+export function sameEvent(stored: object, event: object): boolean {
+  const a = { ...stored } as Record<string, unknown>;
+  const b = { ...event } as Record<string, unknown>;
   if (a.ts === a.receivedAt && b.ts === b.receivedAt) {
     delete a.ts;
     delete b.ts;
@@ -230,43 +230,45 @@ export class EventJournal {
   #classify(b: JournalBatch): Classified {
     const keys = b.ids.map(eventKey);
     const found = this.#keys.find(keys);
-    const rows = new Map<number, Map<string, string>>();
-    const storedText = (seq: number, id: string): string | undefined => {
+    // Each stored row read and parsed once per submission, however many of its events come again.
+    const rows = new Map<number, Map<string, JournalEvent>>();
+    const storedEvent = (seq: number, id: string): JournalEvent | undefined => {
       let events = rows.get(seq);
       if (!events) {
         events = new Map();
-        for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[])
-          events.set(e.eventId, JSON.stringify(e));
+        for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[]) events.set(e.eventId, e);
         rows.set(seq, events);
       }
       return events.get(id);
     };
-    const mine = new Map<string, string>();
+    /** This submission's new events: id → index. */
+    const mine = new Map<string, number>();
     const mineKeys = new Set<number>();
     const c: Classified = { keys, fresh: [], clash: new Set(), duplicates: 0, conflicts: [] };
     for (let i = 0; i < keys.length; i++) {
       const id = b.ids[i]!;
       const key = keys[i]!;
-      let stored = mine.get(id);
+      const earlier = mine.get(id);
+      let stored: object | undefined = earlier === undefined ? undefined : JSON.parse(b.texts[earlier]!);
       let clash = false;
       if (stored === undefined) {
         const seq = found.get(key);
         if (seq !== undefined) {
-          stored = storedText(seq, id);
+          stored = storedEvent(seq, id);
           clash = stored === undefined;
         }
         if (stored === undefined && this.#keys.hasClashes) {
           const held = this.#keys.clashOf(id);
-          if (held !== undefined) stored = storedText(held, id);
+          if (held !== undefined) stored = storedEvent(held, id);
         }
         if (mineKeys.has(key)) clash = true;
       }
       if (stored !== undefined) {
-        if (sameEvent(stored, b.texts[i]!)) c.duplicates++;
+        if (sameEvent(stored, JSON.parse(b.texts[i]!))) c.duplicates++;
         else c.conflicts.push(id);
         continue;
       }
-      mine.set(id, b.texts[i]!);
+      mine.set(id, i);
       mineKeys.add(key);
       c.fresh.push(i);
       if (clash) c.clash.add(i);
