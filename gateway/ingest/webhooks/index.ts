@@ -79,6 +79,7 @@ export function installWebhooks(
     now: deps.now,
   });
   const metrics = new WebhookMetrics(deps.registry);
+  const log = deps.logger.child({ component: 'webhooks' });
   const hmacSecrets: Partial<Record<WebhookSourceName, Uint8Array>> = {};
   for (const s of sources) if (s.auth === 'hmac') hmacSecrets[s.name] = s.secret;
   const mapPool = new MapPool({
@@ -87,7 +88,7 @@ export function installWebhooks(
     secret: pseudonymSecret(wc.pseudonym, deps.env, config.dev, config.dataDir),
     keepNames: wc.pseudonym.keepNames,
     keepEmails: wc.pseudonym.keepEmails,
-    logger: deps.logger.child({ component: 'webhooks' }),
+    logger: log,
   });
   registerWebhookRoutes(
     app,
@@ -105,7 +106,6 @@ export function installWebhooks(
       ...(deps.onStored ? { onStored: deps.onStored } : {}),
     },
   );
-  const log = deps.logger.child({ component: 'webhooks' });
   // A chunk per turn of the event loop, until what is past retention is gone (a busy LMS sends more than a
   // chunk a minute).
   const pruneFrom = (cutoff: number) => {
