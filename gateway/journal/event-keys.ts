@@ -4,17 +4,18 @@
  * WAL, and checkpoints copied them back), so the index had cost 5× the rest of the journal per event.
  *
  * Here an id is known by its key, a 53-bit hash (`eventKey`), in `event_keys` (key → the request row that
- * holds the event). New keys wait in memory (`pending`, at most `flushAt`) and go into the table together,
- * sorted, in the transaction that reaches `flushAt`: a page is written once per flush instead of once per
- * event. `meta.event_keys_through` is the last request row whose keys are in the table; rows after it are
- * durable (their bodies hold their ids), and their keys are read back from them at open or after a
- * rollback. A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
+ * holds the event). New keys wait in memory (`pending`, a typed-array KeyTable, at most `flushAt`) and go
+ * into the table together, sorted, in the transaction that reaches `flushAt`: a page is written once per
+ * flush instead of once per event. `meta.event_keys_through` is the last request row whose keys are in the
+ * table; rows after it are durable (their bodies hold their ids), and their keys are read back from them
+ * at open or after a rollback (a rolled-back transaction's keys are then gone again). A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
  * with one key (rare: among a million ids, in about one journal of 18,000) are still told apart: the later
  * id goes into `event_key_clashes` by its full id, which is looked at whenever that table is not empty.
  * A Bloom filter of the table's keys (`KeyFilter`) spares the table a lookup for nearly every new id.
  */
 import type Database from 'better-sqlite3';
 import { KeyFilter } from './key-filter.ts';
+import { KeyTable } from './key-table.ts';
 import { type Db, hasTable, META_UPSERT, readMeta } from './schema.ts';
 
 /** The meta key holding the last request seq whose keys are in `event_keys`. */
@@ -139,10 +140,11 @@ export class EventKeys {
   readonly #dropKey: Database.Statement<[number, number]>;
   readonly #dropClash: Database.Statement<[string, number]>;
   readonly #setThrough: Database.Statement<[string, string]>;
-  /** Keys of committed rows after `#through`, not yet in the table. */
-  #pending = new Map<number, number>();
-  /** Keys added by the transaction under way. */
-  readonly #tx = new Map<number, number>();
+  /**
+   * Keys of rows after `#through`, not yet in the table: committed rows', and those of the transaction under
+   * way (a rolled-back transaction's are read back out: `reload`).
+   */
+  readonly #pending = new KeyTable();
   #txClashes = 0;
   #through = 0;
   #clashes = 0;
@@ -224,7 +226,6 @@ export class EventKeys {
    * or removed in memory is then undone).
    */
   reload(): void {
-    this.#tx.clear();
     this.#txClashes = 0;
     this.#flushed = false;
     this.#through = keysThrough(this.#db);
@@ -236,7 +237,7 @@ export class EventKeys {
         .pluck()
         .all(this.#through) as string[],
     );
-    this.#pending = new Map();
+    this.#pending.clear();
     const rows = this.#db
       .prepare('SELECT seq, body FROM event_requests WHERE seq > ? ORDER BY seq')
       .iterate(this.#through) as IterableIterator<{ seq: number; body: string }>;
@@ -255,7 +256,7 @@ export class EventKeys {
     const found = new Map<number, number>();
     const ask: number[] = [];
     for (const k of keys) {
-      const seq = this.#tx.get(k) ?? this.#pending.get(k);
+      const seq = this.#pending.get(k);
       if (seq !== undefined) found.set(k, seq);
       else if (!this.#filter || this.#filter.mayHave(k)) ask.push(k);
     }
@@ -276,7 +277,7 @@ export class EventKeys {
     if (clash) {
       this.#addClash.run(id, seq);
       this.#txClashes++;
-    } else this.#tx.set(key, seq);
+    } else this.#pending.set(key, seq);
   }
 
   /**
@@ -289,20 +290,21 @@ export class EventKeys {
   }
 
   #flush(throughSeq: number): void {
-    if (this.#pending.size + this.#tx.size < this.#flushAt) return;
-    const all = [...this.#pending, ...this.#tx].sort((x, y) => x[0] - y[0]);
-    for (let from = 0; from < all.length; from += KEYS_PER_STATEMENT) {
-      const part = all.slice(from, from + KEYS_PER_STATEMENT);
-      const params: number[] = [];
-      for (const [k, seq] of part) params.push(k, seq);
-      this.#insertOf(part.length).run(...params);
+    if (this.#pending.size < this.#flushAt) return;
+    const keys = this.#pending.sortedKeys();
+    const params: number[] = [];
+    for (let from = 0; from < keys.length; from += KEYS_PER_STATEMENT) {
+      const to = Math.min(from + KEYS_PER_STATEMENT, keys.length);
+      params.length = 0;
+      for (let i = from; i < to; i++) params.push(keys[i]!, this.#pending.get(keys[i]!)!);
+      this.#insertOf(to - from).run(...params);
     }
     this.#setThrough.run(KEYS_THROUGH, String(throughSeq));
     this.#through = throughSeq;
     this.#flushed = true;
-    this.#indexed += all.length;
+    this.#indexed += keys.length;
     // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
-    for (const [k] of all) {
+    for (const k of keys) {
       this.#filter?.add(k);
       this.#next?.filter.add(k);
     }
@@ -311,8 +313,6 @@ export class EventKeys {
   /** After the journal's transaction committed. */
   committed(): void {
     if (this.#flushed) this.#pending.clear();
-    else for (const [k, seq] of this.#tx) this.#pending.set(k, seq);
-    this.#tx.clear();
     this.#clashes += this.#txClashes;
     this.#txClashes = 0;
     this.#flushed = false;
