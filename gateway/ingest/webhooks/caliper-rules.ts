@@ -50,12 +50,12 @@ function checkEntity(v: unknown, path: string, allowed: readonly string[] | unde
   if (!isObject(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');
   if (!allowed) return;
   const type = typeof v.type === 'string' ? localName(v.type) : '';
-  if (!allowed.some((a) => isA(type, a)))
-    fail(
-      join(path, 'type'),
-      'caliper-entity-type',
-      `${type || 'no type'} is not allowed here (expected ${allowed.join(' or ')})`,
-    );
+  for (const a of allowed) if (isA(type, a)) return;
+  fail(
+    join(path, 'type'),
+    'caliper-entity-type',
+    `${type || 'no type'} is not allowed here (expected ${allowed.join(' or ')})`,
+  );
 }
 
 const ENTITY_PROPERTIES = ['actor', 'object', 'generated', 'target', 'referrer'] as const;
@@ -63,11 +63,16 @@ const COMMON_PROPERTIES = Object.entries(COMMON_PROPERTY_TYPES);
 
 /**
  * Throws a MapError (code CT_ERR_SCHEMA, with path and rule) when the event breaks its type's or profile's
- * rules. `type` and `action` are the event's values (already checked to be strings).
+ * rules. The event's `type` and `action` are already checked to be strings; `type` and `action` here are
+ * their local names (the caller has them already).
  */
-export function checkCaliperEvent(e: Json, path: string, version: CaliperVersion): void {
-  const type = localName(String(e.type));
-  const action = localName(String(e.action));
+export function checkCaliperEvent(
+  e: Json,
+  path: string,
+  version: CaliperVersion,
+  type = localName(String(e.type)),
+  action = localName(String(e.action)),
+): void {
   const rules = EVENT_RULES[version];
   const rule: EventRule | undefined = Object.hasOwn(rules, type) ? rules[type] : undefined;
   if (!rule) fail(join(path, 'type'), 'caliper-event-type', `${type} is not a Caliper ${version} event type`);

@@ -53,10 +53,6 @@ const TYPES: Record<string, LearningEventType> = {
 
 const PERSON_TYPES = new Set(['Person', 'Agent']);
 
-function caliperType(type: string, action: string): LearningEventType {
-  return TYPES[`${localName(type)}.${localName(action)}`] ?? 'other';
-}
-
 /** An event has an action (every Caliper event does; no entity has one). */
 function isEvent(v: Json): boolean {
   return 'action' in v || (typeof v.type === 'string' && /Event$/.test(localName(v.type)));
@@ -91,8 +87,11 @@ function mapCaliperEvent(
   const actorRaw = idOf(e.actor, join(path, 'actor'));
   const objectRaw = idOf(e.object, join(path, 'object'));
   const ts = isoTime(e.eventTime, join(path, 'eventTime'));
-  checkCaliperEvent(e, path, caliperVersion(e, version));
-  const canonical = caliperType(type, action);
+  const typeName = localName(type);
+  const actionName = localName(action);
+  checkCaliperEvent(e, path, caliperVersion(e, version), typeName, actionName);
+  const originalType = `${typeName}.${actionName}`;
+  const canonical = (Object.hasOwn(TYPES, originalType) ? TYPES[originalType] : undefined) ?? 'other';
   const object = isObject(e.object) ? e.object : undefined;
   const generated = isObject(e.generated) ? e.generated : undefined;
 
@@ -117,7 +116,7 @@ function mapCaliperEvent(
     eventId,
     source,
     type: canonical,
-    originalType: `${localName(type)}.${localName(action)}`,
+    originalType,
     actorId: ctx.pseudonym(learnerRaw),
     courseId,
     // An object that is a person (a profile viewed, a member added) is pseudonymised like an actor.
