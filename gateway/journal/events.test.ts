@@ -154,6 +154,10 @@ describe('EventJournal', () => {
     expect(journal.rows()).toBe(n + 1);
     const last = store.outbox.peek('event', 10_000).at(-1)!;
     expect(itemsOf([last]).map((i) => i.id)).toEqual([ev(5_000).eventId]);
+    // New events on both sides of a repeat: the row holds just them, whole.
+    expect(await journal.submit([ev(6_000), ev(1_000), ev(6_001)])).toMatchObject({ accepted: 2 });
+    const around = store.outbox.peek('event', 10_000).at(-1)!;
+    expect(itemsOf([around]).map((i) => i.event)).toEqual([ev(6_000), ev(6_001)]);
     // Large events: as many per row as fit in ROW_MAX_CHARS.
     const big = Array.from({ length: 5 }, (_, i) => ({
       ...ev(9_000 + i),

@@ -44,23 +44,50 @@ export function sameEvent(stored: object, event: object): boolean {
 
 /**
  * A submission's events as the journal stores them: per event its id, canonical type, receipt time and
- * canonical JSON (what `JSON.stringify(event)` gives). Webhook handlers get these from the map threads.
+ * size against the outbox quota (itemBytes), and the events' canonical JSON (what `JSON.stringify(event)`
+ * gives) joined by commas, so that a request whose events are all new becomes its row's body in one piece.
+ * Webhook handlers get these from the map threads.
  */
 export interface JournalBatch {
   ids: readonly string[];
   types: readonly string[];
   receivedAt: readonly number[];
-  texts: readonly string[];
+  sizes: readonly number[];
+  joined: string;
+  /** Where each event's text ends in `joined` (the next one starts after the comma). */
+  ends: readonly number[];
 }
 
 /** The batch of whole events. */
 export function journalBatch(events: readonly JournalEvent[]): JournalBatch {
-  return {
-    ids: events.map((e) => e.eventId),
-    types: events.map((e) => e.type),
-    receivedAt: events.map((e) => e.receivedAt),
-    texts: events.map((e) => JSON.stringify(e)),
-  };
+  const ids: string[] = [];
+  const types: string[] = [];
+  const receivedAt: number[] = [];
+  const sizes: number[] = [];
+  const texts: string[] = [];
+  const ends: number[] = [];
+  let end = -1;
+  for (const e of events) {
+    const text = JSON.stringify(e);
+    ids.push(e.eventId);
+    types.push(e.type);
+    receivedAt.push(e.receivedAt);
+    sizes.push(itemBytes(e.eventId, text));
+    texts.push(text);
+    end += text.length + 1;
+    ends.push(end);
+  }
+  return { ids, types, receivedAt, sizes, joined: texts.join(','), ends };
+}
+
+/** Where event `i`'s text starts in the batch's `joined`. */
+function textStart(b: JournalBatch, i: number): number {
+  return i === 0 ? 0 : b.ends[i - 1]! + 1;
+}
+
+/** Event `i`'s canonical JSON. */
+export function eventText(b: JournalBatch, i: number): string {
+  return b.joined.slice(textStart(b, i), b.ends[i]);
 }
 
 interface Pending {
@@ -144,12 +171,11 @@ export class EventJournal {
 
     // Write the new events as request rows (cut at ROW_MAX_EVENTS / ROW_MAX_CHARS) and queue them in the
     // outbox, which must have room (checked before); their keys name their rows.
-    const queue = (b: JournalBatch, sizes: readonly number[], c: Classified, now: number): number => {
+    const queue = (b: JournalBatch, c: Classified, now: number): number => {
       let accepted = 0;
       let from = 0;
       while (from < c.fresh.length) {
         const seq = this.#nextSeq++;
-        let body = '[';
         let chars = 0;
         let bytes = 0;
         let bookings = 0;
@@ -157,18 +183,25 @@ export class EventJournal {
         let to = from;
         for (; to < c.fresh.length && to - from < ROW_MAX_EVENTS; to++) {
           const i = c.fresh[to]!;
-          const text = b.texts[i]!;
-          if (to > from && chars + text.length > ROW_MAX_CHARS) break;
-          if (to > from) body += ',';
-          body += text;
-          chars += text.length + 1;
-          bytes += sizes[i]!;
+          const length = b.ends[i]! - textStart(b, i);
+          if (to > from && chars + length > ROW_MAX_CHARS) break;
+          chars += length + 1;
+          bytes += b.sizes[i]!;
           if (BOOKING_TYPES.has(b.types[i]!)) bookings++;
           if (b.receivedAt[i]! > receivedAt) receivedAt = b.receivedAt[i]!;
           this.#keys.add(b.ids[i]!, c.keys[i]!, seq, c.clash.has(i));
         }
+        // Events next to each other in the request (all of them, when all are new) are one piece of `joined`.
+        const first = c.fresh[from]!;
+        const last = c.fresh[to - 1]!;
+        let body: string;
+        if (last - first === to - 1 - from) body = b.joined.slice(textStart(b, first), b.ends[last]);
+        else {
+          body = eventText(b, first);
+          for (let k = from + 1; k < to; k++) body += `,${eventText(b, c.fresh[k]!)}`;
+        }
         // Retention counts from the row's latest event: a row goes only when all of it is old.
-        this.#insertRequest.run(seq, receivedAt, bookings, `${body}]`);
+        this.#insertRequest.run(seq, receivedAt, bookings, `[${body}]`);
         const itemId = requestItemId(seq);
         const r = store.outbox.addJournaledRequest(itemId, bytes, to - from, now);
         if (r === 'refused') throw new Error(`outbox refused event request ${itemId} after admission`);
@@ -179,19 +212,15 @@ export class EventJournal {
     };
     const one = (b: JournalBatch, now: number): EventCommitResult => {
       const c = this.#classify(b);
-      // Each new event's size against the quota, once: the admission check and the outbox rows both use it.
-      const sizes: number[] = [];
+      // The new events' sizes against the quota: nothing is written before this, so a refused submission
+      // stores nothing, and its repeats still count.
       let needBytes = 0;
-      for (const i of c.fresh) {
-        sizes[i] = itemBytes(b.ids[i]!, b.texts[i]!);
-        needBytes += sizes[i]!;
-      }
-      // Nothing is written before this: a refused submission stores nothing, and its repeats still count.
+      for (const i of c.fresh) needBytes += b.sizes[i]!;
       if (needBytes > 0 && this.#store.outbox.wouldRefuse('event', needBytes))
         return { status: 'refused', needBytes };
       return {
         status: 'stored',
-        accepted: queue(b, sizes, c, now),
+        accepted: queue(b, c, now),
         duplicates: c.duplicates,
         conflicts: c.conflicts,
       };
@@ -249,7 +278,7 @@ export class EventJournal {
       const id = b.ids[i]!;
       const key = keys[i]!;
       const earlier = mine.get(id);
-      let stored: object | undefined = earlier === undefined ? undefined : JSON.parse(b.texts[earlier]!);
+      let stored: object | undefined = earlier === undefined ? undefined : JSON.parse(eventText(b, earlier));
       let clash = false;
       if (stored === undefined) {
         const seq = found.get(key);
@@ -264,7 +293,7 @@ export class EventJournal {
         if (mineKeys.has(key)) clash = true;
       }
       if (stored !== undefined) {
-        if (sameEvent(stored, JSON.parse(b.texts[i]!))) c.duplicates++;
+        if (sameEvent(stored, JSON.parse(eventText(b, i)))) c.duplicates++;
         else c.conflicts.push(id);
         continue;
       }
