@@ -12,6 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
 import { EventKeys, eventKey } from './event-keys.ts';
+import { KeyTable } from './key-table.ts';
 import { itemBytes } from './outbox.ts';
 import { BOOKING_TYPES, REQUEST_ITEM_PREFIX } from './schema.ts';
 import type { GatewayStore, QuarantineEntry } from './store.ts';
@@ -126,6 +127,8 @@ export class EventJournal {
   readonly #maxRows: number;
   readonly #now: () => number;
   readonly #keys: EventKeys;
+  /** Scratch for #classify. */
+  readonly #mine = new KeyTable();
   readonly #insertRequest: Database.Statement<[number, number, number, string]>;
   readonly #prunable: Database.Statement<[number, number], number>;
   readonly #body: Database.Statement<[number], string>;
@@ -174,6 +177,9 @@ export class EventJournal {
     const queue = (b: JournalBatch, c: Classified, now: number): number => {
       let accepted = 0;
       let from = 0;
+      // A request's events are mostly of one type: its set is asked once per run of them.
+      let lastType: string | undefined;
+      let lastBooking = false;
       while (from < c.fresh.length) {
         const seq = this.#nextSeq++;
         let chars = 0;
@@ -187,9 +193,14 @@ export class EventJournal {
           if (to > from && chars + length > ROW_MAX_CHARS) break;
           chars += length + 1;
           bytes += b.sizes[i]!;
-          if (BOOKING_TYPES.has(b.types[i]!)) bookings++;
+          const type = b.types[i]!;
+          if (type !== lastType) {
+            lastType = type;
+            lastBooking = BOOKING_TYPES.has(type);
+          }
+          if (lastBooking) bookings++;
           if (b.receivedAt[i]! > receivedAt) receivedAt = b.receivedAt[i]!;
-          this.#keys.add(b.ids[i]!, c.keys[i]!, seq, c.clash.has(i));
+          this.#keys.add(b.ids[i]!, c.keys[i]!, seq, c.clash.size > 0 && c.clash.has(i));
         }
         // Events next to each other in the request (all of them, when all are new) are one piece of `joined`.
         const first = c.fresh[from]!;
@@ -270,16 +281,19 @@ export class EventJournal {
       }
       return events.get(id);
     };
-    /** This submission's new events: id → index. */
-    const mine = new Map<string, number>();
-    const mineKeys = new Set<number>();
+    // This submission's new events by key (key → the first one's index): its ids are not hashed again.
+    const mine = this.#mine;
+    mine.clear();
     const c: Classified = { keys, fresh: [], clash: new Set(), duplicates: 0, conflicts: [] };
     for (let i = 0; i < keys.length; i++) {
       const id = b.ids[i]!;
       const key = keys[i]!;
-      const earlier = mine.get(id);
+      const first = mine.get(key);
+      // Another new id with this key: a clash within the submission (or a repeat of a later one of them).
+      const earlier =
+        first === undefined || b.ids[first] === id ? first : c.fresh.find((j) => b.ids[j] === id);
       let stored: object | undefined = earlier === undefined ? undefined : JSON.parse(eventText(b, earlier));
-      let clash = false;
+      let clash = first !== undefined;
       if (stored === undefined) {
         const seq = found.get(key);
         if (seq !== undefined) {
@@ -290,15 +304,13 @@ export class EventJournal {
           const held = this.#keys.clashOf(id);
           if (held !== undefined) stored = storedEvent(held, id);
         }
-        if (mineKeys.has(key)) clash = true;
       }
       if (stored !== undefined) {
         if (sameEvent(stored, JSON.parse(eventText(b, i)))) c.duplicates++;
         else c.conflicts.push(id);
         continue;
       }
-      mine.set(id, i);
-      mineKeys.add(key);
+      if (first === undefined) mine.set(key, i);
       c.fresh.push(i);
       if (clash) c.clash.add(i);
     }
