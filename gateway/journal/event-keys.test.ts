@@ -48,7 +48,9 @@ describe('EventKeys through the journal', () => {
     return { store, journal };
   };
   const through = (db: Database.Database) => Number(readMeta(db, KEYS_THROUGH) ?? 0);
-  const indexed = (db: Database.Database) => db.prepare('SELECT count(*) FROM event_keys').pluck().get();
+  const count = (db: Database.Database, table: string) =>
+    db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  const indexed = (db: Database.Database) => count(db, 'event_keys') + count(db, 'event_keys_recent');
 
   it('holds new keys in memory until enough wait, then indexes every row so far; a reopen reads the rest back', async () => {
     dir = tempDir();
@@ -79,6 +81,38 @@ describe('EventKeys through the journal', () => {
     expect(
       await again.journal.submit([ev(2), ev(6), { ...ev(4), actorId: 'p_CCCCCCCCCCCCCCCCCCCCCC' }, ev(7)]),
     ).toEqual({ status: 'stored', accepted: 1, duplicates: 2, conflicts: [ev(4).eventId] });
+  });
+
+  it('flushes into a small recent table, merged into the large one at sqrt(2 × flush × large) keys', async () => {
+    dir = tempDir();
+    const { store, journal } = open();
+    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
+    const levels = (db: Database.Database) => [count(db, 'event_keys'), count(db, 'event_keys_recent')];
+    // The first flush goes into the large table at once (it was empty).
+    expect(await journal.submit(events(0, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(levels(store.db)).toEqual([FLUSH_AT, 0]);
+    // The second stays in the recent table: 5 keys < sqrt(2 × 5 × 5) ≈ 7.1.
+    expect(await journal.submit(events(100, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(levels(store.db)).toEqual([FLUSH_AT, FLUSH_AT]);
+    expect(journaledEventCount(store.db)).toBe(2 * FLUSH_AT);
+    store.close();
+
+    // Reopened (every key in a table, none in memory): ids of both tables are known.
+    const again = open();
+    expect(again.journal.rows()).toBe(2 * FLUSH_AT);
+    expect(await again.journal.submit([ev(1), ev(102)])).toMatchObject({ accepted: 0, duplicates: 2 });
+    // The third reaches 10 ≥ 7.1: the whole recent table goes into the large one.
+    expect(await again.journal.submit(events(200, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(levels(again.store.db)).toEqual([3 * FLUSH_AT, 0]);
+    expect(await again.journal.submit([ev(102), ev(203)])).toMatchObject({ accepted: 0, duplicates: 2 });
+    // Pruned from either table.
+    expect(await again.journal.submit(events(300, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(levels(again.store.db)).toEqual([3 * FLUSH_AT, FLUSH_AT]);
+    const sent = again.store.outbox.peek('event', 100).map((r) => r.seq);
+    again.store.transaction(() => again.store.outbox.remove('event', sent))();
+    expect(again.journal.prune(T0 + 1, 1_000)).toBe(4 * FLUSH_AT);
+    expect(levels(again.store.db)).toEqual([0, 0]);
+    expect(again.journal.rows()).toBe(0);
   });
 
   it('tells two ids with one key apart: the later is held by its full id, still deduplicated, then pruned', async () => {

@@ -101,9 +101,9 @@ interface Pending {
 export const ROW_MAX_EVENTS = 256;
 export const ROW_MAX_CHARS = 128 * 1024;
 /**
- * New event keys held in memory before they go into `event_keys` together (EventKeys): each flush rewrites
- * the table's pages it touches (at ~1 M keys, all of them), so the larger the fewer; ~4 MB of memory (a
- * typed-array table, KeyTable), and as many events re-read from their rows at a start after a crash.
+ * New event keys held in memory before they go into the key tables together (EventKeys): each flush
+ * rewrites the pages it touches, so the larger the fewer; ~4 MB of memory (a typed-array table, KeyTable),
+ * and as many events re-read from their rows at a start after a crash.
  */
 export const KEYS_FLUSH_AT = 131_072;
 

@@ -95,8 +95,8 @@ export interface EventRow {
  * Read the gateway's journal file (a second, read-only connection: WAL lets it see committed rows): the
  * stored events, each request row's array read out, and the outbox as the uplink sends it (a request row's
  * events as items of their own, under their ids). Checks on the way that every stored event of an indexed
- * row (through `event_keys_through`) has its key in event_keys, or its id in event_key_clashes, naming the
- * row that holds it.
+ * row (through `event_keys_through`) has its key in event_keys or event_keys_recent, or its id in
+ * event_key_clashes, naming the row that holds it.
  */
 export function journalEvents(dataDir: string): {
   events: EventRow[];
@@ -109,9 +109,11 @@ export function journalEvents(dataDir: string): {
       body: string;
     }[];
     const keys = new Map(
-      (db.prepare('SELECT key, request FROM event_keys').all() as { key: number; request: number }[]).map(
-        (r) => [r.key, r.request],
-      ),
+      (
+        db
+          .prepare('SELECT key, request FROM event_keys UNION ALL SELECT key, request FROM event_keys_recent')
+          .all() as { key: number; request: number }[]
+      ).map((r) => [r.key, r.request]),
     );
     const clashes = new Map(
       (
