@@ -209,4 +209,36 @@ describe('error fixtures fail', () => {
     expect(checkEventRules({ ...base, action: 'Returned' }, 'v1p2')).toEqual([]);
     expect(checkEventRules({ ...base, action: 'Launched', federatedSession: 'urn:x' }, 'v1p2')).toEqual([]);
   });
+
+  it('refuses an entity that is neither an object nor an IRI, naming its full path', () => {
+    const event = {
+      type: 'ViewEvent',
+      action: 'Viewed',
+      actor: { id: 'https://example.edu/users/1', type: 'Person' },
+      object: 'https://example.edu/etexts/1.epub',
+    };
+    const refusal = (e: J) => {
+      try {
+        checkCaliperEvent(e, 'data[3]', 'v1p2');
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof MapError)) throw err;
+        return { path: err.path, rule: err.rule };
+      }
+    };
+    expect(refusal(event)).toBeUndefined();
+    expect(refusal({ ...event, edApp: 'not an iri' })).toEqual({
+      path: 'data[3].edApp',
+      rule: 'caliper-entity-or-iri',
+    });
+    expect(refusal({ ...event, group: 5 })).toEqual({ path: 'data[3].group', rule: 'caliper-entity-or-iri' });
+    expect(refusal({ ...event, object: ['x'] })).toEqual({
+      path: 'data[3].object',
+      rule: 'caliper-entity-or-iri',
+    });
+    expect(refusal({ ...event, actor: { id: 'https://example.edu/apps/1', type: 'Document' } })).toEqual({
+      path: 'data[3].actor.type',
+      rule: 'caliper-entity-type',
+    });
+  });
 });

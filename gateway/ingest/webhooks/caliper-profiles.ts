@@ -416,7 +416,9 @@ export function requiredFor(version: CaliperVersion, eventType: string, action: 
 
 /** Entity types allowed for the common Event properties, per the generic Event table (1.2 types
  *  federatedSession as "federatedSession | IRI", a typo; its text and Caliper 1.1 say LtiSession). */
-export const COMMON_PROPERTY_TYPES: Readonly<Record<string, readonly string[]>> = {
+export const COMMON_PROPERTY_TYPES: Readonly<
+  Record<'edApp' | 'group' | 'membership' | 'session' | 'federatedSession', readonly string[]>
+> = {
   edApp: ['SoftwareApplication'],
   group: ['Organization'],
   membership: ['Membership'],

@@ -41,25 +41,28 @@ function fail(path: string, rule: CaliperRule, detail: string): never {
   throw new MapError(path, detail, 'CT_ERR_SCHEMA', rule);
 }
 
-/** An entity-valued property: an object of an allowed type, or a string that is an IRI. */
-function checkEntity(v: unknown, path: string, allowed: readonly string[] | undefined): void {
+/**
+ * An entity-valued property `key` of the event at `path` (absent: nothing to check): an object of an
+ * allowed type, or a string that is an IRI. Its path is spelt out only for a refusal.
+ */
+function checkEntity(v: unknown, path: string, key: string, allowed: readonly string[] | undefined): void {
+  if (v === undefined || v === null) return;
   if (typeof v === 'string') {
-    if (!isIri(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');
+    if (!isIri(v)) fail(join(path, key), 'caliper-entity-or-iri', 'expected an entity object or its IRI');
     return;
   }
-  if (!isObject(v)) fail(path, 'caliper-entity-or-iri', 'expected an entity object or its IRI');
+  if (!isObject(v)) fail(join(path, key), 'caliper-entity-or-iri', 'expected an entity object or its IRI');
   if (!allowed) return;
   const type = typeof v.type === 'string' ? localName(v.type) : '';
   for (const a of allowed) if (isA(type, a)) return;
   fail(
-    join(path, 'type'),
+    join(join(path, key), 'type'),
     'caliper-entity-type',
     `${type || 'no type'} is not allowed here (expected ${allowed.join(' or ')})`,
   );
 }
 
-const ENTITY_PROPERTIES = ['actor', 'object', 'generated', 'target', 'referrer'] as const;
-const COMMON_PROPERTIES = Object.entries(COMMON_PROPERTY_TYPES);
+const COMMON = COMMON_PROPERTY_TYPES;
 
 /**
  * Throws a MapError (code CT_ERR_SCHEMA, with path and rule) when the event breaks its type's or profile's
@@ -82,16 +85,17 @@ export function checkCaliperEvent(
       'caliper-action',
       `${action} is not an action of ${type} (expected ${rule.actions.join(', ')})`,
     );
-  for (const p of ENTITY_PROPERTIES) {
-    const v = e[p];
-    if (v === undefined || v === null) continue;
-    checkEntity(v, join(path, p), rule[p]);
-  }
-  for (const [p, allowed] of COMMON_PROPERTIES) {
-    const v = e[p];
-    if (v === undefined || v === null) continue;
-    checkEntity(v, join(path, p), allowed);
-  }
+  // Each property read by name (not in a loop over names, whose one load site sees every event shape).
+  checkEntity(e.actor, path, 'actor', rule.actor);
+  checkEntity(e.object, path, 'object', rule.object);
+  checkEntity(e.generated, path, 'generated', rule.generated);
+  checkEntity(e.target, path, 'target', rule.target);
+  checkEntity(e.referrer, path, 'referrer', rule.referrer);
+  checkEntity(e.edApp, path, 'edApp', COMMON.edApp);
+  checkEntity(e.group, path, 'group', COMMON.group);
+  checkEntity(e.membership, path, 'membership', COMMON.membership);
+  checkEntity(e.session, path, 'session', COMMON.session);
+  checkEntity(e.federatedSession, path, 'federatedSession', COMMON.federatedSession);
   for (const p of requiredFor(version, type, action))
     if (e[p] === undefined || e[p] === null)
       fail(join(path, p), 'caliper-required', `required for ${type} ${action}`);
