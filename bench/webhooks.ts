@@ -15,7 +15,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { signBody } from '../gateway/ingest/webhooks/index.ts';
 import { type ReadyChild, removeDir, spawnTs, tempDir } from './lib/children.ts';
-import { cpuSeconds } from './lib/proc.ts';
+import { cpuSeconds, threadCpuSeconds, threadCpuSplit } from './lib/proc.ts';
 import { emit, progress, round } from './lib/report.ts';
 
 const CLIENTS = 16;
@@ -93,6 +93,8 @@ interface RoundResult {
   serverCpuSeconds: number;
   acceptedAll: number;
   errors: Record<string, number>;
+  /** The server's CPU seconds in the measured window by thread (proc.ts threadCpuSplit). */
+  threads: { main: number; busiestOther: number; others: number };
 }
 
 /** 16 closed-loop clients; events counted only from 202s answered inside the measured window. */
@@ -104,6 +106,7 @@ async function closedLoop(port: number, pid: number, next: () => number): Promis
   let events = 0;
   let acceptedAll = 0;
   let cpuAtStart: number | undefined;
+  let threadsAtStart = new Map<number, number>();
   const errors: Record<string, number> = {};
   const client = async () => {
     while (performance.now() < measureTo) {
@@ -118,10 +121,12 @@ async function closedLoop(port: number, pid: number, next: () => number): Promis
   };
   const cpuTimer = setTimeout(() => {
     cpuAtStart = cpuSeconds(pid);
+    threadsAtStart = threadCpuSeconds(pid);
   }, WARMUP_MS);
   await Promise.all(Array.from({ length: CLIENTS }, client));
   clearTimeout(cpuTimer);
   const cpuEnd = cpuSeconds(pid) ?? 0;
+  const threads = threadCpuSplit(pid, threadsAtStart, threadCpuSeconds(pid));
   agent.destroy();
   return {
     events,
@@ -129,6 +134,7 @@ async function closedLoop(port: number, pid: number, next: () => number): Promis
     serverCpuSeconds: cpuEnd - (cpuAtStart ?? cpuEnd),
     acceptedAll,
     errors,
+    threads,
   };
 }
 
@@ -166,10 +172,31 @@ export async function run(): Promise<void> {
     };
     const totals: Record<
       Side,
-      { events: number; seconds: number; cpu: number; accepted: number; rounds: number[] }
+      {
+        events: number;
+        seconds: number;
+        cpu: number;
+        accepted: number;
+        rounds: number[];
+        threads: { main: number; busiestOther: number; others: number };
+      }
     > = {
-      parse: { events: 0, seconds: 0, cpu: 0, accepted: 0, rounds: [] },
-      gateway: { events: 0, seconds: 0, cpu: 0, accepted: 0, rounds: [] },
+      parse: {
+        events: 0,
+        seconds: 0,
+        cpu: 0,
+        accepted: 0,
+        rounds: [],
+        threads: { main: 0, busiestOther: 0, others: 0 },
+      },
+      gateway: {
+        events: 0,
+        seconds: 0,
+        cpu: 0,
+        accepted: 0,
+        rounds: [],
+        threads: { main: 0, busiestOther: 0, others: 0 },
+      },
     };
     const errors: Record<Side, Record<string, number>> = { parse: {}, gateway: {} };
     for (const side of ORDER) {
@@ -180,6 +207,9 @@ export async function run(): Promise<void> {
       t.seconds += r.seconds;
       t.cpu += r.serverCpuSeconds;
       t.accepted += r.acceptedAll;
+      t.threads.main += r.threads.main;
+      t.threads.busiestOther += r.threads.busiestOther;
+      t.threads.others += r.threads.others;
       t.rounds.push(Math.round(r.events / r.seconds));
       for (const [k, v] of Object.entries(r.errors)) errors[side][k] = (errors[side][k] ?? 0) + v;
       progress('webhooks', `${side} round`, {
@@ -210,6 +240,13 @@ export async function run(): Promise<void> {
       // machine is shared; when both servers are starved the throughput ratio drifts, this one less).
       cpuPerEventRatio: round(p.cpu / (p.events || 1) / (g.cpu / (g.events || 1))),
       gatewayCpuMicrosPerEvent: round((1e6 * g.cpu) / (g.events || 1), 1),
+      // Where the gateway's CPU goes: its main thread (sockets, journal), the map thread (signature,
+      // parse, mapping) and the rest (V8's GC helpers, libuv's pool), per event.
+      gatewayThreadsCpuMicrosPerEvent: {
+        main: round((1e6 * g.threads.main) / (g.events || 1), 2),
+        mapThread: round((1e6 * g.threads.busiestOther) / (g.events || 1), 2),
+        others: round((1e6 * g.threads.others) / (g.events || 1), 2),
+      },
       baselineCpuMicrosPerEvent: round((1e6 * p.cpu) / (p.events || 1), 1),
       baselineCpuPct: round((100 * p.cpu) / p.seconds, 0),
       journalCheck: journaled === g.accepted ? 'ok' : 'MISMATCH',

@@ -1,6 +1,6 @@
 /** Reading another process's resident memory and CPU time from /proc (Linux only, like the gateway's box). */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicksPerSecond: number | undefined;
 
@@ -27,11 +27,11 @@ export function rssMb(pid: number): number | undefined {
   return m ? Number(m[1]) / 1024 : undefined;
 }
 
-/** User + system CPU seconds consumed so far by `pid` (all its threads), or undefined when it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** User + system CPU seconds in a /proc `stat` file, or undefined when it cannot be read. */
+function statCpuSeconds(file: string): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -40,6 +40,51 @@ export function cpuSeconds(pid: number): number | undefined {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / ticksPerSecond();
+}
+
+/** User + system CPU seconds consumed so far by `pid` (all its threads), or undefined when it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds so far of each thread of `pid` (thread id → seconds; the main thread's id is `pid`). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const s = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (s !== undefined) out.set(Number(tid), s);
+  }
+  return out;
+}
+
+/**
+ * What each thread of `pid` used between two `threadCpuSeconds` readings (a thread started in between
+ * counts from zero): the main thread, the busiest other thread (in the gateway, the webhook map thread)
+ * and all the others together (V8's GC helpers, libuv's pool).
+ */
+export function threadCpuSplit(
+  pid: number,
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): { main: number; busiestOther: number; others: number } {
+  let main = 0;
+  let busiestOther = 0;
+  let others = 0;
+  for (const [tid, s] of after) {
+    const used = s - (before.get(tid) ?? 0);
+    if (tid === pid) main = used;
+    else {
+      others += used;
+      busiestOther = Math.max(busiestOther, used);
+    }
+  }
+  return { main, busiestOther, others: others - busiestOther };
 }
 
 export interface RssBreakdown {
