@@ -170,34 +170,15 @@ export async function run(): Promise<void> {
       counter += EVENTS_PER_ENVELOPE;
       return n;
     };
-    const totals: Record<
-      Side,
-      {
-        events: number;
-        seconds: number;
-        cpu: number;
-        accepted: number;
-        rounds: number[];
-        threads: { main: number; busiestOther: number; others: number };
-      }
-    > = {
-      parse: {
-        events: 0,
-        seconds: 0,
-        cpu: 0,
-        accepted: 0,
-        rounds: [],
-        threads: { main: 0, busiestOther: 0, others: 0 },
-      },
-      gateway: {
-        events: 0,
-        seconds: 0,
-        cpu: 0,
-        accepted: 0,
-        rounds: [],
-        threads: { main: 0, busiestOther: 0, others: 0 },
-      },
-    };
+    const empty = () => ({
+      events: 0,
+      seconds: 0,
+      cpu: 0,
+      accepted: 0,
+      rounds: [] as number[],
+      threads: { main: 0, busiestOther: 0, others: 0 },
+    });
+    const totals: Record<Side, ReturnType<typeof empty>> = { parse: empty(), gateway: empty() };
     const errors: Record<Side, Record<string, number>> = { parse: {}, gateway: {} };
     for (const side of ORDER) {
       const server = side === 'parse' ? parse : gw;
