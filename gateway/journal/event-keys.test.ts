@@ -206,7 +206,6 @@ describe('EventKeys through the journal', () => {
         }
         keys.beforeCommit(ids.length);
       })();
-      keys.committed();
     };
     const missing = (of: readonly string[]) => {
       const found = keys.find(of.map(eventKey));

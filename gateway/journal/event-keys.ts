@@ -10,9 +10,10 @@
  * so flushes go into a small table, `event_keys_recent`, which is merged whole into the large one,
  * `event_keys`, only once it holds sqrt(2 × flushAt × large) keys: the bytes written per key then grow
  * with the square root of the index, not with the index (at 1.4 M keys, ~80 bytes of table per key
- * instead of ~180; at 35 M, ~400 instead of ~4,500). `meta.event_keys_through` is the last request row whose keys are in the tables;
- * rows after it are durable (their bodies hold their ids), and their keys are read back from them at open
- * or after a rollback (a rolled-back transaction's keys are then gone again). A key says "maybe": the
+ * instead of ~180; at 35 M, ~400 instead of ~4,500). `meta.event_keys_through` is the last request row
+ * whose keys are in the tables; rows after it are durable (their bodies hold their ids), and their keys
+ * are read back from them at open or after a rollback (a rolled-back transaction's keys are then gone
+ * again). A key says "maybe": the
  * journal reads the event out of the row it names to be sure. Two ids with one key (rare: among a million
  * ids, in about one journal of 18,000) are still told apart: the later id goes into `event_key_clashes`
  * by its full id, which is looked at whenever that table is not empty. A Bloom filter of the tables' keys
@@ -23,7 +24,7 @@ import { KeyFilter } from './key-filter.ts';
 import { KeyTable } from './key-table.ts';
 import { type Db, hasTable, META_UPSERT, readMeta } from './schema.ts';
 
-/** The meta key holding the last request seq whose keys are in `event_keys`. */
+/** The meta key holding the last request seq whose keys are in the key tables. */
 export const KEYS_THROUGH = 'event_keys_through';
 
 /**
@@ -156,14 +157,12 @@ export class EventKeys {
   readonly #dropClash: Database.Statement<[string, number]>;
   readonly #setThrough: Database.Statement<[string, string]>;
   /**
-   * Keys of rows after `#through`, not yet in the table: committed rows', and those of the transaction under
-   * way (a rolled-back transaction's are read back out: `reload`).
+   * Keys of rows after `#through`, not yet in a table. What a transaction changes here and in the counts
+   * below is changed at once: a rolled-back transaction's changes are read back out of the file (`reload`).
    */
   readonly #pending = new KeyTable();
-  #txClashes = 0;
   #through = 0;
   #clashes = 0;
-  #flushed = false;
   /**
    * Rows in `event_keys` and `event_keys_recent` (of them, `#recent`), and a filter that has every one of
    * their keys (and some that left); none until the first build has read the tables (then every key is
@@ -256,8 +255,6 @@ export class EventKeys {
    * or removed in memory is then undone).
    */
   reload(): void {
-    this.#txClashes = 0;
-    this.#flushed = false;
     this.#through = keysThrough(this.#db);
     this.#recent = this.#db.prepare('SELECT count(*) FROM event_keys_recent').pluck().get() as number;
     this.#indexed =
@@ -280,7 +277,7 @@ export class EventKeys {
 
   /** Whether any id is held by its full id (a clash): then `clashOf` must be asked for every id. */
   get hasClashes(): boolean {
-    return this.#clashes + this.#txClashes > 0;
+    return this.#clashes > 0;
   }
 
   /** The request rows named by these keys (those that have one): pending, this transaction's, indexed. */
@@ -308,7 +305,7 @@ export class EventKeys {
   add(id: string, key: number, seq: number, clash: boolean): void {
     if (clash) {
       this.#addClash.run(id, seq);
-      this.#txClashes++;
+      this.#clashes++;
     } else this.#pending.set(key, seq);
   }
 
@@ -343,20 +340,12 @@ export class EventKeys {
     }
     this.#setThrough.run(KEYS_THROUGH, String(throughSeq));
     this.#through = throughSeq;
-    this.#flushed = true;
+    this.#pending.clear();
     // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
     for (const k of keys) {
       this.#filter?.add(k);
       this.#next?.filter.add(k);
     }
-  }
-
-  /** After the journal's transaction committed. */
-  committed(): void {
-    if (this.#flushed) this.#pending.clear();
-    this.#clashes += this.#txClashes;
-    this.#txClashes = 0;
-    this.#flushed = false;
   }
 
   /** Within a pruning transaction: forget an event of request `seq`. */

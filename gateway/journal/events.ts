@@ -5,9 +5,9 @@
  * array; a large request as several rows of at most ROW_MAX_EVENTS / ROW_MAX_CHARS) with one outbox item
  * per row (class `event`, item id `req:<seq>`), which refers to the row for its body; the uplink sends each
  * event of it as its own wire item under the event's id. Each event id's key goes into the dedupe index
- * (`EventKeys`): a repeat is a duplicate, acknowledged and not stored. A submission whose new events do not fit the
- * outbox quota is refused as a whole and stores nothing (learning/admin events are never dropped; the
- * sender retries after a 503). Its quarantine entries go in the same transaction.
+ * (`EventKeys`): a repeat is a duplicate, acknowledged and not stored. A submission whose new events do not
+ * fit the outbox quota is refused as a whole and stores nothing (learning/admin events are never dropped;
+ * the sender retries after a 503). Its quarantine entries go in the same transaction.
  */
 import type Database from 'better-sqlite3';
 import type { AdminEvent, LearningEvent } from '../../shared/events.ts';
@@ -360,7 +360,6 @@ export class EventJournal {
       for (const p of batch) p.done(error);
       return;
     }
-    this.#keys.committed();
     this.onCommit?.(null, batch.length);
     for (const [i, p] of batch.entries()) p.done(null, results[i]);
   }
