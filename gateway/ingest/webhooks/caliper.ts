@@ -91,7 +91,7 @@ function mapCaliperEvent(
   const actionName = localName(action);
   checkCaliperEvent(e, path, caliperVersion(e, version), typeName, actionName);
   const originalType = `${typeName}.${actionName}`;
-  const canonical = (Object.hasOwn(TYPES, originalType) ? TYPES[originalType] : undefined) ?? 'other';
+  const canonical = TYPES[originalType] ?? 'other';
   const object = isObject(e.object) ? e.object : undefined;
   const generated = isObject(e.generated) ? e.generated : undefined;
 
@@ -122,7 +122,7 @@ function mapCaliperEvent(
     // An object that is a person (a profile viewed, a member added) is pseudonymised like an actor.
     objectId: PERSON_TYPES.has(String(object?.type))
       ? ctx.pseudonym(objectRaw)
-      : safeObjectId(objectId, [actorRaw, learnerRaw], ctx.pseudonym),
+      : safeObjectId(objectId, learnerRaw === actorRaw ? [actorRaw] : [actorRaw, learnerRaw], ctx.pseudonym),
     ts,
     receivedAt: ctx.receivedAt,
   };

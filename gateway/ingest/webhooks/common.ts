@@ -201,10 +201,8 @@ export function safeObjectId(
 ): string | null {
   if (id === null) return null;
   if ((id.includes('@') && EMAIL.test(id)) || USERS_PATH.test(id)) return pseudonym(id);
-  for (let i = 0; i < personIds.length; i++) {
-    const p = personIds[i];
-    // The same person twice (an actor who is also the learner) is looked for once.
-    if (!p || personIds.indexOf(p) < i) continue;
+  for (const p of personIds) {
+    if (!p) continue;
     if (id.includes(p)) return pseudonym(id);
     const seg = lastSegment(p);
     if (seg && seg.length >= 3 && containsSegment(id, seg)) return pseudonym(id);
