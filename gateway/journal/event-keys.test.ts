@@ -7,7 +7,7 @@ import { tempDir } from '../../tests/helpers/gateway.ts';
 import { EventKeys, eventKey, journaledEventCount, KEYS_THROUGH } from './event-keys.ts';
 import { EventJournal, GatewayStore, type QuarantineEntry } from './index.ts';
 import { readMeta } from './schema.ts';
-import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
+import { EVENT_STORE_OPTS, stored, T0, testEvent } from './test-support.ts';
 
 const ev = testEvent;
 const FLUSH_AT = 5;
@@ -60,12 +60,7 @@ describe('EventKeys through the journal', () => {
     expect(indexed(store.db)).toBe(0);
     expect(journal.rows()).toBe(3);
     // Repeats of events whose keys are only in memory.
-    expect(await journal.submit([ev(1), ev(3)])).toEqual({
-      status: 'stored',
-      accepted: 0,
-      duplicates: 2,
-      conflicts: [],
-    });
+    expect(await journal.submit([ev(1), ev(3)])).toEqual(stored(0, 2));
     // Reaching FLUSH_AT: all of them go into the table, and so does the row that reached it.
     expect(await journal.submit([ev(4), ev(5)])).toMatchObject({ accepted: 2 });
     expect(indexed(store.db)).toBe(5);
@@ -80,7 +75,7 @@ describe('EventKeys through the journal', () => {
     expect(again.journal.rows()).toBe(6);
     expect(
       await again.journal.submit([ev(2), ev(6), { ...ev(4), actorId: 'p_CCCCCCCCCCCCCCCCCCCCCC' }, ev(7)]),
-    ).toEqual({ status: 'stored', accepted: 1, duplicates: 2, conflicts: [ev(4).eventId] });
+    ).toEqual(stored(1, 2, [ev(4).eventId]));
   });
 
   it('flushes into a small recent table, merged into the large one at sqrt(2 × flush × large) keys', async () => {
@@ -129,24 +124,16 @@ describe('EventKeys through the journal', () => {
     first.store.close();
 
     const { store, journal } = open();
-    expect(await journal.submit([clashing])).toEqual({
-      status: 'stored',
-      accepted: 1,
-      duplicates: 0,
-      conflicts: [],
-    });
+    expect(await journal.submit([clashing])).toEqual(stored(1));
     const clashes = (db: Database.Database) =>
       db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
         event_id: string;
         request: number;
       }[];
     expect(clashes(store.db)).toEqual([{ event_id: clashing.eventId, request: row + 1 }]);
-    expect(await journal.submit([clashing, { ...clashing, objectId: 'doc-2' }])).toEqual({
-      status: 'stored',
-      accepted: 0,
-      duplicates: 1,
-      conflicts: [clashing.eventId],
-    });
+    expect(await journal.submit([clashing, { ...clashing, objectId: 'doc-2' }])).toEqual(
+      stored(0, 1, [clashing.eventId]),
+    );
     store.close();
     const again = open();
     expect(await again.journal.submit([clashing])).toMatchObject({ accepted: 0, duplicates: 1 });
@@ -246,12 +233,7 @@ describe('EventKeys through the journal', () => {
     const broken = { at: T0, source: 'webhook', code: null, message: 'x' } as unknown as QuarantineEntry;
     await expect(journal.submit([ev(1), ev(2)], [broken])).rejects.toThrow(/NOT NULL/);
     expect(journal.rows()).toBe(0);
-    expect(await journal.submit([ev(1), ev(2)])).toEqual({
-      status: 'stored',
-      accepted: 2,
-      duplicates: 0,
-      conflicts: [],
-    });
+    expect(await journal.submit([ev(1), ev(2)])).toEqual(stored(2));
     expect(store.db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get()).toBe(0);
     expect(journal.rows()).toBe(2);
   });

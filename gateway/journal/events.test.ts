@@ -6,7 +6,7 @@ import type { LearningEvent } from '../../shared/events.ts';
 import { tempDir } from '../../tests/helpers/gateway.ts';
 import { ROW_MAX_CHARS, ROW_MAX_EVENTS, requestItemId, sameEvent } from './events.ts';
 import { EventJournal, GatewayStore, type OutboxRow } from './index.ts';
-import { EVENT_STORE_OPTS, T0, testEvent } from './test-support.ts';
+import { EVENT_STORE_OPTS, stored, T0, testEvent } from './test-support.ts';
 
 const OPTS = EVENT_STORE_OPTS;
 const ev = testEvent;
@@ -40,11 +40,7 @@ describe('EventJournal', () => {
       journal.submit([ev(3)]),
     ]);
     expect(commits).toBe(1);
-    expect(results).toEqual([
-      { status: 'stored', accepted: 2, duplicates: 0, conflicts: [] },
-      { status: 'stored', accepted: 1, duplicates: 1, conflicts: [] },
-      { status: 'stored', accepted: 0, duplicates: 1, conflicts: [] },
-    ]);
+    expect(results).toEqual([stored(2), stored(1, 1), stored(0, 1)]);
     expect(journal.rows()).toBe(3);
     // A row per submission with new events, holding those events.
     const rows = store.outbox.peek('event', 10);
@@ -53,12 +49,7 @@ describe('EventJournal', () => {
     const items = itemsOf(rows);
     expect(items.map((i) => i.id)).toEqual([ev(1).eventId, ev(2).eventId, ev(3).eventId]);
     expect(items[0]!.event).toEqual(ev(1));
-    expect(await journal.submit([ev(1)])).toEqual({
-      status: 'stored',
-      accepted: 0,
-      duplicates: 1,
-      conflicts: [],
-    });
+    expect(await journal.submit([ev(1)])).toEqual(stored(0, 1));
     expect(store.outbox.stats(T0).event.rows).toBe(3);
   });
 
@@ -73,30 +64,15 @@ describe('EventJournal', () => {
     expect(journal.rows()).toBe(1);
     expect(store.outbox.stats(T0).event.rows).toBe(1);
     // A resend of what is stored is still an idempotent success when full.
-    expect(await journal.submit([ev(1)])).toEqual({
-      status: 'stored',
-      accepted: 0,
-      duplicates: 1,
-      conflicts: [],
-    });
+    expect(await journal.submit([ev(1)])).toEqual(stored(0, 1));
   });
 
   it('near the quota, stores a submission whose new events fit once its resent ones are discounted', async () => {
     const itemBytes = Buffer.byteLength(JSON.stringify(ev(1))) + ev(1).eventId.length + 32;
     // Room for two items: one stored + two counted as new would not fit, one stored + one new does.
     const { store, journal } = open(Math.floor(2.5 * itemBytes));
-    expect(await journal.submit([ev(1)])).toEqual({
-      status: 'stored',
-      accepted: 1,
-      duplicates: 0,
-      conflicts: [],
-    });
-    expect(await journal.submit([ev(1), ev(2)])).toEqual({
-      status: 'stored',
-      accepted: 1,
-      duplicates: 1,
-      conflicts: [],
-    });
+    expect(await journal.submit([ev(1)])).toEqual(stored(1));
+    expect(await journal.submit([ev(1), ev(2)])).toEqual(stored(1, 1));
     expect(journal.rows()).toBe(2);
     expect(itemsOf(store.outbox.peek('event', 10)).map((i) => i.id)).toEqual([ev(1).eventId, ev(2).eventId]);
   });
@@ -132,12 +108,7 @@ describe('EventJournal', () => {
     const { store, journal } = open();
     const n = ROW_MAX_EVENTS * 2 + 10;
     const many = Array.from({ length: n }, (_, i) => ev(1_000 + i));
-    expect(await journal.submit(many)).toEqual({
-      status: 'stored',
-      accepted: n,
-      duplicates: 0,
-      conflicts: [],
-    });
+    expect(await journal.submit(many)).toEqual(stored(n));
     const rows = store.outbox.peek('event', 10_000);
     expect(rows.map((r) => r.items)).toEqual([ROW_MAX_EVENTS, ROW_MAX_EVENTS, 10]);
     expect(itemsOf(rows).map((i) => i.id)).toEqual(many.map((e) => e.eventId));
@@ -150,7 +121,7 @@ describe('EventJournal', () => {
     // A resend with one new event, one repeated twice in the same submission, and one changed.
     const changed = { ...ev(1_005), actorId: 'p_BBBBBBBBBBBBBBBBBBBBBB' };
     const result = await journal.submit([ev(1_003), ev(5_000), ev(5_000), changed, ev(1_004)]);
-    expect(result).toEqual({ status: 'stored', accepted: 1, duplicates: 3, conflicts: [changed.eventId] });
+    expect(result).toEqual(stored(1, 3, [changed.eventId]));
     expect(journal.rows()).toBe(n + 1);
     const last = store.outbox.peek('event', 10_000).at(-1)!;
     expect(itemsOf([last]).map((i) => i.id)).toEqual([ev(5_000).eventId]);

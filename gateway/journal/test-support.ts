@@ -1,6 +1,6 @@
 /** Shared by the event journal's unit tests: store options and Caliper-like learning events. */
 import type { LearningEvent } from '../../shared/events.ts';
-import type { StoreOptions } from './index.ts';
+import type { EventCommitResult, StoreOptions } from './index.ts';
 
 export const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -24,4 +24,12 @@ export const testEvent = (n: number): LearningEvent => ({
   objectId: 'doc-1',
   ts: T0 + n,
   receivedAt: T0,
+});
+
+/** A submission's result when it is stored: `accepted` new events, `duplicates` repeats, `conflicts` ids. */
+export const stored = (accepted: number, duplicates = 0, conflicts: string[] = []): EventCommitResult => ({
+  status: 'stored',
+  accepted,
+  duplicates,
+  conflicts,
 });
