@@ -162,6 +162,11 @@ export async function run(): Promise<void> {
     const value: number[] = [];
     const baselineCpu: number[] = [];
     const gatewayCpu: number[] = [];
+    // CPU microseconds of this process per register counted, per round: steadier than the rates on a
+    // shared machine, since a busy neighbour slows both sides but adds little CPU to either.
+    const baselineMicros: number[] = [];
+    const gatewayMicros: number[] = [];
+    const micros = (pct: number, perSecond: number) => ((pct / 100) * 1e6) / perSecond;
     let check: Record<string, unknown> = {};
     // BENCH_MODBUS_ROUNDS=gateway runs one side only (for profiling: BENCH_CPU_PROF_DIR).
     const rounds = (
@@ -172,11 +177,13 @@ export async function run(): Promise<void> {
         const r = await baselineRound(ports);
         baseline.push(r);
         baselineCpu.push(lastCpuPct);
+        baselineMicros.push(micros(lastCpuPct, r));
         progress('modbus', 'baseline round', { registersPerSecond: round(r, 0), cpuPct: lastCpuPct });
       } else {
         const r = await gatewayRound(ports);
         value.push(r.rate);
         gatewayCpu.push(lastCpuPct);
+        gatewayMicros.push(micros(lastCpuPct, r.rate));
         check = r.check;
         progress('modbus', 'gateway round', {
           registersPerSecond: round(r.rate, 0),
@@ -203,6 +210,10 @@ export async function run(): Promise<void> {
       // not the devices, is the limit.
       baselineCpuPct: round(mean(baselineCpu), 0),
       gatewayCpuPct: round(mean(gatewayCpu), 0),
+      cpuMicrosPerRegister: {
+        baseline: round(mean(baselineMicros), 3),
+        gateway: round(mean(gatewayMicros), 3),
+      },
       ...check,
     });
   } finally {
