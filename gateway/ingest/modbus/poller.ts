@@ -12,7 +12,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { QuarantineEntry } from '../../journal/index.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import { JournalBatch } from './batch.ts';
-import { ModbusBus, type ReadData } from './bus.ts';
+import { ModbusBus, type ReadData, type ReadRequest } from './bus.ts';
 import type { CounterState } from './counters.ts';
 import { wireBytes, wordsOf } from './decode.ts';
 import { classify, errorDetail, type Fault, isRetriable } from './faults.ts';
@@ -92,6 +92,21 @@ interface DeviceRun {
  * order (one batch, one group committer), so health is still updated poll by poll.
  */
 const MAX_WRITES_IN_FLIGHT = 32;
+
+/** One block's read: its data, or the fault that ended its attempts. */
+type BlockRead = { data: ReadData } | { fault: Fault; detail: string };
+
+function blockRequest(run: DeviceRun, block: Block): ReadRequest {
+  const { s } = run;
+  return {
+    deviceId: run.device.deviceId,
+    unitId: s.unitId,
+    fc: block.fc,
+    address: block.address,
+    count: block.count,
+    timeoutMs: s.timeoutMs,
+  };
+}
 
 const NO_BUS_EVENTS: Readonly<BusEvents> = { disconnects: 0, reconnects: 0 };
 
@@ -271,7 +286,14 @@ export class ModbusPoller {
       let split: Block | undefined;
       for (const block of run.blocks) {
         if (this.#stopped) return;
-        const r = await this.#readBlock(run, block, outcome.retriedFaults);
+        let r: BlockRead;
+        try {
+          // The first attempt is awaited here: nearly every read succeeds, and each async call costs a
+          // promise and a turn of the microtask queue per poll.
+          r = { data: await run.bus.read(blockRequest(run, block)) };
+        } catch (err) {
+          r = await this.#retryBlock(run, block, outcome.retriedFaults, err);
+        }
         if ('data' in r) {
           read.push({ block, data: r.data });
           outcome.blocksOk++;
@@ -399,31 +421,20 @@ export class ModbusPoller {
     if (!this.#stopped) this.#finish(run, outcome);
   }
 
-  async #readBlock(
-    run: DeviceRun,
-    block: Block,
-    retried: Fault[],
-  ): Promise<{ data: ReadData } | { fault: Fault; detail: string }> {
+  /** After a failed first attempt (`firstError`): the retries the device's settings allow. */
+  async #retryBlock(run: DeviceRun, block: Block, retried: Fault[], firstError: unknown): Promise<BlockRead> {
     const { s } = run;
+    let err = firstError;
     for (let attempt = 0; ; attempt++) {
+      const fault = classify(err);
+      if (!(attempt < s.retries && isRetriable(fault) && !this.#stopped)) {
+        return { fault, detail: `FC${block.fc} ${block.address}+${block.count}: ${errorDetail(err)}` };
+      }
+      retried.push(fault);
       try {
-        const data = await run.bus.read({
-          deviceId: run.device.deviceId,
-          unitId: s.unitId,
-          fc: block.fc,
-          address: block.address,
-          count: block.count,
-          timeoutMs: s.timeoutMs,
-        });
-        return { data };
-      } catch (err) {
-        const fault = classify(err);
-        const detail = `FC${block.fc} ${block.address}+${block.count}: ${errorDetail(err)}`;
-        if (attempt < s.retries && isRetriable(fault) && !this.#stopped) {
-          retried.push(fault);
-          continue;
-        }
-        return { fault, detail };
+        return { data: await run.bus.read(blockRequest(run, block)) };
+      } catch (e) {
+        err = e;
       }
     }
   }
