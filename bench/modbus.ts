@@ -162,11 +162,6 @@ export async function run(): Promise<void> {
     const value: number[] = [];
     const baselineCpu: number[] = [];
     const gatewayCpu: number[] = [];
-    // CPU microseconds of this process per register counted, per round: steadier than the rates on a
-    // shared machine, since a busy neighbour slows both sides but adds little CPU to either.
-    const baselineMicros: number[] = [];
-    const gatewayMicros: number[] = [];
-    const micros = (pct: number, perSecond: number) => ((pct / 100) * 1e6) / perSecond;
     let check: Record<string, unknown> = {};
     // BENCH_MODBUS_ROUNDS=gateway runs one side only (for profiling: BENCH_CPU_PROF_DIR).
     const rounds = (
@@ -177,13 +172,11 @@ export async function run(): Promise<void> {
         const r = await baselineRound(ports);
         baseline.push(r);
         baselineCpu.push(lastCpuPct);
-        baselineMicros.push(micros(lastCpuPct, r));
         progress('modbus', 'baseline round', { registersPerSecond: round(r, 0), cpuPct: lastCpuPct });
       } else {
         const r = await gatewayRound(ports);
         value.push(r.rate);
         gatewayCpu.push(lastCpuPct);
-        gatewayMicros.push(micros(lastCpuPct, r.rate));
         check = r.check;
         progress('modbus', 'gateway round', {
           registersPerSecond: round(r.rate, 0),
@@ -194,6 +187,10 @@ export async function run(): Promise<void> {
     }
     if (!value.length || !baseline.length) return;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // CPU microseconds of this process per register counted, mean of the rounds' own: steadier than the
+    // rates on a shared machine, since a busy neighbour slows both sides but adds little CPU to either.
+    const micros = (cpuPct: number[], rates: number[]) =>
+      mean(rates.map((rate, i) => ((cpuPct[i]! / 100) * 1e6) / rate));
     const v = mean(value);
     const b = mean(baseline);
     emit({
@@ -211,8 +208,8 @@ export async function run(): Promise<void> {
       baselineCpuPct: round(mean(baselineCpu), 0),
       gatewayCpuPct: round(mean(gatewayCpu), 0),
       cpuMicrosPerRegister: {
-        baseline: round(mean(baselineMicros), 3),
-        gateway: round(mean(gatewayMicros), 3),
+        baseline: round(micros(baselineCpu, baseline), 3),
+        gateway: round(micros(gatewayCpu, value), 3),
       },
       ...check,
     });
