@@ -13,11 +13,10 @@
  * instead of ~180; at 35 M, ~400 instead of ~4,500). `meta.event_keys_through` is the last request row
  * whose keys are in the tables; rows after it are durable (their bodies hold their ids), and their keys
  * are read back from them at open or after a rollback (a rolled-back transaction's keys are then gone
- * again). A key says "maybe": the
- * journal reads the event out of the row it names to be sure. Two ids with one key (rare: among a million
- * ids, in about one journal of 18,000) are still told apart: the later id goes into `event_key_clashes`
- * by its full id, which is looked at whenever that table is not empty. A Bloom filter of the tables' keys
- * (`KeyFilter`) spares them a lookup for nearly every new id.
+ * again). A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
+ * with one key (rare: among a million ids, in about one journal of 18,000) are still told apart: the
+ * later id goes into `event_key_clashes` by its full id, which is looked at whenever that table is not
+ * empty. A Bloom filter of the tables' keys (`KeyFilter`) spares them a lookup for nearly every new id.
  */
 import type Database from 'better-sqlite3';
 import { KeyFilter } from './key-filter.ts';
