@@ -1,5 +1,5 @@
 /**
- * deploy/citus/distribute.sql held to the PostgreSQL store's schema as its migrations make it (a real
+ * The Citus plan (citus.ts, written out in deploy/citus/distribute.sql) held to the PostgreSQL store's schema as its migrations make it (a real
  * PostgreSQL 15; Citus itself does not run here): every table is named once, as a reference table or
  * distributed by a NOT NULL column that each of its primary and unique keys includes (Citus cannot enforce
  * a key across shards otherwise), co-located tables share their column's type, there are no foreign keys,
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
+import { CITUS_PLAN, citusStatement } from './citus.ts';
 import { migrate, PG_MIGRATIONS } from './pg-schema.ts';
 
 const PLAN = readFileSync(new URL('../../deploy/citus/distribute.sql', import.meta.url), 'utf8');
@@ -58,7 +59,13 @@ describe('Citus distribution plan (deploy/citus/distribute.sql)', () => {
     server?.stop();
   });
   const q = async <T>(sql: string): Promise<T[]> => (await client!.query(sql, [SCHEMA])).rows as T[];
-  const plan = parsePlan(PLAN);
+  const plan = parsePlan(CITUS_PLAN.map(citusStatement).join('\n'));
+
+  it('is written out in deploy/citus/distribute.sql statement for statement, in order', () => {
+    const written = PLAN.split('\n').filter((line) => line.startsWith('SELECT create_'));
+    expect(written).toEqual(CITUS_PLAN.map(citusStatement));
+    expect(parsePlan(PLAN)).toEqual(plan);
+  });
 
   it('names every table of the migrated schema once, and no other', async () => {
     const tables = (

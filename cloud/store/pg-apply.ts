@@ -14,11 +14,13 @@
  *  - a gateway naming a campus its row lacks has its unnamed rooms adopted there (ADOPT_ROOMS), after the
  *    call's room rows, which gives what the one-by-one apply gives (adoption before that event's rows).
  */
+
 import type pg from 'pg';
 import type { Aggregate } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
+import { isUniqueViolation } from './citus.ts';
 import { type BulkStatement, bulk, bulkParams, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
 import { pgWriteSpans } from './pg-window-seeks.ts';
 import { NestedMap, SensorMap } from './sensor-map.ts';
@@ -51,8 +53,15 @@ const returning = (b: BulkStatement, cols: string): BulkStatement => ({
   text: `${b.text} RETURNING ${cols}`,
 });
 
-/** SQL.insertEvent over arrays (also the history import's). */
-export const PG_INSERT_EVENT = bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]);
+/**
+ * SQL.insertEvent over arrays, returning the ids it stored (also the history import's). What was stored is
+ * counted from the rows returned, not the command's row count: Citus reports the rows an INSERT … SELECT
+ * sent to the shards there, conflicts included.
+ */
+export const PG_INSERT_EVENT = returning(
+  bulkSql(SQL.insertEvent, [T, T, B, T, T, T, T, T, T, T, F, F, I]),
+  'event_id',
+);
 
 const BULK = {
   insertItem: returning(bulkSql(SQL.insertItem, [T, T, T]), 'gateway_id, item_id'),
@@ -84,7 +93,7 @@ const BULK = {
   upsertRoomState: bulkSql(SQL.upsertRoomState, [T, T, T, T, B, T, T, T, T, T]),
   insertAlert: bulkSql(SQL.insertAlert, [T, T, B, T, T, T, T, T, T]),
   gatewayCampuses: 'SELECT gateway_id, campus_id FROM gateways WHERE gateway_id = ANY($1::text[])',
-  insertEvent: returning(PG_INSERT_EVENT, 'event_id'),
+  insertEvent: PG_INSERT_EVENT,
   insertReading: bulkSql(SQL.insertReading, [T, T, T, T, T, T, F, T, B, B, T, T]),
   insertBatch: bulkSql(SQL.insertBatch, [T, T, T, I, I, I, I, T, B, B, B]),
   batchesKnown: {
@@ -346,7 +355,7 @@ async function applyBases(c: pg.ClientBase, bases: readonly Base[], how: NewBase
     try {
       await c.query(stmt.text, params);
     } catch (err) {
-      throw (err as { code?: string }).code === '23505' ? new ExistingWindows() : err;
+      throw isUniqueViolation(err) ? new ExistingWindows() : err;
     }
     return bases;
   }

@@ -33,7 +33,7 @@ export class PgHistory {
   async importEvents(events: readonly StoredEvent[]): Promise<{ inserted: number; duplicates: number }> {
     const inserted = await pgTransaction(
       this.#pool,
-      async (c) => (await bulk(c, PG_INSERT_EVENT, events.map(importEventParams)))?.rowCount ?? 0,
+      async (c) => (await bulk(c, PG_INSERT_EVENT, events.map(importEventParams)))?.rows.length ?? 0,
     );
     return { inserted, duplicates: events.length - inserted };
   }

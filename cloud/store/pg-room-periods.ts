@@ -34,6 +34,26 @@ FROM room_state k CROSS JOIN LATERAL (SELECT t2.room_id, t2.campus_id, t2.kind, 
   ORDER BY t2.ts DESC, t2.item_id DESC LIMIT 1) t
 ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
 
+/**
+ * ROOM_PERIOD_SQL.roomKeys as Citus plans it: room_state (by campus) and twin_changes (by gateway) are not
+ * co-located, so the LATERAL form is refused there ("complex joins are only supported when all distributed
+ * tables are co-located"). Each shard keeps each key's latest change per gateway (DISTINCT ON with the
+ * distribution column, pushed down), the coordinator keeps the latest of those per key, and the join keeps
+ * the keys room_state has, as the other forms do. On one server it reads every change up to the cut-off,
+ * so it is used on Citus only.
+ */
+const CITUS_ROOM_KEYS = `SELECT t.room_id, t.campus_id, t.kind, t.subject, t.to_state AS state, t.ts, t.reasons
+FROM (SELECT DISTINCT ON (room_id, campus_id, kind, subject) * FROM (
+    SELECT DISTINCT ON (gateway_id, room_id, campus_id, kind, subject) room_id, campus_id, kind, subject, to_state,
+      ts, reasons, item_id
+    FROM twin_changes WHERE ts <= @cutoff
+    ORDER BY gateway_id, room_id, campus_id, kind, subject, ts DESC, item_id DESC) g
+  ORDER BY room_id, campus_id, kind, subject, ts DESC, item_id DESC) t
+JOIN room_state k ON k.room_id = t.room_id AND k.campus_id = t.campus_id AND k.kind = t.kind
+  AND k.subject = t.subject
+ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
+const CITUS_KEYS = pgNamed(CITUS_ROOM_KEYS);
+
 const Q = Object.fromEntries(
   Object.entries({ ...ROOM_PERIOD_SQL, roomKeys: PG_ROOM_KEYS }).map(([k, sql]) => [k, pgNamed(sql)]),
 ) as Record<keyof typeof ROOM_PERIOD_SQL, ReturnType<typeof pgNamed>>;
@@ -43,9 +63,12 @@ function rows<T>(db: PgQueryable, name: keyof typeof Q, params: Record<string, u
   return pgRows(db, Q[name].text, Q[name].values(params)) as Promise<T[]>;
 }
 
-/** Each (room, kind, subject)'s latest state at or before `cutoff`. */
-export async function pgKeyStates(db: PgQueryable, cutoff: number): Promise<RoomKeyState[]> {
-  return (await rows<KeyStateRow>(db, 'roomKeys', { cutoff })).map(keyStateOf);
+/** Each (room, kind, subject)'s latest state at or before `cutoff`; `onCitus`: the form Citus plans. */
+export async function pgKeyStates(db: PgQueryable, cutoff: number, onCitus = false): Promise<RoomKeyState[]> {
+  const found = onCitus
+    ? await pgRows<KeyStateRow>(db, CITUS_KEYS.text, CITUS_KEYS.values({ cutoff }))
+    : await rows<KeyStateRow>(db, 'roomKeys', { cutoff });
+  return found.map(keyStateOf);
 }
 
 /** Each (room, kind, subject)'s latest state of all (the `room_state` table the apply keeps). */
@@ -59,8 +82,9 @@ export async function pgRoomPeriods(
   from: number,
   to: number,
   filter: RoomFilter = {},
+  onCitus = false,
 ): Promise<RoomPeriod[]> {
-  const keyStates = await pgKeyStates(db, from);
+  const keyStates = await pgKeyStates(db, from, onCitus);
   const changes = await rows<ChangeRow>(db, 'periodChanges', { from, to });
   const reads = periodSensorReads(await rows<AnalyticSensorRow>(db, 'analyticSensors'), from, filter);
   const bySensor = await pgSensorsWindows(

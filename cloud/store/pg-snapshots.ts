@@ -52,7 +52,7 @@ const INSERT_RESULTS = bulkSql(SNAPSHOT_SQL.insertResult, [
   'bigint',
 ]);
 
-async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotInfo> {
+async function build(c: pg.PoolClient, opts: SnapshotOptions, onCitus: boolean): Promise<SnapshotInfo> {
   await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   const write = async (w: SnapshotWrites) => {
     await bulk(c, INSERT_ROWS, w.rows);
@@ -63,7 +63,10 @@ async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotI
     if ((await pgRows(c, S.idTaken, [snapshotId])).length === 0) break;
   const b = new SnapshotBuilder(snapshotId, opts);
   await write(
-    b.facilities(await pgKeyStates(c, b.cutoffTs), await pgRoomPeriods(c, b.periodFrom, b.cutoffTs)),
+    b.facilities(
+      await pgKeyStates(c, b.cutoffTs, onCitus),
+      await pgRoomPeriods(c, b.periodFrom, b.cutoffTs, {}, onCitus),
+    ),
   );
   while (b.page)
     await write(
@@ -74,9 +77,13 @@ async function build(c: pg.PoolClient, opts: SnapshotOptions): Promise<SnapshotI
   return info;
 }
 
-/** Builds a snapshot in one transaction on a client of `pool`. */
-export function pgCreateSnapshot(pool: pg.Pool, opts: SnapshotOptions): Promise<SnapshotInfo> {
-  return pgTransaction(pool, (c) => build(c, opts));
+/** Builds a snapshot in one transaction on a client of `pool` (`onCitus`: reads in the forms Citus plans). */
+export function pgCreateSnapshot(
+  pool: pg.Pool,
+  opts: SnapshotOptions,
+  onCitus = false,
+): Promise<SnapshotInfo> {
+  return pgTransaction(pool, (c) => build(c, opts, onCitus));
 }
 
 export async function pgListSnapshots(

@@ -3,7 +3,9 @@
  * `$1, $2…`, and BIGINT/NUMERIC results come back as JS numbers (ids, counts and epoch ms are all safe
  * integers). Shared by every part of the PostgreSQL store.
  */
+
 import pg from 'pg';
+import { isUniqueViolation } from './citus.ts';
 
 /** A schema name the store may put in SQL unquoted (lower-case letters, digits and _, at most 63). */
 export const PG_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -186,8 +188,8 @@ export async function bulk(
   return db.query(stmt.text, bulkParams(stmt, rows));
 }
 
-/** Errors after which a whole transaction is run again: serialization failure, deadlock, unique race. */
-const RETRY_CODES = new Set(['40001', '40P01', '23505']);
+/** Errors after which a whole transaction is run again: serialization failure, deadlock (and unique races). */
+const RETRY_CODES = new Set(['40001', '40P01']);
 
 /**
  * Runs `fn` in one transaction on a client of `pool` (READ COMMITTED), again from the start when it lost a
@@ -208,7 +210,8 @@ export async function pgTransaction<T>(
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       const code = (err as { code?: string }).code;
-      if (attempt >= attempts || !code || !RETRY_CODES.has(code)) throw err;
+      const lostRace = (code !== undefined && RETRY_CODES.has(code)) || isUniqueViolation(err);
+      if (attempt >= attempts || !lostRace) throw err;
     } finally {
       client.release();
     }

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../../tests/helpers/postgres.ts';
 import { roomKey } from '../reporting/rooms.ts';
+import { CITUS_PLAN, distributeOnCitus } from './citus.ts';
 import {
   agg,
   aggItem,
@@ -309,6 +310,44 @@ describe('PostgreSQL store', () => {
       }
     } finally {
       for (const s of [...stores, again]) await s.close();
+    }
+  });
+
+  it('on a Citus database distributes its tables by the plan, once; on one server leaves them alone', async () => {
+    // Both ways run: one server in CI, a Citus cluster with CT_TEST_CITUS=1 (deploy/citus/README.md).
+    const schema = freshSchema();
+    const stores = await Promise.all([open(schema), open(schema)]);
+    const client = new pg.Client({ connectionString: server!.url, options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      const onCitus =
+        (await client.query("SELECT 1 FROM pg_extension WHERE extname = 'citus'")).rowCount === 1;
+      expect(await distributeOnCitus(client, schema)).toEqual({ onCitus, distributed: [] });
+      if (!onCitus) {
+        expect(
+          (await client.query("SELECT 1 FROM pg_class WHERE relname = 'pg_dist_partition'")).rowCount,
+        ).toBe(0);
+        return;
+      }
+      const rows = (
+        await client.query<{ table: string; column: string | null; colocation: number }>(
+          `SELECT c.relname AS table, p.colocationid AS colocation,
+             CASE WHEN p.partkey IS NULL THEN NULL ELSE column_to_column_name(p.logicalrelid, p.partkey) END AS column
+           FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1`,
+          [schema],
+        )
+      ).rows;
+      const byTable = new Map(rows.map((r) => [r.table, r]));
+      expect([...byTable.keys()].sort()).toEqual(CITUS_PLAN.map((t) => t.table).sort());
+      for (const t of CITUS_PLAN) {
+        expect(byTable.get(t.table)?.column ?? undefined, t.table).toBe(t.column);
+        if (t.colocateWith)
+          expect(byTable.get(t.table)?.colocation, t.table).toBe(byTable.get(t.colocateWith)?.colocation);
+      }
+    } finally {
+      await client.end();
+      for (const s of stores) await s.close();
     }
   });
 

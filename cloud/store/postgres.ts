@@ -20,6 +20,7 @@ import type { CourseRecord } from '../history/records.ts';
 import type { StateRow } from '../reporting/directory.ts';
 import type { RoomPeriod } from '../reporting/room-analytics.ts';
 import type { Outcome, RiskInputs } from '../risk/features.ts';
+import { distributeOnCitus } from './citus.ts';
 import { ExistingWindows, pgApplyEvents } from './pg-apply.ts';
 import { PgHistory } from './pg-history.ts';
 import { pgAlertCounts, pgCourseEngagement, pgRoomStates, pgRoomWindows } from './pg-report-reads.ts';
@@ -100,13 +101,20 @@ export class PostgresCloudStore implements CloudStore {
   readonly #history: PgHistory;
   readonly #risk: PgRiskReads;
 
-  private constructor(pool: pg.Pool) {
+  /** The database has the citus extension: reads Citus cannot plan take their Citus form. */
+  readonly #onCitus: boolean;
+
+  private constructor(pool: pg.Pool, onCitus: boolean) {
     this.#pool = pool;
+    this.#onCitus = onCitus;
     this.#history = new PgHistory(pool);
     this.#risk = new PgRiskReads(pool);
   }
 
-  /** Connects, creates the schema if asked for one, and applies the migrations it lacks. */
+  /**
+   * Connects, creates the schema if asked for one, applies the migrations it lacks and, on a Citus
+   * database, distributes the tables it has not distributed yet (citus.ts).
+   */
   static async open(opts: PostgresStoreOptions, now = Date.now()): Promise<PostgresCloudStore> {
     if (opts.schema !== undefined && !PG_SCHEMA_NAME.test(opts.schema))
       throw new Error(`store schema ${JSON.stringify(opts.schema)}: lower-case letters, digits and _ only`);
@@ -120,10 +128,12 @@ export class PostgresCloudStore implements CloudStore {
     // An idle connection the server dropped (restart, failover) is discarded by the pool and replaced on
     // the next query; without a listener its error would end the process.
     pool.on('error', () => {});
+    let onCitus = false;
     try {
       const client = await pool.connect();
       try {
         await migrate(client, now, opts.schema);
+        ({ onCitus } = await distributeOnCitus(client, opts.schema));
       } finally {
         client.release();
       }
@@ -131,7 +141,7 @@ export class PostgresCloudStore implements CloudStore {
       await pool.end();
       throw err;
     }
-    return new PostgresCloudStore(pool);
+    return new PostgresCloudStore(pool, onCitus);
   }
 
   /** One transaction, run again from the start when it lost a race with another writer. */
@@ -284,7 +294,7 @@ export class PostgresCloudStore implements CloudStore {
   }
 
   async roomPeriods(from: number, to: number, filter?: RoomFilter): Promise<RoomPeriod[]> {
-    return pgRoomPeriods(this.#pool, from, to, filter);
+    return pgRoomPeriods(this.#pool, from, to, filter, this.#onCitus);
   }
 
   async courseEngagement(
@@ -298,7 +308,7 @@ export class PostgresCloudStore implements CloudStore {
 
   /** In one transaction (see pg-snapshots.ts). */
   async createSnapshot(opts: SnapshotOptions): Promise<SnapshotInfo> {
-    return pgCreateSnapshot(this.#pool, opts);
+    return pgCreateSnapshot(this.#pool, opts, this.#onCitus);
   }
 
   async listSnapshots(opts: { limit: number; before?: string }): Promise<SnapshotInfo[]> {
