@@ -1,6 +1,7 @@
 /**
- * The Citus plan (citus.ts, written out in deploy/citus/distribute.sql) held to the PostgreSQL store's schema as its migrations make it (a real
- * PostgreSQL 15; Citus itself does not run here): every table is named once, as a reference table or
+ * The Citus plan (citus.ts, written out in deploy/citus/distribute.sql) held to the PostgreSQL store's
+ * schema as its migrations make it, on the server the tests start (one PostgreSQL 15 in CI, where Citus has
+ * no package; a Citus cluster with CT_TEST_CITUS=1): every table is named once, as a reference table or
  * distributed by a NOT NULL column that each of its primary and unique keys includes (Citus cannot enforce
  * a key across shards otherwise), co-located tables share their column's type, there are no foreign keys,
  * and no UPDATE in the store's code (nor a migration after the plan was written) sets a distribution column

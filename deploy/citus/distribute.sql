@@ -1,7 +1,9 @@
 -- campus-twin cloud store on Citus (Azure Cosmos DB for PostgreSQL): how each table is spread.
--- Run once on the coordinator, in the store's schema, after `campus-twin cloud --store postgres://…` has
--- created the tables (its migrations run at start) and before the consumers apply data; see README.md.
--- cloud/store/citus-plan.test.ts holds this file to the schema: every table named once, each distributed
+-- The store runs these itself at start on a database with the citus extension (cloud/store/citus.ts, whose
+-- plan this file writes out). To run it by hand instead: once on the coordinator, in the store's schema,
+-- after `campus-twin cloud --store postgres://…` has created the tables (its migrations run at start) and
+-- before the consumers apply data; see README.md.
+-- cloud/store/citus-plan.test.ts holds this file to citus.ts statement for statement, and to the schema: every table named once, each distributed
 -- table's primary and unique keys include its distribution column, no foreign keys, and no UPDATE in the
 -- store's code sets a distribution column.
 
