@@ -6,6 +6,7 @@
  * a new store, a table a migration added, or a store created before Citus was installed.
  */
 import type pg from 'pg';
+import { MIGRATION_LOCK_KEY } from './pg-schema.ts';
 
 export interface CitusTable {
   table: string;
@@ -55,22 +56,6 @@ export function citusStatement(t: CitusTable): string {
 }
 
 /**
- * A unique violation as Citus reports it from a worker when the coordinator inserts rows it computed
- * (`INSERT … SELECT FROM unnest(…)` goes through COPY to the shards): SQLSTATE XX000 with PostgreSQL's
- * message, where one server says 23505.
- */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (
-    e.code === '23505' ||
-    (e.code === 'XX000' && /^duplicate key value violates unique constraint/.test(e.message ?? ''))
-  );
-}
-
-/** Same key as the migrations' lock: one process distributes (or migrates) a database at a time. */
-const LOCK_KEY = 7466020734856;
-
-/**
  * When `client`'s database has the citus extension, distributes each table of the plan, in the schema of
  * the connection's search_path, that Citus does not know yet: `onCitus`, and the tables it distributed.
  * A table holding rows is copied to the workers by Citus as it is distributed.
@@ -81,7 +66,8 @@ export async function distributeOnCitus(
 ): Promise<{ onCitus: boolean; distributed: string[] }> {
   const ext = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'citus'");
   if (ext.rowCount === 0) return { onCitus: false, distributed: [] };
-  await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  // The migrations' lock: one process migrates or distributes a database at a time.
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     const known = await client.query<{ table: string }>(
       `SELECT c.relname AS table FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
@@ -98,6 +84,6 @@ export async function distributeOnCitus(
     }
     return { onCitus: true, distributed };
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
   }
 }

@@ -14,14 +14,20 @@
  *  - a gateway naming a campus its row lacks has its unnamed rooms adopted there (ADOPT_ROOMS), after the
  *    call's room rows, which gives what the one-by-one apply gives (adoption before that event's rows).
  */
-
 import type pg from 'pg';
 import type { Aggregate } from '../../shared/events.ts';
 import type { EventPosition, PreparedEvent } from '../consume/prepare.ts';
 import type { ValidItem } from '../consume/validate.ts';
 import { ApplyTally, type GatewayDelta, gatewayParams } from './apply-tally.ts';
-import { isUniqueViolation } from './citus.ts';
-import { type BulkStatement, bulk, bulkParams, bulkSql, pgNamed, pgPlaceholders } from './pg-sql.ts';
+import {
+  type BulkStatement,
+  bulk,
+  bulkParams,
+  bulkSql,
+  isUniqueViolation,
+  pgNamed,
+  pgPlaceholders,
+} from './pg-sql.ts';
 import { pgWriteSpans } from './pg-window-seeks.ts';
 import { NestedMap, SensorMap } from './sensor-map.ts';
 import {

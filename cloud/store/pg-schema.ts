@@ -212,15 +212,20 @@ INSERT INTO sensor_windows (sensor_id, window_ms, phase, first_start, last_start
 export const PG_MIGRATIONS: readonly Migration[] = MIGRATIONS.map((m) => ({ ...m, sql: bytewise(m.sql) }));
 
 /**
+ * The advisory lock one process holds while it migrates a database (and, on Citus, distributes its tables:
+ * citus.ts). The key is arbitrary and fixed ("ct-migrate").
+ */
+export const MIGRATION_LOCK_KEY = 7466020734856;
+
+/**
  * Applies the migrations `client`'s database lacks (in `schema`, created if missing, when given: it must
  * be the connection's search_path); returns the versions applied.
  */
 export async function migrate(client: pg.ClientBase, now: number, schema?: string): Promise<number[]> {
   await client.query('BEGIN');
   try {
-    // One migrator at a time per database (the key is arbitrary, fixed: "ct-migrate"); two processes
-    // creating one schema at once would otherwise collide.
-    await client.query('SELECT pg_advisory_xact_lock(7466020734856)');
+    // One migrator at a time per database; two processes creating one schema at once would otherwise collide.
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,9 +3,7 @@
  * `$1, $2…`, and BIGINT/NUMERIC results come back as JS numbers (ids, counts and epoch ms are all safe
  * integers). Shared by every part of the PostgreSQL store.
  */
-
 import pg from 'pg';
-import { isUniqueViolation } from './citus.ts';
 
 /** A schema name the store may put in SQL unquoted (lower-case letters, digits and _, at most 63). */
 export const PG_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -186,6 +184,19 @@ export async function bulk(
 ): Promise<pg.QueryResult | undefined> {
   if (rows.length === 0) return undefined;
   return db.query(stmt.text, bulkParams(stmt, rows));
+}
+
+/**
+ * A unique violation: SQLSTATE 23505, or, on Citus, XX000 with PostgreSQL's message (how a worker's
+ * violation reaches the client when the coordinator inserts rows it computed, as `INSERT … SELECT FROM
+ * unnest(…)` does through COPY to the shards).
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e.code === '23505' ||
+    (e.code === 'XX000' && /^duplicate key value violates unique constraint/.test(e.message ?? ''))
+  );
 }
 
 /** Errors after which a whole transaction is run again: serialization failure, deadlock (and unique races). */
