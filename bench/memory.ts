@@ -130,6 +130,8 @@ export async function run(): Promise<void> {
         readyTimeoutMs: 120_000,
         // The gateway runs with the flags it ships with (the launcher's shebang, deploy/, npm start);
         // BENCH_GATEWAY_NODE_OPTIONS replaces them (e.g. "" for V8's defaults, or --max-old-space-size=128).
+        // The launcher sets the old space's growth itself; CT_HEAP_GROWING_PERCENT (passed on with this
+        // environment) changes it, 0 for V8's own.
         env: {
           ...process.env,
           NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
@@ -277,6 +279,7 @@ export async function run(): Promise<void> {
         rooms,
         gatewayCli: process.env.BENCH_GATEWAY_CLI || 'shared/cli/campus-twin.mjs',
         gatewayNodeOptions: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? SHIPPED_NODE_OPTIONS,
+        gatewayHeapGrowingPercent: process.env.CT_HEAP_GROWING_PERCENT ?? "the launcher's default",
         gatewayMallocArenaMax: shippedMallocEnv().MALLOC_ARENA_MAX ?? 'glibc default',
         connections: fleet.clients.length,
         connectionMode: 'one authenticated MQTT connection per device (scrypt N=1024 hashes)',
