@@ -29,7 +29,7 @@ describe('gateway backup counts', () => {
     // The same events as an older gateway kept them: an events row and an outbox row each, no `items`.
     const old = new Database(join(data, 'gateway.db'));
     old.exec(`
-      DROP TABLE event_keys; DROP TABLE event_key_clashes; DROP TABLE event_requests; DELETE FROM outbox_event;
+      DROP TABLE event_key_runs; DROP TABLE event_key_run_info; DROP TABLE event_key_clashes; DROP TABLE event_requests; DELETE FROM outbox_event;
       CREATE TABLE events (event_id TEXT PRIMARY KEY, source TEXT NOT NULL, type TEXT NOT NULL,
         ts INTEGER NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;`);
     for (const table of ['alert', 'twin', 'event', 'aggregate', 'raw'])

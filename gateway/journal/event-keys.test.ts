@@ -50,7 +50,9 @@ describe('EventKeys through the journal', () => {
   const through = (db: Database.Database) => Number(readMeta(db, KEYS_THROUGH) ?? 0);
   const count = (db: Database.Database, table: string) =>
     db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-  const indexed = (db: Database.Database) => count(db, 'event_keys') + count(db, 'event_keys_recent');
+  const runSizes = (db: Database.Database) =>
+    db.prepare('SELECT size FROM event_key_run_info ORDER BY run').pluck().all() as number[];
+  const indexed = (db: Database.Database) => runSizes(db).reduce((a, b) => a + b, 0);
 
   it('holds new keys in memory until enough wait, then indexes every row so far; a reopen reads the rest back', async () => {
     dir = tempDir();
@@ -78,36 +80,66 @@ describe('EventKeys through the journal', () => {
     ).toEqual(stored(1, 2, [ev(4).eventId]));
   });
 
-  it('flushes into a small recent table, merged into the large one at sqrt(2 × flush × large) keys', async () => {
+  it('flushes each batch of keys as a run, merges four runs of a level into one, forgets what is pruned', async () => {
     dir = tempDir();
     const { store, journal } = open();
     const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
-    const levels = (db: Database.Database) => [count(db, 'event_keys'), count(db, 'event_keys_recent')];
-    // The first flush goes into the large table at once (it was empty).
-    expect(await journal.submit(events(0, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
-    expect(levels(store.db)).toEqual([FLUSH_AT, 0]);
-    // The second stays in the recent table: 5 keys < sqrt(2 × 5 × 5) ≈ 7.1.
-    expect(await journal.submit(events(100, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
-    expect(levels(store.db)).toEqual([FLUSH_AT, FLUSH_AT]);
-    expect(journaledEventCount(store.db)).toBe(2 * FLUSH_AT);
+    // The first run from two requests (rows 1 and 2), then a run per request.
+    expect(await journal.submit(events(0, 3))).toMatchObject({ accepted: 3 });
+    expect(await journal.submit(events(10, 2))).toMatchObject({ accepted: 2 });
+    for (let f = 1; f < 3; f++)
+      expect(await journal.submit(events(100 * f, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(runSizes(store.db)).toEqual([FLUSH_AT, FLUSH_AT, FLUSH_AT]);
+    // A run's chunk holds its pairs in key order (16 bytes each), found by its first key.
+    const chunk = store.db
+      .prepare('SELECT first_key, n, length(pairs) AS bytes FROM event_key_runs LIMIT 1')
+      .get();
+    expect(chunk).toMatchObject({ n: FLUSH_AT, bytes: 16 * FLUSH_AT });
+    expect(journaledEventCount(store.db)).toBe(3 * FLUSH_AT);
     store.close();
 
-    // Reopened (every key in a table, none in memory): ids of both tables are known.
+    // Reopened (every key in a run, none in memory): ids of every run are known.
     const again = open();
-    expect(again.journal.rows()).toBe(2 * FLUSH_AT);
-    expect(await again.journal.submit([ev(1), ev(102)])).toMatchObject({ accepted: 0, duplicates: 2 });
-    // The third reaches 10 ≥ 7.1: the whole recent table goes into the large one.
-    expect(await again.journal.submit(events(200, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
-    expect(levels(again.store.db)).toEqual([3 * FLUSH_AT, 0]);
-    expect(await again.journal.submit([ev(102), ev(203)])).toMatchObject({ accepted: 0, duplicates: 2 });
-    // Pruned from either table.
-    expect(await again.journal.submit(events(300, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
-    expect(levels(again.store.db)).toEqual([3 * FLUSH_AT, FLUSH_AT]);
-    const sent = again.store.outbox.peek('event', 100).map((r) => r.seq);
+    expect(again.journal.rows()).toBe(3 * FLUSH_AT);
+    expect(await again.journal.submit([ev(1), ev(11), ev(204)])).toMatchObject({
+      accepted: 0,
+      duplicates: 3,
+    });
+
+    // The first request sent and past retention: its row goes; its pairs stay, dead, and are not found.
+    const sent = again.store.outbox.peek('event', 1).map((r) => r.seq);
     again.store.transaction(() => again.store.outbox.remove('event', sent))();
-    expect(again.journal.prune(T0 + 1, 1_000)).toBe(4 * FLUSH_AT);
-    expect(levels(again.store.db)).toEqual([0, 0]);
-    expect(again.journal.rows()).toBe(0);
+    again.store.db.prepare('UPDATE event_requests SET received_at = ? WHERE seq > 1').run(T0 + 10);
+    expect(again.journal.prune(T0 + 1, 1)).toBe(3);
+    expect(again.journal.rows()).toBe(3 * FLUSH_AT - 3);
+    expect(journaledEventCount(again.store.db)).toBe(3 * FLUSH_AT - 3);
+    expect(runSizes(again.store.db)).toEqual([FLUSH_AT, FLUSH_AT, FLUSH_AT]);
+    again.store.close();
+
+    // Reopened (the dead count was kept): a pruned id is new again, the others still known. The fourth
+    // run of the level merges the four, leaving out the pruned row's pairs and ev(1)'s older pair.
+    const third = open();
+    expect(third.journal.rows()).toBe(3 * FLUSH_AT - 3);
+    expect(await third.journal.submit([ev(1), ev(11)])).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(await third.journal.submit(events(300, FLUSH_AT - 1))).toMatchObject({ accepted: FLUSH_AT - 1 });
+    expect(runSizes(third.store.db)).toEqual([4 * FLUSH_AT - 3]);
+    expect(third.journal.rows()).toBe(4 * FLUSH_AT - 3);
+    expect(journaledEventCount(third.store.db)).toBe(4 * FLUSH_AT - 3);
+    expect(await third.journal.submit([ev(1), ev(2), ev(203), ev(303)])).toMatchObject({
+      accepted: 1,
+      duplicates: 3,
+    });
+
+    // Everything sent and pruned: the runs go at the next flush, and nothing is known any more.
+    const all = third.store.outbox.peek('event', 100).map((r) => r.seq);
+    third.store.transaction(() => third.store.outbox.remove('event', all))();
+    third.store.db.prepare('UPDATE event_requests SET received_at = ?').run(T0);
+    expect(third.journal.prune(T0 + 1, 1_000)).toBe(4 * FLUSH_AT - 2);
+    expect(third.journal.rows()).toBe(0);
+    expect(await third.journal.submit(events(300, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(runSizes(third.store.db)).toEqual([FLUSH_AT]);
+    expect(third.journal.rows()).toBe(FLUSH_AT);
+    expect(journaledEventCount(third.store.db)).toBe(FLUSH_AT);
   });
 
   it('tells two ids with one key apart: the later is held by its full id, still deduplicated, then pruned', async () => {
@@ -118,12 +150,18 @@ describe('EventKeys through the journal', () => {
     expect(await first.journal.submit([ev(1)])).toMatchObject({ accepted: 1 });
     const row = first.store.db.prepare('SELECT MAX(seq) FROM event_requests').pluck().get() as number;
     const clashing = ev(2);
+    // As the b-tree layout before runs held it: the reopen makes that table a run.
+    first.store.db.exec('CREATE TABLE event_keys (key INTEGER PRIMARY KEY, request INTEGER NOT NULL)');
     first.store.db
       .prepare('INSERT INTO event_keys (key, request) VALUES (?, ?)')
       .run(eventKey(clashing.eventId), row);
     first.store.close();
 
     const { store, journal } = open();
+    expect(
+      store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'event_keys'").get(),
+    ).toBeUndefined();
+    expect(runSizes(store.db)).toEqual([1]);
     expect(await journal.submit([clashing])).toEqual(stored(1));
     const clashes = (db: Database.Database) =>
       db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
@@ -176,19 +214,24 @@ describe('EventKeys through the journal', () => {
     expect(await journal.submit([ev(5), ev(n + 1)])).toMatchObject({ accepted: 2, duplicates: 0 });
   });
 
-  it('rebuilds its filter a step per commit as the table grows and after removals, never missing a key', () => {
+  it('rebuilds its filter a step per commit as the runs grow and after removals, never missing a key', () => {
     dir = tempDir();
     const store = new GatewayStore(join(dir, 'gateway.db'), EVENT_STORE_OPTS);
     stores.push(store);
     const keys = new EventKeys(store.db, { flushAt: 10_000 });
     const ids: string[] = [];
     const seqOf = new Map<string, number>();
+    // A row per id (bodies are not read here): pruning is known by the rows left.
+    const row = store.db.prepare(
+      "INSERT INTO event_requests (seq, received_at, bookings, body) VALUES (?, 0, 0, '[]')",
+    );
     const commit = (n: number) => {
       store.db.transaction(() => {
         for (let i = 0; i < n; i++) {
           const id = `urn:uuid:${randomUUID()}`;
           ids.push(id);
           seqOf.set(id, ids.length);
+          row.run(ids.length);
           keys.add(id, eventKey(id), ids.length, false);
         }
         keys.beforeCommit(ids.length);
@@ -215,6 +258,8 @@ describe('EventKeys through the journal', () => {
     // and still has every key left.
     store.db.transaction(() => {
       for (let i = 0; i < 215_000; i++) keys.drop(ids[i]!, i + 1);
+      store.db.prepare('DELETE FROM event_requests WHERE seq <= 215000').run();
+      keys.afterPrune();
     })();
     expect(keys.count()).toBe(35_000);
     expect(keys.filterStats().removed).toBeGreaterThan(keys.filterStats().capacity / 2);
@@ -249,7 +294,7 @@ describe('EventKeys through the journal', () => {
     old.exec(`
       CREATE TABLE event_ids (event_id TEXT PRIMARY KEY, request INTEGER NOT NULL) WITHOUT ROWID;
       INSERT INTO event_ids SELECT json_extract(e.value, '$.eventId'), r.seq FROM event_requests r, json_each(r.body) e;
-      DROP TABLE event_keys; DROP TABLE event_key_clashes;`);
+      DROP TABLE event_key_runs; DROP TABLE event_key_run_info; DROP TABLE event_key_clashes;`);
     old.prepare('DELETE FROM meta WHERE key = ?').run(KEYS_THROUGH);
     expect(journaledEventCount(old)).toBe(3);
     old.close();

@@ -3,23 +3,27 @@
  * random id dirties its own page of a b-tree (a group commit of 300 events wrote ~300 index pages to the
  * WAL, and checkpoints copied them back), so the index had cost 5× the rest of the journal per event.
  *
- * Here an id is known by its key, a 53-bit hash (`eventKey`), in a table (key → the request row that holds
- * the event). New keys wait in memory (`pending`, a typed-array KeyTable, at most `flushAt`) and go into a
- * table together, sorted, in the transaction that reaches `flushAt`: a page is written once per flush
- * instead of once per event. A batch of random keys still touches every page of the table it goes into,
- * so flushes go into a small table, `event_keys_recent`, which is merged whole into the large one,
- * `event_keys`, only once it holds sqrt(2 × flushAt × large) keys: the bytes written per key then grow
- * with the square root of the index, not with the index (at 1.4 M keys, ~80 bytes of table per key
- * instead of ~180; at 35 M, ~400 instead of ~4,500). `meta.event_keys_through` is the last request row
- * whose keys are in the tables; rows after it are durable (their bodies hold their ids), and their keys
- * are read back from them at open or after a rollback (a rolled-back transaction's keys are then gone
- * again). A key says "maybe": the journal reads the event out of the row it names to be sure. Two ids
- * with one key (rare: among a million ids, in about one journal of 18,000) are still told apart: the
- * later id goes into `event_key_clashes` by its full id, which is looked at whenever that table is not
- * empty. A Bloom filter of the tables' keys (`KeyFilter`) spares them a lookup for nearly every new id.
+ * Here an id is known by its key, a 53-bit hash (`eventKey`), mapped to the request row that holds the
+ * event. New keys wait in memory (`pending`, a typed-array KeyTable, at most `flushAt`) and are written
+ * together, sorted, as one run (key-runs.ts: chunks of pairs, written in order) in the transaction that
+ * reaches `flushAt`. Before runs, flushes went into b-tree tables, and each flush of random keys rewrote
+ * every page of the table it went into: a third of the webhook main thread's time, in stalls of ~0.3 s.
+ * Runs are merged as in a log-structured merge tree: four runs of a level become one of the next, up to
+ * MAX_MERGED_KEYS, so a lookup seeks a few runs. Nothing is deleted from a run: a pruned row's pairs are
+ * dead (counted in `meta.event_keys_dead`), ignored by lookups once every row up to theirs is gone, left
+ * out by the next merge, and gone with their run once all of its rows are; a key is taken again only when
+ * the row it names is gone, so a key's newest pair is the one that counts. `meta.event_keys_through` is
+ * the last request row whose keys are in the runs; rows after it are durable (their bodies hold their
+ * ids), and their keys are read back from them at open or after a rollback (a rolled-back transaction's
+ * keys are then gone again). A key says "maybe": the journal reads the event out of the row it names to
+ * be sure. Two ids with one key (rare: among a million ids, in about one journal of 18,000) are still told
+ * apart: the later id goes into `event_key_clashes` by its full id, which is looked at whenever that table
+ * is not empty. A Bloom filter of the runs' live keys (`KeyFilter`) spares them a lookup for nearly every
+ * new id.
  */
 import type Database from 'better-sqlite3';
 import { KeyFilter } from './key-filter.ts';
+import { KEY_RUN_TABLES, KeyRuns, mergeRuns, type RunInfo } from './key-runs.ts';
 import { KeyTable } from './key-table.ts';
 import { type Db, hasTable, META_UPSERT, readMeta } from './schema.ts';
 
@@ -51,46 +55,66 @@ export function eventKey(id: string): number {
 }
 
 /**
- * The tables (created by the schema). Flushed keys go into the small `event_keys_recent` first, and all of
- * it into `event_keys` now and then (EventKeys.#flush): a key is in one of the two.
+ * The tables (created by the schema): flushed keys in runs (key-runs.ts), ids that share a key with an
+ * earlier id by their full id.
  */
 export const EVENT_KEY_TABLES = `
-  CREATE TABLE IF NOT EXISTS event_keys (
-    key INTEGER PRIMARY KEY,
-    request INTEGER NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS event_keys_recent (
-    key INTEGER PRIMARY KEY,
-    request INTEGER NOT NULL
-  );
+  ${KEY_RUN_TABLES}
   CREATE TABLE IF NOT EXISTS event_key_clashes (
     event_id TEXT PRIMARY KEY,
     request INTEGER NOT NULL
   ) WITHOUT ROWID;
 `;
 
+/** The meta key holding how many pairs of the runs name rows since pruned (not yet merged away). */
+export const KEYS_DEAD = 'event_keys_dead';
+
 /**
- * Files from before keys held each id in `event_ids` (event_id → request): their ids become keys (an id
- * whose key another id already has, a clash), and every row's keys are then in the table.
+ * Files from before runs: their ids become runs. Before keys, each id was in `event_ids` (event_id →
+ * request): its key goes into `event_keys` (an id whose key another id already has, a clash), as the next
+ * layout had it. That layout's b-tree tables, `event_keys` and `event_keys_recent`, each become a run.
  */
 export function migrateEventIds(db: Db): void {
-  if (!hasTable(db, 'event_ids')) return;
-  db.function('event_key', { deterministic: true }, (id: unknown) => eventKey(String(id)));
+  if (hasTable(db, 'event_ids')) {
+    db.function('event_key', { deterministic: true }, (id: unknown) => eventKey(String(id)));
+    db.transaction(() => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS event_keys (key INTEGER PRIMARY KEY, request INTEGER NOT NULL);
+        CREATE TEMP TABLE event_key_migration AS
+          SELECT event_key(event_id) AS key, event_id, request FROM event_ids;
+        CREATE INDEX temp.event_key_migration_key ON event_key_migration (key, event_id);
+        INSERT OR IGNORE INTO event_keys (key, request)
+          SELECT key, request FROM event_key_migration ORDER BY key, event_id;
+        INSERT INTO event_key_clashes (event_id, request)
+          SELECT event_id, request FROM event_key_migration m
+          WHERE event_id > (SELECT MIN(event_id) FROM event_key_migration o WHERE o.key = m.key);
+        DROP TABLE temp.event_key_migration;
+        DROP TABLE event_ids;
+      `);
+      const last = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
+      db.prepare(META_UPSERT).run(KEYS_THROUGH, String(last));
+    })();
+  }
+  const legacy = ['event_keys', 'event_keys_recent'].filter((t) => hasTable(db, t));
+  if (legacy.length === 0) return;
   db.transaction(() => {
-    db.exec(`
-      CREATE TEMP TABLE event_key_migration AS
-        SELECT event_key(event_id) AS key, event_id, request FROM event_ids;
-      CREATE INDEX temp.event_key_migration_key ON event_key_migration (key, event_id);
-      INSERT OR IGNORE INTO event_keys (key, request)
-        SELECT key, request FROM event_key_migration ORDER BY key, event_id;
-      INSERT INTO event_key_clashes (event_id, request)
-        SELECT event_id, request FROM event_key_migration m
-        WHERE event_id > (SELECT MIN(event_id) FROM event_key_migration o WHERE o.key = m.key);
-      DROP TABLE temp.event_key_migration;
-      DROP TABLE event_ids;
-    `);
-    const last = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM event_requests').pluck().get() as number;
-    db.prepare(META_UPSERT).run(KEYS_THROUGH, String(last));
+    const runs = new KeyRuns(db);
+    let run =
+      (db.prepare('SELECT COALESCE(MAX(run), 0) FROM event_key_run_info').pluck().get() as number) + 1;
+    for (const table of legacy) {
+      // A page at a time, in key order (a table cannot be read while the runs are written).
+      const page = db.prepare(`SELECT key, request FROM ${table} WHERE key > ? ORDER BY key LIMIT 65536`);
+      const writer = runs.writer(run++);
+      let after = -1;
+      for (;;) {
+        const rows = page.all(after) as { key: number; request: number }[];
+        for (const r of rows) writer.push(r.key, r.request);
+        if (rows.length < 65_536) break;
+        after = rows.at(-1)!.key;
+      }
+      writer.end();
+      db.exec(`DROP TABLE ${table}`);
+    }
   })();
 }
 
@@ -99,8 +123,8 @@ function keysThrough(db: Db): number {
 }
 
 /**
- * The events journaled, read from any file (backup, check, tests): indexed keys, clashes, and the events
- * of rows not yet indexed; older layouts as their gateway counted them.
+ * The events journaled, read from any file (backup, check, tests): indexed keys (less those naming pruned
+ * rows), clashes, and the events of rows not yet indexed; older layouts as their gateway counted them.
  */
 export function journaledEventCount(db: Db): number {
   const n = (sql: string, ...args: unknown[]) =>
@@ -108,11 +132,17 @@ export function journaledEventCount(db: Db): number {
       .prepare(sql)
       .pluck()
       .get(...args) as number;
-  if (hasTable(db, 'event_keys')) {
+  const hasRuns = hasTable(db, 'event_key_run_info');
+  const legacy = ['event_keys', 'event_keys_recent'].filter((t) => hasTable(db, t));
+  if (hasRuns || legacy.length > 0) {
     const through = keysThrough(db);
+    let indexed = 0;
+    if (hasRuns)
+      indexed +=
+        n('SELECT COALESCE(SUM(size), 0) FROM event_key_run_info') - Number(readMeta(db, KEYS_DEAD) ?? 0);
+    for (const t of legacy) indexed += n(`SELECT count(*) FROM ${t}`);
     return (
-      n('SELECT count(*) FROM event_keys') +
-      (hasTable(db, 'event_keys_recent') ? n('SELECT count(*) FROM event_keys_recent') : 0) +
+      indexed +
       n('SELECT count(*) FROM event_key_clashes') +
       n('SELECT COALESCE(SUM(json_array_length(body)), 0) FROM event_requests WHERE seq > ?', through) -
       n('SELECT count(*) FROM event_key_clashes WHERE request > ?', through)
@@ -122,98 +152,83 @@ export function journaledEventCount(db: Db): number {
   return hasTable(db, 'events') ? n('SELECT count(*) FROM events') : 0;
 }
 
-/** Keys per multi-row statement (lookups: 1 parameter each; inserts: 2). */
-const KEYS_PER_STATEMENT = 128;
-
-/** A statement for each count of keys, prepared on first use: `sql(n)` is the one for n keys. */
-function perCount<S extends Database.Statement<number[]>>(
-  db: Db,
-  sql: (n: number) => string,
-): (n: number) => S {
-  const prepared = new Map<number, S>();
-  return (n) => {
-    let stmt = prepared.get(n);
-    if (!stmt) {
-      stmt = db.prepare(sql(n)) as S;
-      prepared.set(n, stmt);
-    }
-    return stmt;
-  };
+/**
+ * Every indexed key and the newest request row it names (pruned ones included), read from the runs: for
+ * checks and tests, not for the hot path.
+ */
+export function indexedKeys(db: Db): Map<number, number> {
+  const runs = new KeyRuns(db);
+  const keys = new Map<number, number>();
+  for (const r of runs.list()) {
+    const c = runs.cursor(r.run);
+    while (c.next()) if (c.request > (keys.get(c.key) ?? -1)) keys.set(c.key, c.request);
+  }
+  return keys;
 }
-/** Keys a commit reads into a filter being rebuilt (a few ms). */
-const REBUILD_STEP = 20_000;
+
+/** Runs merged at once: four of a level make one of the next. */
+const MERGE_FANIN = 4;
+/**
+ * Runs are not merged past this many keys (~40 MB): a merge is written in one commit, on the event loop
+ * (four runs of ~524,000 into one of ~2.1 M: ~0.6 s). With the default flush, runs then hold ~131,000,
+ * ~524,000 or ~2.1 M keys: at 10 M keys, ~5 of the largest and a few smaller, each one seek for a key the
+ * filter is unsure of.
+ */
+export const MAX_MERGED_KEYS = 2_621_440;
+/** Chunks a commit reads into a filter being rebuilt (~20,000 keys, a few ms). */
+const REBUILD_CHUNKS = 40;
 
 export class EventKeys {
   readonly #db: Db;
   readonly #flushAt: number;
-  readonly #findOf: (n: number) => Database.Statement<number[], { key: number; request: number }>;
-  readonly #insertOf: (n: number) => Database.Statement<number[]>;
+  readonly #runs: KeyRuns;
   readonly #clash: Database.Statement<[string], number>;
   readonly #addClash: Database.Statement<[string, number]>;
-  readonly #dropKey: Database.Statement<[number, number]>;
-  readonly #dropRecentKey: Database.Statement<[number, number]>;
-  readonly #merge: () => void;
   readonly #dropClash: Database.Statement<[string, number]>;
-  readonly #setThrough: Database.Statement<[string, string]>;
+  readonly #setMeta: Database.Statement<[string, string]>;
+  readonly #oldestRow: Database.Statement<[], number | null>;
   /**
-   * Keys of rows after `#through`, not yet in a table. What a transaction changes here and in the counts
+   * Keys of rows after `#through`, not yet in a run. What a transaction changes here and in the state
    * below is changed at once: a rolled-back transaction's changes are read back out of the file (`reload`).
    */
   readonly #pending = new KeyTable();
   #through = 0;
   #clashes = 0;
+  /** The runs, oldest first; the pairs they hold (`#entries`) and how many of those name pruned rows. */
+  #list: RunInfo[] = [];
+  #entries = 0;
+  #dead = 0;
+  /** Every request row through this one is pruned: a pair naming one is as good as gone. */
+  #prunedThrough = 0;
   /**
-   * Rows in `event_keys` and `event_keys_recent` (of them, `#recent`), and a filter that has every one of
-   * their keys (and some that left); none until the first build has read the tables (then every key is
-   * looked up there).
+   * A filter that has every live key of the runs (and some that left); none until the first build has
+   * read them (then every key is looked up in the runs).
    */
-  #indexed = 0;
-  #recent = 0;
   #filter: KeyFilter | undefined;
-  /** Keys removed from the table since the filter was built: past half its capacity, it is rebuilt. */
+  /** Keys pruned since the filter was built: past half its capacity, it is rebuilt. */
   #removed = 0;
   /**
-   * The filter being built (from open, or again when full or stale after removals), a step of REBUILD_STEP
-   * keys per commit in key order, so that neither a start nor a commit reads a large table in one go: it
-   * gets every key flushed meanwhile, and replaces the current one once it has read the whole table.
+   * The filter being built (from open, or again when full or stale after removals), REBUILD_CHUNKS chunks
+   * per commit in (run, first key) order, so that neither a start nor a commit reads a large index in one
+   * go: it gets every key flushed meanwhile (a merge writes its run after every run it merged, so the
+   * build reads that too), and replaces the current one once it has read every run.
    */
-  #next: { filter: KeyFilter; after: number; removed: number } | undefined;
-  readonly #scan: Database.Statement<[{ after: number; limit: number }], number>;
+  #next: { filter: KeyFilter; run: number; firstKey: number; removed: number } | undefined;
 
   constructor(db: Db, opts: { flushAt: number }) {
     this.#db = db;
     this.#flushAt = opts.flushAt;
+    this.#runs = new KeyRuns(db);
     this.#clash = db
       .prepare('SELECT request FROM event_key_clashes WHERE event_id = ?')
       .pluck() as Database.Statement<[string], number>;
     this.#addClash = db.prepare('INSERT INTO event_key_clashes (event_id, request) VALUES (?, ?)');
-    this.#dropKey = db.prepare('DELETE FROM event_keys WHERE key = ? AND request = ?');
-    this.#dropRecentKey = db.prepare('DELETE FROM event_keys_recent WHERE key = ? AND request = ?');
-    const merge = db.prepare(
-      'INSERT INTO event_keys (key, request) SELECT key, request FROM event_keys_recent ORDER BY key',
-    );
-    const clearRecent = db.prepare('DELETE FROM event_keys_recent');
-    this.#merge = () => {
-      merge.run();
-      clearRecent.run();
-    };
     this.#dropClash = db.prepare('DELETE FROM event_key_clashes WHERE event_id = ? AND request = ?');
-    this.#setThrough = db.prepare(META_UPSERT);
-    this.#scan = db
-      .prepare(
-        `SELECT key FROM event_keys WHERE key > @after
-         UNION ALL SELECT key FROM event_keys_recent WHERE key > @after ORDER BY key LIMIT @limit`,
-      )
-      .pluck() as unknown as Database.Statement<[{ after: number; limit: number }], number>;
-    this.#findOf = perCount(db, (n) => {
-      const keys = Array(n).fill('?').join(', ');
-      return `SELECT key, request FROM event_keys WHERE key IN (${keys})
-              UNION ALL SELECT key, request FROM event_keys_recent WHERE key IN (${keys})`;
-    });
-    this.#insertOf = perCount(
-      db,
-      (n) => `INSERT INTO event_keys_recent (key, request) VALUES ${Array(n).fill('(?, ?)').join(', ')}`,
-    );
+    this.#setMeta = db.prepare(META_UPSERT);
+    this.#oldestRow = db.prepare('SELECT MIN(seq) FROM event_requests').pluck() as Database.Statement<
+      [],
+      number | null
+    >;
     this.reload();
   }
 
@@ -228,25 +243,47 @@ export class EventKeys {
     };
   }
 
+  /** The runs' sizes, oldest first (for tests). */
+  runSizes(): number[] {
+    return this.#list.map((r) => r.size);
+  }
+
+  /** Live keys in the runs. */
+  get #indexed(): number {
+    return this.#entries - this.#dead;
+  }
+
   /**
    * Start a build when there is no filter yet (with room for as many keys again), or it is full or stale;
-   * then read the next step of the table into it.
+   * then read the next step of the runs into it.
    */
   #rebuildStep(): void {
     const f = this.#filter;
     if (!this.#next && (!f || f.added > f.capacity || this.#removed > f.capacity / 2))
-      this.#next = { filter: new KeyFilter(2 * this.#indexed), after: -1, removed: this.#removed };
+      this.#next = {
+        filter: new KeyFilter(2 * this.#indexed),
+        run: -1,
+        firstKey: -1,
+        removed: this.#removed,
+      };
     const next = this.#next;
     if (!next) return;
-    const keys = this.#scan.all({ after: next.after, limit: REBUILD_STEP });
-    for (const k of keys) next.filter.add(k);
-    if (keys.length === REBUILD_STEP) {
-      next.after = keys.at(-1)!;
-      return;
+    const chunks = this.#runs.scan(next.run, next.firstKey, REBUILD_CHUNKS);
+    for (const c of chunks) {
+      for (let i = 0; i < c.n; i++) if (c.pairs[c.n + i]! > this.#prunedThrough) next.filter.add(c.pairs[i]!);
+      next.run = c.run;
+      next.firstKey = c.firstKey;
     }
+    if (chunks.length === REBUILD_CHUNKS) return;
     this.#filter = next.filter;
     this.#removed -= next.removed;
     this.#next = undefined;
+  }
+
+  /** Rows through this one are gone: the oldest row left, or every row indexed so far when none is. */
+  #readPrunedThrough(): number {
+    const oldest = this.#oldestRow.get();
+    return oldest === null || oldest === undefined ? this.#through : oldest - 1;
   }
 
   /**
@@ -255,9 +292,10 @@ export class EventKeys {
    */
   reload(): void {
     this.#through = keysThrough(this.#db);
-    this.#recent = this.#db.prepare('SELECT count(*) FROM event_keys_recent').pluck().get() as number;
-    this.#indexed =
-      this.#recent + (this.#db.prepare('SELECT count(*) FROM event_keys').pluck().get() as number);
+    this.#list = this.#runs.list();
+    this.#entries = this.#list.reduce((sum, r) => sum + r.size, 0);
+    this.#dead = Number(readMeta(this.#db, KEYS_DEAD) ?? 0);
+    this.#prunedThrough = this.#readPrunedThrough();
     this.#clashes = this.#db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get() as number;
     const clashed = new Set(
       this.#db
@@ -279,7 +317,11 @@ export class EventKeys {
     return this.#clashes > 0;
   }
 
-  /** The request rows named by these keys (those that have one): pending, this transaction's, indexed. */
+  /**
+   * The request rows named by these keys (those that have one): pending, this transaction's, indexed
+   * (the newest row a key names, unless that is one through `#prunedThrough`). A row named may still be
+   * gone (pruned out of order): the caller reads it to be sure.
+   */
   find(keys: readonly number[]): Map<number, number> {
     const found = new Map<number, number>();
     const ask: number[] = [];
@@ -288,9 +330,21 @@ export class EventKeys {
       if (seq !== undefined) found.set(k, seq);
       else if (!this.#filter || this.#filter.mayHave(k)) ask.push(k);
     }
-    for (let from = 0; from < ask.length; from += KEYS_PER_STATEMENT) {
-      const part = ask.slice(from, from + KEYS_PER_STATEMENT);
-      for (const r of this.#findOf(part.length).all(...part, ...part)) found.set(r.key, r.request);
+    if (ask.length === 0 || this.#list.length === 0) return found;
+    // Newest run first: a run's pairs are newer than those of every run before it (a merge takes the
+    // newest runs), so a key's first hit is its newest pair, and older runs are not asked for it.
+    let left = ask.sort((a, b) => a - b);
+    const floor = this.#prunedThrough;
+    const hits = new Set<number>();
+    for (let i = this.#list.length - 1; i >= 0 && left.length > 0; i--) {
+      const r = this.#list[i]!;
+      if (r.maxRequest <= floor) continue;
+      hits.clear();
+      this.#runs.lookup(r.run, left, (key, request) => {
+        hits.add(key);
+        if (request > floor) found.set(key, request);
+      });
+      if (hits.size > 0) left = left.filter((k) => !hits.has(k));
     }
     return found;
   }
@@ -309,8 +363,8 @@ export class EventKeys {
   }
 
   /**
-   * Within the journal's transaction, last: once enough keys wait, all of them go into the table sorted,
-   * and request rows through `throughSeq` (every row written so far) are indexed.
+   * Within the journal's transaction, last: once enough keys wait, all of them go into a new run, and
+   * request rows through `throughSeq` (every row written so far) are indexed.
    */
   beforeCommit(throughSeq: number): void {
     this.#flush(throughSeq);
@@ -320,24 +374,15 @@ export class EventKeys {
   #flush(throughSeq: number): void {
     if (this.#pending.size < this.#flushAt) return;
     const keys = this.#pending.sortedKeys();
-    const params: number[] = [];
-    for (let from = 0; from < keys.length; from += KEYS_PER_STATEMENT) {
-      const to = Math.min(from + KEYS_PER_STATEMENT, keys.length);
-      params.length = 0;
-      for (let i = from; i < to; i++) params.push(keys[i]!, this.#pending.get(keys[i]!)!);
-      this.#insertOf(to - from).run(...params);
+    const writer = this.#runs.writer(this.#nextRun());
+    for (const k of keys) writer.push(k, this.#pending.get(k)!);
+    const info = writer.end();
+    if (info) {
+      this.#list.push(info);
+      this.#entries += info.size;
     }
-    this.#indexed += keys.length;
-    this.#recent += keys.length;
-    // The recent table is rewritten by every flush, the large one only when the recent one is merged
-    // into it, at sqrt(2 × flushAt × large) keys, which balances the two. (A batch of random keys touches
-    // every page of the table it goes into: at 1.4 M keys in one table, 25 MB written per flush.)
-    const large = this.#indexed - this.#recent;
-    if (this.#recent >= Math.max(this.#flushAt, Math.sqrt(2 * this.#flushAt * large))) {
-      this.#merge();
-      this.#recent = 0;
-    }
-    this.#setThrough.run(KEYS_THROUGH, String(throughSeq));
+    this.#compact();
+    this.#setMeta.run(KEYS_THROUGH, String(throughSeq));
     this.#through = throughSeq;
     this.#pending.clear();
     // A key of a transaction that then rolls back stays in the filter: a "maybe" too many, never a miss.
@@ -347,20 +392,60 @@ export class EventKeys {
     }
   }
 
-  /** Within a pruning transaction: forget an event of request `seq`. */
-  drop(id: string, seq: number): void {
-    const key = eventKey(id);
-    if (seq > this.#through) {
-      if (this.#pending.get(key) === seq) this.#pending.delete(key);
-    } else if (this.#dropRecentKey.run(key, seq).changes > 0) {
-      this.#indexed--;
-      this.#recent--;
-      this.#removed++;
-    } else if (this.#dropKey.run(key, seq).changes > 0) {
-      this.#indexed--;
-      this.#removed++;
+  #nextRun(): number {
+    return (this.#list.at(-1)?.run ?? 0) + 1;
+  }
+
+  /**
+   * Runs whose every row is pruned go; then while the newest MERGE_FANIN runs are of one level (a level
+   * being a size of about flushAt × MERGE_FANIN^level) and no larger than MAX_MERGED_KEYS together, they
+   * become one run: each key is rewritten about once per level, and a lookup seeks
+   * ~(MERGE_FANIN - 1) runs per level plus the largest runs.
+   */
+  #compact(): void {
+    const deadBefore = this.#dead;
+    for (const r of this.#list.filter((r) => r.maxRequest <= this.#prunedThrough)) {
+      this.#runs.delete(r.run);
+      this.#entries -= r.size;
+      this.#dead -= r.size;
     }
-    if (this.#clashes > 0 && this.#dropClash.run(id, seq).changes > 0) this.#clashes--;
+    this.#list = this.#list.filter((r) => r.maxRequest > this.#prunedThrough);
+    const level = (size: number) =>
+      Math.max(0, Math.round(Math.log(size / this.#flushAt) / Math.log(MERGE_FANIN)));
+    for (;;) {
+      const tail = this.#list.slice(-MERGE_FANIN);
+      if (tail.length < MERGE_FANIN) break;
+      const l = level(tail[0]!.size);
+      if (tail.some((r) => level(r.size) !== l)) break;
+      if (tail.reduce((sum, r) => sum + r.size, 0) > MAX_MERGED_KEYS) break;
+      const { info, dropped } = mergeRuns(this.#runs, tail, this.#nextRun(), this.#prunedThrough);
+      this.#list.splice(-MERGE_FANIN, MERGE_FANIN, ...(info ? [info] : []));
+      this.#entries -= dropped;
+      this.#dead -= dropped;
+    }
+    if (this.#dead !== deadBefore) this.#setMeta.run(KEYS_DEAD, String(this.#dead));
+  }
+
+  /** Within a pruning transaction: forget an event of request `seq` (its row is being deleted). */
+  drop(id: string, seq: number): void {
+    if (this.#clashes > 0 && this.#dropClash.run(id, seq).changes > 0) {
+      this.#clashes--;
+      return;
+    }
+    if (seq > this.#through) {
+      const key = eventKey(id);
+      if (this.#pending.get(key) === seq) this.#pending.delete(key);
+      return;
+    }
+    // Its pair stays in its run, dead, until a merge leaves it out or its whole run goes.
+    this.#dead++;
+    this.#removed++;
+  }
+
+  /** Within a pruning transaction, after its drops and deletes: what is now gone is known as gone. */
+  afterPrune(): void {
+    this.#setMeta.run(KEYS_DEAD, String(this.#dead));
+    this.#prunedThrough = this.#readPrunedThrough();
   }
 
   /** Events known: indexed, pending and clashes. */

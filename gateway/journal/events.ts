@@ -101,9 +101,9 @@ interface Pending {
 export const ROW_MAX_EVENTS = 256;
 export const ROW_MAX_CHARS = 128 * 1024;
 /**
- * New event keys held in memory before they go into the key tables together (EventKeys): each flush
- * rewrites the pages it touches, so the larger the fewer; ~4 MB of memory (a typed-array table, KeyTable),
- * and as many events re-read from their rows at a start after a crash.
+ * New event keys held in memory before they go into the index together, as one run (EventKeys): the
+ * larger, the fewer runs to merge and to seek; ~4 MB of memory (a typed-array table, KeyTable), and as
+ * many events re-read from their rows at a start after a crash.
  */
 export const KEYS_FLUSH_AT = 131_072;
 
@@ -258,6 +258,7 @@ export class EventJournal {
         }
         this.#dropRequest.run(seq);
       }
+      this.#keys.afterPrune();
       return events;
     });
   }
@@ -271,15 +272,21 @@ export class EventJournal {
     const keys = b.ids.map(eventKey);
     const found = this.#keys.find(keys);
     // Each stored row read and parsed once per submission, however many of its events come again.
-    const rows = new Map<number, Map<string, JournalEvent>>();
-    const storedEvent = (seq: number, id: string): JournalEvent | undefined => {
+    const rows = new Map<number, Map<string, JournalEvent> | null>();
+    // The stored event with this id in row `seq`; null when the row itself is gone (pruned: its keys are
+    // free again).
+    const storedEvent = (seq: number, id: string): JournalEvent | undefined | null => {
       let events = rows.get(seq);
-      if (!events) {
-        events = new Map();
-        for (const e of JSON.parse(this.#body.get(seq) ?? '[]') as JournalEvent[]) events.set(e.eventId, e);
+      if (events === undefined) {
+        const body = this.#body.get(seq);
+        if (body === undefined) events = null;
+        else {
+          events = new Map();
+          for (const e of JSON.parse(body) as JournalEvent[]) events.set(e.eventId, e);
+        }
         rows.set(seq, events);
       }
-      return events.get(id);
+      return events === null ? null : events.get(id);
     };
     // This submission's new events by key (key → the first one's index): its ids are not hashed again.
     const mine = this.#mine;
@@ -296,13 +303,14 @@ export class EventJournal {
       let clash = first !== undefined;
       if (stored === undefined) {
         const seq = found.get(key);
-        if (seq !== undefined) {
-          stored = storedEvent(seq, id);
-          clash = stored === undefined;
+        const inRow = seq === undefined ? null : storedEvent(seq, id);
+        if (inRow !== null) {
+          stored = inRow;
+          clash = inRow === undefined;
         }
         if (stored === undefined && this.#keys.hasClashes) {
           const held = this.#keys.clashOf(id);
-          if (held !== undefined) stored = storedEvent(held, id);
+          if (held !== undefined) stored = storedEvent(held, id) ?? undefined;
         }
       }
       if (stored !== undefined) {

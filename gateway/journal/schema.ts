@@ -106,9 +106,9 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     );
     -- Learning and admin events from webhooks, pseudonymised, canonical JSON: a row per accepted request
     -- (its new events as one JSON array, EventJournal), so a request of a hundred events is one row and one
-    -- outbox item, not two hundred. event_keys and event_keys_recent are the idempotency key (event-keys.ts):
-    -- a resent event id is recognised (and acknowledged again) without being stored twice, and names the
-    -- request row holding it.
+    -- outbox item, not two hundred. The key runs (event_key_runs, event_key_run_info) are the idempotency
+    -- key (event-keys.ts, key-runs.ts): a resent event id is recognised (and acknowledged again) without
+    -- being stored twice, and names the request row holding it.
     CREATE TABLE IF NOT EXISTS event_requests (
       seq INTEGER PRIMARY KEY,
       received_at INTEGER NOT NULL,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { signBody } from '../../gateway/ingest/webhooks/index.ts';
-import { eventKey, KEYS_THROUGH } from '../../gateway/journal/event-keys.ts';
+import { eventKey, indexedKeys, KEYS_THROUGH } from '../../gateway/journal/event-keys.ts';
 import { REQUEST_ITEM_PREFIX, readMeta } from '../../gateway/journal/schema.ts';
 
 export const HOOK_SECRET = 'test-hook-secret-0123456789';
@@ -95,8 +95,8 @@ export interface EventRow {
  * Read the gateway's journal file (a second, read-only connection: WAL lets it see committed rows): the
  * stored events, each request row's array read out, and the outbox as the uplink sends it (a request row's
  * events as items of their own, under their ids). Checks on the way that every stored event of an indexed
- * row (through `event_keys_through`) has its key in event_keys or event_keys_recent, or its id in
- * event_key_clashes, naming the row that holds it.
+ * row (through `event_keys_through`) has its key in the key runs, or its id in event_key_clashes, naming
+ * the row that holds it.
  */
 export function journalEvents(dataDir: string): {
   events: EventRow[];
@@ -108,13 +108,7 @@ export function journalEvents(dataDir: string): {
       seq: number;
       body: string;
     }[];
-    const keys = new Map(
-      (
-        db
-          .prepare('SELECT key, request FROM event_keys UNION ALL SELECT key, request FROM event_keys_recent')
-          .all() as { key: number; request: number }[]
-      ).map((r) => [r.key, r.request]),
-    );
+    const keys = indexedKeys(db);
     const clashes = new Map(
       (
         db.prepare('SELECT event_id, request FROM event_key_clashes').all() as {
@@ -131,7 +125,7 @@ export function journalEvents(dataDir: string): {
       for (const e of JSON.parse(r.body) as { eventId: string; source: string; type: string }[]) {
         const indexed = keys.get(eventKey(e.eventId)) === r.seq || clashes.get(e.eventId) === r.seq;
         if (r.seq <= through && !indexed)
-          throw new Error(`event ${e.eventId} of request ${r.seq} not in event_keys`);
+          throw new Error(`event ${e.eventId} of request ${r.seq} not in the key runs`);
         events.push({ event_id: e.eventId, source: e.source, type: e.type, body: JSON.stringify(e) });
       }
     }
