@@ -129,68 +129,79 @@ export class ModbusBus {
     const job = this.#nextJob();
     if (!job) return;
     this.#busy = true;
-    this.#run(job.req).then(
-      (data) => {
-        this.#busy = false;
-        job.resolve(data);
-        this.#pump();
-      },
-      (err: unknown) => {
-        this.#busy = false;
-        job.reject(err instanceof Error ? err : new Error(String(err)));
-        this.#pump();
-      },
-    );
+    this.#run(job.req, (err, data) => {
+      this.#busy = false;
+      if (err) job.reject(err);
+      else job.resolve(data ?? []);
+      this.#pump();
+    });
   }
 
-  #run(req: ReadRequest): Promise<ReadData> {
-    if (this.#closed) return Promise.reject(new FaultError({ kind: 'disconnect' }, 'bus closed'));
-    // The usual request, on an open TCP connection, goes out in this call: no await of a connect (its
-    // promise and microtask turns were a good part of a poll's cost).
+  /**
+   * Runs one request; `done` is called once, with its data or an error `classify` understands. The usual
+   * request, on an open TCP connection, goes out in this call and answers through callbacks only: no
+   * promise of a connect, and none of modbus-serial's promise API (each promise and microtask turn was a
+   * measurable part of a poll's cost).
+   */
+  #run(req: ReadRequest, done: (err: Error | undefined, data?: ReadData) => void): void {
     const open = this.#client;
-    if (open?.isOpen && this.#transport.transport === 'tcp') return this.#send(open, req);
-    return this.#connectAndSend(req);
+    if (this.#closed) done(new FaultError({ kind: 'disconnect' }, 'bus closed'));
+    else if (open?.isOpen && this.#transport.transport === 'tcp') this.#send(open, req, done);
+    else
+      this.#connectAndSend(req, done).catch((err: unknown) =>
+        done(err instanceof Error ? err : new Error(String(err))),
+      );
   }
 
-  async #connectAndSend(req: ReadRequest): Promise<ReadData> {
+  async #connectAndSend(
+    req: ReadRequest,
+    done: (err: Error | undefined, data?: ReadData) => void,
+  ): Promise<void> {
     const client = await this.#connect(req.timeoutMs);
     if (this.#transport.transport === 'rtu') await this.#quietLine(client);
-    return this.#send(client, req);
+    this.#send(client, req, done);
   }
 
-  #send(client: ModbusRTU, req: ReadRequest): Promise<ReadData> {
+  /** One read on `client`, settled by whichever comes first: the answer, or the connection dropping. */
+  #send(client: ModbusRTU, req: ReadRequest, done: (err: Error | undefined, data?: ReadData) => void): void {
     client.setID(req.unitId);
     client.setTimeout(req.timeoutMs);
     this.#lastTimedOut = false;
-    const read =
-      req.fc === 1
-        ? client.readCoils(req.address, req.count)
-        : req.fc === 2
-          ? client.readDiscreteInputs(req.address, req.count)
-          : req.fc === 3
-            ? client.readHoldingRegisters(req.address, req.count)
-            : client.readInputRegisters(req.address, req.count);
-    // One promise settled by whichever comes first: the answer, or the connection dropping under it.
-    return new Promise<ReadData>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
       // A late settlement of an aborted request must not clear the next request's handler.
-      const done = () => {
-        if (this.#abortInFlight === fail) this.#abortInFlight = undefined;
-      };
-      const fail = (err: unknown) => {
-        done();
-        reject(this.#faultOf(err));
-      };
-      this.#abortInFlight = fail;
-      read.then((res: { data: readonly (number | boolean)[] }) => {
-        done();
-        const d = res.data;
-        if (req.fc >= 3 && d.length === req.count) return resolve(d as readonly number[]);
-        // Bits come padded to whole bytes, as booleans.
-        const data: number[] = new Array(req.count);
-        for (let i = 0; i < req.count; i++) data[i] = Number(d[i] ?? 0);
-        resolve(data);
-      }, fail);
-    });
+      if (this.#abortInFlight === fail) this.#abortInFlight = undefined;
+      done(this.#faultOf(err));
+    };
+    this.#abortInFlight = fail;
+    const answer = (err: unknown, res: { data: readonly (number | boolean)[] } | undefined) => {
+      if (err || !res) {
+        fail(err ?? new Error('no answer'));
+        return;
+      }
+      if (settled) return;
+      settled = true;
+      if (this.#abortInFlight === fail) this.#abortInFlight = undefined;
+      const d = res.data;
+      if (req.fc >= 3 && d.length === req.count) {
+        done(undefined, d as readonly number[]);
+        return;
+      }
+      // Bits come padded to whole bytes, as booleans.
+      const data: number[] = new Array(req.count);
+      for (let i = 0; i < req.count; i++) data[i] = Number(d[i] ?? 0);
+      done(undefined, data);
+    };
+    try {
+      if (req.fc === 1) client.writeFC1(req.unitId, req.address, req.count, answer);
+      else if (req.fc === 2) client.writeFC2(req.unitId, req.address, req.count, answer);
+      else if (req.fc === 3) client.writeFC3(req.unitId, req.address, req.count, answer);
+      else client.writeFC4(req.unitId, req.address, req.count, answer);
+    } catch (err) {
+      fail(err);
+    }
   }
 
   #faultOf(err: unknown): FaultError {
