@@ -142,6 +142,31 @@ describe('EventKeys through the journal', () => {
     expect(journaledEventCount(third.store.db)).toBe(FLUSH_AT);
   });
 
+  it('frees the keys of a row pruned out of order: its ids are new again, not clashes', async () => {
+    dir = tempDir();
+    const { store, journal } = open();
+    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
+    // Rows 1 and 2 in one run, row 3 in the next.
+    expect(await journal.submit(events(0, 2))).toMatchObject({ accepted: 2 });
+    expect(await journal.submit(events(10, 3))).toMatchObject({ accepted: 3 });
+    expect(await journal.submit(events(20, FLUSH_AT))).toMatchObject({ accepted: FLUSH_AT });
+    expect(runSizes(store.db)).toEqual([FLUSH_AT, FLUSH_AT]);
+    // Only row 2 is sent: row 1 still waits in the outbox, so row 2 is pruned before it (a hole).
+    const second = store.outbox.peek('event', 100).filter((r) => r.itemId === 'req:2');
+    expect(second).toHaveLength(1);
+    store.transaction(() => store.outbox.remove('event', [second[0]!.seq]))();
+    expect(journal.prune(T0 + 1, 1_000)).toBe(3);
+    expect(journal.rows()).toBe(2 + FLUSH_AT);
+    // Row 2's pairs are still in its run, above every row pruned in order: the lookup finds them, the
+    // row is gone, so the ids are accepted as new (and keyed again), not held as clashes.
+    expect(await journal.submit([ev(10), ev(11), ev(0)])).toEqual(stored(2, 1));
+    const clashes = store.db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get();
+    expect(clashes).toBe(0);
+    expect(await journal.submit([ev(10), ev(11)])).toEqual(stored(0, 2));
+    expect(journal.rows()).toBe(4 + FLUSH_AT);
+    expect(journaledEventCount(store.db)).toBe(4 + FLUSH_AT);
+  });
+
   it('tells two ids with one key apart: the later is held by its full id, still deduplicated, then pruned', async () => {
     dir = tempDir();
     const first = open();
