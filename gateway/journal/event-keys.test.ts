@@ -10,6 +10,8 @@ import { readMeta } from './schema.ts';
 import { EVENT_STORE_OPTS, stored, T0, testEvent } from './test-support.ts';
 
 const ev = testEvent;
+/** Events `from` … `from + n - 1`. */
+const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
 const FLUSH_AT = 5;
 
 describe('eventKey', () => {
@@ -83,7 +85,6 @@ describe('EventKeys through the journal', () => {
   it('flushes each batch of keys as a run, merges four runs of a level into one, forgets what is pruned', async () => {
     dir = tempDir();
     const { store, journal } = open();
-    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
     // The first run from two requests (rows 1 and 2), then a run per request.
     expect(await journal.submit(events(0, 3))).toMatchObject({ accepted: 3 });
     expect(await journal.submit(events(10, 2))).toMatchObject({ accepted: 2 });
@@ -145,7 +146,6 @@ describe('EventKeys through the journal', () => {
   it('frees the keys of a row pruned out of order: its ids are new again, not clashes', async () => {
     dir = tempDir();
     const { store, journal } = open();
-    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ev(from + i));
     // Rows 1 and 2 in one run, row 3 in the next.
     expect(await journal.submit(events(0, 2))).toMatchObject({ accepted: 2 });
     expect(await journal.submit(events(10, 3))).toMatchObject({ accepted: 3 });
