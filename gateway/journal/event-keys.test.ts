@@ -50,8 +50,6 @@ describe('EventKeys through the journal', () => {
     return { store, journal };
   };
   const through = (db: Database.Database) => Number(readMeta(db, KEYS_THROUGH) ?? 0);
-  const count = (db: Database.Database, table: string) =>
-    db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
   const runSizes = (db: Database.Database) =>
     db.prepare('SELECT size FROM event_key_run_info ORDER BY run').pluck().all() as number[];
   const indexed = (db: Database.Database) => runSizes(db).reduce((a, b) => a + b, 0);

@@ -69,12 +69,17 @@ export const EVENT_KEY_TABLES = `
 /** The meta key holding how many pairs of the runs name rows since pruned (not yet merged away). */
 export const KEYS_DEAD = 'event_keys_dead';
 
+/** The b-tree key tables of the layout before runs, those this file has. */
+function legacyKeyTables(db: Db): string[] {
+  return ['event_keys', 'event_keys_recent'].filter((t) => hasTable(db, t));
+}
+
 /**
  * Files from before runs: their ids become runs. Before keys, each id was in `event_ids` (event_id →
  * request): its key goes into `event_keys` (an id whose key another id already has, a clash), as the next
  * layout had it. That layout's b-tree tables, `event_keys` and `event_keys_recent`, each become a run.
  */
-export function migrateEventIds(db: Db): void {
+export function migrateEventKeys(db: Db): void {
   if (hasTable(db, 'event_ids')) {
     db.function('event_key', { deterministic: true }, (id: unknown) => eventKey(String(id)));
     db.transaction(() => {
@@ -95,7 +100,7 @@ export function migrateEventIds(db: Db): void {
       db.prepare(META_UPSERT).run(KEYS_THROUGH, String(last));
     })();
   }
-  const legacy = ['event_keys', 'event_keys_recent'].filter((t) => hasTable(db, t));
+  const legacy = legacyKeyTables(db);
   if (legacy.length === 0) return;
   db.transaction(() => {
     const runs = new KeyRuns(db);
@@ -133,7 +138,7 @@ export function journaledEventCount(db: Db): number {
       .pluck()
       .get(...args) as number;
   const hasRuns = hasTable(db, 'event_key_run_info');
-  const legacy = ['event_keys', 'event_keys_recent'].filter((t) => hasTable(db, t));
+  const legacy = legacyKeyTables(db);
   if (hasRuns || legacy.length > 0) {
     const through = keysThrough(db);
     let indexed = 0;
@@ -174,7 +179,7 @@ const MERGE_FANIN = 4;
  * ~524,000 or ~2.1 M keys: at 10 M keys, ~5 of the largest and a few smaller, each one seek for a key the
  * filter is unsure of.
  */
-export const MAX_MERGED_KEYS = 2_621_440;
+const MAX_MERGED_KEYS = 2_621_440;
 /** Chunks a commit reads into a filter being rebuilt (~20,000 keys, a few ms). */
 const REBUILD_CHUNKS = 40;
 
@@ -194,9 +199,8 @@ export class EventKeys {
   readonly #pending = new KeyTable();
   #through = 0;
   #clashes = 0;
-  /** The runs, oldest first; the pairs they hold (`#entries`) and how many of those name pruned rows. */
+  /** The runs, oldest first, and how many of their pairs name pruned rows. */
   #list: RunInfo[] = [];
-  #entries = 0;
   #dead = 0;
   /** Every request row through this one is pruned: a pair naming one is as good as gone. */
   #prunedThrough = 0;
@@ -243,14 +247,11 @@ export class EventKeys {
     };
   }
 
-  /** The runs' sizes, oldest first (for tests). */
-  runSizes(): number[] {
-    return this.#list.map((r) => r.size);
-  }
-
-  /** Live keys in the runs. */
+  /** Live keys in the runs: their pairs less the dead ones. */
   get #indexed(): number {
-    return this.#entries - this.#dead;
+    let pairs = 0;
+    for (const r of this.#list) pairs += r.size;
+    return pairs - this.#dead;
   }
 
   /**
@@ -293,7 +294,6 @@ export class EventKeys {
   reload(): void {
     this.#through = keysThrough(this.#db);
     this.#list = this.#runs.list();
-    this.#entries = this.#list.reduce((sum, r) => sum + r.size, 0);
     this.#dead = Number(readMeta(this.#db, KEYS_DEAD) ?? 0);
     this.#prunedThrough = this.#readPrunedThrough();
     this.#clashes = this.#db.prepare('SELECT count(*) FROM event_key_clashes').pluck().get() as number;
@@ -377,10 +377,7 @@ export class EventKeys {
     const writer = this.#runs.writer(this.#nextRun());
     for (const k of keys) writer.push(k, this.#pending.get(k)!);
     const info = writer.end();
-    if (info) {
-      this.#list.push(info);
-      this.#entries += info.size;
-    }
+    if (info) this.#list.push(info);
     this.#compact();
     this.#setMeta.run(KEYS_THROUGH, String(throughSeq));
     this.#through = throughSeq;
@@ -406,7 +403,6 @@ export class EventKeys {
     const deadBefore = this.#dead;
     for (const r of this.#list.filter((r) => r.maxRequest <= this.#prunedThrough)) {
       this.#runs.delete(r.run);
-      this.#entries -= r.size;
       this.#dead -= r.size;
     }
     this.#list = this.#list.filter((r) => r.maxRequest > this.#prunedThrough);
@@ -420,7 +416,6 @@ export class EventKeys {
       if (tail.reduce((sum, r) => sum + r.size, 0) > MAX_MERGED_KEYS) break;
       const { info, dropped } = mergeRuns(this.#runs, tail, this.#nextRun(), this.#prunedThrough);
       this.#list.splice(-MERGE_FANIN, MERGE_FANIN, ...(info ? [info] : []));
-      this.#entries -= dropped;
       this.#dead -= dropped;
     }
     if (this.#dead !== deadBefore) this.#setMeta.run(KEYS_DEAD, String(this.#dead));

@@ -3,7 +3,7 @@
  * One file so that "close a window" and "queue its aggregate" are one transaction.
  */
 import Database from 'better-sqlite3';
-import { EVENT_KEY_TABLES, migrateEventIds } from './event-keys.ts';
+import { EVENT_KEY_TABLES, migrateEventKeys } from './event-keys.ts';
 
 export type Db = Database.Database;
 
@@ -145,14 +145,14 @@ export function openDb(file: string, synchronous: 'FULL' | 'NORMAL' | 'EXTRA' = 
     created_at INTEGER NOT NULL
   )`);
   migrateEventsTable(db);
-  migrateEventIds(db);
+  migrateEventKeys(db);
   return db;
 }
 
 /**
  * Files from before `event_requests` kept an `events` row per event, its outbox row referring to it by
  * event id. Each becomes a request row of its own (a one-event array), its id in `event_ids` (then keyed by
- * `migrateEventIds`), and a queued outbox row refers to that request instead: nothing is re-sent or lost,
+ * `migrateEventKeys`), and a queued outbox row refers to that request instead: nothing is re-sent or lost,
  * and dedupe still knows every id.
  */
 function migrateEventsTable(db: Db): void {
