@@ -49,6 +49,9 @@ export interface ReadRequest {
 /** Words for FC3/FC4, 0/1 for FC1/FC2 (only the first `count` are meaningful). */
 export type ReadData = readonly number[];
 
+/** A request's outcome, told once: its data, or an error `classify` understands. */
+type ReadDone = (result: ReadData | Error) => void;
+
 interface Job {
   req: ReadRequest;
   resolve: (data: ReadData) => void;
@@ -129,10 +132,10 @@ export class ModbusBus {
     const job = this.#nextJob();
     if (!job) return;
     this.#busy = true;
-    this.#run(job.req, (err, data) => {
+    this.#run(job.req, (result) => {
       this.#busy = false;
-      if (err) job.reject(err);
-      else job.resolve(data ?? []);
+      if (result instanceof Error) job.reject(result);
+      else job.resolve(result);
       this.#pump();
     });
   }
@@ -143,7 +146,7 @@ export class ModbusBus {
    * promise of a connect, and none of modbus-serial's promise API (each promise and microtask turn was a
    * measurable part of a poll's cost).
    */
-  #run(req: ReadRequest, done: (err: Error | undefined, data?: ReadData) => void): void {
+  #run(req: ReadRequest, done: ReadDone): void {
     const open = this.#client;
     if (this.#closed) done(new FaultError({ kind: 'disconnect' }, 'bus closed'));
     else if (open?.isOpen && this.#transport.transport === 'tcp') this.#send(open, req, done);
@@ -153,46 +156,39 @@ export class ModbusBus {
       );
   }
 
-  async #connectAndSend(
-    req: ReadRequest,
-    done: (err: Error | undefined, data?: ReadData) => void,
-  ): Promise<void> {
+  async #connectAndSend(req: ReadRequest, done: ReadDone): Promise<void> {
     const client = await this.#connect(req.timeoutMs);
     if (this.#transport.transport === 'rtu') await this.#quietLine(client);
     this.#send(client, req, done);
   }
 
   /** One read on `client`, settled by whichever comes first: the answer, or the connection dropping. */
-  #send(client: ModbusRTU, req: ReadRequest, done: (err: Error | undefined, data?: ReadData) => void): void {
+  #send(client: ModbusRTU, req: ReadRequest, done: ReadDone): void {
     client.setID(req.unitId);
     client.setTimeout(req.timeoutMs);
     this.#lastTimedOut = false;
     let settled = false;
-    const fail = (err: unknown) => {
+    // The first of the answer and the connection dropping (`fail`, as #abortInFlight) settles the request.
+    const settle = (result: ReadData | Error) => {
       if (settled) return;
       settled = true;
       // A late settlement of an aborted request must not clear the next request's handler.
       if (this.#abortInFlight === fail) this.#abortInFlight = undefined;
-      done(this.#faultOf(err));
+      done(result);
+    };
+    // Classified only when it settles: a late error of an aborted request must not mark the next one timed out.
+    const fail = (err: unknown) => {
+      if (!settled) settle(this.#faultOf(err));
     };
     this.#abortInFlight = fail;
     const answer = (err: unknown, res: { data: readonly (number | boolean)[] } | undefined) => {
-      if (err || !res) {
-        fail(err ?? new Error('no answer'));
-        return;
-      }
-      if (settled) return;
-      settled = true;
-      if (this.#abortInFlight === fail) this.#abortInFlight = undefined;
+      if (err || !res) return fail(err ?? new Error('no answer'));
       const d = res.data;
-      if (req.fc >= 3 && d.length === req.count) {
-        done(undefined, d as readonly number[]);
-        return;
-      }
+      if (req.fc >= 3 && d.length === req.count) return settle(d as readonly number[]);
       // Bits come padded to whole bytes, as booleans.
       const data: number[] = new Array(req.count);
       for (let i = 0; i < req.count; i++) data[i] = Number(d[i] ?? 0);
-      done(undefined, data);
+      settle(data);
     };
     try {
       if (req.fc === 1) client.writeFC1(req.unitId, req.address, req.count, answer);
