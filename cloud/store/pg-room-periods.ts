@@ -52,23 +52,21 @@ FROM (SELECT DISTINCT ON (room_id, campus_id, kind, subject) * FROM (
 JOIN room_state k ON k.room_id = t.room_id AND k.campus_id = t.campus_id AND k.kind = t.kind
   AND k.subject = t.subject
 ORDER BY t.room_id, t.campus_id, t.kind, t.subject`;
-const CITUS_KEYS = pgNamed(CITUS_ROOM_KEYS);
 
-const Q = Object.fromEntries(
-  Object.entries({ ...ROOM_PERIOD_SQL, roomKeys: PG_ROOM_KEYS }).map(([k, sql]) => [k, pgNamed(sql)]),
-) as Record<keyof typeof ROOM_PERIOD_SQL, ReturnType<typeof pgNamed>>;
+const PG_SQL = { ...ROOM_PERIOD_SQL, roomKeys: PG_ROOM_KEYS, citusRoomKeys: CITUS_ROOM_KEYS };
+const Q = Object.fromEntries(Object.entries(PG_SQL).map(([k, sql]) => [k, pgNamed(sql)])) as Record<
+  keyof typeof PG_SQL,
+  ReturnType<typeof pgNamed>
+>;
 
-/** The rows of one of ROOM_PERIOD_SQL's statements. */
+/** The rows of one of ROOM_PERIOD_SQL's statements (in their PostgreSQL or Citus form). */
 function rows<T>(db: PgQueryable, name: keyof typeof Q, params: Record<string, unknown> = {}): Promise<T[]> {
   return pgRows(db, Q[name].text, Q[name].values(params)) as Promise<T[]>;
 }
 
 /** Each (room, kind, subject)'s latest state at or before `cutoff`; `onCitus`: the form Citus plans. */
 export async function pgKeyStates(db: PgQueryable, cutoff: number, onCitus = false): Promise<RoomKeyState[]> {
-  const found = onCitus
-    ? await pgRows<KeyStateRow>(db, CITUS_KEYS.text, CITUS_KEYS.values({ cutoff }))
-    : await rows<KeyStateRow>(db, 'roomKeys', { cutoff });
-  return found.map(keyStateOf);
+  return (await rows<KeyStateRow>(db, onCitus ? 'citusRoomKeys' : 'roomKeys', { cutoff })).map(keyStateOf);
 }
 
 /** Each (room, kind, subject)'s latest state of all (the `room_state` table the apply keeps). */
