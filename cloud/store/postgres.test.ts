@@ -26,6 +26,7 @@ import {
   SNAPSHOT_WINDOWS,
   snapshotContract,
 } from './contract-snapshots.ts';
+import { pgKeyStates } from './pg-room-periods.ts';
 import { PG_MIGRATIONS } from './pg-schema.ts';
 import { pgNamed, pgPlaceholders } from './pg-sql.ts';
 import { PostgresCloudStore } from './postgres.ts';
@@ -206,6 +207,29 @@ describe('PostgreSQL live reporting reads and room periods', () => {
       ]);
     } finally {
       await lite.close();
+      await pgs.close();
+    }
+  });
+
+  it("reads each room key's latest state in its Citus form as in its one-server form", async () => {
+    // The Citus form (a DISTINCT ON per gateway, no LATERAL) is plain SQL: it runs here too, so CI holds
+    // it to the form one server uses, on the same applied events, before and after every change.
+    const events = reportCampus();
+    const schema = freshSchema();
+    const pgs = await open(schema);
+    const client = new pg.Client({ connectionString: server!.url, options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      await pgs.applyBatch(P0, events, events.at(-1)!.position, C + 3 * H);
+      const sizes: number[] = [];
+      for (const cutoff of [C - 8 * D, C - D, C - H, C, C + 3 * H]) {
+        const oneServer = await pgKeyStates(client, cutoff, false);
+        expect(await pgKeyStates(client, cutoff, true), `cutoff ${cutoff}`).toEqual(oneServer);
+        sizes.push(oneServer.length);
+      }
+      expect(Math.max(...sizes)).toBeGreaterThanOrEqual(4);
+    } finally {
+      await client.end();
       await pgs.close();
     }
   });
